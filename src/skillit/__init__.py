@@ -1,0 +1,103 @@
+"""skillit: skills graphs and online data-mixing policies for language-model training.
+
+The data flow is the architecture: skills → graph → policy → sampler → trainer → records → report.
+
+    from skillit import build_task, builtin_graph, SkillIt, GPT, GPTConfig, CharTokenizer, TrainConfig, train
+
+    skills = build_task("lego", {"k": 5}, seed=0)
+    tokenizer = CharTokenizer(skills.metadata["alphabet"])
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=40))
+    policy = SkillIt(builtin_graph("lego"), eta=0.5, window=3)
+    result = train(model, tokenizer, skills, policy, TrainConfig(steps=1000, round_steps=200, eval_every=100))
+"""
+
+from skillit.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    GraphError,
+    PolicyError,
+    SkillError,
+    SkillitError,
+)
+from skillit.experiment import ExperimentConfig, load_config, run_experiment
+from skillit.graph import SkillsGraph, builtin_graph, builtin_graph_names
+from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
+from skillit.policy import (
+    AntiCurriculum,
+    Curriculum,
+    EvalResult,
+    Frozen,
+    MinimumProbability,
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    Random,
+    SkillAntiCurriculum,
+    SkillCurriculum,
+    SkillIt,
+    Smoothed,
+    Static,
+    Stratified,
+    TargetOnly,
+    build_policy,
+    policy_names,
+)
+from skillit.sampler import MixtureSampler
+from skillit.skills import Example, GeneratedSource, ListSource, Skill, SkillSet
+from skillit.tasks import build_task
+from skillit.trainer import Distributed, SkillEvaluator, TrainConfig, TrainerCallback, TrainResult, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GPT",
+    "AntiCurriculum",
+    "CharTokenizer",
+    "CheckpointError",
+    "ConfigError",
+    "Curriculum",
+    "DataError",
+    "Distributed",
+    "EvalResult",
+    "Example",
+    "ExperimentConfig",
+    "Frozen",
+    "GPTConfig",
+    "GeneratedSource",
+    "GraphError",
+    "ListSource",
+    "MinimumProbability",
+    "MixingPolicy",
+    "MixtureSampler",
+    "Observation",
+    "PolicyContext",
+    "PolicyError",
+    "Random",
+    "Skill",
+    "SkillAntiCurriculum",
+    "SkillCurriculum",
+    "SkillError",
+    "SkillEvaluator",
+    "SkillIt",
+    "SkillSet",
+    "SkillitError",
+    "SkillsGraph",
+    "Smoothed",
+    "Static",
+    "Stratified",
+    "TargetOnly",
+    "TrainConfig",
+    "TrainResult",
+    "TrainerCallback",
+    "WordTokenizer",
+    "__version__",
+    "build_policy",
+    "build_task",
+    "builtin_graph",
+    "builtin_graph_names",
+    "load_config",
+    "policy_names",
+    "run_experiment",
+    "train",
+]

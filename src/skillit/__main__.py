@@ -1,0 +1,3 @@
+from skillit.cli import main
+
+main()

@@ -1,0 +1,45 @@
+"""One error tree for everything skillit raises on purpose.
+
+Every message says what is wrong, where (file, line, key or skill name) and how to fix it.
+The CLI turns any :class:`SkillitError` into one printed message and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class SkillitError(Exception):
+    """Base class of every error skillit raises deliberately."""
+
+
+class ConfigError(SkillitError):
+    """A configuration file or value is invalid (unknown key, bad value, missing file)."""
+
+
+class SkillError(SkillitError):
+    """A skill is missing, unknown, duplicated or has no data where data is needed."""
+
+
+class GraphError(SkillitError):
+    """A skills graph is malformed: wrong shape, unknown skill names, non-finite entries."""
+
+
+class PolicyError(SkillitError):
+    """A mixing policy is unknown, misconfigured, or its state cannot be restored."""
+
+
+class DataError(SkillitError):
+    """Input data is unreadable or inconsistent (corrupt line, missing column, exhausted source)."""
+
+
+class CheckpointError(SkillitError):
+    """A checkpoint or run directory cannot be resumed."""
+
+
+def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """A short hint naming the closest valid choice, or all choices when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    if close:
+        return f"did you mean {close[0]!r}? (choices: {', '.join(choices)})"
+    return f"choices: {', '.join(choices)}"

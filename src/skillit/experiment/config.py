@@ -1,0 +1,238 @@
+"""Experiment configuration: typed pydantic models that are also the YAML schema.
+
+Unknown keys and bad values are errors that name the key, the file and the line, before anything runs::
+
+    name: lego-demo
+    task: {name: lego, params: {k: 5}}
+    setting: pretrain
+    model: {n_layer: 2, n_head: 4, n_embd: 64}
+    training: {steps: 2000, batch_size: 64, round_steps: 250, eval_every: 125, lr: 0.003}
+    methods:
+      skill-it: {params: {graph: builtin:lego, eta: 0.5}}
+      stratified: {}
+      random: {}
+    seeds: [0, 1]
+
+A method's ``policy`` defaults to its name, so ``stratified: {}`` runs the ``stratified`` policy.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from skillit.errors import ConfigError, SkillitError, did_you_mean
+from skillit.policy.registry import get_policy_spec, validate_params
+from skillit.tasks import get_task, parse_task_params
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskConfig(_Strict):
+    name: str = Field(description="registered task: lego, addition, ...")
+    params: dict[str, Any] = Field(default_factory=dict, description="the task's own parameters")
+    train_skills: list[str] | None = Field(None, description="subset (and order) of training skills; default all")
+    eval_skills: list[str] | None = Field(None, description="subset of evaluation skills; default all")
+
+
+class ModelConfig(_Strict):
+    kind: Literal["gpt"] = "gpt"
+    n_layer: int = Field(2, ge=1)
+    n_head: int = Field(4, ge=1)
+    n_embd: int = Field(64, ge=8)
+    block_size: int | None = Field(None, ge=2, description="context length; default: longest example + 8")
+    dropout: float = Field(0.0, ge=0, lt=1)
+    tokenizer: Literal["char", "word"] = "char"
+
+    @model_validator(mode="after")
+    def _check_heads(self) -> ModelConfig:
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        return self
+
+
+class TrainingConfig(_Strict):
+    steps: int = Field(ge=1, description="optimiser steps per run")
+    batch_size: int = Field(32, ge=1)
+    round_steps: int = Field(100, ge=1, description="H: steps per policy round")
+    eval_every: int = Field(50, ge=1, description="evaluate every skill every this many steps")
+    lr: float = Field(1e-3, gt=0)
+    warmup_steps: int = Field(50, ge=0)
+    weight_decay: float = Field(0.01, ge=0)
+    grad_clip: float | None = Field(1.0, gt=0)
+    train_loss: Literal["text", "answer"] = "text"
+    sampling: Literal["quota", "iid"] = "quota"
+    exhausted: Literal["cycle", "drop", "stop"] = "cycle"
+    eval_batch_size: int = Field(512, ge=1)
+    checkpoint_every: int | None = Field(None, ge=1)
+
+
+class MethodConfig(_Strict):
+    policy: str | None = Field(None, description="registered policy; defaults to the method's name")
+    params: dict[str, Any] = Field(default_factory=dict)
+    wrappers: list[dict[str, Any]] = Field(default_factory=list, description="e.g. [{floor: 0.01}]")
+
+
+class ExperimentConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    task: TaskConfig
+    setting: Literal["pretrain", "finetune", "out-of-domain"] = "pretrain"
+    target_skills: list[str] | None = None
+    target_loss: float | None = Field(None, gt=0, description="loss threshold for steps_to_target")
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig
+    methods: dict[str, MethodConfig]
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    device: str = Field("cpu", description="cpu, cuda, cuda:N or auto")
+
+    @field_validator("methods")
+    @classmethod
+    def _check_methods(cls, methods: dict[str, MethodConfig]) -> dict[str, MethodConfig]:
+        if not methods:
+            raise ValueError("at least one method is needed")
+        return methods
+
+    @model_validator(mode="after")
+    def _check_setting(self) -> ExperimentConfig:
+        if self.setting == "finetune" and not self.target_skills:
+            raise ValueError("setting 'finetune' needs target_skills")
+        return self
+
+    def policy_of(self, method: str) -> str:
+        return self.methods[method].policy or method
+
+
+def semantic_errors(config: ExperimentConfig) -> list[tuple[tuple[Any, ...], str]]:
+    """Checks that need the registries (task and policy names, their parameters), with their key paths."""
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    try:
+        get_task(config.task.name)
+    except SkillitError as exc:
+        errors.append((("task", "name"), str(exc)))
+    else:
+        try:
+            parse_task_params(config.task.name, config.task.params)
+        except SkillitError as exc:
+            errors.append((("task", "params"), str(exc)))
+    for name, method in config.methods.items():
+        policy = method.policy or name
+        loc = ("methods", name, "policy") if method.policy else ("methods", name)
+        try:
+            get_policy_spec(policy)
+        except SkillitError as exc:
+            errors.append((loc, f"method {name!r}: {exc}"))
+            continue
+        try:
+            validate_params(policy, method.params)
+        except SkillitError as exc:
+            errors.append((("methods", name, "params"), f"method {name!r}: {exc}"))
+    return errors
+
+
+def check_config(config: ExperimentConfig, node: yaml.Node | None = None, source: str = "<config>") -> ExperimentConfig:
+    """Raise one :class:`ConfigError` listing every semantic problem, each with its file and line."""
+    errors = semantic_errors(config)
+    if errors:
+        lines = []
+        for loc, message in errors:
+            line = _line_of(node, list(loc))
+            where = f"{source}:{line}" if line else source
+            lines.append(f"{where}: {'.'.join(str(p) for p in loc)}: {message}")
+        raise ConfigError("invalid config\n  " + "\n  ".join(lines))
+    return config
+
+
+# ---- loading -------------------------------------------------------------------------------------
+def shipped_config_names() -> list[str]:
+    folder = resources.files("skillit") / "configs"
+    return sorted(entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+
+
+def shipped_config_path(name: str) -> Path:
+    names = shipped_config_names()
+    if name not in names:
+        raise ConfigError(f"no config file or shipped config named {name!r}; {did_you_mean(name, names)}")
+    return Path(str(resources.files("skillit") / "configs" / f"{name}.yaml"))
+
+
+def resolve_config_path(spec: str | Path) -> Path:
+    """A path to an existing file, or the name of a shipped config (``skillit configs`` lists them)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    return shipped_config_path(str(spec))
+
+
+def load_config(spec: str | Path) -> ExperimentConfig:
+    """Load and validate a YAML config (a path or a shipped config name)."""
+    path = resolve_config_path(spec)
+    text = path.read_text()
+    return parse_config(text, source=str(path))
+
+
+def parse_config(text: str, source: str = "<config>") -> ExperimentConfig:
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a config must be a YAML mapping (key: value), got {type(data).__name__}")
+    try:
+        config = ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, node, source)) from None
+    return check_config(config, node, source)
+
+
+def _format_validation(exc: ValidationError, node: yaml.Node | None, source: str) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
+        line = _line_of(node, loc)
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        where = f"{source}:{line}" if line else source
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}; remove it or check its spelling"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        ctx_error = error.get("ctx", {}).get("error")
+        if ctx_error is not None and hasattr(ctx_error, "args") and ctx_error.args:
+            message = str(ctx_error.args[0])
+        lines.append(f"{where}: {key}: {message}")
+    return "invalid config\n  " + "\n  ".join(lines)
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (or of its deepest existing parent)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            key_node, node = match
+            line = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def dump_config(config: ExperimentConfig) -> str:
+    """The resolved config as YAML (what a run directory's ``config.yaml`` holds)."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

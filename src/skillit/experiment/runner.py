@@ -1,0 +1,434 @@
+"""Run an experiment: every method × seed through the one training loop, then records and a report.
+
+Data flow: config → skills (task) → graph (per method) → policy → sampler + trainer → records → report.
+
+A run directory holds::
+
+    config.yaml            the resolved configuration
+    runs/METHOD__seedS.json one finished run (written atomically when the run ends)
+    checkpoints/METHOD__seedS/checkpoint.pt   (when training.checkpoint_every is set)
+    metrics.jsonl          one line per method, seed and evaluation
+    summary.json           final metrics across seeds (skillit.records.summary)
+    accuracy.png, loss.png, weights.png
+
+Everything that can be checked is checked before the directory is created, so bad input leaves nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from skillit.errors import ConfigError, GraphError, SkillitError, did_you_mean
+from skillit.experiment.config import ExperimentConfig, dump_config
+from skillit.graph import builtin_graph
+from skillit.graph.skills_graph import SkillsGraph
+from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
+from skillit.model.tokenizer import Tokenizer
+from skillit.policy.base import EvalResult, MixingPolicy, PolicyContext
+from skillit.policy.registry import build_policy
+from skillit.records.metrics import RunRecord, write_metrics
+from skillit.records.summary import summarize
+from skillit.skills.skillset import SkillSet
+from skillit.tasks import build_task, get_task, parse_task_params
+from skillit.trainer.batching import encode_example
+from skillit.trainer.loop import TrainConfig, TrainerCallback, objective_skills, train
+from skillit.utils.io import atomic_write_json, atomic_write_text
+
+ProgressFn = Callable[[str, int], None]  # (run id, steps done)
+
+
+# ---- building blocks -----------------------------------------------------------------------------
+def build_skillset(config: ExperimentConfig, seed: int) -> SkillSet:
+    """The task's SkillSet for one seed, restricted to the configured training/evaluation skills."""
+    skillset = build_task(config.task.name, config.task.params, seed)
+    if config.task.train_skills is not None or config.task.eval_skills is not None:
+        skillset = skillset.select(config.task.train_skills, config.task.eval_skills)
+    objective_skills(skillset, config.setting, config.target_skills)  # validates target names early
+    return skillset
+
+
+def build_tokenizer(config: ExperimentConfig, skillset: SkillSet) -> Tokenizer:
+    """Char or word tokenizer over the task's alphabet, or over its validation and first training texts."""
+    alphabet = skillset.metadata.get("alphabet")
+    if config.model.tokenizer == "char" and alphabet:
+        return CharTokenizer(sorted(set(alphabet)))
+    texts = _sample_texts(skillset)
+    return (CharTokenizer if config.model.tokenizer == "char" else WordTokenizer).from_texts(texts)
+
+
+def _sample_texts(skillset: SkillSet, per_skill: int = 2000) -> list[str]:
+    texts = []
+    for skill in skillset.skills:
+        texts.extend(e.text for e in skill.validation or [])
+        if skill.train is not None:
+            n = per_skill if skill.train.size is None else min(per_skill, skill.train.size)
+            texts.extend(skill.train.get(i).text for i in range(n))
+    return texts
+
+
+def context_length(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokenizer) -> int:
+    """The model's block size: configured, or the longest sampled example + 8 tokens of slack."""
+    if config.model.block_size is not None:
+        return config.model.block_size
+    longest = 0
+    for skill in skillset.skills:
+        examples = list(skill.validation or [])
+        if skill.train is not None:
+            n = 200 if skill.train.size is None else min(200, skill.train.size)
+            examples += [skill.train.get(i) for i in range(n)]
+        for example in examples:
+            longest = max(longest, len(encode_example(tokenizer, example)[0]))
+    return longest + 8
+
+
+def build_model(config: ExperimentConfig, tokenizer: Tokenizer, block_size: int, seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    m = config.model
+    return GPT(GPTConfig(tokenizer.vocab_size, block_size, m.n_layer, m.n_head, m.n_embd, m.dropout))
+
+
+def graph_resolver(config: ExperimentConfig, skillset: SkillSet, config_dir: Path | None) -> Callable[[str], SkillsGraph]:
+    """Turns a graph parameter into a SkillsGraph: ``identity``, ``builtin:NAME``, ``prerequisites``, a path."""
+    task_spec = get_task(config.task.name)
+    task_params = parse_task_params(config.task.name, config.task.params)
+
+    def resolve(spec: str) -> SkillsGraph:
+        if spec == "identity":
+            if set(skillset.train_names) != set(skillset.eval_names) and config.setting == "out-of-domain":
+                raise GraphError("graph 'identity' needs evaluation skills equal to training skills")
+            names = skillset.train_names
+            return SkillsGraph.identity(names)
+        if spec == "prerequisites":
+            if task_spec.prerequisites is None:
+                raise GraphError(f"task {config.task.name!r} has no planted prerequisite graph")
+            return task_spec.prerequisites(task_params)
+        if spec.startswith("builtin:"):
+            return builtin_graph(spec.split(":", 1)[1])
+        path = Path(spec)
+        if not path.is_absolute() and config_dir is not None and not path.exists():
+            path = config_dir / path
+        if not path.exists():
+            raise GraphError(
+                f"graph {spec!r} is not 'identity', 'prerequisites', 'builtin:NAME' or an existing file"
+            )
+        if path.suffix == ".npy":  # a bare matrix: rows = training skills, columns = objective skills
+            columns = objective_skills(skillset, config.setting, config.target_skills)
+            return SkillsGraph.load(path, skillset.train_names, columns)
+        return SkillsGraph.load(path)
+
+    return resolve
+
+
+def build_method(config: ExperimentConfig, method: str, skillset: SkillSet, config_dir: Path | None) -> MixingPolicy:
+    spec = config.methods[method]
+    return build_policy(
+        config.policy_of(method),
+        spec.params,
+        resolve_graph=graph_resolver(config, skillset, config_dir),
+        wrappers=spec.wrappers,
+        where=f"method {method!r}",
+    )
+
+
+def train_config(config: ExperimentConfig, seed: int) -> TrainConfig:
+    return TrainConfig(seed=seed, **config.training.model_dump())
+
+
+def dry_run_context(config: ExperimentConfig, skillset: SkillSet) -> PolicyContext:
+    """A context with made-up losses, to check a policy's set-up (names, shapes) before training."""
+    train_names = skillset.train_names
+    pools = tuple(skillset[n].train.size for n in train_names)  # type: ignore[union-attr]
+    return PolicyContext(
+        train_skills=tuple(train_names),
+        eval_skills=tuple(skillset.eval_names),
+        target_skills=objective_skills(skillset, config.setting, config.target_skills),
+        setting=config.setting,
+        natural_proportions=tuple(skillset.natural_proportions()),
+        pool_sizes=pools,
+        n_rounds=train_config(config, 0).n_rounds,
+        round_steps=config.training.round_steps,
+        initial_eval=EvalResult(0, {n: 1.0 for n in skillset.eval_names}, {n: 0.0 for n in skillset.eval_names}),
+        score_pool=lambda: {n: np.zeros(s or 0) for n, s in zip(train_names, pools)},
+    )
+
+
+def validate_experiment(config: ExperimentConfig, config_dir: Path | None = None) -> None:
+    """Build the skills and every method's policy and initialise it on a dry context: fail before any output."""
+    skillset = build_skillset(config, config.seeds[0])
+    context = dry_run_context(config, skillset)
+    for method in config.methods:
+        policy = build_method(config, method, skillset, config_dir)
+        try:
+            state = policy.init(context)
+            policy.weights(state)
+        except SkillitError as exc:
+            raise type(exc)(f"method {method!r}: {exc}") from None
+
+
+# ---- one run -------------------------------------------------------------------------------------
+@dataclass
+class RunSpec:
+    config: ExperimentConfig
+    method: str
+    seed: int
+    config_dir: str | None = None
+    checkpoint_dir: str | None = None
+    resume: bool = False
+    device: str = "cpu"
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.method}__seed{self.seed}"
+
+
+class _Progress(TrainerCallback):
+    def __init__(self, run_id: str, report: ProgressFn | None, every: int = 10):
+        self.run_id, self.report, self.every = run_id, report, every
+
+    def on_step_end(self, step: int, loss: float) -> None:
+        if self.report is not None and step % self.every == 0:
+            self.report(self.run_id, step)
+
+    def on_train_end(self, result) -> None:
+        if self.report is not None:
+            self.report(self.run_id, result.steps)
+
+
+def run_one(spec: RunSpec, progress: ProgressFn | None = None) -> RunRecord:
+    """Train one method at one seed and return its records."""
+    config = spec.config
+    skillset = build_skillset(config, spec.seed)
+    tokenizer = build_tokenizer(config, skillset)
+    block_size = context_length(config, skillset, tokenizer)
+    model = build_model(config, tokenizer, block_size, spec.seed)
+    policy = build_method(config, spec.method, skillset, Path(spec.config_dir) if spec.config_dir else None)
+    result = train(
+        model,
+        tokenizer,
+        skillset,
+        policy,
+        train_config(config, spec.seed),
+        setting=config.setting,
+        target_skills=config.target_skills,
+        device=spec.device,
+        callbacks=[_Progress(spec.run_id, progress)],
+        checkpoint_dir=spec.checkpoint_dir,
+        resume=spec.resume,
+    )
+    return RunRecord(
+        method=spec.method,
+        seed=spec.seed,
+        policy=policy.describe(),
+        records=result.records,
+        steps=result.steps,
+        train_seconds=result.train_seconds,
+        eval_seconds=result.eval_seconds,
+        eval_examples=result.eval_examples,
+        parameters=sum(p.numel() for p in model.parameters()),
+    )
+
+
+# ---- parallel workers ------------------------------------------------------------------------------
+_QUEUE: Any = None
+
+
+def _worker_init(queue: Any) -> None:
+    global _QUEUE
+    _QUEUE = queue
+    torch.set_num_threads(1)  # two torch processes on two cores spin-wait without this (DEVELOPERS.md)
+
+
+def _worker_run(spec: RunSpec) -> RunRecord:
+    return run_one(spec, lambda run_id, step: _QUEUE.put((run_id, step)))
+
+
+# ---- the experiment ------------------------------------------------------------------------------
+def apply_overrides(
+    config: ExperimentConfig, *, seeds: int | None = None, steps: int | None = None, methods: Sequence[str] | None = None
+) -> ExperimentConfig:
+    """The config with ``--seeds N`` (seeds 0..N-1), ``--steps N`` and ``--methods a,b`` applied."""
+    data = config.model_dump()
+    if seeds is not None:
+        if seeds < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+        data["seeds"] = list(range(seeds))
+    if steps is not None:
+        if steps < 1:
+            raise ConfigError(f"--steps must be >= 1, got {steps}")
+        training = data["training"]
+        scale = steps / training["steps"]
+        training["steps"] = steps
+        # keep the schedule's shape: same number of rounds and evaluations where possible
+        training["round_steps"] = max(1, min(steps, round(training["round_steps"] * scale)))
+        training["eval_every"] = max(1, min(steps, round(training["eval_every"] * scale)))
+        training["warmup_steps"] = min(training["warmup_steps"], max(0, steps // 10))
+        if training.get("checkpoint_every"):
+            training["checkpoint_every"] = max(1, min(steps, round(training["checkpoint_every"] * scale)))
+    if methods is not None:
+        unknown = [m for m in methods if m not in config.methods]
+        if unknown:
+            raise ConfigError(
+                f"unknown method {unknown[0]!r} in --methods; {did_you_mean(unknown[0], list(config.methods))}"
+            )
+        data["methods"] = {m: data["methods"][m] for m in methods}
+    return ExperimentConfig.model_validate(data)
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available; use device: cpu or auto")
+    return device
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out_dir: str | Path,
+    *,
+    config_dir: str | Path | None = None,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Run every method × seed, write the run directory and return the summary.
+
+    ``progress(done_steps, total_steps)`` is called as training advances. With ``resume=True`` finished runs
+    are kept and unfinished ones continue from their checkpoints.
+    """
+    started = time.perf_counter()
+    config_dir = Path(config_dir) if config_dir is not None else None
+    device = resolve_device(config.device)
+    validate_experiment(config, config_dir)
+    out = Path(out_dir)
+    if resume and not (out / "config.yaml").is_file():
+        from skillit.errors import CheckpointError
+
+        raise CheckpointError(f"nothing to resume in {str(out)!r}: it has no config.yaml")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "runs").mkdir(exist_ok=True)
+    atomic_write_text(out / "config.yaml", dump_config(config))
+
+    specs = []
+    for method in config.methods:
+        for seed in config.seeds:
+            ckpt = out / "checkpoints" / f"{method}__seed{seed}" if config.training.checkpoint_every else None
+            specs.append(
+                RunSpec(
+                    config, method, seed, str(config_dir) if config_dir else None,
+                    str(ckpt) if ckpt else None,
+                    resume=bool(resume and ckpt is not None and (ckpt / "checkpoint.pt").is_file()),
+                    device=device,
+                )
+            )
+    done: dict[str, RunRecord] = {}
+    if resume:
+        for spec in specs:
+            path = out / "runs" / f"{spec.run_id}.json"
+            if path.is_file():
+                done[spec.run_id] = RunRecord.load(path)
+    todo = [spec for spec in specs if spec.run_id not in done]
+
+    total = len(specs) * config.training.steps
+    steps_done = {spec.run_id: (config.training.steps if spec.run_id in done else 0) for spec in specs}
+
+    def report(run_id: str, step: int) -> None:
+        steps_done[run_id] = step
+        if progress is not None:
+            progress(sum(steps_done.values()), total)
+
+    def finish(record: RunRecord) -> None:
+        record.save(out / "runs" / f"{record.method}__seed{record.seed}.json")
+        done[f"{record.method}__seed{record.seed}"] = record
+        report(f"{record.method}__seed{record.seed}", config.training.steps)
+
+    report(specs[0].run_id, steps_done[specs[0].run_id])
+    jobs = max(1, min(jobs, len(todo))) if todo else 1
+    if jobs == 1 or device != "cpu":
+        for spec in todo:
+            finish(run_one(spec, report))
+    else:
+        _run_parallel(todo, jobs, report, finish)
+
+    runs = [done[spec.run_id] for spec in specs]
+    write_metrics(out / "metrics.jsonl", runs)
+    probe = build_skillset(config, config.seeds[0])
+    summary = summarize(
+        runs,
+        task=config.task.name,
+        setting=config.setting,
+        steps=config.training.steps,
+        objective_skills=objective_skills(probe, config.setting, config.target_skills),
+        target_loss=config.target_loss,
+        methods=list(config.methods),
+    )
+    summary["name"] = config.name
+    summary["wall_seconds"] = time.perf_counter() - started
+    summary["device"] = device
+    summary["jobs"] = jobs
+    from skillit.records.metrics import finite_or_none
+
+    atomic_write_json(out / "summary.json", finite_or_none(summary))
+    from skillit.report.plots import plot_run
+
+    plot_run(out, runs, summary)
+    return summary
+
+
+def _run_parallel(todo: list[RunSpec], jobs: int, report: ProgressFn, finish: Callable[[RunRecord], None]) -> None:
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("spawn")
+    manager = context.Manager()
+    queue = manager.Queue()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(queue,)) as pool:
+            pending = {pool.submit(_worker_run, spec) for spec in todo}
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(queue, report)
+                for future in finished:
+                    finish(future.result())
+            _drain(queue, report)
+    finally:
+        manager.shutdown()
+
+
+def _drain(queue: Any, report: ProgressFn) -> None:
+    import queue as queue_module
+
+    while True:
+        try:
+            run_id, step = queue.get_nowait()
+        except queue_module.Empty:
+            return
+        report(run_id, step)
+
+
+def default_jobs() -> int:
+    """Parallel runs for ``skillit run``: one per core, at most 2 by default."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+__all__ = [
+    "RunSpec",
+    "apply_overrides",
+    "build_method",
+    "build_model",
+    "build_skillset",
+    "build_tokenizer",
+    "default_jobs",
+    "resolve_device",
+    "run_experiment",
+    "run_one",
+    "validate_experiment",
+]

@@ -1,0 +1,116 @@
+"""Tiny tokenizers for models trained from scratch: one token per character, or per word.
+
+Both share the call contract the trainer needs (and that a Hugging Face tokenizer adapter provides):
+``encode(text) -> list[int]``, ``decode(ids) -> str``, ``vocab_size``, ``pad_id``, ``bos_id``, ``eos_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+from skillit.errors import DataError
+
+SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    vocab_size: int
+    pad_id: int
+    bos_id: int
+    eos_id: int
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+
+class _TableTokenizer:
+    """A fixed table of units (characters or words) after the three special tokens."""
+
+    kind = "table"
+
+    def __init__(self, units: Iterable[str]):
+        ordered: list[str] = []
+        for unit in units:
+            if unit not in ordered:
+                ordered.append(unit)
+        self.units: tuple[str, ...] = tuple(ordered)
+        self._ids = {unit: i + len(SPECIAL_TOKENS) for i, unit in enumerate(self.units)}
+        self.pad_id, self.bos_id, self.eos_id = 0, 1, 2
+        self.vocab_size = len(SPECIAL_TOKENS) + len(self.units)
+
+    def _split(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def _join(self, units: list[str]) -> str:
+        raise NotImplementedError
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            return [self._ids[unit] for unit in self._split(text)]
+        except KeyError as exc:
+            raise DataError(
+                f"{self.kind} tokenizer: {exc.args[0]!r} (in {text[:60]!r}) is not in the vocabulary; "
+                "build the tokenizer from texts that cover every symbol"
+            ) from None
+
+    def decode(self, ids: Sequence[int]) -> str:
+        offset = len(SPECIAL_TOKENS)
+        return self._join([self.units[i - offset] for i in ids if i >= offset])
+
+    def state_dict(self) -> dict:
+        return {"kind": self.kind, "units": list(self.units)}
+
+
+class CharTokenizer(_TableTokenizer):
+    """One token per character."""
+
+    kind = "char"
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> CharTokenizer:
+        chars: set[str] = set()
+        for text in texts:
+            chars.update(text)
+        return cls(sorted(chars))
+
+    def _split(self, text: str) -> list[str]:
+        return list(text)
+
+    def _join(self, units: list[str]) -> str:
+        return "".join(units)
+
+
+class WordTokenizer(_TableTokenizer):
+    """One token per whitespace-separated word, with the separating spaces kept as tokens.
+
+    ``"a b"`` splits into ``["a", " ", "b"]`` so that prompt + answer concatenates exactly.
+    """
+
+    kind = "word"
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> WordTokenizer:
+        units: set[str] = set()
+        for text in texts:
+            units.update(_split_words(text))
+        return cls(sorted(units))
+
+    def _split(self, text: str) -> list[str]:
+        return _split_words(text)
+
+    def _join(self, units: list[str]) -> str:
+        return "".join(units)
+
+
+def _split_words(text: str) -> list[str]:
+    import re
+
+    return [piece for piece in re.split(r"(\s+)", text) if piece]
+
+
+def tokenizer_from_state(state: dict) -> CharTokenizer | WordTokenizer:
+    kinds = {"char": CharTokenizer, "word": WordTokenizer}
+    return kinds[state["kind"]](state["units"])

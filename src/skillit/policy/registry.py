@@ -1,0 +1,164 @@
+"""One registry of mixing policies, by the names configs and the CLI use.
+
+Each entry has a pydantic parameter model (unknown keys and bad values are rejected before anything runs)
+and a factory that turns validated parameters into a :class:`MixingPolicy`. Graph parameters are strings
+resolved by the caller: ``identity``, ``builtin:NAME``, ``prerequisites`` (the task's planted graph) or a
+file path. To add a policy: write one file in ``skillit/policy/``, add one entry here; the conformance
+suite in ``tests/policy/test_conformance.py`` then checks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from skillit.errors import PolicyError, did_you_mean
+from skillit.graph.skills_graph import SkillsGraph
+from skillit.policy.base import MixingPolicy
+from skillit.policy.curriculum import AntiCurriculum, Curriculum
+from skillit.policy.skill_curriculum import SkillAntiCurriculum, SkillCurriculum
+from skillit.policy.skill_it import SkillIt
+from skillit.policy.static import Random, Static, Stratified, TargetOnly
+from skillit.policy.wrappers import Frozen, MinimumProbability, Smoothed
+
+GraphResolver = Callable[[str], SkillsGraph]
+Weights = dict[str, float] | list[float]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(_Params):
+    pass
+
+
+class RandomParams(_Params):
+    proportions: Weights | None = Field(None, description="override the natural pool proportions")
+
+
+class StratifiedParams(_Params):
+    graph: str | None = Field(None, description="if given, uniform over skills with an edge into a target")
+
+
+class StaticParams(_Params):
+    weights: Weights
+
+
+class SkillItParams(_Params):
+    graph: str = Field(description="identity | builtin:NAME | prerequisites | path to .json/.npy")
+    eta: float = Field(0.5, ge=0)
+    window: int = Field(3, ge=1, description="evaluations aggregated into the loss signal")
+    aggregate: Literal["auto", "sum", "mean"] = "auto"
+    initial_loss: Literal["ones", "observed"] = "ones"
+    prior: Weights | None = None
+    targets: list[str] | None = None
+
+
+class CurriculumParams(_Params):
+    start_fraction: float = Field(0.0, ge=0, le=1)
+
+
+class SkillCurriculumParams(_Params):
+    mixing_fraction: float = Field(0.4, ge=0, lt=1)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    params_model: type[BaseModel]
+    factory: Callable[[Any, GraphResolver], MixingPolicy]
+    description: str
+    online: bool  # whether the mixture can change during a run
+
+
+def _skill_it(p: SkillItParams, resolve: GraphResolver) -> SkillIt:
+    return SkillIt(resolve(p.graph), p.eta, p.window, p.aggregate, p.initial_loss, p.prior, p.targets)
+
+
+POLICIES: dict[str, PolicySpec] = {
+    spec.name: spec
+    for spec in (
+        PolicySpec("random", RandomParams, lambda p, r: Random(p.proportions),
+                   "sample in proportion to the natural (imbalanced) pool", False),
+        PolicySpec("stratified", StratifiedParams,
+                   lambda p, r: Stratified(r(p.graph) if p.graph else None),
+                   "uniform over training skills (or over prerequisites of the targets)", False),
+        PolicySpec("static", StaticParams, lambda p, r: Static(p.weights), "fixed, given weights", False),
+        PolicySpec("target-only", NoParams, lambda p, r: TargetOnly(), "train only on the target skills", False),
+        PolicySpec("skill-it", SkillItParams, _skill_it, "Skill-It online: p ∝ exp(η·A·L̃) each round", True),
+        PolicySpec("skill-it-static", SkillItParams, lambda p, r: Frozen(_skill_it(p, r)),
+                   "Skill-It with T = 1: softmax(η·A·1) for the whole run", False),
+        PolicySpec("curriculum", CurriculumParams, lambda p, r: Curriculum("easy-first", p.start_fraction),
+                   "examples ranked by initial loss, easiest first, linear pacing", True),
+        PolicySpec("anti-curriculum", CurriculumParams, lambda p, r: AntiCurriculum(p.start_fraction),
+                   "examples ranked by initial loss, hardest first, linear pacing", True),
+        PolicySpec("skill-curriculum", SkillCurriculumParams,
+                   lambda p, r: SkillCurriculum("easy-first", p.mixing_fraction),
+                   "skills ranked by initial loss, easiest first, one stage each", True),
+        PolicySpec("skill-anti-curriculum", SkillCurriculumParams,
+                   lambda p, r: SkillAntiCurriculum(p.mixing_fraction),
+                   "skills ranked by initial loss, hardest first, one stage each", True),
+    )
+}
+
+WRAPPERS: dict[str, Callable[[MixingPolicy, Any], MixingPolicy]] = {
+    "frozen": lambda policy, value: Frozen(policy) if value else policy,
+    "floor": lambda policy, value: MinimumProbability(policy, float(value)),
+    "smoothed": lambda policy, value: Smoothed(policy, float(value)),
+}
+
+
+def policy_names() -> list[str]:
+    return list(POLICIES)
+
+
+def get_policy_spec(name: str) -> PolicySpec:
+    if name not in POLICIES:
+        raise PolicyError(f"unknown policy {name!r}; {did_you_mean(name, policy_names())}")
+    return POLICIES[name]
+
+
+def validate_params(name: str, params: dict[str, Any] | None, *, where: str = "") -> BaseModel:
+    spec = get_policy_spec(name)
+    try:
+        return spec.params_model.model_validate(params or {})
+    except ValidationError as exc:
+        place = f"{where}: " if where else ""
+        details = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'params'}: {e['msg']}" for e in exc.errors())
+        raise PolicyError(f"{place}invalid parameters for policy {name!r}: {details}") from None
+
+
+def build_policy(
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    resolve_graph: GraphResolver | None = None,
+    wrappers: list[dict[str, Any]] | None = None,
+    where: str = "",
+) -> MixingPolicy:
+    """Build a registered policy, e.g. ``build_policy("skill-it", {"graph": "builtin:lego", "eta": 0.5}, ...)``."""
+    spec = get_policy_spec(name)
+    parsed = validate_params(name, params, where=where)
+
+    def no_resolver(spec_: str) -> SkillsGraph:
+        if spec_.startswith("builtin:"):
+            from skillit.graph import builtin_graph
+
+            return builtin_graph(spec_.split(":", 1)[1])
+        if spec_ == "identity":
+            raise PolicyError("graph 'identity' needs the skill names; pass resolve_graph")
+        return SkillsGraph.load(spec_)
+
+    policy = spec.factory(parsed, resolve_graph or no_resolver)
+    for wrapper in wrappers or []:
+        if not isinstance(wrapper, dict) or len(wrapper) != 1:
+            raise PolicyError(f"{where}: each wrapper is a one-key mapping like {{floor: 0.01}}, got {wrapper!r}")
+        (wname, value), = wrapper.items()
+        if wname not in WRAPPERS:
+            raise PolicyError(f"{where}: unknown wrapper {wname!r}; {did_you_mean(wname, list(WRAPPERS))}")
+        policy = WRAPPERS[wname](policy, value)
+    return policy

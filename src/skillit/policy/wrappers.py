@@ -1,0 +1,114 @@
+"""Policy variants as wrappers, not flags: each takes a policy and returns a policy.
+
+* :class:`Frozen`: keep the first mixture for the whole run (Skill-It's static variant, T = 1).
+* :class:`MinimumProbability`: mix with the uniform distribution so every skill keeps ≥ ``floor``
+  (the exploration floors of ODM/ADO/DoReMi, peers.md §5 item 3).
+* :class:`Smoothed`: exponential moving average of successive mixtures.
+
+A wrapper's state is ``{"inner": <inner state>, ...}``, still plain JSON.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skillit.errors import PolicyError
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState
+
+
+class _Wrapper(MixingPolicy):
+    def __init__(self, inner: MixingPolicy):
+        self.inner = inner
+        self.name = f"{self.wrapper_name}({inner.name})"
+
+    wrapper_name = "wrapper"
+    keeps_scope = True  # False where the wrapper changes weights that a scope (curriculum) depends on
+
+    def init(self, context: PolicyContext) -> PolicyState:
+        return {"inner": self._init_inner(context)}
+
+    def _init_inner(self, context: PolicyContext) -> PolicyState:
+        inner = self.inner.init(context)
+        if not self.keeps_scope and self.inner.scope(inner) is not None:
+            raise PolicyError(
+                f"{self.wrapper_name} changes the mixture, which cannot be combined with {self.inner.name}, "
+                "a policy that restricts which examples are drawn"
+            )
+        return inner
+
+    def update(self, state: PolicyState, observation: Observation) -> PolicyState:
+        return {**state, "inner": self.inner.update(state["inner"], observation)}
+
+    def weights(self, state: PolicyState) -> np.ndarray:
+        return self.inner.weights(state["inner"])
+
+    def scope(self, state: PolicyState):
+        return self.inner.scope(state["inner"])
+
+    def describe(self) -> dict:
+        return {"name": self.wrapper_name, "inner": self.inner.describe()}
+
+
+class Frozen(_Wrapper):
+    """p_t = p_1 for every round: the inner policy's first mixture, never updated (T = 1)."""
+
+    wrapper_name = "frozen"
+
+    def update(self, state: PolicyState, observation: Observation) -> PolicyState:
+        return state
+
+
+class MinimumProbability(_Wrapper):
+    """p' = (1 − k·floor) · p + floor, so every skill gets at least ``floor`` (requires k·floor ≤ 1)."""
+
+    wrapper_name = "floor"
+    keeps_scope = False
+
+    def __init__(self, inner: MixingPolicy, floor: float):
+        super().__init__(inner)
+        if not 0.0 <= floor:
+            raise PolicyError(f"floor must be >= 0, got {floor}")
+        self.floor = float(floor)
+
+    def init(self, context: PolicyContext) -> PolicyState:
+        if self.floor * context.k > 1.0:
+            raise PolicyError(
+                f"floor {self.floor} is too large for {context.k} skills (k·floor = {self.floor * context.k} > 1)"
+            )
+        return super().init(context)
+
+    def weights(self, state: PolicyState) -> np.ndarray:
+        p = self.inner.weights(state["inner"])
+        return (1.0 - p.size * self.floor) * p + self.floor
+
+    def describe(self) -> dict:
+        return {**super().describe(), "floor": self.floor}
+
+
+class Smoothed(_Wrapper):
+    """p'_t = β · p'_{t−1} + (1 − β) · p_t, with p'_1 = p_1 (an EMA over rounds)."""
+
+    wrapper_name = "smoothed"
+    keeps_scope = False
+
+    def __init__(self, inner: MixingPolicy, beta: float):
+        super().__init__(inner)
+        if not 0.0 <= beta < 1.0:
+            raise PolicyError(f"smoothing beta must be in [0, 1), got {beta}")
+        self.beta = float(beta)
+
+    def init(self, context: PolicyContext) -> PolicyState:
+        inner = self._init_inner(context)
+        return {"inner": inner, "smoothed": self.inner.weights(inner).tolist()}
+
+    def update(self, state: PolicyState, observation: Observation) -> PolicyState:
+        inner = self.inner.update(state["inner"], observation)
+        fresh = self.inner.weights(inner)
+        smoothed = self.beta * np.asarray(state["smoothed"]) + (1.0 - self.beta) * fresh
+        return {"inner": inner, "smoothed": (smoothed / smoothed.sum()).tolist()}
+
+    def weights(self, state: PolicyState) -> np.ndarray:
+        return np.asarray(state["smoothed"], dtype=float)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "beta": self.beta}

@@ -1,0 +1,118 @@
+"""The summary across seeds: final metrics (mean ± std), per-skill numbers and steps to a target loss.
+
+``summary.json`` has this shape::
+
+    {"task": str, "setting": str, "steps": int, "seeds": [int], "objective_skills": [str],
+     "target_loss": float | null,
+     "methods": {NAME: {"final": {"mean_loss": float, "mean_accuracy": float,
+                                  "mean_loss_std": float, "mean_accuracy_std": float,
+                                  "per_skill": {SKILL: {"loss": float, "accuracy": float}}},
+                        "per_seed": [{"seed", "mean_loss", "mean_accuracy", "per_skill", "steps_to_target",
+                                      "train_seconds", "eval_seconds", "eval_examples"}],
+                        "steps_to_target": int | null,
+                        "train_seconds": float, "eval_seconds": float}}}
+
+``mean_loss``/``mean_accuracy`` average the *objective* skills (all evaluation skills in pre-training and
+out-of-domain, the targets in fine-tuning); ``per_skill`` covers every evaluated skill. ``steps_to_target``
+is, per seed, the first evaluation step at which the objective skills' mean loss is ≤ ``target_loss``;
+the method's value is the mean over seeds, or null unless every seed reached it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from skillit.records.metrics import RunRecord
+
+
+def steps_to_target(records: Sequence[dict[str, Any]], skills: Sequence[str], target_loss: float | None) -> int | None:
+    """First evaluation step whose mean loss over ``skills`` is ≤ ``target_loss`` (None if never)."""
+    if target_loss is None:
+        return None
+    for record in records:
+        losses = [record["losses"][name] for name in skills]
+        if all(v is not None for v in losses) and float(np.mean(losses)) <= target_loss:
+            return int(record["step"])
+    return None
+
+
+def _seed_summary(run: RunRecord, skills: Sequence[str], target_loss: float | None) -> dict[str, Any]:
+    final = run.records[-1]
+    return {
+        "seed": run.seed,
+        "mean_loss": _mean([final["losses"][s] for s in skills]),
+        "mean_accuracy": _mean([final["accuracies"][s] for s in skills]),
+        "per_skill": {s: {"loss": final["losses"][s], "accuracy": final["accuracies"][s]} for s in final["losses"]},
+        "steps_to_target": steps_to_target(run.records, skills, target_loss),
+        "train_seconds": run.train_seconds,
+        "eval_seconds": run.eval_seconds,
+        "eval_examples": run.eval_examples,
+    }
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    if any(v is None for v in values):
+        return None
+    return float(np.mean(values))
+
+
+def _std(values: Sequence[float | None]) -> float | None:
+    if any(v is None for v in values):
+        return None
+    return float(np.std(values))
+
+
+def summarize(
+    runs: Sequence[RunRecord],
+    *,
+    task: str,
+    setting: str,
+    steps: int,
+    objective_skills: Sequence[str],
+    target_loss: float | None,
+    methods: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Aggregate finished runs into the ``summary.json`` structure (methods in the given order)."""
+    order = list(methods) if methods is not None else list(dict.fromkeys(run.method for run in runs))
+    seeds = sorted({run.seed for run in runs})
+    out: dict[str, Any] = {
+        "task": task,
+        "setting": setting,
+        "steps": steps,
+        "seeds": seeds,
+        "objective_skills": list(objective_skills),
+        "target_loss": target_loss,
+        "methods": {},
+    }
+    for method in order:
+        mine = sorted((run for run in runs if run.method == method), key=lambda r: r.seed)
+        if not mine:
+            continue
+        per_seed = [_seed_summary(run, objective_skills, target_loss) for run in mine]
+        skills = list(per_seed[0]["per_skill"])
+        reached = [s["steps_to_target"] for s in per_seed]
+        out["methods"][method] = {
+            "final": {
+                "mean_loss": _mean([s["mean_loss"] for s in per_seed]),
+                "mean_accuracy": _mean([s["mean_accuracy"] for s in per_seed]),
+                "mean_loss_std": _std([s["mean_loss"] for s in per_seed]),
+                "mean_accuracy_std": _std([s["mean_accuracy"] for s in per_seed]),
+                "per_skill": {
+                    skill: {
+                        "loss": _mean([s["per_skill"][skill]["loss"] for s in per_seed]),
+                        "accuracy": _mean([s["per_skill"][skill]["accuracy"] for s in per_seed]),
+                    }
+                    for skill in skills
+                },
+            },
+            "per_seed": per_seed,
+            "steps_to_target": (
+                None if target_loss is None or any(r is None for r in reached) else float(np.mean(reached))
+            ),
+            "train_seconds": float(np.mean([run.train_seconds for run in mine])),
+            "eval_seconds": float(np.mean([run.eval_seconds for run in mine])),
+        }
+    return out

@@ -1,0 +1,109 @@
+"""Plots of a run directory: per-skill accuracy and loss curves per method, and weight trajectories.
+
+Curves are the mean over seeds with a ±1 std band. A weight plot is drawn for every method whose mixture
+changed during the run (read from the records, not from the method's name).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skillit.records.metrics import RunRecord
+from skillit.utils.io import atomic_write_bytes
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _curves(runs: Sequence[RunRecord], method: str, metric: str, skill: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mine = [run for run in runs if run.method == method]
+    steps = np.array([r["step"] for r in mine[0].records])
+    values = np.array(
+        [[np.nan if r[metric].get(skill) is None else r[metric][skill] for r in run.records[: len(steps)]] for run in mine],
+        dtype=float,
+    )
+    return steps, np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+
+
+def is_online(run: RunRecord) -> bool:
+    """Whether the mixture in force changed during the run."""
+    weights = [tuple(r["weights"].values()) for r in run.records if r.get("weights")]
+    return any(not np.allclose(w, weights[0], atol=1e-9) for w in weights[1:])
+
+
+def plot_metric(runs: Sequence[RunRecord], metric: str, path: Path, ylabel: str) -> Path:
+    plt = _pyplot()
+    methods = list(dict.fromkeys(run.method for run in runs))
+    skills = list(runs[0].records[0][metric])
+    cols = min(len(skills), 3)
+    rows = int(np.ceil(len(skills) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False, sharex=True)
+    for ax, skill in zip(axes.flat, skills):
+        for method in methods:
+            steps, mean, std = _curves(runs, method, metric, skill)
+            (line,) = ax.plot(steps, mean, label=method)
+            ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+        ax.set_title(skill)
+        ax.set_xlabel("step")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(skills):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_weights(runs: Sequence[RunRecord], path: Path) -> Path | None:
+    """Stacked mixture weights over steps (mean over seeds), one panel per method whose mixture changed."""
+    plt = _pyplot()
+    methods = [m for m in dict.fromkeys(run.method for run in runs) if any(is_online(r) for r in runs if r.method == m)]
+    if not methods:
+        return None
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.5 * len(methods), 3.2), squeeze=False)
+    for ax, method in zip(axes.flat, methods):
+        mine = [run for run in runs if run.method == method]
+        skills = list(mine[0].records[0]["weights"])
+        steps = np.array([r["step"] for r in mine[0].records])
+        w = np.array([[[r["weights"][s] for s in skills] for r in run.records[: len(steps)]] for run in mine]).mean(axis=0)
+        ax.stackplot(steps, w.T, labels=skills, step="pre")
+        ax.set_title(f"{method} (mean over {len(mine)} seed(s))")
+        ax.set_xlabel("step")
+        ax.set_ylabel("weight in force")
+        ax.set_ylim(0, 1)
+    axes.flat[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_run(out_dir: str | Path, runs: Sequence[RunRecord], summary: dict[str, Any] | None = None) -> list[Path]:
+    out = Path(out_dir)
+    written = [
+        plot_metric(runs, "accuracies", out / "accuracy.png", "exact-match accuracy"),
+        plot_metric(runs, "losses", out / "loss.png", "answer loss"),
+    ]
+    weights = plot_weights(runs, out / "weights.png")
+    if weights is not None:
+        written.append(weights)
+    return written

@@ -1,0 +1,57 @@
+"""The final comparison table (rich): one row per method, mean ± std over seeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+
+def _pm(mean: float | None, std: float | None, digits: int = 3, scale: float = 1.0) -> str:
+    if mean is None:
+        return "n/a"
+    if std is None:
+        return f"{mean * scale:.{digits}f}"
+    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
+
+
+def comparison_table(summary: dict[str, Any], title: str | None = None) -> Table:
+    """Mean loss and accuracy over the objective skills, per-skill accuracy and steps to the target loss."""
+    methods = summary["methods"]
+    first = next(iter(methods.values()))
+    skills = list(first["final"]["per_skill"])
+    n_seeds = len(summary["seeds"])
+    table = Table(
+        title=title or f"{summary.get('name', summary['task'])}: {summary['steps']} steps, {n_seeds} seed(s)",
+        caption=(
+            "mean over the objective skills (" + ", ".join(summary["objective_skills"]) + "); ± = std over seeds"
+            + (f"; steps→target: first step with mean loss ≤ {summary['target_loss']}" if summary.get("target_loss") else "")
+        ),
+    )
+    table.add_column("method", style="bold")
+    table.add_column("loss", justify="right")
+    table.add_column("accuracy %", justify="right")
+    for skill in skills:
+        table.add_column(f"{skill} %", justify="right")
+    if summary.get("target_loss"):
+        table.add_column("steps→target", justify="right")
+    best = min(
+        (name for name in methods if methods[name]["final"]["mean_loss"] is not None),
+        key=lambda name: methods[name]["final"]["mean_loss"],
+        default=None,
+    )
+    for name, result in methods.items():
+        final = result["final"]
+        row = [
+            name + (" *" if name == best and len(methods) > 1 else ""),
+            _pm(final["mean_loss"], final.get("mean_loss_std")),
+            _pm(final["mean_accuracy"], final.get("mean_accuracy_std"), digits=1, scale=100),
+        ]
+        for skill in skills:
+            acc = final["per_skill"][skill]["accuracy"]
+            row.append("n/a" if acc is None else f"{acc * 100:.1f}")
+        if summary.get("target_loss"):
+            stt = result.get("steps_to_target")
+            row.append("never" if stt is None else f"{stt:.0f}")
+        table.add_row(*row)
+    return table

@@ -1,0 +1,114 @@
+"""Per-skill validation: loss on the answer tokens and exact-match accuracy, for every evaluation skill.
+
+Validation sets are fixed and encoded once. One call evaluates every skill in a few batched forward
+passes; the cost (examples and seconds) is counted separately from training. In distributed runs every
+rank evaluates a disjoint shard and the per-skill sums and counts are all-reduced, so every rank gets the
+same numbers (and its policy the same update).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from skillit.model.tokenizer import Tokenizer
+from skillit.policy.base import EvalResult
+from skillit.skills.example import Example
+from skillit.skills.skillset import SkillSet
+from skillit.trainer.batching import collate, per_example_answer_metrics, token_losses
+
+AllReduce = Callable[[np.ndarray], np.ndarray]  # sums an array over ranks
+
+
+@torch.no_grad()
+def answer_metrics(
+    model: torch.nn.Module,
+    tokenizer: Tokenizer,
+    examples: Sequence[Example],
+    *,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+    max_length: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-example mean answer loss and exact match, shape (len(examples),) each."""
+    was_training = model.training
+    model.eval()
+    losses, correct = [], []
+    try:
+        for start in range(0, len(examples), batch_size):
+            batch = collate(tokenizer, examples[start : start + batch_size], max_length).to(device)
+            token_loss, predictions = token_losses(model, batch)
+            loss, match = per_example_answer_metrics(token_loss, predictions, batch)
+            losses.append(loss.float().cpu().numpy())
+            correct.append(match.cpu().numpy())
+    finally:
+        model.train(was_training)
+    if not losses:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(losses), np.concatenate(correct)
+
+
+class SkillEvaluator:
+    """Evaluates a model on the validation set of every evaluation skill of a SkillSet.
+
+    Args:
+        skillset: the skills; every skill with a validation set is evaluated, in SkillSet order.
+        tokenizer: the tokenizer the model was built for.
+        batch_size: examples per forward pass.
+        rank, world_size, all_reduce: for sharded evaluation under DDP.
+    """
+
+    def __init__(
+        self,
+        skillset: SkillSet,
+        tokenizer: Tokenizer,
+        *,
+        batch_size: int = 256,
+        device: torch.device | str = "cpu",
+        max_length: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        all_reduce: AllReduce | None = None,
+    ):
+        self.skills = skillset.eval_names
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.device = device
+        self.max_length = max_length
+        self.all_reduce = all_reduce
+        examples: list[Example] = []
+        owner: list[int] = []
+        for s, name in enumerate(self.skills):
+            for example in skillset[name].validation or []:
+                examples.append(example)
+                owner.append(s)
+        self.total_examples = len(examples)
+        # this rank's shard
+        self._examples = examples[rank::world_size]
+        self._owner = np.asarray(owner[rank::world_size], dtype=np.int64)
+        self.seconds = 0.0  # cumulative evaluation wall time
+        self.examples = 0  # cumulative examples evaluated (all ranks)
+
+    def __call__(self, model: torch.nn.Module, step: int) -> EvalResult:
+        started = time.perf_counter()
+        loss, correct = answer_metrics(
+            model, self.tokenizer, self._examples, batch_size=self.batch_size, device=self.device, max_length=self.max_length
+        )
+        m = len(self.skills)
+        sums = np.zeros((3, m))  # rows: loss sum, correct sum, count
+        np.add.at(sums[0], self._owner, loss)
+        np.add.at(sums[1], self._owner, correct)
+        np.add.at(sums[2], self._owner, 1.0)
+        if self.all_reduce is not None:
+            sums = self.all_reduce(sums)
+        count = np.maximum(sums[2], 1.0)
+        self.seconds += time.perf_counter() - started
+        self.examples += self.total_examples
+        return EvalResult(
+            step=step,
+            losses={name: float(sums[0, s] / count[s]) for s, name in enumerate(self.skills)},
+            accuracies={name: float(sums[1, s] / count[s]) for s, name in enumerate(self.skills)},
+        )
