@@ -24,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Skills graphs and online data-mixing policies (Skill-It and its baselines) for LM training.",
 )
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True)
 
 DEFAULT_CONFIG = "lego-demo"

@@ -43,3 +43,13 @@ def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
     if close:
         return f"did you mean {close[0]!r}? (choices: {', '.join(choices)})"
     return f"choices: {', '.join(choices)}"
+
+
+def pydantic_details(exc) -> str:
+    """A pydantic ValidationError as one line: ``key: message; key: message``."""
+    parts = []
+    for error in exc.errors():
+        key = ".".join(str(x) for x in error["loc"]) or "value"
+        message = "unknown key (remove it or check its spelling)" if error["type"] == "extra_forbidden" else error["msg"]
+        parts.append(f"{key}: {message}")
+    return "; ".join(parts)

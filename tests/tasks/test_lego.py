@@ -109,5 +109,5 @@ def test_bad_params_are_rejected():
 
     with pytest.raises(ConfigError, match="pool_proportions"):
         build_task("lego", {"k": 3, "pool_proportions": [1, 2]})
-    with pytest.raises(ConfigError, match="Extra inputs"):
+    with pytest.raises(ConfigError, match="kk: unknown key"):
         build_task("lego", {"kk": 3})

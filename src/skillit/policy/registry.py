@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from skillit.errors import PolicyError, did_you_mean
+from skillit.errors import PolicyError, did_you_mean, pydantic_details
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.policy.base import MixingPolicy
 from skillit.policy.curriculum import AntiCurriculum, Curriculum
@@ -128,8 +128,7 @@ def validate_params(name: str, params: dict[str, Any] | None, *, where: str = ""
         return spec.params_model.model_validate(params or {})
     except ValidationError as exc:
         place = f"{where}: " if where else ""
-        details = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'params'}: {e['msg']}" for e in exc.errors())
-        raise PolicyError(f"{place}invalid parameters for policy {name!r}: {details}") from None
+        raise PolicyError(f"{place}invalid parameters for policy {name!r}: {pydantic_details(exc)}") from None
 
 
 def build_policy(

@@ -12,7 +12,7 @@ def _pm(mean: float | None, std: float | None, digits: int = 3, scale: float = 1
         return "n/a"
     if std is None:
         return f"{mean * scale:.{digits}f}"
-    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
+    return f"{mean * scale:.{digits}f}±{std * scale:.{digits}f}"
 
 
 def comparison_table(summary: dict[str, Any], title: str | None = None) -> Table:
@@ -24,17 +24,18 @@ def comparison_table(summary: dict[str, Any], title: str | None = None) -> Table
     table = Table(
         title=title or f"{summary.get('name', summary['task'])}: {summary['steps']} steps, {n_seeds} seed(s)",
         caption=(
-            "mean over the objective skills (" + ", ".join(summary["objective_skills"]) + "); ± = std over seeds"
-            + (f"; steps→target: first step with mean loss ≤ {summary['target_loss']}" if summary.get("target_loss") else "")
+            "loss and acc %: mean over the objective skills (" + ", ".join(summary["objective_skills"])
+            + "), ± std over seeds; skill columns: accuracy %"
+            + (f"; →target: mean first step with loss ≤ {summary['target_loss']}" if summary.get("target_loss") else "")
         ),
     )
-    table.add_column("method", style="bold")
-    table.add_column("loss", justify="right")
-    table.add_column("accuracy %", justify="right")
+    table.add_column("method", style="bold", no_wrap=True)
+    table.add_column("loss", justify="right", no_wrap=True)
+    table.add_column("acc %", justify="right", no_wrap=True)
     for skill in skills:
-        table.add_column(f"{skill} %", justify="right")
+        table.add_column(skill, justify="right", no_wrap=True)
     if summary.get("target_loss"):
-        table.add_column("steps→target", justify="right")
+        table.add_column("→target", justify="right", no_wrap=True)
     best = min(
         (name for name in methods if methods[name]["final"]["mean_loss"] is not None),
         key=lambda name: methods[name]["final"]["mean_loss"],

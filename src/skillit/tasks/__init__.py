@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from skillit.errors import ConfigError, did_you_mean
+from skillit.errors import ConfigError, did_you_mean, pydantic_details
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.skills import SkillSet
 from skillit.tasks import addition, lego
@@ -56,7 +56,7 @@ def parse_task_params(name: str, params: dict[str, Any] | None) -> BaseModel:
     try:
         return spec.params_model.model_validate(params or {})
     except ValidationError as exc:
-        raise ConfigError(f"task {name!r}: invalid params: {exc}") from None
+        raise ConfigError(f"task {name!r}: invalid params: {pydantic_details(exc)}") from None
 
 
 def build_task(name: str, params: dict[str, Any] | BaseModel | None = None, seed: int = 0) -> SkillSet:

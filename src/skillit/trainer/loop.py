@@ -239,7 +239,8 @@ def train(
         step = 0
         round_evals = []
         records = []
-        first = policy.weights(policy_state)
+        first = np.asarray(policy.weights(policy_state), dtype=float)
+        first = first / first.sum()  # normalised exactly as the sampler stores the weights in force
         records.append(_record(initial, 0, first, train_names, sampler, None, scheduler, 0.0, evaluator))
         for cb in callbacks:
             cb.on_evaluate(records[-1])

@@ -1,0 +1,97 @@
+"""How much of a training step does the mixing machinery cost? (issue: target ≤ 1 % of step time)
+
+Runs the one training loop on LEGO with each policy and times, inside the loop, everything the mixing
+machinery does: ``policy.weights`` / ``policy.scope`` / ``policy.update`` and the sampler's
+``start_round`` / ``next_batch``. Evaluation is excluded (it is the same for every method and reported
+separately by the loop). The static policy runs through the same loop, so its row is the baseline: the
+extra cost of online mixing is the difference between a row and the static row.
+
+    python benchmarks/overhead.py [--steps 600] [--batch-size 64] [--round-steps 50]
+
+Prints one row per policy: training ms/step, mixing ms/step, mixing share of the step, and the extra cost
+over the static sampler as a share of the step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+import skillit.trainer.loop as loop_module
+from skillit.graph import builtin_graph
+from skillit.model import GPT, CharTokenizer, GPTConfig
+from skillit.policy import SkillIt, Static, Stratified
+from skillit.policy.wrappers import _Wrapper
+from skillit.sampler import MixtureSampler
+from skillit.tasks import build_task
+from skillit.trainer import TrainConfig, train
+
+CLOCK = {"mixing": 0.0}
+
+
+def timed(fn):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            CLOCK["mixing"] += time.perf_counter() - started
+
+    return wrapper
+
+
+class TimedSampler(MixtureSampler):
+    start_round = timed(MixtureSampler.start_round)
+    next_batch = timed(MixtureSampler.next_batch)
+
+
+class TimedPolicy(_Wrapper):
+    wrapper_name = "timed"
+    init = timed(_Wrapper.init)
+    update = timed(_Wrapper.update)
+    weights = timed(_Wrapper.weights)
+    scope = timed(_Wrapper.scope)
+
+
+def measure(name, policy, args) -> dict:
+    skills = build_task("lego", {"k": 5, "shuffle": False, "validation_size": 20}, seed=0)
+    tokenizer = CharTokenizer(skills.metadata["alphabet"])
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(tokenizer.vocab_size, 40, n_layer=2, n_head=4, n_embd=64))
+    config = TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, round_steps=args.round_steps, eval_every=args.steps, lr=3e-3
+    )
+    CLOCK["mixing"] = 0.0
+    result = train(model, tokenizer, skills, TimedPolicy(policy), config)
+    return {"policy": name, "train_ms": 1e3 * result.train_seconds / args.steps,
+            "mixing_ms": 1e3 * CLOCK["mixing"] / args.steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--round-steps", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    loop_module.MixtureSampler = TimedSampler  # the loop builds its sampler from this name
+    policies = [
+        ("static (baseline)", Static([1, 1, 1, 3, 5])),
+        ("stratified", Stratified()),
+        ("skill-it", SkillIt(builtin_graph("lego"), eta=0.5, window=3)),
+    ]
+    rows = [measure(name, policy, args) for name, policy in policies]
+    base = rows[0]["mixing_ms"]
+    print(f"steps={args.steps} batch={args.batch_size} round_steps={args.round_steps} threads={args.threads}")
+    print(f"{'policy':<20}{'train ms/step':>15}{'mixing ms/step':>16}{'mixing share':>14}{'extra vs static':>17}")
+    for row in rows:
+        share = 100 * row["mixing_ms"] / row["train_ms"]
+        extra = 100 * (row["mixing_ms"] - base) / row["train_ms"]
+        print(f"{row['policy']:<20}{row['train_ms']:>15.2f}{row['mixing_ms']:>16.3f}{share:>13.2f}%{extra:>16.3f}%")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Validation before any output: unknown skills in graphs and targets, shapes, NaN."""
+
+import json
+
+import pytest
+
+from skillit.errors import GraphError, SkillError
+from skillit.experiment.config import parse_config
+from skillit.experiment.runner import validate_experiment
+
+BASE = """\
+name: t
+task: {name: lego, params: {k: 3, validation_size: 4}}
+training: {steps: 10, round_steps: 5, eval_every: 5}
+methods:
+  skill-it: {params: {graph: GRAPH}}
+"""
+
+
+def config_with_graph(tmp_path, graph):
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(graph))
+    return parse_config(BASE.replace("GRAPH", str(path)))
+
+
+def test_unknown_skill_in_graph(tmp_path):
+    config = config_with_graph(tmp_path, {"train_skills": ["var1", "var2", "var9"], "matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]})
+    with pytest.raises(GraphError, match="method 'skill-it'.*'var3' is not a row"):
+        validate_experiment(config)
+
+
+def test_graph_shape_and_nan(tmp_path):
+    config = config_with_graph(tmp_path, {"train_skills": ["var1", "var2", "var3"], "matrix": [[1, 0], [0, 1], [0, 0]]})
+    with pytest.raises(GraphError, match="shape 3x2 but there are 3 training skills"):
+        validate_experiment(config)
+    config = config_with_graph(tmp_path, {"train_skills": ["var1", "var2", "var3"], "matrix": [[1, 0, 0], [0, None, 0], [0, 0, 1]]})
+    with pytest.raises(GraphError, match=r"\['var2', 'var2'\].*is nan"):
+        validate_experiment(config)
+
+
+def test_unknown_target_skill():
+    config = parse_config(BASE.replace("GRAPH", "prerequisites") + "setting: finetune\ntarget_skills: [var7]\n")
+    with pytest.raises(SkillError, match="unknown training skill 'var7' in target_skills"):
+        validate_experiment(config)
+
+
+def test_npy_graph_relative_to_the_config(tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "A.npy", np.eye(3))
+    config = parse_config(BASE.replace("GRAPH", "A.npy"))
+    validate_experiment(config, tmp_path)

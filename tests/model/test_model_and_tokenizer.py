@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+from skillit.errors import DataError
+from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer, tokenizer_from_state
+
+
+def test_char_tokenizer_round_trip_and_specials():
+    tok = CharTokenizer.from_texts(["ab=1", "c=!a"])
+    assert tok.vocab_size == 3 + len(set("ab=1c!"))
+    ids = tok.encode("c=!a")
+    assert tok.decode(ids) == "c=!a" and min(ids) >= 3
+    assert tok.decode([tok.bos_id, *ids, tok.eos_id, tok.pad_id]) == "c=!a"
+    with pytest.raises(DataError, match="'z'.*not in the vocabulary"):
+        tok.encode("z")
+    assert tokenizer_from_state(tok.state_dict()).encode("ab") == tok.encode("ab")
+
+
+def test_word_tokenizer_keeps_spaces_so_prompt_plus_answer_concatenates():
+    tok = WordTokenizer.from_texts(["Input: a b Output: yes", "Output: no"])
+    prompt, answer = "Input: a b Output:", " yes"
+    assert tok.encode(prompt) + tok.encode(answer) == tok.encode(prompt + answer)
+    assert tok.decode(tok.encode(prompt + answer)) == prompt + answer
+
+
+def test_gpt_is_causal_and_returns_logits():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16))
+    x = torch.randint(0, 11, (2, 6))
+    out = model(input_ids=x).logits
+    assert out.shape == (2, 6, 11)
+    changed = x.clone()
+    changed[:, 4:] = (changed[:, 4:] + 1) % 11
+    # positions before the change see the same prefix, so their logits are identical
+    assert torch.allclose(model(input_ids=changed).logits[:, :4], out[:, :4], atol=1e-6)
+    with pytest.raises(ValueError, match="block_size"):
+        model(input_ids=torch.zeros((1, 9), dtype=torch.long))
+
+
+def test_embeddings_are_untied_by_default_and_can_be_tied():
+    untied = GPT(GPTConfig(vocab_size=7, block_size=4, n_layer=1, n_head=1, n_embd=8))
+    tied = GPT(GPTConfig(vocab_size=7, block_size=4, n_layer=1, n_head=1, n_embd=8, tie_embeddings=True))
+    assert untied.lm_head.weight is not untied.wte.weight
+    assert tied.lm_head.weight is tied.wte.weight
+    assert tied.num_parameters() == untied.num_parameters() - 7 * 8

@@ -1,0 +1,111 @@
+"""End to end through the real `skillit` command: a tiny run writes the documented files; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TINY = """\
+name: tiny
+task: {name: lego, params: {k: 3, validation_size: 6, train_pool_size: 300}}
+target_loss: 5.0
+model: {n_layer: 1, n_head: 2, n_embd: 16}
+training: {steps: 12, batch_size: 8, round_steps: 4, eval_every: 4, warmup_steps: 2}
+methods:
+  skill-it: {params: {graph: prerequisites, eta: 0.5}}
+  stratified: {}
+  random: {}
+  curriculum: {}
+seeds: [0, 1]
+"""
+
+
+def skillit(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "skillit", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_run_writes_summary_metrics_and_plots(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    out = tmp_path / "out"
+    result = skillit("run", str(config), "--out", str(out), "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    assert "skill-it" in result.stdout and "stratified" in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["task"] == "lego" and summary["setting"] == "pretrain"
+    assert summary["steps"] == 12 and summary["seeds"] == [0, 1]
+    assert list(summary["methods"]) == ["skill-it", "stratified", "random", "curriculum"]
+    for method in summary["methods"].values():
+        final = method["final"]
+        assert 0 <= final["mean_accuracy"] <= 1 and final["mean_loss"] > 0
+        assert set(final["per_skill"]) == {"var1", "var2", "var3"}
+        assert set(final["per_skill"]["var1"]) == {"loss", "accuracy"}
+        assert len(method["per_seed"]) == 2
+        assert method["steps_to_target"] == 0  # a loss threshold of 5.0 is met at the first evaluation
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == 4 * 2 * 4  # methods × seeds × evaluations (steps 0, 4, 8, 12)
+    first = lines[0]
+    assert {"method", "seed", "step", "losses", "accuracies", "weights", "examples_seen"} <= set(first)
+    assert (out / "config.yaml").is_file()
+    for png in ("accuracy.png", "loss.png", "weights.png"):
+        assert (out / png).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_default_run_uses_the_shipped_demo(tmp_path):
+    result = skillit("run", "--steps", "4", "--seeds", "1", "--methods", "stratified,random", "--out", str(tmp_path / "d"))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+    assert summary["name"] == "lego-demo" and list(summary["methods"]) == ["stratified", "random"]
+
+
+def test_configs_and_policies_list():
+    listing = skillit("configs")
+    assert listing.returncode == 0 and "lego-demo" in listing.stdout
+    policies = skillit("policies")
+    assert policies.returncode == 0 and "skill-it" in policies.stdout and "floor" in policies.stdout
+
+
+@pytest.mark.parametrize(
+    "args_or_config, message",
+    [
+        (["--methods", "skill-it,rnd"], "unknown method 'rnd'"),
+        ("graph-unknown-skill", "'var3' is not a row"),
+        ("graph-shape", "shape 3x2"),
+        ("graph-nan", "is nan"),
+        ("bad-key", "unknown key 'stepz'"),
+        ("bad-target", "unknown training skill 'var9'"),
+    ],
+)
+def test_bad_input_is_one_clear_error_exit_2_and_no_output(tmp_path, args_or_config, message):
+    graphs = {
+        "graph-unknown-skill": {"train_skills": ["var1", "var2", "varX"], "matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]},
+        "graph-shape": {"train_skills": ["var1", "var2", "var3"], "matrix": [[1, 0], [0, 1], [0, 0]]},
+        "graph-nan": {"train_skills": ["var1", "var2", "var3"], "matrix": [[1, 0, 0], [0, None, 0], [0, 0, 1]]},
+    }
+    config = tmp_path / "c.yaml"
+    text = TINY
+    args: list[str] = []
+    if isinstance(args_or_config, list):
+        args = args_or_config
+    elif args_or_config in graphs:
+        (tmp_path / "g.json").write_text(json.dumps(graphs[args_or_config]))
+        text = TINY.replace("graph: prerequisites", "graph: g.json")
+    elif args_or_config == "bad-key":
+        text = TINY.replace("steps: 12", "stepz: 12")
+    elif args_or_config == "bad-target":
+        text = TINY + "setting: finetune\ntarget_skills: [var9]\n"
+    config.write_text(text)
+    out = tmp_path / "out"
+    result = skillit("run", str(config), "--out", str(out), *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()

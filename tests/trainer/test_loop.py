@@ -1,0 +1,113 @@
+"""The one training loop on a tiny LEGO set: records, mixture bookkeeping, determinism and resume."""
+
+import numpy as np
+import pytest
+import torch
+
+from skillit.errors import CheckpointError, SkillError
+from skillit.model import CharTokenizer
+from skillit.policy import Static, Stratified, build_policy
+from skillit.trainer import TrainConfig, TrainerCallback, answer_metrics, collate, train
+
+
+def tokenizer_for(skills):
+    return CharTokenizer(skills.metadata["alphabet"])
+
+
+def run(tiny_lego, tiny_model_factory, policy, **overrides):
+    tok = tokenizer_for(tiny_lego)
+    config = TrainConfig(**{"steps": 12, "batch_size": 8, "round_steps": 4, "eval_every": 2, "lr": 1e-3,
+                            "warmup_steps": 2, **overrides})
+    return train(tiny_model_factory(tok), tok, tiny_lego, policy, config)
+
+
+def test_records_bookkeeping(tiny_lego, tiny_model_factory):
+    policy = build_policy("skill-it", {"graph": "prerequisites", "eta": 1.0},
+                          resolve_graph=lambda s: __import__("skillit.tasks.lego", fromlist=["x"]).prerequisite_graph(3))
+    result = run(tiny_lego, tiny_model_factory, policy)
+    steps = [r["step"] for r in result.records]
+    assert steps == [0, 2, 4, 6, 8, 10, 12]
+    assert [r["round"] for r in result.records] == [0, 0, 0, 1, 1, 2, 2]
+    final = result.final
+    assert set(final["losses"]) == {"var1", "var2", "var3"}
+    assert sum(final["examples_seen"].values()) == 12 * 8
+    for r in result.records:
+        assert sum(r["weights"].values()) == pytest.approx(1.0)
+    # within a round the weights in force do not change; the first mixture is softmax(η · row sums)
+    assert result.records[1]["weights"] == result.records[2]["weights"] == result.records[0]["weights"]
+    row_sums = np.array([3.0, 2.0, 1.0])
+    expected = np.exp(row_sums - row_sums.max()) / np.exp(row_sums - row_sums.max()).sum()
+    assert list(result.records[0]["weights"].values()) == pytest.approx(expected)
+    assert result.eval_examples == 7 * 3 * 8  # 7 evaluations × 3 skills × 8 validation examples
+    assert final["train_seconds"] > 0 and final["eval_seconds"] > 0
+
+
+def test_examples_seen_follow_the_quota(tiny_lego, tiny_model_factory):
+    result = run(tiny_lego, tiny_model_factory, Static({"var1": 1.0, "var3": 3.0}))
+    assert result.final["examples_seen"] == {"var1": 24, "var2": 0, "var3": 72}
+
+
+def test_same_seed_same_run_and_training_reduces_loss(tiny_lego, tiny_model_factory):
+    a = run(tiny_lego, tiny_model_factory, Stratified())
+    b = run(tiny_lego, tiny_model_factory, Stratified())
+    assert [r["losses"] for r in a.records] == [r["losses"] for r in b.records]
+    assert np.mean(list(a.final["losses"].values())) < np.mean(list(a.records[0]["losses"].values()))
+
+
+def test_resume_from_checkpoint_matches_an_uninterrupted_run(tiny_lego, tiny_model_factory, tmp_path):
+    full = run(tiny_lego, tiny_model_factory, Stratified())
+
+    class Stop(TrainerCallback):
+        def on_step_end(self, step, loss):
+            if step == 6:
+                raise KeyboardInterrupt
+
+    tok = tokenizer_for(tiny_lego)
+    config = TrainConfig(steps=12, batch_size=8, round_steps=4, eval_every=2, lr=1e-3, warmup_steps=2, checkpoint_every=3)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), config, callbacks=[Stop()], checkpoint_dir=tmp_path)
+    resumed = train(tiny_model_factory(tok, seed=99), tok, tiny_lego, Stratified(), config, checkpoint_dir=tmp_path, resume=True)
+    strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in rs]  # noqa: E731
+    assert strip(resumed.records) == strip(full.records)
+
+
+def test_resume_errors(tiny_lego, tiny_model_factory, tmp_path):
+    tok = tokenizer_for(tiny_lego)
+    config = TrainConfig(steps=4, batch_size=4, round_steps=2, eval_every=2, checkpoint_every=2)
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), config, checkpoint_dir=tmp_path, resume=True)
+    train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), config, checkpoint_dir=tmp_path)
+    other = TrainConfig(steps=4, batch_size=8, round_steps=2, eval_every=2, checkpoint_every=2)
+    with pytest.raises(CheckpointError, match="batch_size=4"):
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), other, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_settings_validate_targets(tiny_lego, tiny_model_factory):
+    tok = tokenizer_for(tiny_lego)
+    with pytest.raises(SkillError, match="needs target_skills"):
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), TrainConfig(steps=1), setting="finetune")
+    with pytest.raises(SkillError, match="unknown training skill 'var9'"):
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), TrainConfig(steps=1), setting="finetune",
+              target_skills=["var9"])
+
+
+def test_answer_metrics_exact_match_equals_greedy_decoding(tiny_lego, tiny_model_factory):
+    tok = tokenizer_for(tiny_lego)
+    model = tiny_model_factory(tok)
+    examples = tiny_lego["var2"].validation
+    _, correct = answer_metrics(model, tok, examples)
+    for example, ok in zip(examples, correct):
+        ids = torch.tensor([[tok.bos_id, *tok.encode(example.prompt)]])
+        with torch.no_grad():
+            greedy = model(input_ids=ids).logits[0, -1].argmax().item()
+        assert bool(ok) == (tok.decode([greedy]) == example.answer)
+
+
+def test_collate_masks(tiny_lego):
+    tok = tokenizer_for(tiny_lego)
+    example = tiny_lego["var1"].validation[0]
+    batch = collate(tok, [example, tiny_lego["var3"].validation[0]])
+    answer_positions = batch.answer_mask[0].nonzero().ravel().tolist()
+    assert answer_positions == [len(example.prompt)]  # bos + prompt: the last prompt token predicts the answer
+    assert tok.decode([batch.targets[0, answer_positions[0]].item()]) == example.answer
+    assert batch.text_mask[0].sum().item() == len(example.text) + 1  # every text token and eos
