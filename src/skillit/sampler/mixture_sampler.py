@@ -210,15 +210,13 @@ class MixtureSampler:
         assert self._weights is not None
         n = self._n_batches * self.batch_size
         labels = self._choose_skills(n)
-        # occurrence number of each slot within its skill, in slot order -> stream positions
-        order = np.argsort(labels, kind="stable")
-        first = np.searchsorted(labels[order], np.arange(self.k))
-        occurrence = np.empty(n, dtype=np.int64)
-        occurrence[order] = np.arange(n) - first[labels[order]]
+        # occurrence number of each slot within its skill, in slot order -> stream positions; O(n + k)
+        order = np.argsort(labels, kind="stable")  # slots grouped by skill, slot order kept within a skill
+        bounds = np.searchsorted(labels[order], np.arange(self.k + 1))
         indices = np.empty(n, dtype=np.int64)
-        for s in np.unique(labels):
-            mask = labels == s
-            indices[mask] = self._resolve(int(s), occurrence[mask])
+        for s in np.flatnonzero(np.diff(bounds)):
+            slots = order[bounds[s] : bounds[s + 1]]
+            indices[slots] = self._resolve(int(s), np.arange(slots.size, dtype=np.int64))
         self._labels, self._indices = labels, indices
 
     def _choose_skills(self, n: int) -> np.ndarray:
