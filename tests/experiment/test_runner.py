@@ -50,3 +50,31 @@ def test_npy_graph_relative_to_the_config(tmp_path):
     np.save(tmp_path / "A.npy", np.eye(3))
     config = parse_config(BASE.replace("GRAPH", "A.npy"))
     validate_experiment(config, tmp_path)
+
+
+def test_warm_start_is_shared_by_every_method_and_reported(tmp_path):
+    from skillit.experiment.runner import run_experiment
+
+    text = BASE.replace("GRAPH", "prerequisites") + (
+        "  stratified: {}\n"
+        "model: {n_layer: 1, n_head: 2, n_embd: 16}\n"
+        "task: {name: lego, params: {k: 3, validation_size: 4}, train_skills: [var2, var3]}\n"
+        "warm_start: {skills: [var1], steps: 6}\n"
+    )
+    text = text.replace("task: {name: lego, params: {k: 3, validation_size: 4}}\n", "")
+    config = parse_config(text)
+    summary = run_experiment(config, tmp_path / "out")
+    assert (tmp_path / "out" / "warm_start" / "seed0.pt").is_file()
+    assert summary["warm_start"]["skills"] == ["var1"] and summary["warm_start"]["runs"][0]["steps"] == 6
+    runs = {m: json.loads((tmp_path / "out" / "runs" / f"{m}__seed0.json").read_text()) for m in ("skill-it", "stratified")}
+    first = [runs[m]["records"][0]["losses"] for m in runs]
+    assert first[0] == first[1]  # both methods start from the same warm model
+    cold = run_experiment(parse_config(text.replace("warm_start: {skills: [var1], steps: 6}\n", "")), tmp_path / "cold")
+    cold_first = json.loads((tmp_path / "cold" / "runs" / "stratified__seed0.json").read_text())["records"][0]["losses"]
+    assert cold_first != first[0] and "warm_start" not in cold
+
+
+def test_warm_start_skills_must_exist():
+    config = parse_config(BASE.replace("GRAPH", "prerequisites") + "warm_start: {skills: [var7], steps: 2}\n")
+    with pytest.raises(SkillError, match="unknown training skill 'var7' in warm_start.skills"):
+        validate_experiment(config)

@@ -79,9 +79,25 @@ class MethodConfig(_Strict):
     wrappers: list[dict[str, Any]] = Field(default_factory=list, description="e.g. [{floor: 0.01}]")
 
 
+class WarmStartConfig(_Strict):
+    """Train the model in-process on some skills before the compared runs, once per seed.
+
+    Every method then starts from the same warm model (e.g. a small model "pre-trained" on other Natural
+    Instructions categories before fine-tuning). The skills may lie outside ``task.train_skills``.
+    """
+
+    skills: list[str] = Field(min_length=1, description="task skills to pre-train on (stratified)")
+    steps: int = Field(ge=1)
+    batch_size: int | None = Field(None, ge=1, description="default: training.batch_size")
+    lr: float | None = Field(None, gt=0, description="default: training.lr")
+
+
 class ExperimentConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
+    tags: list[str] = Field(default_factory=list, description="e.g. [benchmark]: listed by `skillit bench`")
+    reference: dict[str, Any] | None = Field(None, description="the paper's figures, shown beside a benchmark")
+    warm_start: WarmStartConfig | None = None
     task: TaskConfig
     setting: Literal["pretrain", "finetune", "out-of-domain"] = "pretrain"
     target_skills: list[str] | None = None

@@ -47,9 +47,14 @@ ProgressFn = Callable[[str, int], None]  # (run id, steps done)
 
 
 # ---- building blocks -----------------------------------------------------------------------------
-def build_skillset(config: ExperimentConfig, seed: int) -> SkillSet:
+def task_skillset(config: ExperimentConfig, seed: int) -> SkillSet:
+    """Every skill of the task at one seed, before ``task.train_skills``/``eval_skills`` select a subset."""
+    return build_task(config.task.name, config.task.params, seed)
+
+
+def build_skillset(config: ExperimentConfig, seed: int, full: SkillSet | None = None) -> SkillSet:
     """The task's SkillSet for one seed, restricted to the configured training/evaluation skills."""
-    skillset = build_task(config.task.name, config.task.params, seed)
+    skillset = full if full is not None else task_skillset(config, seed)
     if config.task.train_skills is not None or config.task.eval_skills is not None:
         skillset = skillset.select(config.task.train_skills, config.task.eval_skills)
     objective_skills(skillset, config.setting, config.target_skills)  # validates target names early
@@ -163,7 +168,10 @@ def dry_run_context(config: ExperimentConfig, skillset: SkillSet) -> PolicyConte
 
 def validate_experiment(config: ExperimentConfig, config_dir: Path | None = None) -> None:
     """Build the skills and every method's policy and initialise it on a dry context: fail before any output."""
-    skillset = build_skillset(config, config.seeds[0])
+    full = task_skillset(config, config.seeds[0])
+    skillset = build_skillset(config, config.seeds[0], full)
+    if config.warm_start is not None:
+        full.check_names(config.warm_start.skills, role="train", where="warm_start.skills")
     context = dry_run_context(config, skillset)
     for method in config.methods:
         policy = build_method(config, method, skillset, config_dir)
@@ -184,6 +192,7 @@ class RunSpec:
     checkpoint_dir: str | None = None
     resume: bool = False
     device: str = "cpu"
+    warm_start_path: str | None = None
 
     @property
     def run_id(self) -> str:
@@ -206,10 +215,13 @@ class _Progress(TrainerCallback):
 def run_one(spec: RunSpec, progress: ProgressFn | None = None) -> RunRecord:
     """Train one method at one seed and return its records."""
     config = spec.config
-    skillset = build_skillset(config, spec.seed)
-    tokenizer = build_tokenizer(config, skillset)
-    block_size = context_length(config, skillset, tokenizer)
+    full = task_skillset(config, spec.seed)
+    skillset = build_skillset(config, spec.seed, full)
+    tokenizer = build_tokenizer(config, full)  # covers warm-start skills outside the selection too
+    block_size = context_length(config, full, tokenizer)
     model = build_model(config, tokenizer, block_size, spec.seed)
+    if spec.warm_start_path is not None:
+        model.load_state_dict(torch.load(spec.warm_start_path, map_location="cpu", weights_only=False)["model"])
     policy = build_method(config, spec.method, skillset, Path(spec.config_dir) if spec.config_dir else None)
     result = train(
         model,
@@ -235,6 +247,36 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None) -> RunRecord:
         eval_examples=result.eval_examples,
         parameters=sum(p.numel() for p in model.parameters()),
     )
+
+
+def warm_start(config: ExperimentConfig, seed: int, path: Path, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Train the seed's initial model on ``config.warm_start.skills`` (stratified) and save it atomically.
+
+    Every method of the seed then starts from this model, so they differ only in the mixture.
+    """
+    from skillit.policy.static import Stratified
+
+    assert config.warm_start is not None
+    ws = config.warm_start
+    full = task_skillset(config, seed)
+    tokenizer = build_tokenizer(config, full)
+    model = build_model(config, tokenizer, context_length(config, full, tokenizer), seed)
+    skills = full.select(train=ws.skills, eval=[name for name in ws.skills if name in full.eval_names])
+    settings = config.training.model_dump()
+    settings.update(
+        steps=ws.steps, round_steps=ws.steps, eval_every=ws.steps, checkpoint_every=None,
+        batch_size=ws.batch_size or settings["batch_size"], lr=ws.lr or settings["lr"],
+        warmup_steps=min(settings["warmup_steps"], ws.steps // 10),
+    )
+    result = train(model, tokenizer, skills, Stratified(), TrainConfig(seed=seed, **settings),
+                   callbacks=[_Progress(f"warm-start__seed{seed}", progress)])
+    payload = {"model": model.state_dict(), "records": result.records, "steps": result.steps,
+               "train_seconds": result.train_seconds, "eval_seconds": result.eval_seconds}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return {"seed": seed, "steps": result.steps, "train_seconds": result.train_seconds, "final": result.final}
 
 
 # ---- parallel workers ------------------------------------------------------------------------------
@@ -328,6 +370,7 @@ def run_experiment(
                     str(ckpt) if ckpt else None,
                     resume=bool(resume and ckpt is not None and (ckpt / "checkpoint.pt").is_file()),
                     device=device,
+                    warm_start_path=str(out / "warm_start" / f"seed{seed}.pt") if config.warm_start else None,
                 )
             )
     done: dict[str, RunRecord] = {}
@@ -340,6 +383,11 @@ def run_experiment(
 
     total = len(specs) * config.training.steps
     steps_done = {spec.run_id: (config.training.steps if spec.run_id in done else 0) for spec in specs}
+    warm_costs: list[dict[str, Any]] = []
+    if config.warm_start is not None:
+        total += len(config.seeds) * config.warm_start.steps
+        for seed in config.seeds:
+            steps_done[f"warm-start__seed{seed}"] = 0
 
     def report(run_id: str, step: int) -> None:
         steps_done[run_id] = step
@@ -352,6 +400,16 @@ def run_experiment(
         report(f"{record.method}__seed{record.seed}", config.training.steps)
 
     report(specs[0].run_id, steps_done[specs[0].run_id])
+    if config.warm_start is not None:
+        for seed in config.seeds:  # once per seed, shared by every method; kept for --resume
+            path = out / "warm_start" / f"seed{seed}.pt"
+            if path.is_file():
+                saved = torch.load(path, map_location="cpu", weights_only=False)
+                warm_costs.append({"seed": seed, "steps": saved["steps"], "train_seconds": saved["train_seconds"]})
+                report(f"warm-start__seed{seed}", config.warm_start.steps)
+            else:
+                cost = warm_start(config, seed, path, report)
+                warm_costs.append({k: cost[k] for k in ("seed", "steps", "train_seconds")})
     jobs = max(1, min(jobs, len(todo))) if todo else 1
     if jobs == 1 or device != "cpu":
         for spec in todo:
@@ -375,6 +433,8 @@ def run_experiment(
     summary["wall_seconds"] = time.perf_counter() - started
     summary["device"] = device
     summary["jobs"] = jobs
+    if config.warm_start is not None:
+        summary["warm_start"] = {"skills": config.warm_start.skills, "runs": warm_costs}
     from skillit.records.metrics import finite_or_none
 
     atomic_write_json(out / "summary.json", finite_or_none(summary))
