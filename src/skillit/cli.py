@@ -1,6 +1,7 @@
 """The ``skillit`` command line.
 
     skillit run [CONFIG] [--out DIR] [--seeds N] [--steps N] [--methods a,b] [--jobs N] [--resume]
+    skillit bench [NAME] [--seeds N]     run a shipped benchmark (without NAME: list them)
     skillit configs                       list the shipped configs
     skillit policies                      list the registered mixing policies
 
@@ -53,11 +54,8 @@ def run(
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run directory DIR"),
 ) -> None:
     """Run every method × seed of an experiment and print the comparison table."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     from skillit.experiment.config import load_config, resolve_config_path
-    from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
-    from skillit.report.table import comparison_table
+    from skillit.experiment.runner import apply_overrides
 
     try:
         if resume is not None:
@@ -77,56 +75,108 @@ def run(
             config_dir = path.parent
             out_dir = out if out is not None else Path("runs") / cfg.name
         cfg = apply_overrides(cfg, seeds=seeds, steps=steps, methods=_split(methods))
-        n_jobs = jobs if jobs is not None else default_jobs()
-        runs = len(cfg.methods) * len(cfg.seeds)
-        console.print(
-            f"[bold]{cfg.name}[/]: {len(cfg.methods)} method(s) × {len(cfg.seeds)} seed(s) = {runs} run(s) of "
-            f"{cfg.training.steps} steps on {cfg.task.name} ({cfg.setting}), {min(n_jobs, runs)} parallel job(s) "
-            f"→ {out_dir}"
-        )
-        with Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        ) as progress:
-            task = progress.add_task("training steps", total=runs * cfg.training.steps)
-            summary = run_experiment(
-                cfg,
-                out_dir,
-                config_dir=config_dir,
-                jobs=n_jobs,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-                resume=resume is not None,
-            )
+        summary = _execute(cfg, config_dir, out_dir, jobs, resume is not None)
     except SkillitError as exc:
         _fail(exc)
         return
+    _print_results(cfg, summary, out_dir)
+
+
+def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: bool) -> dict:
+    """Run an experiment with a progress bar; returns the summary."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from skillit.experiment.runner import default_jobs, run_experiment
+
+    n_jobs = jobs if jobs is not None else default_jobs()
+    runs = len(cfg.methods) * len(cfg.seeds)
+    console.print(
+        f"[bold]{cfg.name}[/]: {len(cfg.methods)} method(s) × {len(cfg.seeds)} seed(s) = {runs} run(s) of "
+        f"{cfg.training.steps} steps on {cfg.task.name} ({cfg.setting}), {min(n_jobs, runs)} parallel job(s) "
+        f"→ {out_dir}"
+    )
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("training steps", total=runs * cfg.training.steps)
+        return run_experiment(
+            cfg,
+            out_dir,
+            config_dir=config_dir,
+            jobs=n_jobs,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            resume=resume,
+        )
+
+
+def _print_results(cfg, summary: dict, out_dir: Path) -> None:
+    from skillit.report.table import comparison_table, reference_lines
+
     console.print(comparison_table(summary))
+    for line in reference_lines(summary, cfg.reference):
+        console.print(line, highlight=False)
     console.print(f"wall time {summary['wall_seconds']:.0f} s; results in {out_dir}/ (summary.json, metrics.jsonl, *.png)")
 
 
 @app.command()
-def configs() -> None:
-    """List the shipped experiment configs."""
+def bench(
+    name: Optional[str] = typer.Argument(None, help="a benchmark config (without NAME: list them)"),
+    seeds: Optional[int] = typer.Option(None, "--seeds", help="run seeds 0..N-1 instead of the config's seeds"),
+    out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: runs/bench/<name>)"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
+) -> None:
+    """Run a shipped benchmark (configs tagged `benchmark`) and show the paper's figures beside the results."""
+    from skillit.experiment.config import benchmark_names, load_config, shipped_config_path
+    from skillit.experiment.runner import apply_overrides
+
+    try:
+        if name is None:
+            _list_configs(benchmark_names(), "benchmarks (skillit bench NAME)")
+            return
+        if name not in benchmark_names():
+            from skillit.errors import ConfigError, did_you_mean
+
+            raise ConfigError(f"unknown benchmark {name!r}; {did_you_mean(name, benchmark_names())}")
+        path = shipped_config_path(name)
+        cfg = apply_overrides(load_config(path), seeds=seeds)
+        out_dir = out if out is not None else Path("runs") / "bench" / cfg.name
+        summary = _execute(cfg, path.parent, out_dir, jobs, False)
+    except SkillitError as exc:
+        _fail(exc)
+        return
+    _print_results(cfg, summary, out_dir)
+
+
+def _list_configs(names: list[str], title: str) -> None:
     from rich.table import Table
 
-    from skillit.experiment.config import load_config, shipped_config_names, shipped_config_path
+    from skillit.experiment.config import load_config, shipped_config_path
 
-    table = Table(title="shipped configs (skillit run NAME)")
-    table.add_column("name", style="bold")
+    table = Table(title=title)
+    table.add_column("name", style="bold", no_wrap=True)
     table.add_column("task")
     table.add_column("setting")
     table.add_column("steps", justify="right")
     table.add_column("methods")
     table.add_column("description")
-    for name in shipped_config_names():
-        cfg = load_config(shipped_config_path(name))
-        table.add_row(name, cfg.task.name, cfg.setting, str(cfg.training.steps), ", ".join(cfg.methods), cfg.description)
+    for config_name in names:
+        cfg = load_config(shipped_config_path(config_name))
+        table.add_row(config_name, cfg.task.name, cfg.setting, str(cfg.training.steps), ", ".join(cfg.methods), cfg.description)
     console.print(table)
+
+
+@app.command()
+def configs() -> None:
+    """List the shipped experiment configs."""
+    from skillit.experiment.config import shipped_config_names
+
+    _list_configs(shipped_config_names(), "shipped configs (skillit run NAME)")
 
 
 @app.command()

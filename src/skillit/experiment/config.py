@@ -171,6 +171,16 @@ def shipped_config_names() -> list[str]:
     return sorted(entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
 
 
+def benchmark_names() -> list[str]:
+    """Shipped configs tagged ``benchmark`` (what ``skillit bench`` runs)."""
+    names = []
+    for name in shipped_config_names():
+        data = yaml.safe_load((Path(str(resources.files("skillit") / "configs")) / f"{name}.yaml").read_text())
+        if "benchmark" in (data or {}).get("tags", []):
+            names.append(name)
+    return names
+
+
 def shipped_config_path(name: str) -> Path:
     names = shipped_config_names()
     if name not in names:

@@ -56,3 +56,41 @@ def comparison_table(summary: dict[str, Any], title: str | None = None) -> Table
             row.append("never" if stt is None else f"{stt:.0f}")
         table.add_row(*row)
     return table
+
+
+def reference_lines(summary: dict[str, Any], reference: dict[str, Any] | None) -> list[str]:
+    """Lines comparing our figures with the paper's (from a config's ``reference`` block), and steps to target.
+
+    ``reference`` maps a metric of ``summary.methods.*.final`` (``mean_accuracy``, ``mean_loss``) or
+    ``steps_reduction_vs_target_only`` to ``{method: value}``; ``source`` says where the figures come from.
+    """
+    lines: list[str] = []
+    methods = summary["methods"]
+    ours_reduction = {}
+    base = methods.get("target-only", {}).get("steps_to_target")
+    if base:
+        for name, result in methods.items():
+            if name != "target-only" and result.get("steps_to_target") is not None:
+                ours_reduction[name] = 1.0 - result["steps_to_target"] / base
+        for name, value in ours_reduction.items():
+            lines.append(f"{name} reached the target loss in {100 * (1 - value):.0f}% of target-only's steps "
+                         f"({100 * value:.1f}% fewer)")
+    if not reference:
+        return lines
+    lines.append(f"paper: {reference.get('source', 'reference figures')}")
+    for metric, values in reference.items():
+        if metric in ("source", "note") or not isinstance(values, dict):
+            continue
+        for name, paper in values.items():
+            if metric == "steps_reduction_vs_target_only":
+                ours = ours_reduction.get(name)
+                ours_text = "n/a" if ours is None else f"{100 * ours:.1f}% fewer"
+                lines.append(f"  {name}: {100 * paper:.1f}% fewer steps than target-only in the paper; ours {ours_text}")
+                continue
+            ours = methods.get(name, {}).get("final", {}).get(metric)
+            scale, unit = (100, "%") if "accuracy" in metric else (1, "")
+            ours_text = "n/a" if ours is None else f"{ours * scale:.3f}{unit}"
+            lines.append(f"  {metric} {name}: paper {paper * scale:.3f}{unit}, ours {ours_text}")
+    if reference.get("note"):
+        lines.append(f"  note: {reference['note']}")
+    return lines
