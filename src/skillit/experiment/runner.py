@@ -315,6 +315,8 @@ def apply_overrides(
         training["warmup_steps"] = min(training["warmup_steps"], max(0, steps // 10))
         if training.get("checkpoint_every"):
             training["checkpoint_every"] = max(1, min(steps, round(training["checkpoint_every"] * scale)))
+        if data.get("warm_start"):
+            data["warm_start"]["steps"] = max(1, round(data["warm_start"]["steps"] * scale))
     if methods is not None:
         unknown = [m for m in methods if m not in config.methods]
         if unknown:

@@ -25,7 +25,8 @@ def comparison_table(summary: dict[str, Any], title: str | None = None) -> Table
         title=title or f"{summary.get('name', summary['task'])}: {summary['steps']} steps, {n_seeds} seed(s)",
         caption=(
             "loss and acc %: mean over the objective skills (" + ", ".join(summary["objective_skills"])
-            + "), ± std over seeds; skill columns: accuracy %"
+            + "), ± std over seeds; skill columns: accuracy %; train s / eval s: seconds per run spent training"
+            + " and evaluating (evaluation is counted apart)"
             + (f"; →target: mean first step with loss ≤ {summary['target_loss']}" if summary.get("target_loss") else "")
         ),
     )
@@ -36,6 +37,8 @@ def comparison_table(summary: dict[str, Any], title: str | None = None) -> Table
         table.add_column(skill, justify="right", no_wrap=True)
     if summary.get("target_loss"):
         table.add_column("→target", justify="right", no_wrap=True)
+    table.add_column("train s", justify="right", no_wrap=True)
+    table.add_column("eval s", justify="right", no_wrap=True)
     best = min(
         (name for name in methods if methods[name]["final"]["mean_loss"] is not None),
         key=lambda name: methods[name]["final"]["mean_loss"],
@@ -54,6 +57,8 @@ def comparison_table(summary: dict[str, Any], title: str | None = None) -> Table
         if summary.get("target_loss"):
             stt = result.get("steps_to_target")
             row.append("never" if stt is None else f"{stt:.0f}")
+        row.append(f"{result.get('train_seconds', 0.0):.0f}")
+        row.append(f"{result.get('eval_seconds', 0.0):.0f}")
         table.add_row(*row)
     return table
 

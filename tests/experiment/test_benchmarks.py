@@ -1,0 +1,40 @@
+"""Every shipped benchmark config runs end to end for a handful of steps, so none of them rots."""
+
+import pytest
+
+from skillit.experiment.config import benchmark_names, load_config, shipped_config_path
+from skillit.experiment.runner import apply_overrides, run_experiment
+from skillit.report.table import reference_lines
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", benchmark_names())
+def test_benchmark_config_runs_a_few_steps(name, tmp_path):
+    config = load_config(shipped_config_path(name))
+    rounds = config.training.steps // config.training.round_steps
+    small = apply_overrides(config, seeds=1, steps=2 * max(rounds, 2))
+    data = small.model_dump()
+    params = data["task"]["params"]
+    if "validation_size" in params:  # keep the smoke run small; the real sizes are checked by loading above
+        params["validation_size"] = min(params["validation_size"], 8)
+    small = type(small).model_validate(data)
+    summary = run_experiment(small, tmp_path / name, config_dir=shipped_config_path(name).parent, jobs=1)
+    assert list(summary["methods"]) == list(config.methods)
+    assert reference_lines(summary, config.reference)  # the paper's figures are shown beside ours
+
+
+def test_reference_lines_compare_with_the_paper():
+    summary = {
+        "methods": {
+            "target-only": {"final": {"mean_loss": 1.0}, "steps_to_target": 1000.0},
+            "skill-it": {"final": {"mean_loss": 0.5, "mean_accuracy": 0.9}, "steps_to_target": 400.0},
+        }
+    }
+    lines = reference_lines(
+        summary,
+        {"source": "Table X", "mean_accuracy": {"skill-it": 0.994}, "steps_reduction_vs_target_only": {"skill-it": 0.381}},
+    )
+    assert lines[0] == "skill-it reached the target loss in 40% of target-only's steps (60.0% fewer)"
+    assert "paper: Table X" in lines
+    assert "  mean_accuracy skill-it: paper 99.400%, ours 90.000%" in lines
+    assert "  skill-it: 38.1% fewer steps than target-only in the paper; ours 60.0% fewer" in lines
