@@ -9,8 +9,9 @@ each of the round's ``n = n_batches · batch_size`` slots gets, then which examp
 * example per slot: each skill is read as a stream of *positions* 0, 1, 2, ... in slot order, so a skill's
   examples are always consumed in increasing order (what lets a streaming source resume from a position).
   A finite pool of N examples maps position q to ``perm_e[q mod N]`` with a fresh permutation per epoch
-  e = q // N; an unbounded stream uses q itself. A policy ``scope`` (curriculum) restricts a skill to the
-  admitted indices, drawn in a per-round random order.
+  e = q // N (or ``q mod N`` itself for an *ordered* pool, e.g. a streamed shard read in file order, so no
+  O(N) permutation is held); an unbounded stream uses q itself. A policy ``scope`` (curriculum) restricts
+  a skill to the admitted indices, drawn in a per-round random order.
 
 All randomness comes from ``numpy.random.default_rng([seed, family, round or epoch, ...])``: the sampler never touches a
 global RNG (the reference code's evaluation reseeded the global RNG and restarted the training stream,
@@ -60,6 +61,9 @@ class MixtureSampler:
             ``drop`` (give its share of the round to the other skills) or ``stop`` (raise).
         world_size, rank: for distributed data parallel training.
         names: skill names, for error messages.
+        ordered: per skill, whether its finite pool is read in stored order each epoch (position q -> q mod N)
+            instead of a fresh permutation; for streamed sources, whose memory must stay O(1) per skill.
+            Default: no pool is ordered.
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class MixtureSampler:
         world_size: int = 1,
         rank: int = 0,
         names: Sequence[str] | None = None,
+        ordered: Sequence[bool] | None = None,
     ):
         if batch_size < 1:
             raise DataError(f"batch_size must be >= 1, got {batch_size}")
@@ -90,6 +95,9 @@ class MixtureSampler:
         self.pool_sizes = [None if s is None else int(s) for s in pool_sizes]
         self.k = len(self.pool_sizes)
         self.names = list(names) if names is not None else [str(i) for i in range(self.k)]
+        self.ordered = [False] * self.k if ordered is None else [bool(o) for o in ordered]
+        if len(self.ordered) != self.k:
+            raise DataError(f"ordered has {len(self.ordered)} entries for {self.k} skills")
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.mode = mode
@@ -283,6 +291,8 @@ class MixtureSampler:
         size = self.pool_sizes[s]
         if size is None:
             return position
+        if self.ordered[s]:
+            return position % size
         out = np.empty_like(position)
         epochs = position // size
         for epoch in np.unique(epochs):

@@ -1,0 +1,25 @@
+"""Your own data as skills: JSONL, Parquet and Hugging Face ``datasets`` sources (map-style or streaming).
+
+    from skillit.skills.io import load_skills
+    skills = load_skills("train.jsonl", "test.jsonl", skill="skill", prompt_field="prompt", answer_field="answer")
+
+See docs/data.md for the options, the streaming design and ``skillit data inspect``.
+"""
+
+from skillit.skills.io.inspect import DataReport, SkillReport, inspect_data
+from skillit.skills.io.loader import DatasetSource, is_held_out, load_skills
+from skillit.skills.io.records import Fields, open_rows
+from skillit.skills.io.shards import ShardSource, default_cache_dir
+
+__all__ = [
+    "DataReport",
+    "DatasetSource",
+    "Fields",
+    "ShardSource",
+    "SkillReport",
+    "default_cache_dir",
+    "inspect_data",
+    "is_held_out",
+    "load_skills",
+    "open_rows",
+]

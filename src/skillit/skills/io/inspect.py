@@ -1,0 +1,177 @@
+"""``skillit data inspect``: skills, counts and token lengths of a source, and the problems worth fixing.
+
+One pass over the training source (and the validation source, if given). Flagged, not raised:
+
+* a skill without validation data (it cannot be an evaluation or target skill);
+* empty examples (an empty answer or text: training on them would fail);
+* duplicated examples within a skill (same prompt and answer), and validation examples that also occur
+  in the skill's training data (leakage).
+
+Raised as :class:`~skillit.errors.DataError` with the file and line, as loading would: a corrupt JSONL
+line, a missing column, a row without a skill. Duplicate detection keeps an 8-byte digest per example,
+so the pass uses O(examples) memory (loading a streamed source does not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from skillit.skills.io.loader import _check_options, is_held_out
+from skillit.skills.io.records import Fields, Format, SkillRule, open_rows
+
+SHOWN = 3  # locations listed per problem
+
+
+def _token_count(text: str, tokenizer: str) -> int:
+    if tokenizer == "char":
+        return len(text)
+    return sum(1 for piece in re.split(r"(\s+)", text) if piece)  # the word tokenizer's units, spaces included
+
+
+@dataclass
+class SkillReport:
+    """Counts and problems of one skill."""
+
+    name: str
+    train: int = 0
+    validation: int = 0
+    tokens_min: int | None = None
+    tokens_max: int = 0
+    tokens_total: int = 0
+    empty: int = 0
+    empty_at: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    duplicates_at: list[str] = field(default_factory=list)
+    overlap: int = 0  # validation examples also in the training data
+    overlap_at: list[str] = field(default_factory=list)
+
+    @property
+    def tokens_mean(self) -> float:
+        n = self.train + self.validation
+        return self.tokens_total / n if n else 0.0
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.validation == 0:
+            out.append("no validation data (cannot be an evaluation or target skill)")
+        if self.train == 0:
+            out.append("no training data (evaluation only)")
+        if self.empty:
+            out.append(f"{self.empty} empty example(s): {', '.join(self.empty_at)}")
+        if self.duplicates:
+            out.append(f"{self.duplicates} duplicated example(s): {', '.join(self.duplicates_at)}")
+        if self.overlap:
+            out.append(f"{self.overlap} validation example(s) also in training: {', '.join(self.overlap_at)}")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "skill": self.name, "train": self.train, "validation": self.validation,
+            "tokens": {"min": self.tokens_min or 0, "mean": round(self.tokens_mean, 2), "max": self.tokens_max},
+            "empty": self.empty, "duplicates": self.duplicates, "overlap": self.overlap, "problems": self.problems(),
+        }
+
+
+@dataclass
+class DataReport:
+    """What :func:`inspect_data` found, skill by skill (in order of first appearance)."""
+
+    source: str
+    validation_source: str | None
+    holdout: float | None
+    tokenizer: str
+    skills: list[SkillReport]
+
+    @property
+    def longest(self) -> int:
+        return max((s.tokens_max for s in self.skills), default=0)
+
+    def problems(self) -> list[str]:
+        return [f"{s.name!r}: {problem}" for s in self.skills for problem in s.problems()]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "validation": self.validation_source, "holdout": self.holdout,
+            "tokenizer": self.tokenizer, "examples": sum(s.train + s.validation for s in self.skills),
+            "longest_tokens": self.longest, "skills": [s.to_dict() for s in self.skills], "problems": self.problems(),
+        }
+
+
+def inspect_data(
+    train: Any,
+    validation: Any = None,
+    *,
+    skill: SkillRule = "skill",
+    prompt_field: str | None = "prompt",
+    answer_field: str | None = "answer",
+    text_field: str | None = None,
+    separator: str = "",
+    holdout: float | None = None,
+    holdout_seed: int = 0,
+    tokenizer: Literal["word", "char"] = "word",
+    format: Format = "auto",
+) -> DataReport:
+    """Read a source once and report its skills, counts, token lengths and problems (same options as ``load_skills``)."""
+    fields = Fields(skill, prompt_field, answer_field, text_field, separator)
+    _check_options(holdout, validation, None, None)
+    reports: dict[str, SkillReport] = {}
+    seen: dict[str, int] = {}
+    train_digests: dict[bytes, str] = {}  # digest of (skill, prompt, answer) -> first location
+    val_digests: dict[bytes, str] = {}
+
+    def visit(rows_source: Any, name: str, is_validation_source: bool) -> str:
+        rows = open_rows(rows_source, format=format, name=name)
+        fields.check_columns(rows.columns, rows.name)
+        for where, row in rows:
+            skill_name = fields.skill_of(row, where)
+            report = reports.get(skill_name)
+            if report is None:
+                report = reports[skill_name] = SkillReport(skill_name)
+            example = fields.example(row, skill_name, where)
+            if is_validation_source:
+                held = True
+            else:
+                position = seen.get(skill_name, 0)
+                seen[skill_name] = position + 1
+                held = holdout is not None and is_held_out(holdout_seed, skill_name, position, holdout)
+            _count(report, example, where, held, train_digests, val_digests, tokenizer)
+        return rows.name
+
+    source = visit(train, "train data", False)
+    validation_name = visit(validation, "validation data", True) if validation is not None else None
+    return DataReport(source, validation_name, holdout, tokenizer, list(reports.values()))
+
+
+def _count(report: SkillReport, example, where: str, held: bool, train_digests: dict, val_digests: dict,
+           tokenizer: str) -> None:
+    if held:
+        report.validation += 1
+    else:
+        report.train += 1
+    n = _token_count(example.text, tokenizer)
+    report.tokens_total += n
+    report.tokens_max = max(report.tokens_max, n)
+    report.tokens_min = n if report.tokens_min is None else min(report.tokens_min, n)
+    if not example.answer:
+        report.empty += 1
+        _note(report.empty_at, where)
+    digest = hashlib.blake2b("\0".join((example.skill, example.prompt, example.answer)).encode(), digest_size=8).digest()
+    mine, other = (val_digests, train_digests) if held else (train_digests, val_digests)
+    if digest in mine:
+        report.duplicates += 1
+        _note(report.duplicates_at, f"{where} (= {mine[digest]})")
+    else:  # the first of its kind in its split: does the other split have it too?
+        mine[digest] = where
+        if digest in other:
+            report.overlap += 1
+            _note(report.overlap_at, f"{where} (= {other[digest]})")
+
+
+def _note(places: list[str], where: str) -> None:
+    if len(places) < SHOWN:
+        places.append(where)
+    elif len(places) == SHOWN:
+        places.append("...")

@@ -1,0 +1,285 @@
+"""``load_skills``: your own data (JSONL, Parquet, Hugging Face ``datasets``) as a :class:`SkillSet`.
+
+Each row becomes an example of the skill named by a column (or a function of the row). Validation is
+either a second source, or held out of the training source by a seeded per-skill rule:
+
+    example j of skill s (j = its position among s's rows, in source order) is held out  iff
+        blake2b(f"{seed}\\0{s}\\0{j}") / 2^64 < fraction
+
+The rule depends only on (seed, skill, j), so it is the same whether the data is loaded into memory or
+streamed, whatever the other skills are, and whether or not other files are appended to the source.
+
+Map-style loading keeps the examples (or, for a ``datasets.Dataset``, an index of row numbers per skill)
+in memory and the sampler shuffles each epoch. Streaming loading (the default for an ``IterableDataset``
+or any non-list iterable; ``streaming=True`` for files) splits the source once into per-skill shard
+files (:mod:`skillit.skills.io.shards`), so memory is O(number of skills).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from skillit.errors import DataError, SkillError, did_you_mean
+from skillit.skills.example import Example
+from skillit.skills.io.records import DatasetRows, Fields, Format, ListRows, Rows, SkillRule, open_rows
+from skillit.skills.io.shards import build_shards, cache_key, default_cache_dir
+from skillit.skills.skillset import Skill, SkillSet
+from skillit.skills.sources import ListSource
+
+_TWO_64 = float(2**64)
+
+
+def is_held_out(seed: int, skill: str, position: int, fraction: float) -> bool:
+    """The seeded per-skill holdout rule (see the module docstring)."""
+    digest = hashlib.blake2b(f"{seed}\0{skill}\0{position}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / _TWO_64 < fraction
+
+
+class DatasetSource:
+    """A skill's rows of a map-style ``datasets.Dataset``: an index of row numbers, rows read on demand."""
+
+    def __init__(self, rows: DatasetRows, indices: Sequence[int], fields: Fields, skill: str):
+        self._rows = rows
+        self._indices = array("q", indices)  # 8 bytes per example
+        self._fields = fields
+        self.skill = skill
+
+    @property
+    def size(self) -> int:
+        return len(self._indices)
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def get(self, index: int) -> Example:
+        row_number = self._indices[index]
+        where = self._rows.where(row_number)
+        return _checked(self._fields.example(self._rows.row(row_number), self.skill, where), where, self._fields)
+
+
+def load_skills(
+    train: Any,
+    validation: Any = None,
+    *,
+    skill: SkillRule = "skill",
+    prompt_field: str | None = "prompt",
+    answer_field: str | None = "answer",
+    text_field: str | None = None,
+    separator: str = "",
+    holdout: float | None = None,
+    holdout_seed: int = 0,
+    skills: Sequence[str] | None = None,
+    max_examples: int | None = None,
+    max_validation: int | None = None,
+    streaming: bool | None = None,
+    cache_dir: str | Path | None = None,
+    format: Format = "auto",
+    where: str = "",
+) -> SkillSet:
+    """Load training (and validation) data as skills.
+
+    Args:
+        train: a ``.jsonl``/``.parquet`` path, a ``datasets.Dataset``, a ``datasets.IterableDataset``, a list
+            of dicts or any iterable of dicts.
+        validation: the same kinds, or ``None`` (then ``holdout`` decides, or skills have no validation).
+        skill: the column holding the skill name, or a function ``row -> name``.
+        prompt_field, answer_field, text_field, separator: see :class:`~skillit.skills.io.records.Fields`.
+        holdout: fraction in (0, 1) of each skill's training rows held out for validation (seeded rule).
+        holdout_seed: seed of the holdout rule.
+        skills: keep only these skills, in this order (a name the data lacks is a :class:`SkillError`).
+        max_examples: keep at most this many training examples per skill (the first, in source order).
+        max_validation: keep at most this many validation examples per skill (the first).
+        streaming: split the source into per-skill shards instead of loading it into memory; default:
+            ``True`` for an ``IterableDataset`` or a non-list iterable, ``False`` otherwise.
+        cache_dir: where streamed files' shards are cached (default ``$SKILLIT_CACHE/shards`` or
+            ``~/.cache/skillit/shards``); streams without a stable identity shard to a temporary folder.
+        format: ``auto`` (from the suffix), ``jsonl`` or ``parquet``.
+        where: how messages name the place the options came from (e.g. ``"task.params"``).
+    """
+    fields = Fields(skill, prompt_field, answer_field, text_field, separator)
+    _check_options(holdout, validation, max_examples, max_validation)
+    train_rows = open_rows(train, format=format, name="train data")
+    fields.check_columns(train_rows.columns, train_rows.name)
+    keep = _keep_set(skills)
+    stream = streaming if streaming is not None else not (train_rows.map_style or train_rows.path is not None)
+    if stream and isinstance(train_rows, ListRows):
+        stream = streaming is True  # an explicit request shards even a list (tests, small demos)
+
+    met: dict[str, None] = {}  # every skill name in the data, selected or not
+    if stream:
+        order, train_sources, val_examples, alphabet = _stream(
+            train_rows, fields, holdout, holdout_seed, keep, max_examples, max_validation, cache_dir, met)
+    else:
+        order, train_sources, val_examples, alphabet = _in_memory(
+            train_rows, fields, holdout, holdout_seed, keep, max_examples, max_validation, met)
+
+    if validation is not None:
+        val_rows = open_rows(validation, format=format, name="validation data")
+        fields.check_columns(val_rows.columns, val_rows.name)
+        val_examples = {}
+        known = dict.fromkeys(order)
+        for _, name, example in _split(val_rows, fields, None, 0, keep, max_validation, None, validation_source=True,
+                                       names=met):
+            if name not in known:
+                known[name] = None
+                order.append(name)
+            val_examples.setdefault(name, []).append(example)
+            alphabet.update(example.prompt)
+            alphabet.update(example.answer)
+
+    if skills is not None:
+        _check_selection(skills, order, list(dict.fromkeys([*order, *met])), train_rows, validation, where)
+        order = list(skills)
+    if not order:
+        raise DataError(f"{train_rows.name}: no examples")
+    built = [
+        Skill(name=name, train=train_sources.get(name), validation=val_examples.get(name) or None)
+        for name in order
+        if name in train_sources or val_examples.get(name)
+    ]
+    _check_not_empty(order, built, train_rows, holdout)
+    return SkillSet(built, metadata={
+        "task": "data",
+        "source": train_rows.name if train_rows.path is None else str(train_rows.path),
+        "alphabet": "".join(sorted(alphabet)),
+        "streaming": stream,
+    })
+
+
+# ---- the two loading modes ---------------------------------------------------------------------------
+def _in_memory(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, max_validation, met):
+    order: dict[str, None] = {}  # skills in order of first appearance
+    val: dict[str, list[Example]] = {}
+    alphabet: set[str] = set()
+    sources: dict[str, Any] = {}
+    if isinstance(rows, DatasetRows):  # an index of row numbers per skill; rows are read on demand
+        indices: dict[str, list[int]] = {}
+        for split, name, example, number in _split(rows, fields, holdout, seed, keep, max_validation, max_examples,
+                                                   with_position=True, names=met):
+            order.setdefault(name)
+            alphabet.update(example.prompt)
+            alphabet.update(example.answer)
+            if split == "validation":
+                val.setdefault(name, []).append(example)
+            else:
+                indices.setdefault(name, []).append(number)
+        sources = {name: DatasetSource(rows, idx, fields, name) for name, idx in indices.items()}
+        return list(order), sources, val, alphabet
+    examples: dict[str, list[Example]] = {}
+    for split, name, example in _split(rows, fields, holdout, seed, keep, max_validation, max_examples, names=met):
+        order.setdefault(name)
+        alphabet.update(example.prompt)
+        alphabet.update(example.answer)
+        (val if split == "validation" else examples).setdefault(name, []).append(example)
+    return list(order), {name: ListSource(ex) for name, ex in examples.items()}, val, alphabet
+
+
+def _stream(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, max_validation, cache_dir, met):
+    directory = None
+    if rows.path is not None and (isinstance(fields.skill, str)):
+        stat = rows.path.stat()
+        key = cache_key({
+            "path": str(rows.path.resolve()), "size": stat.st_size, "mtime": stat.st_mtime_ns,
+            "fields": [fields.skill, fields.prompt, fields.answer, fields.text, fields.separator],
+            "holdout": holdout, "seed": seed, "keep": sorted(keep) if keep else None,
+            "max_examples": max_examples, "max_validation": max_validation,
+        })
+        directory = Path(cache_dir) / key if cache_dir is not None else default_cache_dir() / key
+    # else: no stable identity (a stream, a skill function): a temporary folder, removed at exit
+    manifest = build_shards(
+        lambda: _split(rows, fields, holdout, seed, keep, max_validation, max_examples, names=met),
+        directory=directory,
+        temp_parent=Path(cache_dir) if cache_dir is not None else None,
+    )
+    sources = {name: manifest.source(name) for name in manifest.skills if manifest.counts.get(name, 0) > 0}
+    return list(manifest.skills), sources, dict(manifest.validation), set(manifest.alphabet)
+
+
+def _split(rows: Rows, fields: Fields, holdout, seed, keep, max_validation, max_examples, *,
+           validation_source: bool = False, with_position: bool = False, names: dict | None = None
+           ) -> Iterator[tuple]:
+    """``(split, skill, example[, row number])`` per kept row, in source order (holdout and caps applied).
+
+    Every row of a ``validation_source`` is validation; otherwise row j of a skill is validation iff the
+    holdout rule says so. Caps keep the first ``max_examples`` training / ``max_validation`` validation rows.
+    ``names`` collects every skill name met, kept or not (for "did you mean" messages).
+    """
+    seen: dict[str, int] = {}
+    kept: dict[tuple[str, str], int] = {}
+    for number, (where, row) in enumerate(rows):
+        name = fields.skill_of(row, where)
+        if keep is not None and name not in keep:
+            if names is not None:
+                names.setdefault(name)
+            continue
+        position = seen.get(name, 0)
+        seen[name] = position + 1
+        example = _checked(fields.example(row, name, where), where, fields)
+        held_out = validation_source or (holdout is not None and is_held_out(seed, name, position, holdout))
+        split = "validation" if held_out else "train"
+        cap = max_validation if held_out else max_examples
+        count = kept.get((split, name), 0)
+        if cap is not None and count >= cap:
+            continue
+        kept[(split, name)] = count + 1
+        yield (split, name, example, number) if with_position else (split, name, example)
+
+
+def _checked(example: Example, where: str, fields: Fields) -> Example:
+    if not example.answer:
+        column = fields.text if fields.text is not None else fields.answer
+        raise DataError(
+            f"{where}: skill {example.skill!r} has an empty {column!r}; an example needs a non-empty answer "
+            "(remove the row; `skillit data inspect` lists every empty and duplicated example)"
+        )
+    return example
+
+
+# ---- checks ------------------------------------------------------------------------------------------
+def _check_options(holdout, validation, max_examples, max_validation) -> None:
+    if holdout is not None:
+        if not 0 < holdout < 1:
+            raise DataError(f"holdout must be a fraction strictly between 0 and 1, got {holdout}")
+        if validation is not None:
+            raise DataError("give either a validation source or a holdout fraction, not both")
+    for label, value in (("max_examples", max_examples), ("max_validation", max_validation)):
+        if value is not None and value < 1:
+            raise DataError(f"{label} must be >= 1, got {value}")
+
+
+def _keep_set(skills: Sequence[str] | None) -> set[str] | None:
+    if skills is None:
+        return None
+    if isinstance(skills, str):
+        raise DataError(f"skills must be a list of names, got the string {skills!r}")
+    if not skills:
+        raise DataError("skills is an empty list; leave it out to keep every skill")
+    dupes = sorted({s for s in skills if list(skills).count(s) > 1})
+    if dupes:
+        raise DataError(f"skills lists {dupes} more than once")
+    return set(skills)
+
+
+def _check_selection(skills: Sequence[str], found: list[str], known: list[str], rows: Rows, validation: Any,
+                     where: str) -> None:
+    place = f" in {where}" if where else ""
+    present = set(found)
+    sources = rows.name + (" or the validation data" if validation is not None else "")
+    for name in skills:
+        if name not in present:
+            raise SkillError(
+                f"skill {name!r} named{place} has no examples in {sources}; "
+                + (did_you_mean(name, known) if known else "the data has no skills")
+            )
+
+
+def _check_not_empty(order: list[str], built: list[Skill], rows: Rows, holdout: float | None) -> None:
+    names = {skill.name for skill in built}
+    for name in order:
+        if name not in names:
+            why = f" (holdout={holdout} held out every example and the cap left none)" if holdout else ""
+            raise SkillError(f"skill {name!r} of {rows.name} has no training and no validation examples{why}")

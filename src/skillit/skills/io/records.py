@@ -1,0 +1,342 @@
+"""Rows from a data source, and the rule that turns a row into an :class:`~skillit.skills.Example`.
+
+A *source* is a JSONL file (optionally ``.gz``), a Parquet file, a Hugging Face ``datasets.Dataset``
+(map-style) or ``datasets.IterableDataset`` (streaming), or any iterable of mappings. :func:`open_rows`
+wraps each in a :class:`Rows` that yields ``(where, row)`` pairs, ``where`` being the place a message
+should name ("data/train.jsonl:17", "data/x.parquet row 4", "dataset row 9").
+
+:class:`Fields` is the mapping from a row to an example: the skill comes from a column or a function;
+the text from ``prompt``/``answer`` fields or a single plain ``text`` field (then ``prompt == ""`` and the
+whole text is the answer, i.e. the LM loss covers all of it).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from skillit.errors import DataError
+from skillit.skills.example import Example
+
+Format = Literal["auto", "jsonl", "parquet"]
+SkillRule = str | Callable[[Mapping[str, Any]], Any]
+
+JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".ndjson.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+# ---- row sources -------------------------------------------------------------------------------------
+class Rows:
+    """An iterable of ``(where, row)`` pairs plus what is known about the source up front.
+
+    Attributes:
+        name: how messages name the source (a path, or "dataset").
+        columns: the column names when the source declares them (Parquet schema, ``Dataset.column_names``),
+            else ``None`` (JSONL rows may differ line by line; they are checked row by row).
+        path: the file, for file sources (used to key the streaming shard cache), else ``None``.
+        map_style: whether rows can be fetched by position (``rows.row(i)``) without reading them all.
+    """
+
+    name: str = "data"
+    columns: list[str] | None = None
+    path: Path | None = None
+    map_style: bool = False
+
+    def __iter__(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        raise NotImplementedError
+
+
+class JsonlRows(Rows):
+    """One JSON object per line; blank lines are skipped; a corrupt line is a :class:`DataError` at ``path:line``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.name = str(path)
+
+    def __iter__(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        opener = gzip.open if self.path.suffix == ".gz" else open
+        with opener(self.path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                where = f"{self.name}:{number}"
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(
+                        f"{where}: invalid JSON ({exc.msg} at column {exc.colno}); every line of a JSONL file "
+                        "must be one JSON object: fix or delete that line"
+                    ) from None
+                if not isinstance(row, dict):
+                    raise DataError(f"{where}: expected a JSON object {{...}}, got a {type(row).__name__}")
+                yield where, row
+
+
+class ParquetRows(Rows):
+    """A Parquet file read in record batches (never the whole table at once)."""
+
+    BATCH = 4096
+
+    def __init__(self, path: Path):
+        pq = _pyarrow_parquet()
+        self.path = path
+        self.name = str(path)
+        try:
+            self._file = pq.ParquetFile(path)
+        except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for a non-Parquet file
+            raise DataError(f"{self.name}: not a readable Parquet file ({exc})") from None
+        self.columns = list(self._file.schema_arrow.names)
+
+    def __iter__(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        index = 0
+        for batch in self._file.iter_batches(batch_size=self.BATCH):
+            for row in batch.to_pylist():
+                yield f"{self.name} row {index}", row
+                index += 1
+
+
+class DatasetRows(Rows):
+    """A map-style Hugging Face ``datasets.Dataset`` (Arrow-backed, memory-mapped, random access)."""
+
+    map_style = True
+
+    def __init__(self, dataset: Any, name: str = "dataset"):
+        self.dataset = dataset
+        self.name = name
+        self.columns = list(dataset.column_names)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def row(self, index: int) -> Mapping[str, Any]:
+        return self.dataset[int(index)]
+
+    def column(self, name: str) -> list[Any]:
+        return list(self.dataset[name])
+
+    def where(self, index: int) -> str:
+        return f"{self.name} row {index}"
+
+    def __iter__(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        for index, row in enumerate(self.dataset):
+            yield self.where(index), row
+
+
+class IterableRows(Rows):
+    """A streaming ``datasets.IterableDataset`` or any iterable of mappings, read once front to back."""
+
+    def __init__(self, iterable: Iterable[Mapping[str, Any]], name: str = "stream", columns: Sequence[str] | None = None):
+        self.iterable = iterable
+        self.name = name
+        self.columns = list(columns) if columns is not None else None
+
+    def __iter__(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        for index, row in enumerate(self.iterable):
+            where = f"{self.name} example {index}"
+            if not isinstance(row, Mapping):
+                raise DataError(f"{where}: expected a mapping of column -> value, got a {type(row).__name__}")
+            yield where, row
+
+
+class ListRows(IterableRows):
+    """An in-memory list of mappings (map-style, for tests and small data)."""
+
+    map_style = True
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]], name: str = "rows"):
+        super().__init__(rows, name)
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def row(self, index: int) -> Mapping[str, Any]:
+        return self.rows[int(index)]
+
+    def where(self, index: int) -> str:
+        return f"{self.name} example {index}"
+
+
+def open_rows(source: Any, *, format: Format = "auto", name: str | None = None) -> Rows:
+    """Wrap a path, a ``datasets`` object or an iterable of mappings as :class:`Rows`.
+
+    A path's format comes from its suffix (``.jsonl``/``.json``/``.ndjson`` [``.gz``], ``.parquet``/``.pq``)
+    unless ``format`` says otherwise. Missing files are a :class:`DataError` naming the path.
+    """
+    if isinstance(source, Rows):
+        return source
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"data file {str(path)!r} does not exist" + (" (it is a directory)" if path.is_dir() else ""))
+        kind = format if format != "auto" else _format_of(path)
+        return JsonlRows(path) if kind == "jsonl" else ParquetRows(path)
+    kind = _datasets_kind(source)
+    if kind == "dataset":
+        return DatasetRows(source, name or "dataset")
+    if kind == "iterable":
+        features = getattr(source, "features", None)
+        columns = list(features) if features else getattr(source, "column_names", None)
+        return IterableRows(source, name or "stream", columns)
+    if isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
+        return ListRows(source, name or "rows")
+    if isinstance(source, Iterable):
+        return IterableRows(source, name or "stream")
+    raise DataError(
+        f"cannot read data from a {type(source).__name__}; give a .jsonl or .parquet path, a datasets.Dataset, "
+        "a datasets.IterableDataset or an iterable of dicts"
+    )
+
+
+def _format_of(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    raise DataError(
+        f"data file {str(path)!r}: unknown format (suffix {path.suffix!r}); use .jsonl, .json, .ndjson (optionally "
+        ".gz) or .parquet, or set the format explicitly (format: jsonl | parquet)"
+    )
+
+
+def _datasets_kind(source: Any) -> str | None:
+    """``"dataset"`` / ``"iterable"`` for Hugging Face datasets objects, without importing ``datasets``."""
+    module = type(source).__module__ or ""
+    if not module.startswith("datasets"):
+        return None
+    import datasets
+
+    if isinstance(source, datasets.IterableDataset):
+        return "iterable"
+    if isinstance(source, datasets.Dataset):
+        return "dataset"
+    if isinstance(source, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        raise DataError(
+            f"got a {type(source).__name__} with splits {list(source)}; pass one split as the training data "
+            "(e.g. ds['train']) and another as validation"
+        )
+    return None
+
+
+def _pyarrow_parquet():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - pyarrow ships with the hf extra
+        raise DataError("reading Parquet needs pyarrow: pip install 'skillit[hf]' (or pip install pyarrow)") from None
+    return pq
+
+
+# ---- row -> example ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fields:
+    """How a row becomes an example.
+
+    Attributes:
+        skill: the column holding the skill name, or a function ``row -> skill name``.
+        prompt, answer: the prompt and answer columns (the loss/accuracy are measured on the answer).
+        text: a plain-text column; when set, ``prompt``/``answer`` are ignored and the example is
+            ``Example(prompt="", answer=row[text])`` (the whole text is scored).
+        separator: appended to a non-empty prompt, e.g. ``" "`` for ``"...Answer:"`` + ``"72"``, or
+            ``"\\nOutput: "`` when the prompt column is a bare input.
+    """
+
+    skill: SkillRule = "skill"
+    prompt: str | None = "prompt"
+    answer: str | None = "answer"
+    text: str | None = None
+    separator: str = ""
+
+    def __post_init__(self) -> None:
+        if self.text is None and self.answer is None:
+            raise DataError("say which column holds the answer (answer_field) or the plain text (text_field)")
+        if not (isinstance(self.skill, str) and self.skill) and not callable(self.skill):
+            raise DataError(f"the skill must be a column name or a function of the row, got {self.skill!r}")
+
+    @property
+    def skill_label(self) -> str:
+        """How messages name the skill rule."""
+        if isinstance(self.skill, str):
+            return f"skill column {self.skill!r}"
+        return f"skill function {getattr(self.skill, '__name__', repr(self.skill))}"
+
+    def required_columns(self) -> list[str]:
+        cols = [self.skill] if isinstance(self.skill, str) else []
+        if self.text is not None:
+            cols.append(self.text)
+        else:
+            cols += [c for c in (self.prompt, self.answer) if c is not None]
+        return cols
+
+    def check_columns(self, columns: Sequence[str] | None, where: str) -> None:
+        """Fail early, naming the columns that exist, when a source declares its columns."""
+        if columns is None:
+            return
+        for column in self.required_columns():
+            if column not in columns:
+                raise DataError(_missing_column(column, list(columns), where, self))
+
+    def skill_of(self, row: Mapping[str, Any], where: str) -> str:
+        if isinstance(self.skill, str):
+            if self.skill not in row:
+                raise DataError(_missing_column(self.skill, list(row), where, self))
+            value = row[self.skill]
+        else:
+            try:
+                value = self.skill(row)
+            except Exception as exc:
+                raise DataError(f"{where}: the {self.skill_label} failed on this row: {type(exc).__name__}: {exc}") from None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise DataError(
+                f"{where}: the {self.skill_label} gave {value!r} ({type(value).__name__}); a skill name must be a "
+                "non-empty string (or an integer)"
+            )
+        name = str(value)
+        if not name.strip():
+            raise DataError(f"{where}: empty skill name from the {self.skill_label}; every example needs a skill")
+        return name
+
+    def example(self, row: Mapping[str, Any], skill: str, where: str) -> Example:
+        """The example of ``row`` (empty answers are allowed here; callers decide whether they are an error)."""
+        if self.text is not None:
+            return Example(prompt="", answer=self._value(row, self.text, where), skill=skill)
+        prompt = self._value(row, self.prompt, where) if self.prompt is not None else ""
+        answer = self._value(row, self.answer, where)  # type: ignore[arg-type]
+        if prompt:
+            prompt += self.separator
+        return Example(prompt=prompt, answer=answer, skill=skill)
+
+    def _value(self, row: Mapping[str, Any], column: str, where: str) -> str:
+        if column not in row:
+            raise DataError(_missing_column(column, list(row), where, self))
+        value = row[column]
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise DataError(
+            f"{where}: column {column!r} holds a {type(value).__name__} ({str(value)[:60]}); prompt, answer and "
+            "text columns must hold strings (or numbers)"
+        )
+
+
+def _missing_column(column: str, existing: list[str], where: str, fields: Fields) -> str:
+    import difflib
+
+    role = "skill" if column == fields.skill else "text" if column == fields.text else (
+        "prompt" if column == fields.prompt else "answer")
+    option = {"skill": "skill_column (--skill-column)", "text": "text_field", "prompt": "prompt_field",
+              "answer": "answer_field"}[role]
+    names = [str(c) for c in existing]
+    close = difflib.get_close_matches(column, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"{where}: no {role} column {column!r}; the columns are: {', '.join(names) or '(none)'}. "
+        f"Set {option} to one of them{hint}"
+    )
