@@ -71,6 +71,10 @@ class TrainingConfig(_Strict):
     exhausted: Literal["cycle", "drop", "stop"] = "cycle"
     eval_batch_size: int = Field(512, ge=1)
     checkpoint_every: int | None = Field(None, ge=1)
+    gradient_accumulation_steps: int = Field(
+        1, ge=1, description="micro-batches per rank per optimiser step; same gradient as one batch"
+    )
+    log_draws: bool = Field(False, description="write draws/RUN.jsonl: every (skill, example index) drawn, per step")
 
 
 class MethodConfig(_Strict):

@@ -40,6 +40,8 @@ from skillit.records.summary import summarize
 from skillit.skills.skillset import SkillSet
 from skillit.tasks import build_task, get_task, parse_task_params
 from skillit.trainer.batching import encode_example
+from skillit.trainer.distributed import ProcessGroup, wrap_model
+from skillit.trainer.draw_log import DrawLog
 from skillit.trainer.loop import TrainConfig, TrainerCallback, objective_skills, train
 from skillit.utils.io import atomic_write_json, atomic_write_text
 
@@ -145,7 +147,7 @@ def build_method(config: ExperimentConfig, method: str, skillset: SkillSet, conf
 
 
 def train_config(config: ExperimentConfig, seed: int) -> TrainConfig:
-    return TrainConfig(seed=seed, **config.training.model_dump())
+    return TrainConfig(seed=seed, **config.training.model_dump(exclude={"log_draws"}))
 
 
 def dry_run_context(config: ExperimentConfig, skillset: SkillSet) -> PolicyContext:
@@ -193,6 +195,7 @@ class RunSpec:
     resume: bool = False
     device: str = "cpu"
     warm_start_path: str | None = None
+    draws_path: str | None = None  # training.log_draws: the draw log (DrawLog) of this run
 
     @property
     def run_id(self) -> str:
@@ -212,8 +215,12 @@ class _Progress(TrainerCallback):
             self.report(self.run_id, result.steps)
 
 
-def run_one(spec: RunSpec, progress: ProgressFn | None = None) -> RunRecord:
-    """Train one method at one seed and return its records."""
+def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: ProcessGroup | None = None) -> RunRecord:
+    """Train one method at one seed and return its records.
+
+    Under torchrun pass the ``group`` (``skillit.trainer.distributed.process_group``): the model is wrapped
+    in DDP and every rank trains its share of each global batch (rank 0 writes the checkpoints).
+    """
     config = spec.config
     full = task_skillset(config, spec.seed)
     skillset = build_skillset(config, spec.seed, full)
@@ -223,18 +230,26 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None) -> RunRecord:
     if spec.warm_start_path is not None:
         model.load_state_dict(torch.load(spec.warm_start_path, map_location="cpu", weights_only=False)["model"])
     policy = build_method(config, spec.method, skillset, Path(spec.config_dir) if spec.config_dir else None)
+    callbacks: list[TrainerCallback] = [_Progress(spec.run_id, progress)]
+    if spec.draws_path is not None:
+        path = Path(spec.draws_path)
+        if group is not None and group.world_size > 1:
+            path = path.with_name(f"{path.stem}.rank{group.rank}{path.suffix}")
+        callbacks.append(DrawLog(path))
+    trained = wrap_model(model, group) if group is not None else model
     result = train(
-        model,
+        trained,
         tokenizer,
         skillset,
         policy,
         train_config(config, spec.seed),
         setting=config.setting,
         target_skills=config.target_skills,
-        device=spec.device,
-        callbacks=[_Progress(spec.run_id, progress)],
+        device=group.device if group is not None else spec.device,
+        callbacks=callbacks,
         checkpoint_dir=spec.checkpoint_dir,
         resume=spec.resume,
+        distributed=group.distributed if group is not None else None,
     )
     return RunRecord(
         method=spec.method,
@@ -262,7 +277,7 @@ def warm_start(config: ExperimentConfig, seed: int, path: Path, progress: Progre
     tokenizer = build_tokenizer(config, full)
     model = build_model(config, tokenizer, context_length(config, full, tokenizer), seed)
     skills = full.select(train=ws.skills, eval=[name for name in ws.skills if name in full.eval_names])
-    settings = config.training.model_dump()
+    settings = config.training.model_dump(exclude={"log_draws"})
     settings.update(
         steps=ws.steps, round_steps=ws.steps, eval_every=ws.steps, checkpoint_every=None,
         batch_size=ws.batch_size or settings["batch_size"], lr=ws.lr or settings["lr"],
@@ -373,6 +388,7 @@ def run_experiment(
                     resume=bool(resume and ckpt is not None and (ckpt / "checkpoint.pt").is_file()),
                     device=device,
                     warm_start_path=str(out / "warm_start" / f"seed{seed}.pt") if config.warm_start else None,
+                    draws_path=str(out / "draws" / f"{method}__seed{seed}.jsonl") if config.training.log_draws else None,
                 )
             )
     done: dict[str, RunRecord] = {}

@@ -10,6 +10,15 @@ Evaluation is counted apart from training (seconds and examples). Every ``checkp
 loop writes one atomic checkpoint holding everything needed to continue exactly: model, optimiser,
 scheduler, policy state, sampler state (RNG counters and stream positions), the round's evaluations so far
 and the records; ``resume=True`` continues from it without losing or repeating an example.
+
+Data parallelism (``distributed``, see ``skillit.trainer.distributed``): every rank draws its own disjoint
+share of each global batch at the same weights, evaluates a disjoint shard of every validation set, and
+the per-skill sums are all-reduced, so every rank makes the same policy update. The training loss is the
+token-weighted mean over the whole global batch: each rank scales its token-loss sum by
+``world_size / global_tokens`` (DDP then averages gradients over ranks), which is the 1-process gradient.
+Gradient accumulation (``gradient_accumulation_steps = G``) splits each rank's share into G micro-batches
+whose gradients add up to the same global-batch gradient: a global batch is ``batch_size`` examples =
+micro-batch × G × world_size, one optimiser step, and the weights never change inside a round.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,11 +65,12 @@ class TrainConfig:
     eval_batch_size: int = 512
     seed: int = 0
     checkpoint_every: int | None = None
+    gradient_accumulation_steps: int = 1  # micro-batches per rank per optimiser step (same gradient)
 
     def __post_init__(self) -> None:
         from skillit.errors import ConfigError
 
-        for name in ("steps", "batch_size", "round_steps", "eval_every", "eval_batch_size"):
+        for name in ("steps", "batch_size", "round_steps", "eval_every", "eval_batch_size", "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"training.{name} must be >= 1, got {getattr(self, name)}")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
@@ -87,6 +98,9 @@ class TrainerCallback:
     """Hooks into the loop; override what you need. Records are plain dicts (see ``TrainResult``)."""
 
     def on_train_begin(self, info: dict[str, Any]) -> None: ...
+
+    def on_batch(self, step: int, round_index: int, pairs: Sequence[tuple[str, int]]) -> None:
+        """This rank's draws for optimiser step ``step`` (1-based): ``(training skill, example index)`` pairs."""
 
     def on_step_end(self, step: int, loss: float) -> None: ...
 
@@ -163,6 +177,22 @@ def train(
     (default: the model's ``config.block_size`` if it has one).
     """
     dist = distributed or Distributed()
+    if dist.world_size > 1 and dist.all_reduce is None:
+        from skillit.errors import ConfigError
+
+        raise ConfigError(
+            f"distributed training on {dist.world_size} ranks needs an all_reduce; build Distributed with "
+            "skillit.trainer.distributed.process_group() (or pass all_reduce=...)"
+        )
+    local_batch = config.batch_size // dist.world_size
+    if config.batch_size % dist.world_size or local_batch % config.gradient_accumulation_steps:
+        from skillit.errors import ConfigError
+
+        raise ConfigError(
+            f"training.batch_size {config.batch_size} must split evenly over {dist.world_size} rank(s) × "
+            f"{config.gradient_accumulation_steps} accumulation micro-batches; choose a batch size divisible "
+            f"by {dist.world_size * config.gradient_accumulation_steps}"
+        )
     torch.manual_seed(config.seed)
     model.to(device)
     model.train()
@@ -195,7 +225,7 @@ def train(
         for name, source in zip(train_names, sources):
             examples = [source.get(i) for i in range(source.size)]  # type: ignore[union-attr,arg-type]
             scores[name], _ = answer_metrics(
-                model, tokenizer, examples, batch_size=config.eval_batch_size, device=device, max_length=max_length
+                _unwrap(model), tokenizer, examples, batch_size=config.eval_batch_size, device=device, max_length=max_length
             )
             evaluator.examples += len(examples)
         evaluator.seconds += time.perf_counter() - started
@@ -222,7 +252,7 @@ def train(
         evaluator.seconds, evaluator.examples = saved["eval_seconds"], saved["eval_examples"]
         loss_sum, loss_count = saved["loss_sum"], saved["loss_count"]
     else:
-        initial = evaluator(model, 0)
+        initial = evaluator(_unwrap(model), 0)  # the bare module: no DDP collectives in sharded evaluation
         context = PolicyContext(
             train_skills=tuple(train_names),
             eval_skills=tuple(skillset.eval_names),
@@ -256,20 +286,34 @@ def train(
                 policy.scope(policy_state),
             )
         started = time.perf_counter()
-        pairs = sampler.next_batch()
-        batch = collate(tokenizer, [sources[s].get(i) for s, i in pairs], max_length).to(device)  # type: ignore[union-attr]
-        logits = logits_of(model(input_ids=batch.input_ids, attention_mask=batch.attention_mask))  # (B, T, V)
-        mask = batch.answer_mask if config.train_loss == "answer" else batch.text_mask
-        per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none")  # (B, T)
-        loss = (per_token * mask).sum() / mask.sum().clamp(min=1)
+        pairs = sampler.next_batch()  # this rank's share of the global batch
+        for cb in callbacks:
+            cb.on_batch(step + 1, sampler.round, [(train_names[s], i) for s, i in pairs])
+        micro_size = len(pairs) // config.gradient_accumulation_steps
+        micro = [
+            collate(tokenizer, [sources[s].get(i) for s, i in pairs[m : m + micro_size]], max_length).to(device)  # type: ignore[union-attr]
+            for m in range(0, len(pairs), micro_size)
+        ]
+        masks = [b.answer_mask if config.train_loss == "answer" else b.text_mask for b in micro]  # (b, T) each
+        global_tokens = float(_sum_over_ranks(dist, [sum(float(m.sum()) for m in masks)])[0])
+        # per-rank denominator: DDP averages gradients over ranks, so Σ_ranks (sum_r · W / N) / W = Σ / N
+        denominator = max(global_tokens, 1.0) / dist.world_size
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        local_sum = 0.0
+        for m, (batch, mask) in enumerate(zip(micro, masks)):
+            last = m == len(micro) - 1
+            with nullcontext() if last or not hasattr(model, "no_sync") else model.no_sync():  # sync grads once
+                logits = logits_of(model(input_ids=batch.input_ids, attention_mask=batch.attention_mask))  # (b, T, V)
+                per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none")  # (b, T)
+                token_sum = (per_token * mask).sum()
+                (token_sum / denominator).backward()
+            local_sum += float(token_sum.detach())
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         scheduler.step()
         step += 1
-        loss_value = float(loss.detach())
+        loss_value = float(_sum_over_ranks(dist, [local_sum])[0]) / max(global_tokens, 1.0)  # global-batch mean
         loss_sum += loss_value
         loss_count += 1
         train_seconds += time.perf_counter() - started
@@ -277,7 +321,7 @@ def train(
             cb.on_step_end(step, loss_value)
 
         if step % config.eval_every == 0 or step == config.steps:
-            evaluation = evaluator(model, step)
+            evaluation = evaluator(_unwrap(model), step)
             round_evals.append(evaluation)
             records.append(
                 _record(evaluation, sampler.round, sampler.weights, train_names, sampler,
@@ -361,6 +405,12 @@ def _record(
         "eval_seconds": evaluator.seconds,
         "eval_examples": evaluator.examples,
     }
+
+
+def _sum_over_ranks(dist: Distributed, values: Sequence[float]) -> np.ndarray:
+    """Σ over ranks of a few floats (the values themselves in a single process)."""
+    array = np.asarray(values, dtype=np.float64)
+    return array if dist.all_reduce is None else dist.all_reduce(array)
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
