@@ -196,6 +196,88 @@ def policies() -> None:
     console.print("wrappers (methods.<name>.wrappers): " + ", ".join(WRAPPERS))
 
 
+data_app = typer.Typer(no_args_is_help=True, help="Your own data as skills: inspect a JSONL/Parquet source.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("inspect")
+def data_inspect(
+    source: Path = typer.Argument(..., help="training data: a .jsonl (.gz) or .parquet file"),
+    skill_column: str = typer.Option("skill", "--skill-column", help="the column naming each example's skill"),
+    validation: Optional[Path] = typer.Option(None, "--validation", help="validation data file"),
+    holdout: Optional[float] = typer.Option(None, "--holdout", help="fraction held out per skill (seeded rule)"),
+    holdout_seed: int = typer.Option(0, "--holdout-seed"),
+    prompt_field: str = typer.Option("prompt", "--prompt-field", help="prompt column ('' for none)"),
+    answer_field: str = typer.Option("answer", "--answer-field"),
+    text_field: Optional[str] = typer.Option(None, "--text-field", help="plain-text column (replaces prompt/answer)"),
+    separator: str = typer.Option("", "--separator", help="appended to a non-empty prompt"),
+    tokenizer: str = typer.Option("word", "--tokenizer", help="count tokens as words (word) or characters (char)"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    strict: bool = typer.Option(False, "--strict", help="exit with code 1 when a problem is flagged"),
+) -> None:
+    """Print a source's skills, example counts and token lengths, and flag problems.
+
+    Flags skills without validation data, empty examples, duplicated examples and validation examples that
+    also occur in training. A corrupt line or a missing column is an error naming the file and line (exit 2).
+    """
+    import json as json_module
+
+    from skillit.skills.io import inspect_data
+
+    try:
+        if tokenizer not in ("word", "char"):
+            from skillit.errors import DataError
+
+            raise DataError(f"--tokenizer must be word or char, got {tokenizer!r}")
+        report = inspect_data(
+            source, validation, skill=skill_column, prompt_field=prompt_field or None, answer_field=answer_field,
+            text_field=text_field, separator=separator.encode().decode("unicode_escape"), holdout=holdout,
+            holdout_seed=holdout_seed, tokenizer=tokenizer,  # type: ignore[arg-type]
+        )
+    except SkillitError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        print(json_module.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_data_report(report)
+    if strict and report.problems():
+        raise typer.Exit(1)
+
+
+def _print_data_report(report) -> None:
+    from rich.table import Table
+
+    split = f"validation: {report.validation_source}" if report.validation_source else (
+        f"holdout {report.holdout}" if report.holdout else "no validation source or holdout")
+    table = Table(title=f"{report.source} ({split})")
+    table.add_column("skill", style="bold")
+    table.add_column("train", justify="right")
+    table.add_column("validation", justify="right")
+    table.add_column(f"{report.tokenizer} tokens min / mean / max", justify="right")
+    table.add_column("problems")
+    for skill in report.skills:
+        problems = skill.problems()
+        table.add_row(
+            skill.name, str(skill.train), str(skill.validation),
+            f"{skill.tokens_min or 0} / {skill.tokens_mean:.1f} / {skill.tokens_max}",
+            "[red]" + "; ".join(problems) + "[/]" if problems else "[green]ok[/]",
+        )
+    console.print(table)
+    total = sum(s.train + s.validation for s in report.skills)
+    console.print(
+        f"{len(report.skills)} skill(s), {total} example(s); the longest has {report.longest} {report.tokenizer} "
+        f"tokens (a model needs block_size >= {report.longest + 1} for it)", highlight=False,
+    )
+    problems = report.problems()
+    if problems:
+        console.print(f"[bold red]{len(problems)} problem(s):[/]")
+        for line in problems:
+            console.print(f"  - {line}", highlight=False, markup=False)
+    else:
+        console.print("[green]no problems found[/]")
+
+
 def main() -> None:
     try:
         app()

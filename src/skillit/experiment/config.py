@@ -206,7 +206,17 @@ def load_config(spec: str | Path) -> ExperimentConfig:
     """Load and validate a YAML config (a path or a shipped config name)."""
     path = resolve_config_path(spec)
     text = path.read_text()
-    return parse_config(text, source=str(path))
+    return with_resolved_paths(parse_config(text, source=str(path)), path.parent)
+
+
+def with_resolved_paths(config: ExperimentConfig, base_dir: Path) -> ExperimentConfig:
+    """The config with the task's relative data paths made absolute against ``base_dir`` (its file's folder)."""
+    from skillit.tasks import resolve_task_paths
+
+    params = resolve_task_paths(config.task.name, config.task.params, Path(base_dir))
+    if params == config.task.params:
+        return config
+    return config.model_copy(update={"task": config.task.model_copy(update={"params": params})})
 
 
 def parse_config(text: str, source: str = "<config>") -> ExperimentConfig:

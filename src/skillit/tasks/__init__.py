@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from skillit.errors import ConfigError, did_you_mean, pydantic_details
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.skills import SkillSet
-from skillit.tasks import addition, lego
+from skillit.tasks import addition, data, lego
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class TaskSpec:
     build: Callable[[Any, int], SkillSet]
     prerequisites: Callable[[Any], SkillsGraph] | None = None
     description: str = ""
+    resolve_paths: Callable[[dict[str, Any], Path], dict[str, Any]] | None = None  # relative to the config's folder
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -40,6 +42,13 @@ TASKS: dict[str, TaskSpec] = {
         addition.build,
         lambda p: addition.prerequisite_graph(p.k),
         "k-digit addition, skill i = digit i of the sum (paper §2.3)",
+    ),
+    "data": TaskSpec(
+        data.DataParams,
+        data.build,
+        None,
+        "your own JSONL/Parquet data, skill from a column (docs/data.md)",
+        data.resolve_paths,
     ),
 }
 
@@ -59,6 +68,14 @@ def parse_task_params(name: str, params: dict[str, Any] | None) -> BaseModel:
         raise ConfigError(f"task {name!r}: invalid params: {pydantic_details(exc)}") from None
 
 
+def resolve_task_paths(name: str, params: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """A task's params with relative file paths resolved against ``base_dir`` (a config file's folder)."""
+    spec = TASKS.get(name)
+    if spec is None or spec.resolve_paths is None:
+        return params
+    return spec.resolve_paths(params, base_dir)
+
+
 def build_task(name: str, params: dict[str, Any] | BaseModel | None = None, seed: int = 0) -> SkillSet:
     """Build a task's SkillSet, e.g. ``build_task("lego", {"k": 5}, seed=0)``."""
     spec = get_task(name)
@@ -66,4 +83,4 @@ def build_task(name: str, params: dict[str, Any] | BaseModel | None = None, seed
     return spec.build(parsed, seed)
 
 
-__all__ = ["TASKS", "TaskSpec", "build_task", "get_task", "parse_task_params"]
+__all__ = ["TASKS", "TaskSpec", "build_task", "get_task", "parse_task_params", "resolve_task_paths"]

@@ -216,6 +216,7 @@ def train(
     sampler = MixtureSampler(
         pool_sizes, config.batch_size, seed=config.seed, mode=config.sampling, exhausted=config.exhausted,
         world_size=dist.world_size, rank=dist.rank, names=train_names,
+        ordered=[bool(getattr(source, "ordered", False)) for source in sources],  # streamed shards: file order
     )
 
     def score_pool() -> dict[str, np.ndarray]:

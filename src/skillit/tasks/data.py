@@ -1,0 +1,108 @@
+"""The ``data`` task: your own JSONL or Parquet files as skills (see :func:`skillit.skills.io.load_skills`).
+
+    task:
+      name: data
+      params:
+        train: data/train.jsonl          # relative paths: against the config file's folder, then the
+        validation: data/test.jsonl      #   current directory
+        skill_column: skill
+        prompt_field: prompt
+        answer_field: answer
+        separator: " "
+
+Relative paths are made absolute when the config is loaded (:func:`resolve_paths`), so a run
+directory's ``config.yaml`` still finds the data when the run is resumed from another folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from skillit.errors import DataError
+from skillit.skills import SkillSet
+from skillit.skills.io import load_skills
+
+
+class DataParams(BaseModel):
+    """Parameters of the ``data`` task (the ``task.params`` block of a config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    train: str = Field(description="training data: a .jsonl (.gz) or .parquet file")
+    validation: str | None = Field(None, description="validation data file; None: use holdout (or no validation)")
+    format: str = Field("auto", pattern="^(auto|jsonl|parquet)$", description="auto (from the suffix), jsonl, parquet")
+    skill_column: str = Field("skill", min_length=1, description="the column naming each example's skill")
+    prompt_field: str | None = Field("prompt", description="prompt column (None: no prompt)")
+    answer_field: str | None = Field("answer", description="answer column (the scored part)")
+    text_field: str | None = Field(None, description="plain-text column; when set, prompt/answer are not used")
+    separator: str = Field("", description="appended to a non-empty prompt, e.g. ' ' or '\\nOutput: '")
+    holdout: float | None = Field(None, gt=0, lt=1, description="fraction of each skill held out for validation")
+    holdout_seed: int = Field(0, description="seed of the holdout rule (fixed across run seeds)")
+    skills: list[str] | None = Field(None, min_length=1, description="keep only these skills, in this order")
+    max_examples: int | None = Field(None, ge=1, description="at most this many training examples per skill")
+    max_validation: int | None = Field(None, ge=1, description="at most this many validation examples per skill")
+    streaming: bool = Field(False, description="shard the file per skill on disk instead of loading it")
+    cache_dir: str | None = Field(None, description="shard cache (default $SKILLIT_CACHE/shards)")
+
+    @model_validator(mode="after")
+    def _check(self) -> DataParams:
+        if self.holdout is not None and self.validation is not None:
+            raise ValueError("give either validation (a file) or holdout (a fraction), not both")
+        if self.text_field is None and self.answer_field is None:
+            raise ValueError("set answer_field (with prompt_field) or text_field")
+        return self
+
+
+PATH_KEYS = ("train", "validation", "cache_dir")
+
+
+def resolve_paths(params: dict, base_dir: Path) -> dict:
+    """``params`` with relative file paths made absolute: against ``base_dir`` (the config's folder) if the
+    file exists there, else against the current directory if it exists there, else against ``base_dir``
+    (so the error names the place the config points at)."""
+    out = dict(params)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if not isinstance(value, str) or not value or Path(value).expanduser().is_absolute():
+            if isinstance(value, str) and value.startswith("~"):
+                out[key] = str(Path(value).expanduser())
+            continue
+        beside_config = (base_dir / value).resolve()
+        in_cwd = Path(value).resolve()
+        if key != "cache_dir" and not beside_config.exists() and in_cwd.exists():
+            out[key] = str(in_cwd)
+        else:
+            out[key] = str(beside_config)
+    return out
+
+
+def build(params: DataParams, seed: int) -> SkillSet:
+    """Load the files as skills. ``seed`` is not used: the data and its holdout split are fixed across seeds."""
+    del seed
+    for key in ("train", "validation"):
+        value = getattr(params, key)
+        if value is not None and not Path(value).is_file():
+            raise DataError(
+                f"task.params.{key}: data file {value!r} does not exist (relative paths are resolved against the "
+                "config file's folder, then the current directory)"
+            )
+    return load_skills(
+        params.train,
+        params.validation,
+        skill=params.skill_column,
+        prompt_field=params.prompt_field,
+        answer_field=params.answer_field,
+        text_field=params.text_field,
+        separator=params.separator,
+        holdout=params.holdout,
+        holdout_seed=params.holdout_seed,
+        skills=params.skills,
+        max_examples=params.max_examples,
+        max_validation=params.max_validation,
+        streaming=params.streaming,
+        cache_dir=params.cache_dir,
+        format=params.format,  # type: ignore[arg-type]
+        where="task.params.skills",
+    )
