@@ -174,7 +174,7 @@ def train(
 
     ``model`` is any causal LM called as ``model(input_ids=..., attention_mask=...)`` returning logits or an
     object with ``.logits``; under DDP pass the wrapped model. ``max_length`` caps the input length
-    (default: the model's ``config.block_size`` if it has one).
+    (default: the model's ``config.block_size`` or ``config.max_position_embeddings`` if it has one).
     """
     dist = distributed or Distributed()
     if dist.world_size > 1 and dist.all_reduce is None:
@@ -196,8 +196,9 @@ def train(
     torch.manual_seed(config.seed)
     model.to(device)
     model.train()
-    if max_length is None:
-        max_length = getattr(getattr(model, "config", None), "block_size", None)
+    if max_length is None:  # skillit's GPT: block_size; a Hugging Face model: max_position_embeddings
+        model_config = getattr(_unwrap(model), "config", None)
+        max_length = getattr(model_config, "block_size", None) or getattr(model_config, "max_position_embeddings", None)
     train_names = skillset.train_names
     if not train_names:
         raise SkillError("the SkillSet has no training skill (no skill with a training source)")
