@@ -21,7 +21,7 @@ from skillit.errors import (
     SkillitError,
 )
 from skillit.experiment import ExperimentConfig, load_config, run_experiment
-from skillit.graph import SkillsGraph, builtin_graph, builtin_graph_names
+from skillit.graph import SkillsGraph, SparseMatrix, builtin_graph, builtin_graph_names
 from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
 from skillit.policy import (
     AntiCurriculum,
@@ -45,6 +45,7 @@ from skillit.policy import (
 )
 from skillit.sampler import MixtureSampler
 from skillit.skills import Example, GeneratedSource, ListSource, Skill, SkillSet
+from skillit.skills.io import inspect_data, load_skills
 from skillit.tasks import build_task
 from skillit.trainer import Distributed, SkillEvaluator, TrainConfig, TrainerCallback, TrainResult, train
 
@@ -84,6 +85,7 @@ __all__ = [
     "SkillitError",
     "SkillsGraph",
     "Smoothed",
+    "SparseMatrix",
     "Static",
     "Stratified",
     "TargetOnly",
@@ -96,7 +98,9 @@ __all__ = [
     "build_task",
     "builtin_graph",
     "builtin_graph_names",
+    "inspect_data",
     "load_config",
+    "load_skills",
     "policy_names",
     "run_experiment",
     "train",

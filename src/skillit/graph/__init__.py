@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from skillit.errors import GraphError, did_you_mean
-from skillit.graph.skills_graph import SkillsGraph
+from skillit.graph.skills_graph import SkillsGraph, SparseMatrix
 
 
 def builtin_graph_names() -> list[str]:
@@ -23,4 +23,4 @@ def builtin_graph(name: str) -> SkillsGraph:
         return SkillsGraph.load(path)
 
 
-__all__ = ["SkillsGraph", "builtin_graph", "builtin_graph_names"]
+__all__ = ["SkillsGraph", "SparseMatrix", "builtin_graph", "builtin_graph_names"]

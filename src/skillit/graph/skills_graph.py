@@ -8,6 +8,12 @@ columns are separate evaluation skills (rectangular k×m).
 Files: JSON ``{"train_skills": [...], "eval_skills": [...], "matrix": [[...]], ...}`` (the same shape
 ``skillit graph`` writes, extra keys such as ``method``/``params``/``cost`` are kept as provenance), or a
 bare ``.npy`` matrix with the names given separately.
+
+Sparse graphs (many skills, few edges each): pass a :class:`SparseMatrix` or a ``scipy.sparse`` matrix, or
+build with ``from_edges(..., sparse=True)`` / ``identity(..., sparse=True)``; in JSON, ``"edges": [[train,
+eval, weight], ...]`` replaces ``"matrix"``. A dense k×k float matrix at k = 10^4 is 800 MB and one A·x is
+~10^8 multiply-adds; a sparse one is O(edges). Dense stays the default; ``matrix`` and ``submatrix``
+always return dense arrays, ``operator`` returns whichever the graph stores (what Skill-It multiplies by).
 """
 
 from __future__ import annotations
@@ -23,8 +29,67 @@ from skillit.errors import GraphError, did_you_mean
 from skillit.utils.io import atomic_write_bytes, atomic_write_text
 
 
+class SparseMatrix:
+    """A read-only k×m matrix stored as sorted, duplicate-free ``(row, column, value)`` triples (numpy only).
+
+    ``A @ x`` for a vector x is ``bincount(rows, values · x[cols], minlength=k)``: O(number of entries).
+    Duplicate entries are summed and explicit zeros dropped, so equal matrices have equal triples.
+    """
+
+    def __init__(self, rows: Any, cols: Any, values: Any, shape: tuple[int, int]):
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        cols = np.asarray(cols, dtype=np.int64).ravel()
+        values = np.asarray(values, dtype=float).ravel()
+        k, m = (int(n) for n in shape)
+        if not rows.size == cols.size == values.size:
+            raise GraphError(f"sparse graph: {rows.size} rows, {cols.size} columns and {values.size} values given")
+        if rows.size and (rows.min() < 0 or rows.max() >= k or cols.min() < 0 or cols.max() >= m):
+            raise GraphError(f"sparse graph: an entry lies outside the {k}x{m} matrix")
+        key = rows * m + cols
+        unique, inverse = np.unique(key, return_inverse=True)  # sorted by (row, column)
+        summed = np.bincount(inverse.ravel(), weights=values, minlength=unique.size)
+        keep = summed != 0
+        self.rows, self.cols, self.values = unique[keep] // max(m, 1), unique[keep] % max(m, 1), summed[keep]
+        for array in (self.rows, self.cols, self.values):
+            array.setflags(write=False)
+        self.shape = (k, m)
+
+    @classmethod
+    def from_any(cls, matrix: Any) -> SparseMatrix:
+        """A SparseMatrix as is, or any object with ``tocoo()`` (a ``scipy.sparse`` matrix or array)."""
+        if isinstance(matrix, SparseMatrix):
+            return matrix
+        coo = matrix.tocoo()
+        return cls(coo.row, coo.col, coo.data, coo.shape)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.values.size)
+
+    def __matmul__(self, x: Any) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if x.shape != (self.shape[1],):
+            raise GraphError(f"sparse graph: cannot multiply a {self.shape[0]}x{self.shape[1]} matrix by shape {x.shape}")
+        return np.bincount(self.rows, weights=self.values * x[self.cols], minlength=self.shape[0])  # (k,)
+
+    def toarray(self) -> np.ndarray:
+        out = np.zeros(self.shape)
+        out[self.rows, self.cols] = self.values
+        return out
+
+    def take(self, row_index: Sequence[int], col_index: Sequence[int]) -> SparseMatrix:
+        """Rows ``row_index`` and columns ``col_index`` (distinct original positions), in that order."""
+        row_map = np.full(self.shape[0], -1, dtype=np.int64)
+        row_map[np.asarray(row_index, dtype=np.int64)] = np.arange(len(row_index))
+        col_map = np.full(self.shape[1], -1, dtype=np.int64)
+        col_map[np.asarray(col_index, dtype=np.int64)] = np.arange(len(col_index))
+        rows, cols = row_map[self.rows], col_map[self.cols]
+        keep = (rows >= 0) & (cols >= 0)
+        return SparseMatrix(rows[keep], cols[keep], self.values[keep], (len(row_index), len(col_index)))
+
+
 class SkillsGraph:
-    """An immutable named matrix ``A`` (rows = training skills, columns = evaluation skills)."""
+    """An immutable named matrix ``A`` (rows = training skills, columns = evaluation skills), dense or sparse."""
 
     def __init__(
         self,
@@ -35,17 +100,21 @@ class SkillsGraph:
         *,
         where: str = "skills graph",
     ):
-        try:
-            array = np.array(matrix, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise GraphError(f"{where}: the matrix is not numeric ({exc})") from None
         train = [str(s) for s in train_skills]
         evals = list(train) if eval_skills is None else [str(s) for s in eval_skills]
-        if array.ndim != 2:
-            raise GraphError(f"{where}: the matrix must be 2-dimensional, got shape {array.shape}")
-        if array.shape != (len(train), len(evals)):
+        sparse = SparseMatrix.from_any(matrix) if isinstance(matrix, SparseMatrix) or hasattr(matrix, "tocoo") else None
+        array: np.ndarray | None = None
+        if sparse is None:
+            try:
+                array = np.array(matrix, dtype=float)
+            except (TypeError, ValueError) as exc:
+                raise GraphError(f"{where}: the matrix is not numeric ({exc})") from None
+            if array.ndim != 2:
+                raise GraphError(f"{where}: the matrix must be 2-dimensional, got shape {array.shape}")
+        shape = sparse.shape if sparse is not None else array.shape  # type: ignore[union-attr]
+        if shape != (len(train), len(evals)):
             raise GraphError(
-                f"{where}: the matrix has shape {array.shape[0]}x{array.shape[1]} but there are {len(train)} "
+                f"{where}: the matrix has shape {shape[0]}x{shape[1]} but there are {len(train)} "
                 f"training skills (rows) and {len(evals)} evaluation skills (columns); give one row per "
                 "training skill and one column per evaluation skill"
             )
@@ -53,27 +122,53 @@ class SkillsGraph:
             if len(set(names)) != len(names):
                 dupes = sorted({n for n in names if names.count(n) > 1})
                 raise GraphError(f"{where}: {label} has duplicate names {dupes}")
-        if not np.isfinite(array).all():
-            i, j = (int(x) for x in np.argwhere(~np.isfinite(array))[0])
-            raise GraphError(
-                f"{where}: entry [{train[i]!r}, {evals[j]!r}] (row {i}, column {j}) is {array[i, j]}; "
-                "every edge weight must be a finite number"
-            )
-        array.setflags(write=False)
+        if sparse is not None:
+            bad = np.flatnonzero(~np.isfinite(sparse.values))
+            if bad.size:
+                i, j = int(sparse.rows[bad[0]]), int(sparse.cols[bad[0]])
+                raise GraphError(
+                    f"{where}: entry [{train[i]!r}, {evals[j]!r}] (row {i}, column {j}) is {sparse.values[bad[0]]}; "
+                    "every edge weight must be a finite number"
+                )
+        else:
+            if not np.isfinite(array).all():  # type: ignore[arg-type]
+                i, j = (int(x) for x in np.argwhere(~np.isfinite(array))[0])  # type: ignore[arg-type]
+                raise GraphError(
+                    f"{where}: entry [{train[i]!r}, {evals[j]!r}] (row {i}, column {j}) is {array[i, j]}; "  # type: ignore[index]
+                    "every edge weight must be a finite number"
+                )
+            array.setflags(write=False)  # type: ignore[union-attr]
         self._matrix = array
+        self._sparse = sparse
+        self._shape = (len(train), len(evals))
         self.train_skills: tuple[str, ...] = tuple(train)
         self.eval_skills: tuple[str, ...] = tuple(evals)
+        self._row_of = {name: i for i, name in enumerate(train)}  # O(1) name lookups at 10^4 skills
+        self._col_of = {name: j for j, name in enumerate(evals)}
         self.provenance: dict[str, Any] = dict(provenance or {})
 
     # ---- views ----------------------------------------------------------------------------------
     @property
     def matrix(self) -> np.ndarray:
-        """The (k, m) read-only matrix."""
-        return self._matrix
+        """The (k, m) read-only matrix, dense (a sparse graph builds it on each call)."""
+        if self._matrix is not None:
+            return self._matrix
+        dense = self._sparse.toarray()  # type: ignore[union-attr]
+        dense.setflags(write=False)
+        return dense
+
+    @property
+    def is_sparse(self) -> bool:
+        return self._sparse is not None
+
+    @property
+    def sparse(self) -> SparseMatrix | None:
+        """The stored sparse matrix, or ``None`` for a dense graph."""
+        return self._sparse
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self._matrix.shape  # type: ignore[return-value]
+        return self._shape
 
     @property
     def is_square(self) -> bool:
@@ -83,28 +178,34 @@ class SkillsGraph:
         return f"SkillsGraph({self.shape[0]}x{self.shape[1]}, train={list(self.train_skills)}, eval={list(self.eval_skills)})"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, SkillsGraph)
-            and self.train_skills == other.train_skills
-            and self.eval_skills == other.eval_skills
-            and np.array_equal(self._matrix, other._matrix)
-        )
+        if not (isinstance(other, SkillsGraph) and self.train_skills == other.train_skills
+                and self.eval_skills == other.eval_skills):
+            return False
+        if self._sparse is not None and other._sparse is not None:
+            mine, theirs = self._sparse, other._sparse
+            return all(np.array_equal(a, b) for a, b in ((mine.rows, theirs.rows), (mine.cols, theirs.cols),
+                                                         (mine.values, theirs.values)))
+        return np.array_equal(self.matrix, other.matrix)
 
     def weight(self, train_skill: str, eval_skill: str) -> float:
-        return float(self._matrix[self._row(train_skill), self._col(eval_skill)])
+        i, j = self._row(train_skill), self._col(eval_skill)
+        if self._sparse is not None:
+            hit = np.flatnonzero((self._sparse.rows == i) & (self._sparse.cols == j))
+            return float(self._sparse.values[hit[0]]) if hit.size else 0.0
+        return float(self._matrix[i, j])  # type: ignore[index]
 
     def _row(self, name: str) -> int:
         try:
-            return self.train_skills.index(name)
-        except ValueError:
+            return self._row_of[name]
+        except KeyError:
             raise GraphError(
                 f"skill {name!r} is not a row (training skill) of the graph; {did_you_mean(name, self.train_skills)}"
             ) from None
 
     def _col(self, name: str) -> int:
         try:
-            return self.eval_skills.index(name)
-        except ValueError:
+            return self._col_of[name]
+        except KeyError:
             raise GraphError(
                 f"skill {name!r} is not a column (evaluation skill) of the graph; "
                 f"{did_you_mean(name, self.eval_skills)}"
@@ -112,18 +213,30 @@ class SkillsGraph:
 
     def submatrix(self, train_skills: Sequence[str], eval_skills: Sequence[str]) -> np.ndarray:
         """``A`` restricted and reordered to the given names: shape (len(train_skills), len(eval_skills))."""
+        operator = self.operator(train_skills, eval_skills)
+        return operator.toarray() if isinstance(operator, SparseMatrix) else operator
+
+    def operator(self, train_skills: Sequence[str], eval_skills: Sequence[str]) -> np.ndarray | SparseMatrix:
+        """``A`` restricted to the given names as the graph stores it: a dense copy or a :class:`SparseMatrix`.
+
+        Both support ``A @ x`` for a vector x of length ``len(eval_skills)``.
+        """
         rows = [self._row(name) for name in train_skills]
         cols = [self._col(name) for name in eval_skills]
-        return self._matrix[np.ix_(rows, cols)].copy()
+        if self._sparse is not None:
+            return self._sparse.take(rows, cols)
+        return self._matrix[np.ix_(rows, cols)].copy()  # type: ignore[index]
 
     def restrict(self, train_skills: Sequence[str], eval_skills: Sequence[str]) -> SkillsGraph:
-        return SkillsGraph(self.submatrix(train_skills, eval_skills), train_skills, eval_skills, self.provenance)
+        return SkillsGraph(self.operator(train_skills, eval_skills), train_skills, eval_skills, self.provenance)
 
     # ---- factories ------------------------------------------------------------------------------
     @classmethod
-    def identity(cls, skills: Sequence[str]) -> SkillsGraph:
+    def identity(cls, skills: Sequence[str], *, sparse: bool = False) -> SkillsGraph:
         """A = I: every skill only helps itself (the paper's "no graph" ablation)."""
-        return cls(np.eye(len(skills)), skills, skills, provenance={"source": "identity"})
+        n = len(skills)
+        matrix = SparseMatrix(np.arange(n), np.arange(n), np.ones(n), (n, n)) if sparse else np.eye(n)
+        return cls(matrix, skills, skills, provenance={"source": "identity"})
 
     @classmethod
     def from_edges(
@@ -133,9 +246,21 @@ class SkillsGraph:
         edges: dict[tuple[str, str], float],
         *,
         diagonal: float = 1.0,
+        sparse: bool = False,
     ) -> SkillsGraph:
-        """Build from ``{(train, eval): weight}``; where a name is both row and column, set ``diagonal``."""
+        """Build from ``{(train, eval): weight}``; where a name is both row and column, set ``diagonal``.
+
+        ``sparse=True`` stores only the edges (and the diagonal), never a dense k×m matrix.
+        """
         evals = list(train_skills) if eval_skills is None else list(eval_skills)
+        if sparse:
+            names = cls(SparseMatrix([], [], [], (len(train_skills), len(evals))), train_skills, evals)
+            entries = {(i, names._col_of[name]): diagonal for i, name in enumerate(train_skills) if name in names._col_of}
+            for (src, dst), value in edges.items():
+                entries[(names._row(src), names._col(dst))] = value
+            rows, cols = zip(*entries) if entries else ((), ())
+            matrix = SparseMatrix(rows, cols, list(entries.values()), names.shape)
+            return cls(matrix, train_skills, evals)
         matrix = np.zeros((len(train_skills), len(evals)))
         for i, name in enumerate(train_skills):
             if name in evals:
@@ -147,11 +272,12 @@ class SkillsGraph:
 
     # ---- files ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "train_skills": list(self.train_skills),
-            "eval_skills": list(self.eval_skills),
-            "matrix": self._matrix.tolist(),
-        }
+        out: dict[str, Any] = {"train_skills": list(self.train_skills), "eval_skills": list(self.eval_skills)}
+        if self._sparse is not None:  # [train, eval, weight] per stored entry
+            out["edges"] = [[self.train_skills[i], self.eval_skills[j], float(v)]
+                            for i, j, v in zip(self._sparse.rows, self._sparse.cols, self._sparse.values)]
+        else:
+            out["matrix"] = self._matrix.tolist()  # type: ignore[union-attr]
         for key, value in self.provenance.items():
             out.setdefault(key, value)
         return out
@@ -160,10 +286,19 @@ class SkillsGraph:
     def from_dict(cls, data: dict[str, Any], *, where: str = "skills graph") -> SkillsGraph:
         if not isinstance(data, dict):
             raise GraphError(f"{where}: expected a JSON object with train_skills, eval_skills and matrix")
-        missing = [key for key in ("train_skills", "matrix") if key not in data]
+        missing = [key for key in ("train_skills", "matrix") if key not in data and not (key == "matrix" and "edges" in data)]
         if missing:
             raise GraphError(f"{where}: missing key(s) {missing}; a graph file needs train_skills, eval_skills, matrix")
-        provenance = {k: v for k, v in data.items() if k not in ("train_skills", "eval_skills", "matrix")}
+        provenance = {k: v for k, v in data.items() if k not in ("train_skills", "eval_skills", "matrix", "edges")}
+        if "matrix" not in data:  # sparse: "edges": [[train, eval, weight], ...]
+            train, evals = data["train_skills"], data.get("eval_skills", data["train_skills"])
+            names = cls(SparseMatrix([], [], [], (len(train), len(evals))), train, evals, where=where)
+            try:
+                triples = [(names._row(str(a)), names._col(str(b)), float(w)) for a, b, w in data["edges"]]
+            except (TypeError, ValueError):
+                raise GraphError(f"{where}: edges must be a list of [train_skill, eval_skill, weight] triples") from None
+            rows, cols, values = zip(*triples) if triples else ((), (), ())
+            return cls(SparseMatrix(rows, cols, values, names.shape), train, evals, provenance, where=where)
         # null entries become NaN (numpy does that for dtype=float) and are rejected with their position
         matrix = data["matrix"]
         return cls(matrix, data["train_skills"], data.get("eval_skills"), provenance, where=where)
@@ -175,7 +310,7 @@ class SkillsGraph:
             import io
 
             buffer = io.BytesIO()
-            np.save(buffer, np.asarray(self._matrix))
+            np.save(buffer, np.asarray(self.matrix))
             atomic_write_bytes(path, buffer.getvalue())
         else:
             atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")

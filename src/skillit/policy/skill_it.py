@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 
 from skillit.errors import PolicyError
-from skillit.graph.skills_graph import SkillsGraph
+from skillit.graph.skills_graph import SkillsGraph, SparseMatrix
 from skillit.policy.base import (
     MixingPolicy,
     Observation,
@@ -76,7 +76,7 @@ class SkillIt(MixingPolicy):
         self.initial_loss = initial_loss
         self.prior = prior
         self.targets = tuple(targets) if targets is not None else None
-        self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], np.ndarray] = {}
+        self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], np.ndarray | SparseMatrix] = {}
 
     # ---- helpers --------------------------------------------------------------------------------
     def columns(self, context: PolicyContext) -> tuple[str, ...]:
@@ -85,11 +85,14 @@ class SkillIt(MixingPolicy):
             raise PolicyError("skill-it: no objective skills (no evaluation or target skills in the context)")
         return tuple(cols)
 
-    def _matrix(self, rows: tuple[str, ...], columns: tuple[str, ...]) -> np.ndarray:
-        """A restricted to (rows, columns), cached: the graph is a hyper-parameter, not state."""
+    def _matrix(self, rows: tuple[str, ...], columns: tuple[str, ...]) -> np.ndarray | SparseMatrix:
+        """A restricted to (rows, columns), cached: the graph is a hyper-parameter, not state.
+
+        Dense or sparse as the graph stores it (a sparse graph makes ``A @ L̃`` O(edges), not O(k·m)).
+        """
         key = (rows, columns)
         if key not in self._cache:
-            self._cache[key] = self.graph.submatrix(rows, columns)
+            self._cache[key] = self.graph.operator(rows, columns)
         return self._cache[key]
 
     def _aggregate(self, history: list[list[float]], mode: str) -> np.ndarray:
@@ -136,7 +139,7 @@ class SkillIt(MixingPolicy):
     def weights(self, state: PolicyState) -> np.ndarray:
         matrix = self._matrix(tuple(state["train_skills"]), tuple(state["columns"]))  # (k, m)
         signal = np.asarray(state["signal"], dtype=float)  # (m,)
-        return stable_softmax(self.eta * matrix @ signal + np.asarray(state["log_prior"]))
+        return stable_softmax(self.eta * (matrix @ signal) + np.asarray(state["log_prior"]))  # (k,)
 
     def describe(self) -> dict:
         return {

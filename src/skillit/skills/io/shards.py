@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import tempfile
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from skillit.errors import DataError
 from skillit.skills.example import Example
 
 SHARD_FORMAT = 1
-FLUSH_BYTES = 32 * 2**20  # buffered shard text before appending to disk
+FLUSH_BYTES = 64 * 2**20  # buffered shard text and offsets before appending to disk (bounds the pass's memory)
 OPEN_FILES = 64  # shard files kept open at once, least recently used closed first
 
 
@@ -152,7 +153,9 @@ class ShardManifest:
     def source(self, skill: str) -> ShardSource | None:
         if self.counts.get(skill, 0) == 0:
             return None
-        i = self.skills.index(skill)
+        if not hasattr(self, "_position"):
+            self._position = {name: i for i, name in enumerate(self.skills)}
+        i = self._position[skill]
         return ShardSource(skill, self.directory / f"{i:06d}.jsonl", self.directory / f"{i:06d}.idx", self.counts[skill])
 
     def to_json(self) -> dict[str, Any]:
@@ -227,40 +230,44 @@ def _write_shards(items: Any, folder: Path) -> ShardManifest:
     ids: dict[str, int] = {}
     counts: dict[str, int] = {}
     sizes: dict[int, int] = {}  # bytes written per shard so far (the next example's offset)
-    buffers: dict[int, list[bytes]] = {}
-    offsets: dict[int, list[int]] = {}
+    buffers: dict[int, bytearray] = {}  # compact: the bytes themselves, no object per line
+    offsets: dict[int, array] = {}  # int64 per buffered line
     validation: dict[str, list[Example]] = {}
     alphabet: set[str] = set()
     buffered = 0
 
     def flush() -> None:
-        nonlocal buffered
-        for i, lines in buffers.items():
+        # one append per touched shard and index: opening files is the slow part on many file systems
+        for i, data in buffers.items():
             with open(folder / f"{i:06d}.jsonl", "ab") as handle:
-                handle.write(b"".join(lines))
+                handle.write(data)
             with open(folder / f"{i:06d}.idx", "ab") as handle:
                 handle.write(np.asarray(offsets[i], dtype="<i8").tobytes())
         buffers.clear()
         offsets.clear()
-        buffered = 0
 
     for split, skill, example in items:
-        if skill not in ids:
-            ids[skill] = len(skills)
+        i = ids.get(skill)
+        if i is None:
+            i = ids[skill] = len(skills)
             skills.append(skill)
         alphabet.update(example.prompt)
         alphabet.update(example.answer)
         if split == "validation":
             validation.setdefault(skill, []).append(example)
             continue
-        i = ids[skill]
         line = (json.dumps([example.prompt, example.answer], ensure_ascii=False) + "\n").encode("utf-8")
-        buffers.setdefault(i, []).append(line)
-        offsets.setdefault(i, []).append(sizes.get(i, 0))
+        buffer = buffers.get(i)
+        if buffer is None:
+            buffer = buffers[i] = bytearray()
+            offsets[i] = array("q")
+        buffer += line
+        offsets[i].append(sizes.get(i, 0))
         sizes[i] = sizes.get(i, 0) + len(line)
         counts[skill] = counts.get(skill, 0) + 1
-        buffered += len(line)
+        buffered += len(line) + 8
         if buffered >= FLUSH_BYTES:
             flush()
+            buffered = 0
     flush()
     return ShardManifest(folder, skills, counts, validation, "".join(sorted(alphabet)))
