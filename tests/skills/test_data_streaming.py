@@ -119,3 +119,46 @@ def test_ordered_pools_need_no_permutation_and_exhaust_like_any_pool():
     assert np.array_equal(again.examples_seen(), drop.examples_seen())
     with pytest.raises(DataError, match="ordered has 1 entries for 2 skills"):
         MixtureSampler([3, None], batch_size=4, ordered=[True])
+
+
+def test_training_on_streamed_shards_resumes_without_loss_or_repeat(tmp_path, tiny_model_factory):
+    """Interrupted in step 7 and resumed from the step-6 checkpoint with freshly loaded shards: same draws, records."""
+    from skillit.model import CharTokenizer
+    from skillit.policy import Stratified
+    from skillit.trainer import TrainConfig, TrainerCallback, train
+
+    rows = [{"skill": f"s{i % 3}", "prompt": f"{i}+{i % 7}=", "answer": str(i + i % 7)} for i in range(60)]
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def load():  # every call builds new ShardSources (the second and third reuse the cached shards)
+        return load_skills(path, streaming=True, cache_dir=tmp_path / "cache", holdout=0.2, holdout_seed=1)
+
+    class Draws(TrainerCallback):
+        def __init__(self, stop_at=None):
+            self.pairs, self.stop_at = [], stop_at
+
+        def on_batch(self, step, round_index, pairs):
+            self.pairs.append((step, list(pairs)))
+
+        def on_step_end(self, step, loss):
+            if step == self.stop_at:
+                raise KeyboardInterrupt
+
+    skills = load()
+    tokenizer = CharTokenizer(skills.metadata["alphabet"])
+    config = TrainConfig(steps=12, batch_size=8, round_steps=4, eval_every=3, lr=1e-3, warmup_steps=0,
+                         checkpoint_every=3)
+    full_draws = Draws()
+    full = train(tiny_model_factory(tokenizer), tokenizer, skills, Stratified(), config, callbacks=[full_draws])
+    assert sum(full.records[-1]["examples_seen"].values()) == 96 > sum(s.train.size for s in skills.skills)  # cycled
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_model_factory(tokenizer), tokenizer, load(), Stratified(), config, callbacks=[Draws(stop_at=7)],
+              checkpoint_dir=tmp_path / "ckpt")
+    resumed_draws = Draws()
+    resumed = train(tiny_model_factory(tokenizer, seed=9), tokenizer, load(), Stratified(), config,
+                    callbacks=[resumed_draws], checkpoint_dir=tmp_path / "ckpt", resume=True)
+    strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in rs]  # noqa: E731
+    assert strip(resumed.records) == strip(full.records)
+    assert resumed_draws.pairs == [(step, pairs) for step, pairs in full_draws.pairs if step > 6]
