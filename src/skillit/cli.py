@@ -1,6 +1,7 @@
 """The ``skillit`` command line.
 
     skillit run [CONFIG] [--out DIR] [--seeds N] [--steps N] [--methods a,b] [--jobs N] [--resume]
+    skillit graph CONFIG [--method M] [--out DIR] [--jobs N]   learn the skills graph (graph.json + plots)
     skillit bench [NAME] [--seeds N]     run a shipped benchmark (without NAME: list them)
     skillit configs                       list the shipped configs
     skillit policies                      list the registered mixing policies
@@ -121,7 +122,49 @@ def _print_results(cfg, summary: dict, out_dir: Path) -> None:
     console.print(comparison_table(summary))
     for line in reference_lines(summary, cfg.reference):
         console.print(line, highlight=False)
+    for method, cost in (summary.get("graph_cost") or {}).items():
+        console.print(f"graph of {method}: {cost.get('method')} ({cost.get('source')}), {cost.get('train_steps')} "
+                      f"train steps, {cost.get('eval_examples')} evaluated examples", highlight=False)
     console.print(f"wall time {summary['wall_seconds']:.0f} s; results in {out_dir}/ (summary.json, metrics.jsonl, *.png)")
+
+
+@app.command()
+def graph(
+    config: str = typer.Argument(..., help="a YAML file or a shipped config name"),
+    method: Optional[str] = typer.Option(
+        None, "--method", help="linear | brute-force | threshold | probe (default: the config's graph_learning.method, else probe)"
+    ),
+    out: Optional[Path] = typer.Option(None, "--out", help="output directory (default: runs/<name>/graph)"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
+) -> None:
+    """Learn the skills graph of a config's skills: graph.json, graph_heatmap.png, graph_drawing.png.
+
+    Running it again with the same --out resumes an interrupted run without redoing finished runs.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from skillit.experiment.config import load_config, resolve_config_path
+    from skillit.experiment.graph_learning import learn_graph, learner_for
+    from skillit.report.graph_plots import graph_lines, graph_table
+
+    try:
+        path = resolve_config_path(config)
+        cfg = load_config(path)
+        learner = learner_for(cfg, method)  # validates --method before anything is written
+        out_dir = out if out is not None else Path("runs") / cfg.name / "graph"
+        console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/] → {out_dir}")
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as bar:
+            task = bar.add_task("training steps", total=None)
+            learned = learn_graph(cfg, out_dir, method=method, jobs=jobs,
+                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except SkillitError as exc:
+        _fail(exc)
+        return
+    console.print(graph_table(learned))
+    for line in graph_lines(learned):
+        console.print(line, highlight=False)
+    console.print(f"results in {out_dir}/ (graph.json, graph_heatmap.png, graph_drawing.png)")
 
 
 @app.command()

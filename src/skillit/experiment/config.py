@@ -96,12 +96,55 @@ class WarmStartConfig(_Strict):
     lr: float | None = Field(None, gt=0, description="default: training.lr")
 
 
+class GraphLearningConfig(_Strict):
+    """How ``skillit graph CONFIG`` (and ``graph: learn`` in a method's params) learns the skills graph.
+
+    The runs use the experiment's task, model and training settings; the fields below configure the
+    learner (``skillit.graph.learn``; docs/graphs.md). Fields a method does not use are rejected.
+    """
+
+    method: str = Field("probe", description="linear | brute-force | threshold | probe")
+    steps: int | None = Field(None, ge=1, description="steps of each run (h or H); default per method")
+    base_steps: int | None = Field(None, ge=0, description="stratified warm-start steps before the runs")
+    lr: float | None = Field(None, gt=0, description="lr of the runs; default training.lr")
+    batch_size: int | None = Field(None, ge=1, description="batch size of the runs; default training.batch_size")
+    eval_every: int | None = Field(None, ge=1, description="evaluation spacing within a run")
+    warmup_steps: int | None = Field(None, ge=0, description="lr warm-up of each run (default 0)")
+    normalise: bool | None = Field(None, description="relative loss decreases (linear, brute-force, probe)")
+    negative: Literal["zero", "keep"] | None = Field(None, description="loss increases: set to 0 or keep")
+    threshold: float | None = Field(None, gt=0, description="loss threshold (method threshold)")
+    weight: Literal["paper", "speedup"] | None = Field(None, description="edge weight (method threshold)")
+    points: int | None = Field(None, ge=1, description="probe points along the base run (method probe)")
+    mix: float | None = Field(None, gt=0, le=1, description="share of the probed skill (method probe)")
+    control: bool | None = Field(None, description="subtract a stratified control probe (method probe)")
+    seed: int | None = Field(None, description="seed of the base run and the runs' data; default: the first seed")
+    jobs: int | None = Field(None, ge=1, description="parallel worker processes; default min(2, cores)")
+
+    def learner_params(self) -> dict[str, Any]:
+        """The fields the learner takes (everything set, except method, seed and jobs)."""
+        skip = {"method", "seed", "jobs"}
+        return {k: v for k, v in self.model_dump().items() if k not in skip and v is not None}
+
+    @model_validator(mode="after")
+    def _check_learner(self) -> GraphLearningConfig:
+        from skillit.graph.learn import build_learner
+
+        try:
+            build_learner(self.method, self.learner_params())
+        except SkillitError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
 class ExperimentConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     tags: list[str] = Field(default_factory=list, description="e.g. [benchmark]: listed by `skillit bench`")
     reference: dict[str, Any] | None = Field(None, description="the paper's figures, shown beside a benchmark")
     warm_start: WarmStartConfig | None = None
+    graph_learning: GraphLearningConfig | None = Field(
+        None, description="how `skillit graph` and `graph: learn` learn the skills graph (docs/graphs.md)"
+    )
     task: TaskConfig
     setting: Literal["pretrain", "finetune", "out-of-domain"] = "pretrain"
     target_skills: list[str] | None = None

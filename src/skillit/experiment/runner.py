@@ -104,7 +104,8 @@ def build_model(config: ExperimentConfig, tokenizer: Tokenizer, block_size: int,
 
 
 def graph_resolver(config: ExperimentConfig, skillset: SkillSet, config_dir: Path | None) -> Callable[[str], SkillsGraph]:
-    """Turns a graph parameter into a SkillsGraph: ``identity``, ``builtin:NAME``, ``prerequisites``, a path."""
+    """Turns a graph parameter into a SkillsGraph: ``identity``, ``builtin:NAME``, ``prerequisites``, a path,
+    or ``learn`` (learned by ``run_experiment`` before the runs, see ``skillit.experiment.graph_learning``)."""
     task_spec = get_task(config.task.name)
     task_params = parse_task_params(config.task.name, config.task.params)
 
@@ -114,6 +115,12 @@ def graph_resolver(config: ExperimentConfig, skillset: SkillSet, config_dir: Pat
                 raise GraphError("graph 'identity' needs evaluation skills equal to training skills")
             names = skillset.train_names
             return SkillsGraph.identity(names)
+        if spec == "learn":
+            # learned once by run_experiment before any run, which then passes the learned graph.json
+            # instead (skillit.experiment.graph_learning); this stand-in of the right names only lets
+            # validate_experiment check the policy's set-up before the run directory exists
+            return SkillsGraph(np.ones((len(skillset.train_names), len(skillset.eval_names))),
+                               skillset.train_names, skillset.eval_names, {"source": "learn (stand-in)"})
         if spec == "prerequisites":
             if task_spec.prerequisites is None:
                 raise GraphError(f"task {config.task.name!r} has no planted prerequisite graph")
@@ -222,6 +229,11 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
     in DDP and every rank trains its share of each global batch (rank 0 writes the checkpoints).
     """
     config = spec.config
+    if config.methods[spec.method].params.get("graph") == "learn":
+        raise ConfigError(
+            f"method {spec.method!r}: graph 'learn' is learned by run_experiment once before the runs; call "
+            "run_experiment, or learn it with `skillit graph CONFIG` and give the graph.json path"
+        )
     full = task_skillset(config, spec.seed)
     skillset = build_skillset(config, spec.seed, full)
     tokenizer = build_tokenizer(config, full)  # covers warm-start skills outside the selection too
@@ -376,6 +388,10 @@ def run_experiment(
     out.mkdir(parents=True, exist_ok=True)
     (out / "runs").mkdir(exist_ok=True)
     atomic_write_text(out / "config.yaml", dump_config(config))
+    from skillit.experiment.graph_learning import prepare_graphs
+
+    # `graph: learn` is learned once (out/graph/graph.json, resumable) and replaced by that file
+    config, graph_costs, graph_steps = prepare_graphs(config, out, config_dir, jobs=jobs, progress=progress)
 
     specs = []
     for method in config.methods:
@@ -399,8 +415,9 @@ def run_experiment(
                 done[spec.run_id] = RunRecord.load(path)
     todo = [spec for spec in specs if spec.run_id not in done]
 
-    total = len(specs) * config.training.steps
+    total = len(specs) * config.training.steps + graph_steps
     steps_done = {spec.run_id: (config.training.steps if spec.run_id in done else 0) for spec in specs}
+    steps_done["graph"] = graph_steps
     warm_costs: list[dict[str, Any]] = []
     if config.warm_start is not None:
         total += len(config.seeds) * config.warm_start.steps
@@ -453,6 +470,8 @@ def run_experiment(
     summary["jobs"] = jobs
     if config.warm_start is not None:
         summary["warm_start"] = {"skills": config.warm_start.skills, "runs": warm_costs}
+    if graph_costs:
+        summary["graph_cost"] = graph_costs  # per method: the cost of learning its graph (learned or from a file)
     from skillit.records.metrics import finite_or_none
 
     atomic_write_json(out / "summary.json", finite_or_none(summary))

@@ -1,0 +1,229 @@
+"""Learn an experiment's skills graph: what ``skillit graph CONFIG`` and ``graph: learn`` run.
+
+The learner's runs use the experiment's task (at one seed), model and training settings; the
+``graph_learning`` section of the config chooses and configures the learner (docs/graphs.md).
+
+An output directory holds::
+
+    graph.json             the learned graph: train_skills, eval_skills, matrix, method, params, cost, ...
+    graph_heatmap.png      the matrix as a heatmap
+    graph_drawing.png      the graph's edges above the drawing threshold
+    work/                  base snapshots and finished runs (a second call resumes from them)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from skillit.experiment.config import ExperimentConfig, GraphLearningConfig
+from skillit.graph.learn import GraphLearner, get_learner
+from skillit.graph.skills_graph import SkillsGraph
+
+GRAPH_FILE = "graph.json"
+
+
+def graph_learning_config(config: ExperimentConfig) -> GraphLearningConfig:
+    return config.graph_learning or GraphLearningConfig()
+
+
+def learner_for(config: ExperimentConfig, method: str | None = None) -> GraphLearner:
+    """The configured learner; ``method`` overrides the section's method (its other fields that the
+    overriding method does not take are dropped, e.g. ``points`` for ``linear``)."""
+    section = graph_learning_config(config)
+    params = section.learner_params()
+    cls = get_learner(method or section.method)
+    if method is not None and method != section.method:
+        params = {k: v for k, v in params.items() if k in cls.Params.model_fields}
+    return cls(params)
+
+
+def _warm_model(build: Callable[[], torch.nn.Module], path: str) -> torch.nn.Module:
+    model = build()
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
+    return model
+
+
+def learn_graph(
+    config: ExperimentConfig,
+    out_dir: str | Path,
+    *,
+    method: str | None = None,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    warm_start_path: str | Path | None = None,
+    plots: bool = True,
+) -> SkillsGraph:
+    """Learn the graph of ``config``'s skills, write ``graph.json`` (+ plots) to ``out_dir`` and return it.
+
+    A directory that already holds ``graph.json`` for the same set-up is returned as is; an interrupted
+    one resumes from ``work/``. ``progress(done_steps, planned_steps)`` follows the training steps.
+    """
+    from skillit.experiment.runner import (
+        build_model,
+        build_skillset,
+        build_tokenizer,
+        context_length,
+        default_jobs,
+        resolve_device,
+        task_skillset,
+        train_config,
+        warm_start,
+    )
+
+    started = time.perf_counter()
+    section = graph_learning_config(config)
+    learner = learner_for(config, method)
+    seed = section.seed if section.seed is not None else config.seeds[0]
+    device = resolve_device(config.device)
+    full = task_skillset(config, seed)
+    skillset = build_skillset(config, seed, full)
+    learner.check(skillset)
+    tokenizer = build_tokenizer(config, full)
+    block_size = context_length(config, full, tokenizer)
+    out = Path(out_dir)
+    existing = out / GRAPH_FILE
+    if existing.is_file():
+        graph = SkillsGraph.load(existing)
+        if graph.provenance.get("method") == learner.name and graph.provenance.get("params") == learner.params.model_dump():
+            return graph
+    builder: Callable[[], torch.nn.Module] = partial(build_model, config, tokenizer, block_size, seed)
+    warm_cost: dict[str, Any] | None = None
+    if config.warm_start is not None:
+        path = Path(warm_start_path) if warm_start_path is not None else out / "work" / f"warm_start_seed{seed}.pt"
+        if not path.is_file():
+            warm_cost = warm_start(config, seed, path)
+            warm_cost = {"steps": warm_cost["steps"], "train_seconds": warm_cost["train_seconds"]}
+        builder = partial(_warm_model, builder, str(path))
+    planned = learner.planned_steps(skillset)
+    done: dict[str, int] = {}
+
+    def report(run_id: str, step: int) -> None:
+        done[run_id] = step
+        if progress is not None:
+            progress(min(sum(done.values()), planned), planned)
+
+    graph = learner.fit(
+        skillset, builder, tokenizer, train_config(config, seed),
+        workdir=out / "work", jobs=jobs or section.jobs or default_jobs(), seed=seed, device=device, progress=report,
+    )
+    provenance = dict(graph.provenance)
+    provenance["cost"] = {**provenance["cost"], "wall_seconds": time.perf_counter() - started,
+                          "training_run_steps": config.training.steps,
+                          "ratio_to_training_run": provenance["cost"]["train_steps"] / config.training.steps}
+    if warm_cost is not None:
+        provenance["cost"]["warm_start"] = warm_cost
+    provenance["task"] = {"name": config.task.name, "params": config.task.params, "seed": seed}
+    provenance["diagnostics"] = diagnostics_of(config, graph)
+    graph = SkillsGraph(graph.matrix, graph.train_skills, graph.eval_skills, provenance)
+    graph.save(out / GRAPH_FILE)
+    if plots:
+        from skillit.report.graph_plots import draw_graph, plot_heatmap
+
+        plot_heatmap(graph, out / "graph_heatmap.png")
+        draw_graph(graph, out / "graph_drawing.png")
+    return graph
+
+
+def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, Any]:
+    """Density (with its warning) and, where the task plants a prerequisite graph, the comparison with it."""
+    from skillit.graph.diagnostics import compare_graphs, density
+    from skillit.tasks import get_task, parse_task_params
+
+    out: dict[str, Any] = {"density": density(graph).to_dict()}
+    spec = get_task(config.task.name)
+    if spec.prerequisites is not None:
+        planted = spec.prerequisites(parse_task_params(config.task.name, config.task.params))
+        try:
+            out["vs_planted"] = compare_graphs(graph, planted).to_dict()
+        except Exception as exc:  # noqa: BLE001 - names that do not overlap: no comparison, say why
+            out["vs_planted"] = {"error": str(exc)}
+    return out
+
+
+def uses_learned_graph(config: ExperimentConfig) -> list[str]:
+    """Methods whose params say ``graph: learn``."""
+    return [name for name, method in config.methods.items() if method.params.get("graph") == "learn"]
+
+
+def with_graph_file(config: ExperimentConfig, path: Path) -> ExperimentConfig:
+    """The config with every ``graph: learn`` replaced by the learned graph's file."""
+    data = config.model_dump()
+    for name in uses_learned_graph(config):
+        data["methods"][name]["params"]["graph"] = str(path)
+    return ExperimentConfig.model_validate(data)
+
+
+def file_graph_costs(config: ExperimentConfig, config_dir: Path | None) -> dict[str, Any]:
+    """Per method whose graph is a ``graph.json`` with a recorded ``cost`` (from ``skillit graph``): that cost."""
+    costs: dict[str, Any] = {}
+    for name, method in config.methods.items():
+        spec = method.params.get("graph")
+        if not isinstance(spec, str) or spec in ("learn", "identity", "prerequisites") or spec.startswith("builtin:"):
+            continue
+        path = Path(spec)
+        if not path.is_absolute() and config_dir is not None and not path.exists():
+            path = Path(config_dir) / path
+        if path.suffix == ".json" and path.is_file():
+            data = json.loads(path.read_text())
+            if isinstance(data, dict) and isinstance(data.get("cost"), dict):
+                costs[name] = {**data["cost"], "method": data.get("method"), "source": str(path)}
+    return costs
+
+
+def prepare_graphs(
+    config: ExperimentConfig,
+    out: Path,
+    config_dir: Path | None,
+    *,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[ExperimentConfig, dict[str, Any], int]:
+    """For ``run_experiment``: learn the ``graph: learn`` graph once into ``out/graph`` (cached, resumable).
+
+    Returns the config with ``learn`` replaced by the learned file, the graph cost per method (learned
+    graphs and graph files that record a cost), and the planned graph-learning steps (for progress).
+    """
+    costs = file_graph_costs(config, config_dir)
+    learned = uses_learned_graph(config)
+    if not learned:
+        return config, costs, 0
+    from skillit.experiment.runner import build_skillset
+
+    section = graph_learning_config(config)
+    seed = section.seed if section.seed is not None else config.seeds[0]
+    planned = learner_for(config).planned_steps(build_skillset(config, seed))
+    runs_total = len(config.methods) * len(config.seeds) * config.training.steps
+    if config.warm_start is not None:
+        runs_total += len(config.seeds) * config.warm_start.steps
+
+    def report(done: int, _planned: int) -> None:
+        if progress is not None:
+            progress(done, planned + runs_total)
+
+    graph_dir = Path(out) / "graph"
+    warm = Path(out) / "warm_start" / f"seed{seed}.pt" if config.warm_start is not None else None
+    graph = learn_graph(config, graph_dir, jobs=jobs, progress=report, warm_start_path=warm)
+    cost = {**graph.provenance["cost"], "method": graph.provenance["method"], "source": "learned",
+            "path": str(graph_dir / GRAPH_FILE)}
+    for name in learned:
+        costs[name] = cost
+    return with_graph_file(config, (graph_dir / GRAPH_FILE).resolve()), costs, planned
+
+
+__all__ = [
+    "GRAPH_FILE",
+    "diagnostics_of",
+    "file_graph_costs",
+    "learn_graph",
+    "learner_for",
+    "prepare_graphs",
+    "uses_learned_graph",
+    "with_graph_file",
+]

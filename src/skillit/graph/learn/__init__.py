@@ -1,0 +1,60 @@
+"""Learning skills graphs (paper §3.2, App. B.2): one estimator interface, four learners.
+
+    from skillit.graph.learn import build_learner
+    graph = build_learner("linear", steps=100, base_steps=300).fit(skillset, model_builder, tokenizer, training)
+
+| name | rule | runs |
+|---|---|---|
+| ``linear`` | Alg. 3: loss decrease on j after h steps on i alone | k × h |
+| ``brute-force`` | Alg. 2: pair {i, j} beats j alone on j | (m + pairs) × H |
+| ``threshold`` | the paper's LEGO/Addition rule: pair reaches a loss threshold on j sooner | (m + pairs) × ≤ H |
+| ``probe`` | ours: short de-mixed probes along one stratified run, relative to a control | base + P·(k+1)·h |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skillit.errors import ConfigError, did_you_mean
+from skillit.graph.learn.base import GraphLearner, LearnerParams
+from skillit.graph.learn.brute_force import BruteForce
+from skillit.graph.learn.linear import LinearApproximation
+from skillit.graph.learn.probe import TrajectoryProbe
+from skillit.graph.learn.runs import GraphCost, ProbeRun, RunOutcome
+from skillit.graph.learn.threshold import StepsToThreshold
+
+LEARNERS: dict[str, type[GraphLearner]] = {
+    cls.name: cls for cls in (LinearApproximation, BruteForce, StepsToThreshold, TrajectoryProbe)
+}
+
+
+def learner_names() -> list[str]:
+    return list(LEARNERS)
+
+
+def get_learner(name: str) -> type[GraphLearner]:
+    if name not in LEARNERS:
+        raise ConfigError(f"unknown graph learning method {name!r}; {did_you_mean(name, learner_names())}")
+    return LEARNERS[name]
+
+
+def build_learner(name: str, params: dict[str, Any] | None = None, **kwargs: Any) -> GraphLearner:
+    """A configured learner, e.g. ``build_learner("probe", base_steps=600, points=3, steps=25)``."""
+    return get_learner(name)({**(params or {}), **kwargs})
+
+
+__all__ = [
+    "LEARNERS",
+    "BruteForce",
+    "GraphCost",
+    "GraphLearner",
+    "LearnerParams",
+    "LinearApproximation",
+    "ProbeRun",
+    "RunOutcome",
+    "StepsToThreshold",
+    "TrajectoryProbe",
+    "build_learner",
+    "get_learner",
+    "learner_names",
+]

@@ -1,0 +1,107 @@
+"""Trajectory probes: a cheap estimator of the skills graph (our design; Aioli-style, peers.md §2.3).
+
+The paper's learners train k (or k²) separate runs as long as a training run; Aioli estimates A online
+with short probes during the real run. This learner does the latter, offline and in parallel:
+
+1. one shared **base** trajectory: stratified training for ``base_steps`` (the start of an ordinary run),
+   with snapshots at P = ``points`` evenly spaced steps t_1 < … < t_P = base_steps;
+2. at every snapshot t, for every training skill i, a short **probe** of h = ``steps`` steps on the
+   mixture m_i = f·e_i + (1 − f)/(k − 1)·(1 − e_i) (f = ``mix``; f = 1 is "skill i alone"), plus one
+   **control** probe on the uniform (stratified) mixture u;
+3. the loss decreases Δ_t[i, j] = L_j(t) − L_j(probe i) (divided by L_j(t) with ``normalise``) are
+   *de-mixed* (Δ_t = M Â_t with M the matrix of probe mixtures, so Â_t = M⁻¹ Δ_t) and compared with the
+   control (δ_t^u[j] = decrease of L_j under the stratified mixture):
+
+       A = mean_t ( Â_t − 1 · δ_t^uᵀ )
+
+So A[i, j] > 0 means "tilting the mixture towards i lowers L_j faster than the stratified mixture does,
+near the trajectory a real run follows", which is the quantity an online mixing policy acts on.
+
+What it trades: cost is base_steps + P·(k + 1)·h instead of k·H (linear) or (k + k²/2)·H (brute force);
+a short h and a fresh optimiser per probe make each estimate noisy, which averaging over P points only
+partly repairs; the control makes A relative (the stratified mixture's own effect is subtracted, so a
+skill that helps every column about as much as the mixture does gets no edge), and the graph describes
+the early part of training (up to ``base_steps``), not the end.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from skillit.graph.learn.base import GraphLearner, LearnerParams
+from skillit.graph.learn.runs import ProbeRun, RunOutcome
+from skillit.skills.skillset import SkillSet
+
+
+class ProbeParams(LearnerParams):
+    steps: int = Field(25, ge=1, description="h: steps of each probe")
+    base_steps: int = Field(300, ge=0, description="length of the shared stratified trajectory that is probed")
+    points: int = Field(3, ge=1, description="probe points along the base trajectory (evenly spaced, the last at base_steps)")
+    mix: float = Field(1.0, gt=0, le=1, description="f: share of the probed skill in a probe's mixture (rest uniform)")
+    control: bool = Field(True, description="subtract the loss decrease of a stratified control probe")
+    normalise: bool = Field(True, description="relative loss decreases δ/L(t) instead of raw δ")
+    negative: Literal["zero", "keep"] = Field("zero", description="keep negative entries or set them to 0")
+
+
+class TrajectoryProbe(GraphLearner):
+    """Short probes on each skill at a few points of one stratified trajectory, de-mixed and control-relative."""
+
+    name = "probe"
+    Params = ProbeParams
+    description = "cheap: short probes per skill at a few points of one stratified run, relative to a control"
+
+    def base_points(self) -> list[int]:
+        p = self.params
+        if p.base_steps == 0:
+            return [0]
+        return sorted({max(1, round(p.base_steps * (n + 1) / p.points)) for n in range(p.points)})
+
+    def _mixture(self, skillset: SkillSet, skill: str) -> dict[str, float]:
+        names = skillset.train_names
+        f = self.params.mix
+        if f == 1.0 or len(names) == 1:
+            return {skill: 1.0}
+        rest = (1.0 - f) / (len(names) - 1)
+        return {name: (f if name == skill else rest) for name in names}
+
+    def plan(self, skillset: SkillSet) -> list[ProbeRun]:
+        p = self.params
+        runs = []
+        for t in self.base_points():
+            for i in skillset.train_names:
+                runs.append(ProbeRun(f"t{t}__{i}", self._mixture(skillset, i), p.steps, t, p.eval_every))
+            if p.control:
+                uniform = {name: 1.0 for name in skillset.train_names}
+                runs.append(ProbeRun(f"t{t}__control", uniform, p.steps, t, p.eval_every))
+        return runs
+
+    def mixing_matrix(self, skillset: SkillSet) -> np.ndarray:
+        """M[r, i] = share of skill i in probe r (rows: probes in ``train_names`` order)."""
+        names = skillset.train_names
+        return np.array([[self._mixture(skillset, r).get(i, 0.0) for i in names] for r in names])
+
+    def estimate(self, skillset: SkillSet, outcomes: dict[str, RunOutcome]) -> tuple[np.ndarray, dict[str, Any]]:
+        rows, evals = skillset.train_names, skillset.eval_names
+        p = self.params
+        mixing = self.mixing_matrix(skillset)
+        per_point = []
+        for t in self.base_points():
+
+            def decrease(outcome: RunOutcome) -> np.ndarray:
+                start = np.array([outcome.loss_at_start(j) for j in evals])
+                end = np.array([outcome.loss_at_end(j) for j in evals])
+                return (start - end) / np.maximum(start, 1e-12) if p.normalise else start - end
+
+            delta = np.stack([decrease(outcomes[f"t{t}__{i}"]) for i in rows])  # (k, m): one row per probe
+            pure = np.linalg.solve(mixing, delta)  # de-mix: delta = M @ pure
+            if p.control:
+                pure = pure - decrease(outcomes[f"t{t}__control"])[None, :]
+            per_point.append(pure)
+        matrix = np.mean(per_point, axis=0)
+        if p.negative == "zero":
+            matrix = np.maximum(matrix, 0.0)
+        details = {"points": self.base_points(), "per_point": [a.tolist() for a in per_point]}
+        return matrix, details

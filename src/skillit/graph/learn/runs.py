@@ -1,0 +1,372 @@
+"""The independent training runs a graph learner is made of, their cache and their cost.
+
+Every learner reduces to: (1) one shared *base* trajectory — stratified training for ``base_steps`` from the
+initial model, with model snapshots at chosen steps (step 0 = the initial model itself) — and (2) a set of
+independent short runs, each starting from one snapshot and training on a fixed mixture (one skill alone,
+a balanced pair, ...) through the one training loop (``skillit.trainer.train`` with a ``Static`` policy).
+The runs only read the snapshot, so they run in parallel worker processes, and each finished run is
+written to ``runs/<run id>.json`` at once, so an interrupted learner resumes without redoing it.
+
+Work directory layout::
+
+    manifest.json          what was planned (learner, parameters, skills, seed); checked on resume
+    base/step<T>.pt        model snapshot after T base steps (+ examples each skill's stream has used)
+    base/base.json         the base trajectory's records and cost
+    runs/<run id>.json     one finished run: losses per evaluation, steps, evaluation examples, seconds
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from skillit.errors import CheckpointError, ConfigError
+from skillit.model.tokenizer import Tokenizer
+from skillit.skills.example import Example
+from skillit.skills.skillset import Skill, SkillSet
+from skillit.skills.sources import TrainSource
+from skillit.trainer.loop import TrainConfig, TrainerCallback, train
+from skillit.utils.io import atomic_write_json
+from skillit.utils.parallel import run_in_workers
+
+ModelBuilder = Callable[[], torch.nn.Module]
+Progress = Callable[[str, int], None]  # (run id, steps done)
+
+
+@dataclass(frozen=True)
+class GraphCost:
+    """What learning a graph cost: optimiser steps, evaluated examples and wall time, over all runs."""
+
+    train_steps: int = 0
+    eval_examples: int = 0
+    wall_seconds: float = 0.0
+    train_examples: int = 0
+    runs: int = 0
+
+    def __add__(self, other: GraphCost) -> GraphCost:
+        return GraphCost(
+            self.train_steps + other.train_steps,
+            self.eval_examples + other.eval_examples,
+            self.wall_seconds + other.wall_seconds,
+            self.train_examples + other.train_examples,
+            self.runs + other.runs,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GraphCost:
+        return cls(**{k: data[k] for k in ("train_steps", "eval_examples", "wall_seconds", "train_examples", "runs") if k in data})
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """One independent run: from base snapshot ``start``, train ``steps`` steps on ``mixture``.
+
+    ``stop_below`` ends the run early once every named skill's validation loss is at or below its value
+    (checked at each evaluation; the steps-to-threshold learner uses it).
+    """
+
+    run_id: str
+    mixture: dict[str, float]
+    steps: int
+    start: int = 0
+    eval_every: int | None = None
+    stop_below: dict[str, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunOutcome:
+    """What one run measured: ``losses[e]`` = (step, {evaluation skill: loss}) for evaluation e (e=0: start)."""
+
+    run_id: str
+    losses: list[tuple[int, dict[str, float]]]
+    steps: int
+    batch_size: int
+    eval_examples: int
+    train_seconds: float
+    eval_seconds: float
+    stopped_early: bool = False
+
+    def loss_at_start(self, skill: str) -> float:
+        return self.losses[0][1][skill]
+
+    def loss_at_end(self, skill: str) -> float:
+        return self.losses[-1][1][skill]
+
+    def steps_to(self, skill: str, threshold: float) -> int | None:
+        """The first evaluated step at which ``skill``'s loss is ≤ ``threshold``; ``None`` if never."""
+        for step, losses in self.losses:
+            if losses[skill] <= threshold:
+                return step
+        return None
+
+    def cost(self) -> GraphCost:
+        return GraphCost(self.steps, self.eval_examples, self.train_seconds + self.eval_seconds,
+                         self.steps * self.batch_size, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["losses"] = [[step, losses] for step, losses in self.losses]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunOutcome:
+        data = dict(data)
+        data["losses"] = [(int(step), {k: float(v) for k, v in losses.items()}) for step, losses in data["losses"]]
+        return cls(**data)
+
+
+class OffsetSource:
+    """A training source read from position ``offset`` on, so probe runs see examples the base did not."""
+
+    def __init__(self, source: TrainSource, offset: int):
+        self._source, self._offset = source, int(offset)
+
+    @property
+    def size(self) -> int | None:
+        return self._source.size
+
+    def get(self, index: int) -> Example:
+        size = self._source.size
+        position = index + self._offset
+        return self._source.get(position % size if size else position)
+
+
+def offset_skillset(skillset: SkillSet, offsets: dict[str, int]) -> SkillSet:
+    skills = [
+        Skill(s.name, OffsetSource(s.train, offsets.get(s.name, 0)) if s.train is not None else None,
+              s.validation, s.natural_weight)
+        for s in skillset.skills
+    ]
+    return SkillSet(skills, metadata=dict(skillset.metadata))
+
+
+@dataclass
+class RunContext:
+    """Everything a worker needs to execute a :class:`ProbeRun` (picklable when the model builder is)."""
+
+    skillset: SkillSet
+    tokenizer: Tokenizer
+    model_builder: ModelBuilder
+    training: dict[str, Any]  # TrainConfig fields for the runs (steps/eval_every set per run)
+    base_dir: str
+    device: str = "cpu"
+    offsets: dict[int, dict[str, int]] = field(default_factory=dict)  # snapshot step -> stream positions used
+
+
+class _StopRun(Exception):
+    """Raised by the recorder callback to end a run whose stop condition is met (see ``ProbeRun.stop_below``)."""
+
+
+class _Recorder(TrainerCallback):
+    def __init__(self, run: ProbeRun, report: Progress):
+        self.run, self.report = run, report
+        self.records: list[dict[str, Any]] = []
+        self.step = 0
+
+    def on_step_end(self, step: int, loss: float) -> None:
+        self.step = step
+        if step % 10 == 0:
+            self.report(self.run.run_id, step)
+
+    def on_evaluate(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+        stop = self.run.stop_below
+        if stop and record["step"] > 0 and all(record["losses"][name] <= value for name, value in stop.items()):
+            raise _StopRun
+
+
+def snapshot_path(base_dir: str | Path, step: int) -> Path:
+    return Path(base_dir) / f"step{step}.pt"
+
+
+def execute_run(job: tuple[RunContext, ProbeRun], report: Progress) -> RunOutcome:
+    """Train one run from its base snapshot through the one training loop and return what it measured."""
+    from skillit.policy.static import Static
+
+    context, run = job
+    model = context.model_builder()
+    saved = torch.load(snapshot_path(context.base_dir, run.start), map_location="cpu", weights_only=False)
+    model.load_state_dict(saved["model"])
+    skills = context.skillset.select(list(run.mixture), context.skillset.eval_names)
+    skills = offset_skillset(skills, saved.get("examples_seen", {}))
+    settings = dict(context.training)
+    settings.update(steps=run.steps, round_steps=run.steps, eval_every=run.eval_every or run.steps, checkpoint_every=None)
+    settings["warmup_steps"] = min(settings.get("warmup_steps", 0), run.steps)
+    recorder = _Recorder(run, report)
+    stopped = False
+    try:
+        train(model, context.tokenizer, skills, Static(dict(run.mixture)), TrainConfig(**settings),
+              device=context.device, callbacks=[recorder])
+    except _StopRun:
+        stopped = True
+    report(run.run_id, run.steps)  # done (an early stop counts as done for progress)
+    last = recorder.records[-1]
+    return RunOutcome(
+        run_id=run.run_id,
+        losses=[(int(r["step"]), {k: float(v) for k, v in r["losses"].items()}) for r in recorder.records],
+        steps=int(last["step"]),
+        batch_size=int(settings["batch_size"]),
+        eval_examples=int(last["eval_examples"]),
+        train_seconds=float(last["train_seconds"]),
+        eval_seconds=float(last["eval_seconds"]),
+        stopped_early=stopped,
+    )
+
+
+class _Snapshots(TrainerCallback):
+    """Saves the model (and each skill's stream position) at the given steps of the base trajectory."""
+
+    def __init__(self, model: torch.nn.Module, steps: Sequence[int], base_dir: Path, train_names: Sequence[str]):
+        self.model, self.steps, self.base_dir, self.train_names = model, set(steps), base_dir, list(train_names)
+        self.step = 0
+
+    def on_step_end(self, step: int, loss: float) -> None:
+        self.step = step
+
+    def on_evaluate(self, record: dict[str, Any]) -> None:
+        if record["step"] in self.steps:
+            save_snapshot(self.base_dir, record["step"], self.model.state_dict(), record["examples_seen"])
+
+
+def save_snapshot(base_dir: Path, step: int, state: dict[str, Any], examples_seen: dict[str, int]) -> None:
+    path = snapshot_path(base_dir, step)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save({"model": state, "examples_seen": dict(examples_seen)}, tmp)
+    os.replace(tmp, path)
+
+
+def run_base(
+    context: RunContext,
+    base_steps: int,
+    points: Sequence[int],
+    *,
+    seed: int,
+    progress: Progress,
+) -> GraphCost:
+    """The shared warm start: stratified training for ``base_steps`` with snapshots at ``points``; cached.
+
+    ``points`` are steps in [0, base_steps]; step 0 is the initial model. A base that finished before
+    (``base/base.json`` and every snapshot present) is not trained again.
+    """
+    from skillit.policy.static import Stratified
+
+    base_dir = Path(context.base_dir)
+    meta_path = base_dir / "base.json"
+    if meta_path.is_file() and all(snapshot_path(base_dir, p).is_file() for p in points):
+        meta = json.loads(meta_path.read_text())
+        progress("base", base_steps)
+        return GraphCost.from_dict(meta["cost"])
+    base_dir.mkdir(parents=True, exist_ok=True)
+    model = context.model_builder()
+    train_names = context.skillset.train_names
+    if base_steps == 0:
+        save_snapshot(base_dir, 0, model.state_dict(), {})
+        cost = GraphCost()
+        atomic_write_json(meta_path, {"steps": 0, "points": [0], "cost": cost.to_dict(), "records": []})
+        return cost
+    settings = dict(context.training)
+    evals = sorted({p for p in points if p > 0} | {base_steps})
+    eval_every = _gcd_all(evals)
+    settings.update(steps=base_steps, round_steps=base_steps, eval_every=eval_every, checkpoint_every=None, seed=seed)
+    settings["warmup_steps"] = min(settings.get("warmup_steps", 0), base_steps // 10)
+    snapshots = _Snapshots(model, points, base_dir, train_names)
+    started = time.perf_counter()
+
+    class _Report(TrainerCallback):
+        def on_step_end(self, step: int, loss: float) -> None:
+            if step % 10 == 0:
+                progress("base", step)
+
+    result = train(model, context.tokenizer, context.skillset, Stratified(), TrainConfig(**settings),
+                   device=context.device, callbacks=[snapshots, _Report()])
+    cost = GraphCost(result.steps, result.eval_examples, time.perf_counter() - started,
+                     result.steps * int(settings["batch_size"]), 1)
+    records = [{"step": r["step"], "losses": r["losses"]} for r in result.records]
+    atomic_write_json(meta_path, {"steps": base_steps, "points": list(points), "cost": cost.to_dict(), "records": records})
+    return cost
+
+
+def _gcd_all(values: Sequence[int]) -> int:
+    from math import gcd
+
+    out = 0
+    for value in values:
+        out = gcd(out, value)
+    return max(1, out)
+
+
+def execute_runs(
+    context: RunContext,
+    runs: Sequence[ProbeRun],
+    *,
+    runs_dir: Path,
+    jobs: int,
+    progress: Progress,
+) -> dict[str, RunOutcome]:
+    """Execute every run not already in ``runs_dir`` (resume), ``jobs`` at a time; return all outcomes."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[str, RunOutcome] = {}
+    todo = []
+    for run in runs:
+        path = runs_dir / f"{run.run_id}.json"
+        if path.is_file():
+            outcomes[run.run_id] = RunOutcome.from_dict(json.loads(path.read_text()))
+            progress(run.run_id, run.steps)
+        else:
+            todo.append(run)
+    if len(todo) > 1:
+        check_picklable(context, jobs)
+
+    def save(job: tuple[RunContext, ProbeRun], outcome: RunOutcome) -> None:
+        atomic_write_json(runs_dir / f"{outcome.run_id}.json", outcome.to_dict())
+        outcomes[outcome.run_id] = outcome
+
+    run_in_workers(execute_run, [(context, run) for run in todo], jobs=jobs, on_result=save, on_progress=progress)
+    return outcomes
+
+
+def check_picklable(context: RunContext, jobs: int) -> None:
+    """Worker processes receive the context by pickling: fail early, with the fix, when that cannot work."""
+    if jobs <= 1:
+        return
+    try:
+        pickle.dumps(context)
+    except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing here
+        raise ConfigError(
+            f"jobs={jobs} runs the graph-learning runs in worker processes, which needs a picklable "
+            f"model builder and SkillSet (module-level functions or functools.partial), but pickling failed: "
+            f"{exc}; pass jobs=1 to run them in this process"
+        ) from None
+
+
+def check_manifest(workdir: Path, manifest: dict[str, Any]) -> None:
+    """Write the manifest of a new work directory, or check that an existing one planned the same thing."""
+    path = workdir / "manifest.json"
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old != json.loads(json.dumps(manifest)):
+            changed = sorted(k for k in set(old) | set(manifest) if old.get(k) != json.loads(json.dumps(manifest.get(k))))
+            raise CheckpointError(
+                f"{path}: this work directory was made for a different graph learning set-up "
+                f"(differs in: {', '.join(changed)}); use a new directory or delete {workdir}"
+            )
+        return
+    atomic_write_json(path, manifest)
+
+
+__all__ = ["GraphCost", "ProbeRun", "RunContext", "RunOutcome", "check_picklable", "execute_runs", "run_base"]

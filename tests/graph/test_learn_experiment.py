@@ -1,0 +1,99 @@
+"""`skillit graph CONFIG`, the `graph_learning` config section and `graph: learn` in `skillit run`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from skillit.errors import ConfigError
+from skillit.experiment.config import parse_config
+from skillit.experiment.runner import run_experiment
+
+TINY = """\
+name: tiny-graph
+task: {name: lego, params: {k: 3, validation_size: 6, shuffle: false}}
+model: {n_layer: 1, n_head: 2, n_embd: 16}
+training: {steps: 8, batch_size: 8, round_steps: 4, eval_every: 4, warmup_steps: 0, lr: 0.01, train_loss: answer}
+graph_learning: {method: linear, steps: 3, base_steps: 2, jobs: 1}
+methods:
+  skill-it: {params: {graph: learn, eta: 0.5}}
+  stratified: {}
+seeds: [0]
+"""
+
+
+def skillit(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "skillit", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_graph_learning_section_is_validated_with_file_and_line():
+    with pytest.raises(ConfigError, match=r"<config>:5: graph_learning: .*points: unknown key"):
+        parse_config(TINY.replace("base_steps: 2,", "base_steps: 2, points: 3,"))
+    with pytest.raises(ConfigError, match="unknown graph learning method 'linaer'; did you mean 'linear'"):
+        parse_config(TINY.replace("method: linear", "method: linaer"))
+    with pytest.raises(ConfigError, match="graph_learning.steps: Input should be greater than or equal to 1"):
+        parse_config(TINY.replace("steps: 3,", "steps: 0,"))
+    config = parse_config(TINY)
+    assert config.graph_learning.learner_params() == {"steps": 3, "base_steps": 2}
+
+
+def test_skillit_graph_writes_graph_json_and_plots(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    out = tmp_path / "g"
+    result = skillit("graph", str(config), "--out", str(out), "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    assert "precision" in result.stdout and "train steps" in result.stdout
+    data = json.loads((out / "graph.json").read_text())
+    assert data["train_skills"] == data["eval_skills"] == ["var1", "var2", "var3"]
+    assert len(data["matrix"]) == 3 and all(len(row) == 3 for row in data["matrix"])
+    assert data["method"] == "linear" and data["params"]["steps"] == 3
+    assert set(data["cost"]) >= {"train_steps", "eval_examples", "wall_seconds"}
+    assert data["cost"]["train_steps"] == 2 + 3 * 3  # base + k runs of h steps
+    assert data["cost"]["ratio_to_training_run"] == pytest.approx(11 / 8)
+    assert {"density", "vs_planted"} <= set(data["diagnostics"])
+    assert (out / "graph_heatmap.png").stat().st_size > 0 and (out / "graph_drawing.png").stat().st_size > 0
+
+    other = skillit("graph", str(config), "--out", str(tmp_path / "b"), "--method", "brute-force", "--jobs", "1")
+    assert other.returncode == 0, other.stderr
+    brute = json.loads((tmp_path / "b" / "graph.json").read_text())
+    assert brute["method"] == "brute-force" and brute["params"]["base_steps"] == 2  # shared fields kept
+    assert brute["cost"]["train_steps"] == 2 + 6 * 3  # 3 singles + 3 pairs of 3 steps
+
+
+def test_skillit_graph_bad_input_exits_2_and_writes_nothing(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    result = skillit("graph", str(config), "--out", str(tmp_path / "x"), "--method", "brute")
+    assert result.returncode == 2 and "did you mean 'brute-force'" in result.stderr
+    assert not (tmp_path / "x").exists()
+    ood = tmp_path / "ood.yaml"
+    ood.write_text(TINY.replace("task: {name: lego, params: {k: 3, validation_size: 6, shuffle: false}}",
+                                "task: {name: lego, params: {k: 3, validation_size: 6}, train_skills: [var1, var2]}"))
+    result = skillit("graph", str(ood), "--out", str(tmp_path / "y"), "--method", "threshold")
+    assert result.returncode == 2 and "S_eval ⊆ S_train" in result.stderr
+    assert not (tmp_path / "y").exists()
+
+
+def test_run_learns_the_graph_once_and_reports_its_cost(tmp_path):
+    config = parse_config(TINY)
+    summary = run_experiment(config, tmp_path / "run", jobs=1)
+    learned = json.loads((tmp_path / "run" / "graph" / "graph.json").read_text())
+    cost = summary["graph_cost"]["skill-it"]
+    assert cost["source"] == "learned" and cost["method"] == "linear"
+    assert cost["train_steps"] == learned["cost"]["train_steps"] == 11
+    assert "graph_cost" not in summary["methods"]["stratified"]
+    assert "learn" in (tmp_path / "run" / "config.yaml").read_text()  # the run directory keeps `graph: learn`
+    stamp = (tmp_path / "run" / "graph" / "graph.json").stat().st_mtime_ns
+    run_experiment(config, tmp_path / "run", jobs=1, resume=True)
+    assert (tmp_path / "run" / "graph" / "graph.json").stat().st_mtime_ns == stamp  # learned once
+
+    # a learned graph file given as a path is used as is and its cost is reported too
+    path = tmp_path / "run" / "graph" / "graph.json"
+    by_file = parse_config(TINY.replace("graph: learn", f"graph: {path}"))
+    summary = run_experiment(by_file, tmp_path / "run2", jobs=1)
+    assert summary["graph_cost"]["skill-it"]["source"] == str(path)
+    assert not (tmp_path / "run2" / "graph").exists()
