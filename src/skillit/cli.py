@@ -4,6 +4,8 @@
     skillit graph CONFIG [--method M] [--out DIR] [--jobs N]   learn the skills graph (graph.json + plots)
     skillit bench [NAME] [--seeds N]     run a shipped benchmark (without NAME: list them)
     skillit configs                       list the shipped configs
+    skillit data inspect SOURCE [--skill-column COL] [--validation FILE] [--holdout F] [--json]
+                                          skills, counts, token lengths and problems of your own data
     skillit policies                      list the registered mixing policies
 
 Any :class:`~skillit.errors.SkillitError` (bad config, unknown method or skill, malformed graph) is printed
@@ -274,7 +276,7 @@ def data_inspect(
             raise DataError(f"--tokenizer must be word or char, got {tokenizer!r}")
         report = inspect_data(
             source, validation, skill=skill_column, prompt_field=prompt_field or None, answer_field=answer_field,
-            text_field=text_field, separator=separator.encode().decode("unicode_escape"), holdout=holdout,
+            text_field=text_field, separator=separator.replace("\\n", "\n").replace("\\t", "\t"), holdout=holdout,
             holdout_seed=holdout_seed, tokenizer=tokenizer,  # type: ignore[arg-type]
         )
     except SkillitError as exc:
