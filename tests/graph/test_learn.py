@@ -80,7 +80,7 @@ def test_steps_to_threshold_finds_the_prerequisite_and_stops_runs_early():
 
 
 def test_probe_finds_the_planted_edge_at_a_fraction_of_the_cost():
-    probe = TrajectoryProbe(steps=5, base_steps=4, points=2, mix=0.6)
+    probe = TrajectoryProbe(steps=5, base_steps=4, points=2, mix=0.6, control=True)
     graph = fit(probe)
     assert edges(graph) == EXPECTED_EDGES
     assert graph.provenance["details"]["points"] == [2, 4]
@@ -175,3 +175,28 @@ def test_bad_input_is_rejected_with_clear_errors():
 def test_validation_examples_must_name_their_skill():
     with pytest.raises(SkillError):
         Skill("x", None, examples(V, "h"))
+
+
+def test_threshold_per_target_example_reuses_the_runs_and_counts_any_help(tmp_path):
+    paper = fit(StepsToThreshold(steps=80, threshold=0.3, eval_every=4), workdir=tmp_path)
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "runs").iterdir()}
+    per_example = fit(StepsToThreshold(steps=80, threshold=0.3, eval_every=4, compare="target-examples"),
+                      workdir=tmp_path)
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "runs").iterdir()} == stamps  # no run redone
+    assert per_example.provenance["details"]["pair_steps"] == paper.provenance["details"]["pair_steps"]
+    # half of a pair's batch is j: ½·s_pair < s_single. h → t stays and z → t stays out (that pair never
+    # gets t below the threshold); but a pair now also wins when the other skill's extra steps teach the
+    # shared "answer after =" step, so this reading finds more edges than the paper's (t → h, t → z, h → z)
+    found = edges(per_example)
+    assert EXPECTED_EDGES <= found and ("z", "t") not in found
+    assert edges(paper) <= found and len(found) > len(edges(paper))
+
+
+def test_relative_threshold_and_max_scaling():
+    graph = fit(StepsToThreshold(steps=40, threshold=0.5, relative=True, eval_every=2))
+    details = graph.provenance["details"]
+    assert details["already_below"] == [] and details["single_steps"]["h"] is not None
+    scaled = fit(LinearApproximation(steps=10, scale="max"))
+    plain = fit(LinearApproximation(steps=10))
+    assert np.abs(scaled.matrix).max() == pytest.approx(1.0)
+    np.testing.assert_allclose(scaled.matrix * scaled.provenance["details"]["scaled_by"], plain.matrix)

@@ -117,6 +117,11 @@ class GraphLearningConfig(_Strict):
     points: int | None = Field(None, ge=1, description="probe points along the base run (method probe)")
     mix: float | None = Field(None, gt=0, le=1, description="share of the probed skill (method probe)")
     control: bool | None = Field(None, description="subtract a stratified control probe (method probe)")
+    relative: bool | None = Field(None, description="threshold is a fraction of the start loss (method threshold)")
+    compare: Literal["steps", "target-examples"] | None = Field(
+        None, description="threshold: a pair must beat j alone per step (paper) or per example of j"
+    )
+    scale: Literal["none", "max"] | None = Field(None, description="max: divide A by its largest |entry|")
     seed: int | None = Field(None, description="seed of the base run and the runs' data; default: the first seed")
     jobs: int | None = Field(None, ge=1, description="parallel worker processes; default min(2, cores)")
 

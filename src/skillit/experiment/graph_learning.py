@@ -59,11 +59,13 @@ def learn_graph(
     progress: Callable[[int, int], None] | None = None,
     warm_start_path: str | Path | None = None,
     plots: bool = True,
+    workdir: str | Path | None = None,
 ) -> SkillsGraph:
     """Learn the graph of ``config``'s skills, write ``graph.json`` (+ plots) to ``out_dir`` and return it.
 
     A directory that already holds ``graph.json`` for the same set-up is returned as is; an interrupted
-    one resumes from ``work/``. ``progress(done_steps, planned_steps)`` follows the training steps.
+    one resumes from ``work/`` (or ``workdir``: learners that differ only in how they read the runs, e.g.
+    ``compare`` or ``scale``, can share one). ``progress(done_steps, planned_steps)`` follows the steps.
     """
     from skillit.experiment.runner import (
         build_model,
@@ -111,7 +113,7 @@ def learn_graph(
 
     graph = learner.fit(
         skillset, builder, tokenizer, train_config(config, seed),
-        workdir=out / "work", jobs=jobs or section.jobs or default_jobs(), seed=seed, device=device, progress=report,
+        workdir=Path(workdir) if workdir is not None else out / "work", jobs=jobs or section.jobs or default_jobs(), seed=seed, device=device, progress=report,
     )
     provenance = dict(graph.provenance)
     provenance["cost"] = {**provenance["cost"], "wall_seconds": time.perf_counter() - started,

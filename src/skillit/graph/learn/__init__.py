@@ -8,7 +8,7 @@
 | ``linear`` | Alg. 3: loss decrease on j after h steps on i alone | k × h |
 | ``brute-force`` | Alg. 2: pair {i, j} beats j alone on j | (m + pairs) × H |
 | ``threshold`` | the paper's LEGO/Addition rule: pair reaches a loss threshold on j sooner | (m + pairs) × ≤ H |
-| ``probe`` | ours: short de-mixed probes along one stratified run, relative to a control | base + P·(k+1)·h |
+| ``probe`` | ours: short tilted-mixture probes along one stratified run, de-mixed (Aioli-style) | base + P·k·h |
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -59,6 +59,9 @@ class LearnerParams(BaseModel):
     batch_size: int | None = Field(None, ge=1, description="batch size of the runs; default: the training batch size")
     eval_every: int | None = Field(None, ge=1, description="evaluate every this many steps within a run; default: at the end")
     warmup_steps: int = Field(0, ge=0, description="lr warm-up of each run (the base uses the training warm-up)")
+    scale: Literal["none", "max"] = Field(
+        "none", description="max: divide A by its largest |entry| (the paper's graphs are on a 0..1 scale)"
+    )
 
 
 class GraphLearner(ABC):
@@ -67,6 +70,9 @@ class GraphLearner(ABC):
     name: ClassVar[str]
     Params: ClassVar[type[LearnerParams]]
     description: ClassVar[str] = ""
+    # parameters that only change how the runs are read, not which runs are made: changing them reuses
+    # the cached runs of a work directory
+    ESTIMATE_ONLY: ClassVar[frozenset[str]] = frozenset({"normalise", "negative", "compare", "weight", "scale"})
 
     def __init__(self, params: LearnerParams | dict[str, Any] | None = None, **kwargs: Any):
         data = params.model_dump() if isinstance(params, BaseModel) else dict(params or {})
@@ -145,7 +151,7 @@ class GraphLearner(ABC):
         workdir.mkdir(parents=True, exist_ok=True)
         check_manifest(workdir, {
             "method": self.name,
-            "params": self.params.model_dump(),
+            "params": {k: v for k, v in self.params.model_dump().items() if k not in self.ESTIMATE_ONLY},
             "train_skills": skillset.train_names,
             "eval_skills": skillset.eval_names,
             "seed": seed,
@@ -160,6 +166,9 @@ class GraphLearner(ABC):
         )
         outcomes = execute_runs(context, runs, runs_dir=workdir / "runs", jobs=jobs, progress=report)
         matrix, details = self.estimate(skillset, outcomes)
+        if self.params.scale == "max" and np.abs(matrix).max() > 0:
+            details = {**details, "scaled_by": float(np.abs(matrix).max())}
+            matrix = matrix / np.abs(matrix).max()
         cost = base_cost
         for run in runs:
             cost = cost + outcomes[run.run_id].cost()

@@ -50,14 +50,15 @@ def check_square(skillset: SkillSet, method: str) -> None:
 
 
 def single_and_pair_runs(skillset: SkillSet, steps: int, start: int, eval_every: int | None,
-                         stop_below: float | None = None) -> list[ProbeRun]:
+                         stop_below: float | None = None, stop_relative: bool = False) -> list[ProbeRun]:
+    """Every evaluation skill alone, and every balanced pair with at least one evaluation skill."""
     evals = set(skillset.eval_names)
     runs = [ProbeRun(single_id(j), {j: 1.0}, steps, start, eval_every,
-                     {j: stop_below} if stop_below is not None else None) for j in skillset.eval_names]
+                     {j: stop_below} if stop_below is not None else None, stop_relative) for j in skillset.eval_names]
     for a, b in pairs_of(skillset.train_names):
         if a in evals or b in evals:
             stop = {s: stop_below for s in (a, b) if s in evals} if stop_below is not None else None
-            runs.append(ProbeRun(pair_id(a, b), {a: 0.5, b: 0.5}, steps, start, eval_every, stop))
+            runs.append(ProbeRun(pair_id(a, b), {a: 0.5, b: 0.5}, steps, start, eval_every, stop, stop_relative))
     return runs
 
 

@@ -6,22 +6,25 @@ with short probes during the real run. This learner does the latter, offline and
 1. one shared **base** trajectory: stratified training for ``base_steps`` (the start of an ordinary run),
    with snapshots at P = ``points`` evenly spaced steps t_1 < … < t_P = base_steps;
 2. at every snapshot t, for every training skill i, a short **probe** of h = ``steps`` steps on the
-   mixture m_i = f·e_i + (1 − f)/(k − 1)·(1 − e_i) (f = ``mix``; f = 1 is "skill i alone"), plus one
-   **control** probe on the uniform (stratified) mixture u;
+   mixture m_i = f·e_i + (1 − f)/(k − 1)·(1 − e_i) (f = ``mix``, default 0.5: a tilt that keeps every
+   skill in the batch; f = 1 is "skill i alone"), and, with ``control``, one probe on the uniform mixture u;
 3. the loss decreases Δ_t[i, j] = L_j(t) − L_j(probe i) (divided by L_j(t) with ``normalise``) are
-   *de-mixed* (Δ_t = M Â_t with M the matrix of probe mixtures, so Â_t = M⁻¹ Δ_t) and compared with the
-   control (δ_t^u[j] = decrease of L_j under the stratified mixture):
+   *de-mixed* — under the linear dynamic law of Aioli/LMO, ΔL_j ≈ Σ_i p_i A_ij, so Δ_t = M Â_t with M the
+   matrix of probe mixtures and Â_t = M⁻¹ Δ_t — and averaged over the points:
 
-       A = mean_t ( Â_t − 1 · δ_t^uᵀ )
+       A = mean_t ( Â_t [ − 1 · δ_t^uᵀ with control ] )
 
-So A[i, j] > 0 means "tilting the mixture towards i lowers L_j faster than the stratified mixture does,
-near the trajectory a real run follows", which is the quantity an online mixing policy acts on.
+So A[i, j] > 0 means "a batch of i, inside a mixture near the one a real run uses, lowers L_j" (the
+linearised effect of training on i alone, without the collapse that training on one skill alone causes in
+small models: they learn that skill's answer rule and confidently apply it to every query). With the
+control, A is relative to the stratified mixture's own effect (each column then sums to about 0, so a
+column with many true helpers keeps few edges).
 
-What it trades: cost is base_steps + P·(k + 1)·h instead of k·H (linear) or (k + k²/2)·H (brute force);
-a short h and a fresh optimiser per probe make each estimate noisy, which averaging over P points only
-partly repairs; the control makes A relative (the stratified mixture's own effect is subtracted, so a
-skill that helps every column about as much as the mixture does gets no edge), and the graph describes
-the early part of training (up to ``base_steps``), not the end.
+What it trades: cost is base_steps + P·k·h (+ P·h with the control) instead of k·H (linear) or
+(k + k²/2)·H (brute force), and the base is the start of an ordinary stratified run. But a short h and a
+fresh optimiser per probe make each estimate noisy (de-mixing multiplies the noise by about ‖M⁻¹‖, ≈ 3.5
+for k = 3, f = 0.5); averaging over P points only partly repairs it; and the graph describes the early
+part of training (up to ``base_steps``), where the effect of a skill changes with what is being learned.
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ class ProbeParams(LearnerParams):
     steps: int = Field(25, ge=1, description="h: steps of each probe")
     base_steps: int = Field(300, ge=0, description="length of the shared stratified trajectory that is probed")
     points: int = Field(3, ge=1, description="probe points along the base trajectory (evenly spaced, the last at base_steps)")
-    mix: float = Field(1.0, gt=0, le=1, description="f: share of the probed skill in a probe's mixture (rest uniform)")
-    control: bool = Field(True, description="subtract the loss decrease of a stratified control probe")
+    mix: float = Field(0.5, gt=0, le=1, description="f: share of the probed skill in a probe's mixture (rest uniform)")
+    control: bool = Field(False, description="subtract the loss decrease of a stratified control probe")
     normalise: bool = Field(True, description="relative loss decreases δ/L(t) instead of raw δ")
     negative: Literal["zero", "keep"] = Field("zero", description="keep negative entries or set them to 0")
 
@@ -51,7 +54,7 @@ class TrajectoryProbe(GraphLearner):
 
     name = "probe"
     Params = ProbeParams
-    description = "cheap: short probes per skill at a few points of one stratified run, relative to a control"
+    description = "cheap: short tilted-mixture probes at a few points of one stratified run, de-mixed (Aioli-style)"
 
     def base_points(self) -> list[int]:
         p = self.params

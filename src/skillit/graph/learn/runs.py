@@ -73,7 +73,8 @@ class ProbeRun:
     """One independent run: from base snapshot ``start``, train ``steps`` steps on ``mixture``.
 
     ``stop_below`` ends the run early once every named skill's validation loss is at or below its value
-    (checked at each evaluation; the steps-to-threshold learner uses it).
+    (checked at each evaluation; the steps-to-threshold learner uses it). With ``stop_relative`` the
+    values are fractions of each skill's loss at the start of the run (0.5: stop once the loss halved).
     """
 
     run_id: str
@@ -82,6 +83,7 @@ class ProbeRun:
     start: int = 0
     eval_every: int | None = None
     stop_below: dict[str, float] | None = None
+    stop_relative: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,10 +108,12 @@ class RunOutcome:
     def loss_at_end(self, skill: str) -> float:
         return self.losses[-1][1][skill]
 
-    def steps_to(self, skill: str, threshold: float) -> int | None:
-        """The first evaluated step at which ``skill``'s loss is ≤ ``threshold``; ``None`` if never."""
+    def steps_to(self, skill: str, threshold: float, *, relative: bool = False) -> int | None:
+        """The first evaluated step at which ``skill``'s loss is ≤ ``threshold`` (× its start loss if
+        ``relative``); ``None`` if never."""
+        level = threshold * self.loss_at_start(skill) if relative else threshold
         for step, losses in self.losses:
-            if losses[skill] <= threshold:
+            if losses[skill] <= level:
                 return step
         return None
 
@@ -185,7 +189,11 @@ class _Recorder(TrainerCallback):
     def on_evaluate(self, record: dict[str, Any]) -> None:
         self.records.append(record)
         stop = self.run.stop_below
-        if stop and record["step"] > 0 and all(record["losses"][name] <= value for name, value in stop.items()):
+        if not stop or record["step"] == 0:
+            return
+        start = self.records[0]["losses"]
+        scale = {name: (start[name] if self.run.stop_relative else 1.0) for name in stop}
+        if all(record["losses"][name] <= value * scale[name] for name, value in stop.items()):
             raise _StopRun
 
 

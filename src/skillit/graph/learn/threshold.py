@@ -3,14 +3,22 @@
 For every evaluation skill j, train on j alone; for every pair {i, j}, train on the balanced mixture of i
 and j; both from the shared base, for at most H = ``steps`` steps, evaluating every ``eval_every`` steps.
 s_j = the first evaluated step with L_j ≤ ``threshold`` on the single run, s_j^{i} the same on the pair run
-(∞ when never reached). The edge i → j exists when mixing i in reaches the threshold sooner:
+(∞ when never reached). With ``relative`` the threshold is a fraction of L_j at the start of the run
+(0.5: "halve the loss"), so every skill has a milestone it can reach whatever its scale.
 
-    s_j^{i} < s_j        (and s_j^{i} finite)
+``compare: steps`` (the paper): the edge i → j exists when mixing i in reaches the threshold sooner,
+
+    s_j^{i} < s_j            — i's data must be worth *more* than j's own data (the pair has half as much of j)
+
+``compare: target-examples``: count the j examples each run used instead, ½·s_j^{i} (the pair spends half
+its batch on j) against s_j,
+
+    ½ · s_j^{i} < s_j        — i's data must *add* to j's learning (no edge when it only dilutes or interferes)
 
 ``weight: paper`` gives every edge 0.5 and the diagonal 1 (the paper's LEGO/Addition graphs);
-``weight: speedup`` gives the relative saving 1 − s_j^{i} / s_j (s_j = H + eval_every when the single
-never reaches the threshold) and the diagonal 1. A run stops as soon as its skills are below the
-threshold, so cheap skills cost few steps. The paper used threshold 0.01 and H = 6000.
+``weight: speedup`` gives the relative saving 1 − (compared pair count) / s_j, with s_j = H + eval_every
+when the single never reaches the threshold, and the diagonal 1. A run stops as soon as its skills are
+below the threshold, so cheap skills cost few steps. The paper used an absolute 0.01 and H = 6000.
 """
 
 from __future__ import annotations
@@ -28,7 +36,11 @@ from skillit.skills.skillset import SkillSet
 
 class ThresholdParams(LearnerParams):
     steps: int = Field(500, ge=1, description="H: at most this many steps per run")
-    threshold: float = Field(0.1, gt=0, description="validation loss to reach (the paper: 0.01)")
+    threshold: float = Field(0.1, gt=0, description="validation loss to reach (the paper: 0.01), or a fraction with relative")
+    relative: bool = Field(False, description="threshold is a fraction of each skill's loss at the start of a run")
+    compare: Literal["steps", "target-examples"] = Field(
+        "steps", description="steps: the pair must beat j alone per step (paper); target-examples: per example of j"
+    )
     eval_every: int | None = Field(None, ge=1, description="evaluation spacing (the step resolution); default H/20")
     weight: Literal["paper", "speedup"] = Field("paper", description="edge weight: 0.5 (diagonal 1) or relative saving")
 
@@ -48,13 +60,15 @@ class StepsToThreshold(GraphLearner):
 
     def plan(self, skillset: SkillSet) -> list[ProbeRun]:
         p = self.params
-        return single_and_pair_runs(skillset, p.steps, p.base_steps, self._eval_every(), stop_below=p.threshold)
+        return single_and_pair_runs(skillset, p.steps, p.base_steps, self._eval_every(), stop_below=p.threshold,
+                                    stop_relative=p.relative)
 
     def estimate(self, skillset: SkillSet, outcomes: dict[str, RunOutcome]) -> tuple[np.ndarray, dict[str, Any]]:
         rows, evals = skillset.train_names, skillset.eval_names
         p = self.params
         never = p.steps + self._eval_every()  # "∞": one evaluation past the end of the run
-        single = {j: outcomes[single_id(j)].steps_to(j, p.threshold) for j in evals}
+        share = 0.5 if p.compare == "target-examples" else 1.0  # j's share of a pair run's examples
+        single = {j: outcomes[single_id(j)].steps_to(j, p.threshold, relative=p.relative) for j in evals}
         matrix = np.zeros((len(rows), len(evals)))
         pair_steps: list[list[int | None]] = [[None] * len(evals) for _ in rows]
         for r, i in enumerate(rows):
@@ -62,11 +76,12 @@ class StepsToThreshold(GraphLearner):
                 if i == j:
                     matrix[r, c] = 1.0
                     continue
-                s_pair = pair_outcome(outcomes, i, j).steps_to(j, p.threshold)
+                s_pair = pair_outcome(outcomes, i, j).steps_to(j, p.threshold, relative=p.relative)
                 pair_steps[r][c] = s_pair
                 s_single = single[j] if single[j] is not None else never
-                if s_pair is not None and s_pair < s_single:
-                    matrix[r, c] = 0.5 if p.weight == "paper" else 1.0 - s_pair / s_single
-        already = [j for j in evals if outcomes[single_id(j)].loss_at_start(j) <= p.threshold]
-        details = {"single_steps": single, "pair_steps": pair_steps, "never": never, "already_below": already}
+                if s_pair is not None and share * s_pair < s_single:
+                    matrix[r, c] = 0.5 if p.weight == "paper" else 1.0 - share * s_pair / s_single
+        already = [] if p.relative else [j for j in evals if outcomes[single_id(j)].loss_at_start(j) <= p.threshold]
+        details = {"single_steps": single, "pair_steps": pair_steps, "never": never, "already_below": already,
+                   "target_share": share}
         return matrix, details
