@@ -22,6 +22,8 @@ from skillit.errors import (
 )
 from skillit.experiment import ExperimentConfig, load_config, run_experiment
 from skillit.graph import SkillsGraph, SparseMatrix, builtin_graph, builtin_graph_names
+from skillit.graph.diagnostics import compare_graphs
+from skillit.graph.learn import GraphLearner, build_learner
 from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
 from skillit.policy import (
     AntiCurriculum,
@@ -67,6 +69,7 @@ __all__ = [
     "GPTConfig",
     "GeneratedSource",
     "GraphError",
+    "GraphLearner",
     "ListSource",
     "MinimumProbability",
     "MixingPolicy",
@@ -94,10 +97,12 @@ __all__ = [
     "TrainerCallback",
     "WordTokenizer",
     "__version__",
+    "build_learner",
     "build_policy",
     "build_task",
     "builtin_graph",
     "builtin_graph_names",
+    "compare_graphs",
     "inspect_data",
     "load_config",
     "load_skills",

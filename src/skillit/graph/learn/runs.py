@@ -22,7 +22,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +168,6 @@ class RunContext:
     training: dict[str, Any]  # TrainConfig fields for the runs (steps/eval_every set per run)
     base_dir: str
     device: str = "cpu"
-    offsets: dict[int, dict[str, int]] = field(default_factory=dict)  # snapshot step -> stream positions used
 
 
 class _StopRun(Exception):
@@ -238,12 +237,8 @@ def execute_run(job: tuple[RunContext, ProbeRun], report: Progress) -> RunOutcom
 class _Snapshots(TrainerCallback):
     """Saves the model (and each skill's stream position) at the given steps of the base trajectory."""
 
-    def __init__(self, model: torch.nn.Module, steps: Sequence[int], base_dir: Path, train_names: Sequence[str]):
-        self.model, self.steps, self.base_dir, self.train_names = model, set(steps), base_dir, list(train_names)
-        self.step = 0
-
-    def on_step_end(self, step: int, loss: float) -> None:
-        self.step = step
+    def __init__(self, model: torch.nn.Module, steps: Sequence[int], base_dir: Path):
+        self.model, self.steps, self.base_dir = model, set(steps), base_dir
 
     def on_evaluate(self, record: dict[str, Any]) -> None:
         if record["step"] in self.steps:
@@ -281,7 +276,6 @@ def run_base(
         return GraphCost.from_dict(meta["cost"])
     base_dir.mkdir(parents=True, exist_ok=True)
     model = context.model_builder()
-    train_names = context.skillset.train_names
     if base_steps == 0:
         save_snapshot(base_dir, 0, model.state_dict(), {})
         cost = GraphCost()
@@ -292,7 +286,7 @@ def run_base(
     eval_every = _gcd_all(evals)
     settings.update(steps=base_steps, round_steps=base_steps, eval_every=eval_every, checkpoint_every=None, seed=seed)
     settings["warmup_steps"] = min(settings.get("warmup_steps", 0), base_steps // 10)
-    snapshots = _Snapshots(model, points, base_dir, train_names)
+    snapshots = _Snapshots(model, points, base_dir)
     started = time.perf_counter()
 
     class _Report(TrainerCallback):
