@@ -49,6 +49,7 @@ class ModelConfig(_Strict):
     block_size: int | None = Field(None, ge=2, description="context length; default: longest example + 8")
     dropout: float = Field(0.0, ge=0, lt=1)
     tokenizer: Literal["char", "word"] = "char"
+    init_std: float = Field(0.02, gt=0, description="std of the weight init (GPT-2: 0.02; ~0.1 shortens plateaus)")
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:

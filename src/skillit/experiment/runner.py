@@ -100,7 +100,7 @@ def context_length(config: ExperimentConfig, skillset: SkillSet, tokenizer: Toke
 def build_model(config: ExperimentConfig, tokenizer: Tokenizer, block_size: int, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
     m = config.model
-    return GPT(GPTConfig(tokenizer.vocab_size, block_size, m.n_layer, m.n_head, m.n_embd, m.dropout))
+    return GPT(GPTConfig(tokenizer.vocab_size, block_size, m.n_layer, m.n_head, m.n_embd, m.dropout, init_std=m.init_std))
 
 
 def graph_resolver(config: ExperimentConfig, skillset: SkillSet, config_dir: Path | None) -> Callable[[str], SkillsGraph]:
