@@ -31,11 +31,11 @@ import torch
 # "threshold-te" reads the threshold runs per example of the target skill (same runs, no extra cost).
 PARAMS = {
     "lego-graph": {
-        "probe": {"method": "probe", "base_steps": 300, "points": 3, "steps": 25, "mix": 0.5},
-        "linear": {"method": "linear", "base_steps": 300, "steps": 100},
-        "brute-force": {"method": "brute-force", "base_steps": 300, "steps": 100},
-        "threshold": {"method": "threshold", "base_steps": 300, "steps": 300, "threshold": 0.1, "eval_every": 20},
-        "threshold-te": {"method": "threshold", "base_steps": 300, "steps": 300, "threshold": 0.1, "eval_every": 20,
+        "probe": {"method": "probe", "base_steps": 600, "points": 3, "steps": 25, "mix": 0.5},
+        "linear": {"method": "linear", "base_steps": 600, "steps": 100},
+        "brute-force": {"method": "brute-force", "base_steps": 600, "steps": 100},
+        "threshold": {"method": "threshold", "base_steps": 600, "steps": 300, "threshold": 0.1, "eval_every": 20},
+        "threshold-te": {"method": "threshold", "base_steps": 600, "steps": 300, "threshold": 0.1, "eval_every": 20,
                          "compare": "target-examples"},
     },
     "addition-graph": {
