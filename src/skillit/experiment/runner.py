@@ -16,7 +16,6 @@ Everything that can be checked is checked before the directory is created, so ba
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -306,20 +305,6 @@ def warm_start(config: ExperimentConfig, seed: int, path: Path, progress: Progre
     return {"seed": seed, "steps": result.steps, "train_seconds": result.train_seconds, "final": result.final}
 
 
-# ---- parallel workers ------------------------------------------------------------------------------
-_QUEUE: Any = None
-
-
-def _worker_init(queue: Any) -> None:
-    global _QUEUE
-    _QUEUE = queue
-    torch.set_num_threads(1)  # two torch processes on two cores spin-wait without this (DEVELOPERS.md)
-
-
-def _worker_run(spec: RunSpec) -> RunRecord:
-    return run_one(spec, lambda run_id, step: _QUEUE.put((run_id, step)))
-
-
 # ---- the experiment ------------------------------------------------------------------------------
 def apply_overrides(
     config: ExperimentConfig, *, seeds: int | None = None, steps: int | None = None, methods: Sequence[str] | None = None
@@ -482,33 +467,10 @@ def run_experiment(
 
 
 def _run_parallel(todo: list[RunSpec], jobs: int, report: ProgressFn, finish: Callable[[RunRecord], None]) -> None:
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    """Every spec in spawn worker processes, one torch thread each; each record handed to ``finish`` as it ends."""
+    from skillit.utils.parallel import run_in_workers
 
-    context = multiprocessing.get_context("spawn")
-    manager = context.Manager()
-    queue = manager.Queue()
-    try:
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(queue,)) as pool:
-            pending = {pool.submit(_worker_run, spec) for spec in todo}
-            while pending:
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(queue, report)
-                for future in finished:
-                    finish(future.result())
-            _drain(queue, report)
-    finally:
-        manager.shutdown()
-
-
-def _drain(queue: Any, report: ProgressFn) -> None:
-    import queue as queue_module
-
-    while True:
-        try:
-            run_id, step = queue.get_nowait()
-        except queue_module.Empty:
-            return
-        report(run_id, step)
+    run_in_workers(run_one, todo, jobs=jobs, on_result=lambda spec, record: finish(record), on_progress=report)
 
 
 def default_jobs() -> int:
