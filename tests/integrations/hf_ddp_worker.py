@@ -55,8 +55,13 @@ def main(out: str, per_device: int) -> None:
     if rank == 0:
         with open(os.path.join(out, "records.json"), "w") as handle:
             json.dump(mixing.records, handle)
-    if torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+    # free the DDP-wrapped model (the Trainer and accelerate hold it) while the process group lives, then
+    # leave it at a barrier: a Reducer freed after the group is gone can deadlock gloo (docs/stacks.md)
+    trainer.accelerator.free_memory()
+    del trainer, model
+    from skillit.trainer.distributed import destroy_process_group
+
+    destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 import pytest
 
 from tests.integrations.hf_ddp_worker import main as reference_run
+from tests.processes import run_tree
 
 WORKER = Path(__file__).with_name("hf_ddp_worker.py")
 
@@ -29,15 +28,9 @@ def test_two_trainer_ranks_split_every_micro_batch_and_agree_on_the_weights(tmp_
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[2])}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                str(WORKER), str(tmp_path / "ddp"), "4"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
-    try:
-        output, _ = process.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        raise AssertionError("torchrun did not finish in 300 s:\n" + output[-3000:]) from None
-    assert process.returncode == 0, output[-3000:]
+    done = run_tree(command, env=env, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
     (tmp_path / "one").mkdir()
     reference_run(str(tmp_path / "one"), 8)  # one process, the same global micro-batch of 8
 

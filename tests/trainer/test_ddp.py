@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from skillit.experiment.config import parse_config
 from skillit.experiment.runner import run_experiment
 from skillit.trainer.distributed import ProcessGroup, init_process_group, torchrun_env
 from skillit.trainer.draw_log import read_draw_log
+from tests.processes import run_tree
 
 CONFIG = """\
 name: ddp-test
@@ -36,19 +36,11 @@ seeds: [0]
 
 
 def torchrun(nproc: int, *args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``torchrun --standalone`` (a free local port) in its own process group, killed whole on timeout."""
+    """``torchrun --standalone`` (a free local port); the whole process tree is killed at the end."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
                "-m", "skillit.experiment.distributed_run", *args]
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        raise AssertionError(f"torchrun did not finish in {timeout} s:\n{stdout[-2000:]}\n{stderr[-2000:]}") from None
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    return run_tree(command, cwd=cwd, env=env, timeout=timeout)
 
 
 def metrics(path: Path) -> list[dict]:

@@ -24,6 +24,7 @@ abort at interpreter shutdown about a third of the time.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,20 +122,35 @@ def init_process_group(backend: str | None = None, device: str | None = None) ->
     return ProcessGroup(rank, world, local, backend, device)
 
 
-def destroy_process_group() -> None:
-    """Leave the process group if this process joined one (safe to call twice)."""
+def destroy_process_group(*, synchronise: bool = True) -> None:
+    """Leave the process group if this process joined one (safe to call twice).
+
+    With ``synchronise`` (a normal exit) every rank first frees its dead DDP wrappers and meets the others at
+    a barrier, so no collective is still in flight when gloo stops its worker threads: gloo's destructor joins
+    a thread that may need the GIL to free a finished collective's tensors, and a DDP ``Reducer`` freed after
+    the group is gone (or with a collective pending) deadlocks there (seen here with a stock HF Trainer).
+    After an error there is no barrier: another rank may be gone.
+    """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        if synchronise:
+            gc.collect()
+            torch_dist.barrier()
         torch_dist.destroy_process_group()
 
 
 @contextmanager
 def process_group(backend: str | None = None, device: str | None = None) -> Iterator[ProcessGroup]:
-    """``init_process_group`` on entry, ``destroy_process_group`` on every exit (normal or error)."""
+    """``init_process_group`` on entry, ``destroy_process_group`` on every exit (normal or error).
+
+    Free DDP-wrapped models inside the ``with`` block (they are, when they are locals of a function called there).
+    """
     group = init_process_group(backend, device)
     try:
         yield group
-    finally:
-        destroy_process_group()
+    except BaseException:
+        destroy_process_group(synchronise=False)
+        raise
+    destroy_process_group()
 
 
 def wrap_model(model: torch.nn.Module, group: ProcessGroup) -> torch.nn.Module:
