@@ -12,41 +12,25 @@ Text format (one character per token with the char tokenizer)::
 from __future__ import annotations
 
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from skillit.graph.skills_graph import SkillsGraph
-from skillit.skills import Example, GeneratedSource, Skill, SkillSet
-from skillit.tasks.lego import distinct_examples
+from skillit.skills import Example, SkillSet
+from skillit.tasks.generated import GeneratedTaskParams, generated_skillset
 
 PAPER_POOL_PROPORTIONS = (13.0, 14.0, 18.0)  # skillit.md §1.6: Addition's random pool, k = 3
 PLACE_NAMES = ("ones", "tens", "hundreds", "thousands")
 
 
-class AdditionParams(BaseModel):
+class AdditionParams(GeneratedTaskParams):
     """Parameters of the Addition task (the ``task.params`` block of a config)."""
 
-    model_config = ConfigDict(extra="forbid")
+    paper_pool: ClassVar[dict[int, tuple[float, ...]]] = {3: PAPER_POOL_PROPORTIONS}
 
     k: int = Field(3, ge=1, le=9, description="digits per operand (= number of skills)")
-    validation_size: int = Field(100, ge=1, description="validation examples per skill")
-    pool_proportions: list[float] | None = Field(
-        None, description="natural pool share per skill; default 13:14:18 for k=3, uniform otherwise"
-    )
-    train_pool_size: int | None = Field(
-        None, ge=1, description="total finite training pool (split by pool_proportions); None = unbounded stream"
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> AdditionParams:
-        if self.pool_proportions is None:
-            self.pool_proportions = list(PAPER_POOL_PROPORTIONS) if self.k == 3 else [1.0] * self.k
-        if len(self.pool_proportions) != self.k:
-            raise ValueError(f"pool_proportions has {len(self.pool_proportions)} entries for k={self.k} skills")
-        if any(not p > 0 for p in self.pool_proportions):
-            raise ValueError("pool_proportions must all be > 0")
-        return self
 
 
 def skill_names(k: int) -> list[str]:
@@ -64,27 +48,9 @@ def make_example(rng: np.random.Generator, *, digit: int, k: int) -> Example:
 
 def build(params: AdditionParams, seed: int) -> SkillSet:
     """The Addition SkillSet: one skill per digit of the sum, a fixed deduplicated validation set each."""
-    k = params.k
-    proportions = np.asarray(params.pool_proportions, dtype=float)
-    if params.train_pool_size is None:
-        pool_sizes: list[int | None] = [None] * k
-    else:
-        pool_sizes = [max(1, int(round(s))) for s in params.train_pool_size * proportions / proportions.sum()]
-    skills = []
-    for i, name in enumerate(skill_names(k)):
-        generate = partial(make_example, digit=i, k=k)
-        validation = distinct_examples(generate, np.random.default_rng([seed, i, 0]), params.validation_size)
-        skills.append(
-            Skill(
-                name=name,
-                train=GeneratedSource(
-                    generate, seed=(seed, i, 1), size=pool_sizes[i], exclude=frozenset(e.text for e in validation)
-                ),
-                validation=validation,
-                natural_weight=float(proportions[i]),
-            )
-        )
-    return SkillSet(skills, metadata={"task": "addition", "alphabet": "0123456789+#="})
+    generators = [partial(make_example, digit=i, k=params.k) for i in range(params.k)]
+    return generated_skillset(skill_names(params.k), generators, params, seed,
+                              {"task": "addition", "alphabet": "0123456789+#="})
 
 
 def prerequisite_graph(k: int = 3) -> SkillsGraph:

@@ -20,23 +20,23 @@ from __future__ import annotations
 
 import string
 from functools import partial
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
-from skillit.errors import DataError
 from skillit.graph.skills_graph import SkillsGraph
-from skillit.skills import Example, GeneratedSource, Skill, SkillSet
+from skillit.skills import Example, SkillSet
+from skillit.tasks.generated import GeneratedTaskParams, generated_skillset
 
 VARIABLES = string.ascii_lowercase
 PAPER_POOL_PROPORTIONS = (1.0, 1.0, 1.0, 3.0, 5.0)  # skillit.md §1.6: LEGO's imbalanced pool, k = 5
 
 
-class LegoParams(BaseModel):
+class LegoParams(GeneratedTaskParams):
     """Parameters of the LEGO task (the ``task.params`` block of a config)."""
 
-    model_config = ConfigDict(extra="forbid")
+    paper_pool: ClassVar[dict[int, tuple[float, ...]]] = {5: PAPER_POOL_PROPORTIONS}
 
     k: int = Field(5, ge=2, le=26, description="number of variables (= number of skills)")
     reasoning_graph: Literal["chain", "tree", "disconnected"] = "chain"
@@ -44,23 +44,6 @@ class LegoParams(BaseModel):
     names: Literal["random", "fixed"] = Field(
         "random", description="random: k distinct letters per example (the paper); fixed: variable i is letter i"
     )
-    validation_size: int = Field(100, ge=1, description="validation examples per skill")
-    pool_proportions: list[float] | None = Field(
-        None, description="natural pool share per skill; default 1:1:1:3:5 for k=5, uniform otherwise"
-    )
-    train_pool_size: int | None = Field(
-        None, ge=1, description="total finite training pool (split by pool_proportions); None = unbounded stream"
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> LegoParams:
-        if self.pool_proportions is None:
-            self.pool_proportions = list(PAPER_POOL_PROPORTIONS) if self.k == 5 else [1.0] * self.k
-        if len(self.pool_proportions) != self.k:
-            raise ValueError(f"pool_proportions has {len(self.pool_proportions)} entries for k={self.k} skills")
-        if any(not p > 0 for p in self.pool_proportions):
-            raise ValueError("pool_proportions must all be > 0")
-        return self
 
 
 def skill_names(k: int) -> list[str]:
@@ -106,31 +89,13 @@ def make_example(
 
 def build(params: LegoParams, seed: int) -> SkillSet:
     """The LEGO SkillSet: one skill per variable, a fixed deduplicated validation set each."""
-    k = params.k
-    names = skill_names(k)
-    proportions = np.asarray(params.pool_proportions, dtype=float)
-    pool_sizes: list[int | None]
-    if params.train_pool_size is None:
-        pool_sizes = [None] * k
-    else:
-        pool_sizes = [max(1, int(round(s))) for s in params.train_pool_size * proportions / proportions.sum()]
-    skills = []
-    for i, name in enumerate(names):
-        generate = partial(
-            make_example, skill=i, k=k, reasoning_graph=params.reasoning_graph, shuffle=params.shuffle, names=params.names
-        )
-        validation = distinct_examples(generate, np.random.default_rng([seed, i, 0]), params.validation_size)
-        skills.append(
-            Skill(
-                name=name,
-                train=GeneratedSource(
-                    generate, seed=(seed, i, 1), size=pool_sizes[i], exclude=frozenset(e.text for e in validation)
-                ),
-                validation=validation,
-                natural_weight=float(proportions[i]),
-            )
-        )
-    return SkillSet(skills, metadata={"task": "lego", "alphabet": VARIABLES + "01=!,;"})
+    generators = [
+        partial(make_example, skill=i, k=params.k, reasoning_graph=params.reasoning_graph, shuffle=params.shuffle,
+                names=params.names)
+        for i in range(params.k)
+    ]
+    return generated_skillset(skill_names(params.k), generators, params, seed,
+                              {"task": "lego", "alphabet": VARIABLES + "01=!,;"})
 
 
 def prerequisite_graph(k: int = 5, reasoning_graph: str = "chain") -> SkillsGraph:
@@ -144,16 +109,3 @@ def prerequisite_graph(k: int = 5, reasoning_graph: str = "chain") -> SkillsGrap
             node = parent[node]
     names = skill_names(k)
     return SkillsGraph(matrix, names, names, provenance={"source": f"lego prerequisites ({reasoning_graph}, k={k})"})
-
-
-def distinct_examples(generate, rng: np.random.Generator, n: int) -> list[Example]:
-    """``n`` examples with distinct texts drawn from ``generate`` (the task's validation set)."""
-    seen: dict[str, Example] = {}
-    for _ in range(n * 1000):
-        example = generate(rng)
-        seen.setdefault(example.text, example)
-        if len(seen) == n:
-            return list(seen.values())
-    raise DataError(
-        f"could not draw {n} distinct validation examples; lower validation_size or enlarge the task"
-    )
