@@ -420,16 +420,21 @@ def run_experiment(
         report(f"{record.method}__seed{record.seed}", config.training.steps)
 
     report(specs[0].run_id, steps_done[specs[0].run_id])
-    if config.warm_start is not None:
-        for seed in config.seeds:  # once per seed, shared by every method; kept for --resume
+    if config.warm_start is not None:  # once per seed, shared by every method; kept for --resume
+        missing = []
+        for seed in config.seeds:
             path = out / "warm_start" / f"seed{seed}.pt"
             if path.is_file():
                 saved = torch.load(path, map_location="cpu", weights_only=False)
                 warm_costs.append({"seed": seed, "steps": saved["steps"], "train_seconds": saved["train_seconds"]})
                 report(f"warm-start__seed{seed}", config.warm_start.steps)
             else:
-                cost = warm_start(config, seed, path, report)
-                warm_costs.append({k: cost[k] for k in ("seed", "steps", "train_seconds")})
+                missing.append((config, seed, str(path)))
+        from skillit.utils.parallel import run_in_workers
+
+        for cost in run_in_workers(_warm_start_job, missing, jobs=jobs if device == "cpu" else 1, on_progress=report):
+            warm_costs.append({k: cost[k] for k in ("seed", "steps", "train_seconds")})
+        warm_costs.sort(key=lambda cost: cost["seed"])
     jobs = max(1, min(jobs, len(todo))) if todo else 1
     if jobs == 1 or device != "cpu":
         for spec in todo:
@@ -464,6 +469,11 @@ def run_experiment(
 
     plot_run(out, runs, summary)
     return summary
+
+
+def _warm_start_job(item: tuple[ExperimentConfig, int, str], report: ProgressFn) -> dict[str, Any]:
+    config, seed, path = item
+    return warm_start(config, seed, Path(path), report)
 
 
 def _run_parallel(todo: list[RunSpec], jobs: int, report: ProgressFn, finish: Callable[[RunRecord], None]) -> None:
