@@ -7,29 +7,12 @@ proportional to the weight; skills that are both a row and a column are one node
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
 from skillit.graph.skills_graph import SkillsGraph
-from skillit.utils.io import atomic_write_bytes
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+from skillit.report.plots import _pyplot, _save
 
 
 def _title(graph: SkillsGraph) -> str:

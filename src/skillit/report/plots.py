@@ -26,10 +26,12 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig, path: Path) -> Path:
+    """Write the figure as PNG atomically (a temp file renamed into place); the path back."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     atomic_write_bytes(path, buffer.getvalue())
+    return path
 
 
 def _curves(runs: Sequence[RunRecord], method: str, metric: str, skill: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
