@@ -59,6 +59,9 @@ def test_reference_lines_compare_steps_to_target_and_paper_figures():
     assert "  mean_loss random: paper 0.500, ours n/a" in lines
     assert lines[-1] == "  note: relative only"
     assert reference_lines(summary(target_loss=None), None) == []
+    slower = summary()
+    slower["methods"]["skill-it"]["steps_to_target"] = 250.0  # target-only: 100
+    assert reference_lines(slower, None) == ["skill-it reached the target loss in 250% of target-only's steps (150.0% more)"]
 
 
 def test_plots_are_written_as_png_and_weights_only_for_changing_mixtures(tmp_path):

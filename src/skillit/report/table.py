@@ -63,6 +63,11 @@ def comparison_table(summary: dict[str, Any], title: str | None = None) -> Table
     return table
 
 
+def _fewer_or_more(reduction: float) -> str:
+    """A relative reduction in steps, in words: 0.25 → "25.0% fewer", -1.5 → "150.0% more"."""
+    return f"{100 * abs(reduction):.1f}% {'fewer' if reduction >= 0 else 'more'}"
+
+
 def reference_lines(summary: dict[str, Any], reference: dict[str, Any] | None) -> list[str]:
     """Lines comparing our figures with the paper's (from a config's ``reference`` block), and steps to target.
 
@@ -79,7 +84,7 @@ def reference_lines(summary: dict[str, Any], reference: dict[str, Any] | None) -
                 ours_reduction[name] = 1.0 - result["steps_to_target"] / base
         for name, value in ours_reduction.items():
             lines.append(f"{name} reached the target loss in {100 * (1 - value):.0f}% of target-only's steps "
-                         f"({100 * value:.1f}% fewer)")
+                         f"({_fewer_or_more(value)})")
     if not reference:
         return lines
     lines.append(f"paper: {reference.get('source', 'reference figures')}")
@@ -89,7 +94,7 @@ def reference_lines(summary: dict[str, Any], reference: dict[str, Any] | None) -
         for name, paper in values.items():
             if metric == "steps_reduction_vs_target_only":
                 ours = ours_reduction.get(name)
-                ours_text = "n/a" if ours is None else f"{100 * ours:.1f}% fewer"
+                ours_text = "n/a" if ours is None else _fewer_or_more(ours)
                 lines.append(f"  {name}: {100 * paper:.1f}% fewer steps than target-only in the paper; ours {ours_text}")
                 continue
             ours = methods.get(name, {}).get("final", {}).get(metric)
