@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--steps", default="", help="comma-separated evaluation steps (default: the last)")
     parser.add_argument("--targets", default="", help="comma-separated losses: first step each seed reaches them")
     args = parser.parse_args()
+    if not (args.run_dir / "summary.json").is_file() or not (args.run_dir / "metrics.jsonl").is_file():
+        parser.error(f"{args.run_dir}: not a finished run directory (needs summary.json and metrics.jsonl)")
     summary = json.loads((args.run_dir / "summary.json").read_text())
     skills = summary["objective_skills"]
     lines = read_metrics(args.run_dir / "metrics.jsonl")
