@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,6 +50,28 @@ def answer_metrics(
     if not losses:
         return np.zeros(0), np.zeros(0)
     return np.concatenate(losses), np.concatenate(correct)
+
+
+def pool_answer_losses(
+    model: torch.nn.Module,
+    tokenizer: Tokenizer,
+    pools: dict[str, Any],
+    *,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+    max_length: int | None = None,
+) -> dict[str, np.ndarray]:
+    """The model's answer loss on every example of each finite pool, ``{skill: array (pool_size,)}``.
+
+    ``pools`` maps a skill to its indexed training source (``size`` examples, ``get(i)``). This is what the
+    example-level curricula rank by (``PolicyContext.score_pool``, with the initial model).
+    """
+    scores = {}
+    for name, source in pools.items():
+        examples = [source.get(i) for i in range(source.size)]
+        scores[name], _ = answer_metrics(model, tokenizer, examples, batch_size=batch_size, device=device,
+                                         max_length=max_length)
+    return scores
 
 
 class SkillEvaluator:

@@ -41,7 +41,7 @@ from skillit.policy.base import EvalResult, MixingPolicy, Observation, PolicyCon
 from skillit.sampler.mixture_sampler import MixtureSampler
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import collate, logits_of
-from skillit.trainer.evaluation import AllReduce, SkillEvaluator, answer_metrics
+from skillit.trainer.evaluation import AllReduce, SkillEvaluator, pool_answer_losses
 from skillit.trainer.optim import build_optimizer, linear_schedule
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -223,13 +223,9 @@ def train(
     def score_pool() -> dict[str, np.ndarray]:
         """The current (initial) model's answer loss on every pool example; counted as evaluation cost."""
         started = time.perf_counter()
-        scores = {}
-        for name, source in zip(train_names, sources):
-            examples = [source.get(i) for i in range(source.size)]  # type: ignore[union-attr,arg-type]
-            scores[name], _ = answer_metrics(
-                _unwrap(model), tokenizer, examples, batch_size=config.eval_batch_size, device=device, max_length=max_length
-            )
-            evaluator.examples += len(examples)
+        scores = pool_answer_losses(_unwrap(model), tokenizer, dict(zip(train_names, sources)),
+                                    batch_size=config.eval_batch_size, device=device, max_length=max_length)
+        evaluator.examples += sum(len(values) for values in scores.values())
         evaluator.seconds += time.perf_counter() - started
         return scores
 
