@@ -43,6 +43,7 @@ from skillit.trainer.distributed import ProcessGroup, wrap_model
 from skillit.trainer.draw_log import DrawLog
 from skillit.trainer.loop import TrainConfig, TrainerCallback, objective_skills, train
 from skillit.utils.io import atomic_write_json, atomic_write_text
+from skillit.utils.parallel import run_in_workers
 
 ProgressFn = Callable[[str, int], None]  # (run id, steps done)
 
@@ -430,8 +431,6 @@ def run_experiment(
                 report(f"warm-start__seed{seed}", config.warm_start.steps)
             else:
                 missing.append((config, seed, str(path)))
-        from skillit.utils.parallel import run_in_workers
-
         for cost in run_in_workers(_warm_start_job, missing, jobs=jobs if device == "cpu" else 1, on_progress=report):
             warm_costs.append({k: cost[k] for k in ("seed", "steps", "train_seconds")})
         warm_costs.sort(key=lambda cost: cost["seed"])
@@ -478,8 +477,6 @@ def _warm_start_job(item: tuple[ExperimentConfig, int, str], report: ProgressFn)
 
 def _run_parallel(todo: list[RunSpec], jobs: int, report: ProgressFn, finish: Callable[[RunRecord], None]) -> None:
     """Every spec in spawn worker processes, one torch thread each; each record handed to ``finish`` as it ends."""
-    from skillit.utils.parallel import run_in_workers
-
     run_in_workers(run_one, todo, jobs=jobs, on_result=lambda spec, record: finish(record), on_progress=report)
 
 
