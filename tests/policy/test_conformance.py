@@ -1,13 +1,13 @@
-"""The contract every registered policy (and every wrapper of it) must keep.
+"""The contract every registered policy (and every wrapper of it) must keep, via ``skillit.testing.check_policy``.
 
-For each entry of the registry: weights are finite and on the simplex, the same observations give the
-same weights, ``update`` never mutates its input, and a JSON round trip of the state restores the policy
-exactly (same weights now and after further updates). New policies get this suite by being registered.
+For each entry of the registry × wrapper: weights are finite and on the simplex, the same observations
+give the same weights, ``update`` never mutates its input, a JSON round trip of the state restores the
+policy exactly, tagged states refuse another policy, and signals not in ``requires`` are ignored. New
+policies get this suite by being registered. The last tests show that the checks can fail.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
@@ -15,8 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skillit.errors import PolicyError
 from skillit.graph import SkillsGraph
-from skillit.policy import POLICIES, build_policy
+from skillit.policy import POLICIES, MixingPolicy, build_policy
+from skillit.testing import PolicyCheckError, check_policy, example_context, example_observations
 
 from .helpers import context, observe
 
@@ -51,11 +53,9 @@ def cases():
             yield pytest.param(name, wrappers, id=f"{name}{''.join('+' + next(iter(w)) for w in wrappers)}")
 
 
-def assert_simplex(w, k=3):
-    assert w.shape == (k,)
-    assert np.isfinite(w).all()
-    assert (w >= 0).all()
-    assert w.sum() == pytest.approx(1.0, abs=1e-9)
+@pytest.mark.parametrize("name, wrappers", list(cases()))
+def test_check_policy_passes(name, wrappers):
+    check_policy(make(name, wrappers), example_context(SKILLS))
 
 
 loss_rows = st.lists(
@@ -64,45 +64,102 @@ loss_rows = st.lists(
 
 
 @pytest.mark.parametrize("name, wrappers", list(cases()))
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(rounds=st.lists(loss_rows, min_size=1, max_size=6))
-def test_weights_stay_on_the_simplex_and_state_round_trips(name, wrappers, rounds):
-    policy = make(name, wrappers)
-    state = policy.init(ctx())
-    assert_simplex(policy.weights(state))
-    for t, evals in enumerate(rounds):
-        restored = json.loads(json.dumps(state))
-        assert np.array_equal(policy.weights(restored), policy.weights(state))
-        before = copy.deepcopy(state)
-        state = policy.update(state, observe(t, *evals))
-        assert before == json.loads(json.dumps(before))  # plain JSON, unchanged by update
-        assert_simplex(policy.weights(state))
-        # a restored state evolves exactly like the original
-        assert np.array_equal(policy.weights(policy.update(restored, observe(t, *evals))), policy.weights(state))
-        scope = policy.scope(state)
-        if scope is not None:
-            w = policy.weights(state)
-            assert all(w[s] == 0 for s in range(3) if s not in scope)
-
-
-@pytest.mark.parametrize("name, wrappers", list(cases()))
-def test_determinism_and_no_mutation(name, wrappers):
-    sequence = [({"a": 1.0, "b": 2.0, "c": 0.5},), ({"a": 0.5, "b": 0.1, "c": 0.2}, {"a": 0.4, "b": 0.1, "c": 0.1})]
-
-    def trajectory():
-        policy = make(name, wrappers)
-        state = policy.init(ctx())
-        out = [policy.weights(state)]
-        for t, evals in enumerate(sequence):
-            frozen = copy.deepcopy(state)
-            state = policy.update(state, observe(t, *evals))
-            assert frozen == copy.deepcopy(frozen)
-            out.append(policy.weights(state))
-        return np.array(out)
-
-    assert np.array_equal(trajectory(), trajectory())
+def test_contract_holds_for_any_losses(name, wrappers, rounds):
+    check_policy(make(name, wrappers), ctx(), [observe(t, *evals) for t, evals in enumerate(rounds)])
 
 
 @pytest.mark.parametrize("name", list(POLICIES))
 def test_describe_is_json(name):
     json.dumps(make(name).describe())
+
+
+# ---- the checks can fail ---------------------------------------------------------------------------------
+class _Counting(MixingPolicy):
+    name = "counting"
+
+    def init(self, context):
+        return {"k": context.k, "seen": [1.0] * context.k}
+
+    def update(self, state, observation):
+        return {**state, "seen": [v + 1 for v in state["seen"]]}
+
+    def weights(self, state):
+        w = np.asarray(state["seen"], dtype=float)
+        return w / w.sum()
+
+
+class _Mutating(_Counting):
+    name = "mutating"
+
+    def update(self, state, observation):
+        state["seen"][0] += 1.0  # mutates its input
+        return {**state}
+
+
+class _ReadsTrainLossUndeclared(_Counting):
+    name = "sneaky"  # requires only val_loss, yet reads the training loss
+
+    def update(self, state, observation):
+        bonus = [observation.train_loss.get(s, 0.0) for s in ("a", "b", "c")]
+        return {**state, "seen": [v + 1 + b for v, b in zip(state["seen"], bonus)]}
+
+
+class _Drifting(_Counting):
+    name = "drifting"
+    calls = 0
+
+    def weights(self, state):
+        type(self).calls += 1
+        w = np.asarray(state["seen"], dtype=float) + (type(self).calls % 2) * 1e-3
+        return w / w.sum()
+
+
+class _OffSimplex(_Counting):
+    name = "off-simplex"
+
+    def weights(self, state):
+        return np.asarray(state["seen"], dtype=float)
+
+
+def test_a_well_behaved_policy_passes():
+    check_policy(_Counting())
+
+
+@pytest.mark.parametrize("policy, message", [
+    (_Mutating(), "mutated its input state"),
+    (_ReadsTrainLossUndeclared(), "did not declare in requires"),
+    (_Drifting(), "round trip|restored from JSON|not deterministic"),
+    (_OffSimplex(), "sum to 1"),
+])
+def test_check_policy_catches(policy, message):
+    with pytest.raises(PolicyCheckError, match=message):
+        check_policy(policy)
+
+
+def test_declaring_the_signal_makes_the_sneaky_policy_pass():
+    policy = _ReadsTrainLossUndeclared()
+    policy.requires = frozenset({"val_loss", "train_loss"})
+    check_policy(policy)
+
+
+def test_tagged_state_refuses_a_foreign_or_old_state():
+    policy = make("skill-it")
+    state = policy.init(example_context(SKILLS))
+    packed = policy.pack_state(state)
+    assert packed["policy"] == "skill-it" and packed["version"] == policy.version
+    assert policy.unpack_state(json.loads(json.dumps(packed))) == state
+    with pytest.raises(PolicyError, match="belongs to policy 'stratified'.*this run's policy is 'skill-it'"):
+        policy.unpack_state({**packed, "policy": "stratified"})
+    with pytest.raises(PolicyError, match="version 99"):
+        policy.unpack_state({**packed, "version": 99})
+    with pytest.raises(PolicyError, match="not a tagged policy state"):
+        policy.unpack_state(state)
+
+
+def test_example_observations_carry_every_signal():
+    obs = example_observations(example_context(SKILLS), rounds=2)
+    assert len(obs) == 2
+    assert set(obs[0].train_loss) == set(SKILLS) and set(obs[0].ref_losses) == set(SKILLS)
+    assert obs[0].grad is not None and obs[0].grad.gram.shape == (3, 3)

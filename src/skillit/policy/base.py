@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from skillit.errors import PolicyError
+from skillit.errors import PolicyError, did_you_mean
 
 Setting = Literal["pretrain", "finetune", "out-of-domain"]
 PolicyState = dict[str, Any]
@@ -72,6 +72,9 @@ class PolicyContext:
         initial_eval: the evaluation before the first optimiser step.
         score_pool: computes the initial model's loss on every pool example, ``{skill: array (pool_size,)}``;
             only the example-level curriculum needs it, so it is lazy.
+        total_steps: the optimiser-step budget of the run (probe rounds count against it).
+        batch_size: examples per optimiser step (global batch).
+        seed: the run's seed (for policies that draw at random, e.g. EXP3; keep draws in the state).
     """
 
     train_skills: tuple[str, ...]
@@ -84,6 +87,9 @@ class PolicyContext:
     round_steps: int = 1
     initial_eval: EvalResult | None = None
     score_pool: Callable[[], dict[str, np.ndarray]] | None = None
+    total_steps: int = 0
+    batch_size: int = 0
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if not self.train_skills:
@@ -102,24 +108,133 @@ class PolicyContext:
         return p / p.sum()
 
 
+SIGNALS: tuple[str, ...] = ("val_loss", "train_loss", "ref_loss", "grad_stats")
+"""What a policy may ask the Mixer for (``MixingPolicy.requires``); anything else is always provided.
+
+* ``val_loss``: per-skill validation loss and accuracy at every evaluation (``Observation.evals``); the
+  Mixer always evaluates (the records need it), so this costs nothing extra.
+* ``train_loss``: mean per-token *training* loss per training skill over the round
+  (``Observation.train_loss``; ODM, ADO, Aioli's cheap variant), from the per-token losses the training
+  step computes anyway.
+* ``ref_loss``: a reference model's per-skill validation loss at the same step (``Observation.ref_losses``;
+  DoReMi), from a recorded reference run or a reference model evaluated on the same validation sets.
+* ``grad_stats``: per-skill statistics of the output layer's gradient over the round
+  (``Observation.grad``; R&B, PiKE), from forward/backward hooks on the output layer.
+
+Always provided: examples seen (cumulative and this round), tokens trained this round, the step, the
+learning rate and the kind and length of the round.
+"""
+
+
+@dataclass(frozen=True)
+class GradStats:
+    """Output-layer gradient statistics of one round, per training skill (R&B §3.4, PiKE §3.2).
+
+    For an example e of skill i, g_e is the gradient of e's mean per-token loss with respect to the output
+    layer's weight W (V × d), optionally through a fixed random projection R (r × V, entries N(0, 1/r)) so
+    that g_e = R · ∂ℓ_e/∂W has r·d entries instead of V·d. Over the n_i examples of skill i drawn in the round:
+
+        ḡ_i = (1/n_i) Σ_e g_e,   gram[i, j] = ⟨ḡ_i, ḡ_j⟩,   sqnorm[i] = ‖ḡ_i‖²,
+        var[i] = (1/n_i) Σ_e ‖g_e − ḡ_i‖²  = (1/n_i) Σ_e ‖g_e‖² − ‖ḡ_i‖²
+
+    Skills not drawn in the round have NaN rows/columns. ``dim`` is the flattened gradient size (r·d or V·d).
+    """
+
+    skills: tuple[str, ...]
+    gram: np.ndarray  # (k, k)
+    sqnorm: np.ndarray  # (k,)
+    var: np.ndarray  # (k,)
+    counts: np.ndarray  # (k,) examples per skill that entered the statistics
+    dim: int = 0
+    projected: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"skills": list(self.skills), "gram": self.gram.tolist(), "sqnorm": self.sqnorm.tolist(),
+                "var": self.var.tolist(), "counts": self.counts.tolist(), "dim": self.dim,
+                "projected": self.projected}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GradStats:
+        return cls(tuple(data["skills"]), np.asarray(data["gram"], dtype=float), np.asarray(data["sqnorm"], dtype=float),
+                   np.asarray(data["var"], dtype=float), np.asarray(data["counts"], dtype=float),
+                   int(data.get("dim", 0)), bool(data.get("projected", False)))
+
+
 @dataclass(frozen=True)
 class Observation:
-    """What the trainer reports to a policy at the end of a round."""
+    """What the Mixer reports to a policy at the end of a round (or of a sub-round it planned).
 
-    round: int  # 0-based index of the round that just ended
+    Always filled: ``round``, ``step``, ``evals``, ``examples_seen``, ``kind``, ``steps``, ``lr``,
+    ``round_examples`` and ``train_tokens``. Filled only when the policy's ``requires`` names the signal
+    (empty mappings / ``None`` otherwise): ``train_loss``, ``ref_losses``, ``grad``.
+    """
+
+    round: int  # 0-based index of the (sub-)round that just ended
     step: int  # optimiser steps done so far
     evals: tuple[EvalResult, ...]  # the evaluations made during the round, oldest first
     examples_seen: Mapping[str, int] = field(default_factory=dict)  # cumulative, per training skill
+    kind: Literal["train", "probe"] = "train"  # what the policy planned (RoundPlan.kind)
+    steps: int = 0  # optimiser steps in this round
+    lr: float | None = None  # learning rate at the end of the round
+    round_examples: Mapping[str, int] = field(default_factory=dict)  # examples drawn per training skill this round
+    train_tokens: Mapping[str, int] = field(default_factory=dict)  # loss tokens trained per training skill this round
+    train_loss: Mapping[str, float] = field(default_factory=dict)  # "train_loss": mean per-token loss; NaN if unseen
+    ref_losses: Mapping[str, float] = field(default_factory=dict)  # "ref_loss": reference loss per evaluation skill
+    grad: GradStats | None = None  # "grad_stats"
+
+    def train_loss_vector(self, skills: Sequence[str]) -> np.ndarray:
+        """Training losses in ``skills`` order (NaN for a skill not trained this round)."""
+        if not self.train_loss:
+            raise PolicyError("the policy needs per-skill training losses: declare requires = {'train_loss', ...}")
+        return np.array([self.train_loss.get(name, float("nan")) for name in skills], dtype=float)
+
+    def ref_loss_vector(self, skills: Sequence[str]) -> np.ndarray:
+        """Reference losses in ``skills`` order; a clear error if one is missing."""
+        try:
+            return np.array([self.ref_losses[name] for name in skills], dtype=float)
+        except KeyError as exc:
+            raise PolicyError(
+                f"the policy needs the reference loss of skill {exc.args[0]!r} at step {self.step}, which the "
+                "Mixer did not provide; give a reference run or model covering every skill (requires 'ref_loss')"
+            ) from None
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """What a policy asks of the next (sub-)round (``MixingPolicy.plan``; Aioli's probe rounds, §5.1).
+
+    ``steps`` optimiser steps (clipped to the remaining budget: probe steps count against it) at
+    ``weights`` (``None``: ``policy.weights(state)``); ``evaluate=True`` evaluates every skill at the
+    round's end even off the ``eval_every`` grid (counted as overhead in the records when ``kind`` is
+    ``probe``).
+    """
+
+    steps: int
+    weights: np.ndarray | None = None
+    kind: Literal["train", "probe"] = "train"
+    evaluate: bool = False
+
+    def __post_init__(self) -> None:
+        if int(self.steps) < 1:
+            raise PolicyError(f"a round needs at least 1 step, the policy planned {self.steps}")
 
 
 class MixingPolicy(ABC):
     """Base class of the built-in policies. Subclasses implement ``init``, ``update`` and ``weights``.
 
+    ``requires`` names the signals (:data:`SIGNALS`) the policy reads from its observations; the Mixer
+    computes only what some policy requires. ``version`` is stored beside the state in checkpoints
+    (:meth:`pack_state`); bump it when the state's layout changes.
+
     ``scope`` optionally restricts which examples of a skill may be drawn this round (the example-level
-    curriculum admits only the easiest examples); ``None`` means every example.
+    curriculum admits only the easiest examples); ``None`` means every example. ``plan`` optionally sets
+    the next round's length, mixture and kind (sub-rounds, probes); by default every round is
+    ``round_steps`` long at ``weights(state)``.
     """
 
     name: str = "policy"
+    version: int = 1
+    requires: frozenset[str] = frozenset({"val_loss"})
 
     @abstractmethod
     def init(self, context: PolicyContext) -> PolicyState:
@@ -141,9 +256,42 @@ class MixingPolicy(ABC):
         del state
         return None
 
+    def plan(self, state: PolicyState, round_steps: int) -> RoundPlan:
+        """The next round: by default ``round_steps`` training steps at ``weights(state)``."""
+        del state
+        return RoundPlan(steps=round_steps)
+
     def describe(self) -> dict[str, Any]:
         """Hyper-parameters, for records and reports."""
         return {"name": self.name}
+
+    # ---- tagged state ------------------------------------------------------------------------------
+    def pack_state(self, state: PolicyState) -> dict[str, Any]:
+        """The state with the policy's name and version, as checkpoints store it."""
+        return {"policy": self.name, "version": self.version, "state": state}
+
+    def unpack_state(self, payload: Any, *, where: str = "checkpoint") -> PolicyState:
+        """The state of a :meth:`pack_state` payload, after checking it belongs to this policy."""
+        if not isinstance(payload, Mapping) or not {"policy", "version", "state"} <= set(payload):
+            raise PolicyError(
+                f"{where}: not a tagged policy state (expected keys policy, version, state; got "
+                f"{sorted(payload) if isinstance(payload, Mapping) else type(payload).__name__}); it was written "
+                "by another skillit version or is not a policy state"
+            )
+        if payload["policy"] != self.name:
+            raise PolicyError(
+                f"{where}: the state belongs to policy {payload['policy']!r}, but this run's policy is "
+                f"{self.name!r}; resume with the policy the run started with"
+            )
+        if payload["version"] != self.version:
+            raise PolicyError(
+                f"{where}: the state of {self.name!r} has version {payload['version']!r}, this skillit expects "
+                f"version {self.version}; resume with the skillit version that wrote it"
+            )
+        state = payload["state"]
+        if not isinstance(state, dict):
+            raise PolicyError(f"{where}: the state of {self.name!r} must be a JSON object, got {type(state).__name__}")
+        return state
 
 
 def normalise(weights: np.ndarray, *, where: str = "policy") -> np.ndarray:
@@ -172,8 +320,6 @@ def weights_by_name(
     if isinstance(values, Mapping):
         unknown = [name for name in values if name not in skills]
         if unknown:
-            from skillit.errors import did_you_mean
-
             raise PolicyError(f"{where}: unknown training skill {unknown[0]!r}; {did_you_mean(unknown[0], list(skills))}")
         raw = np.array([float(values.get(name, 0.0)) for name in skills])
     else:

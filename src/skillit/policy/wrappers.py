@@ -13,13 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from skillit.errors import PolicyError
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, RoundPlan
 
 
 class _Wrapper(MixingPolicy):
     def __init__(self, inner: MixingPolicy):
         self.inner = inner
         self.name = f"{self.wrapper_name}({inner.name})"
+        self.requires = inner.requires
+        self.version = inner.version
 
     wrapper_name = "wrapper"
     keeps_scope = True  # False where the wrapper changes weights that a scope (curriculum) depends on
@@ -45,6 +47,10 @@ class _Wrapper(MixingPolicy):
     def scope(self, state: PolicyState):
         return self.inner.scope(state["inner"])
 
+    def plan(self, state: PolicyState, round_steps: int) -> RoundPlan:
+        """The inner policy's plan; a mixture it planned explicitly (a probe) is kept as it is."""
+        return self.inner.plan(state["inner"], round_steps)
+
     def describe(self) -> dict:
         return {"name": self.wrapper_name, "inner": self.inner.describe()}
 
@@ -53,6 +59,13 @@ class Frozen(_Wrapper):
     """p_t = p_1 for every round: the inner policy's first mixture, never updated (T = 1)."""
 
     wrapper_name = "frozen"
+
+    def __init__(self, inner: MixingPolicy):
+        super().__init__(inner)
+        self.requires = frozenset()  # never updated, so it reads no signal
+
+    def plan(self, state: PolicyState, round_steps: int) -> RoundPlan:
+        return RoundPlan(steps=round_steps)  # no probes: the mixture is fixed
 
     def update(self, state: PolicyState, observation: Observation) -> PolicyState:
         return state

@@ -1,0 +1,215 @@
+"""``check_policy``: the contract every mixing policy must keep, for your own policies too.
+
+    from skillit.testing import check_policy
+    check_policy(MyPolicy(...))          # raises PolicyCheckError (an AssertionError) naming what broke
+
+It drives the policy through a few rounds of made-up but deterministic observations carrying every signal
+(validation and training losses, reference losses, gradient statistics, counts) and checks:
+
+1. ``requires`` names only known signals (:data:`skillit.policy.base.SIGNALS`);
+2. ``weights`` is a finite simplex vector of shape (k,) after ``init`` and after every ``update``, and zero
+   outside ``scope`` when the policy restricts examples; ``plan`` returns a valid :class:`RoundPlan`;
+3. states are plain JSON, and a JSON round trip restores the policy exactly (same weights now and after
+   the next update); ``pack_state``/``unpack_state`` round-trip and refuse another policy's state;
+4. ``update`` never mutates its input state (the state is serialised before the call and compared after);
+5. the same observations give the same weights (two runs from ``init``);
+6. signals the policy did not ask for do not change its weights (the same run with the unrequested
+   signals removed, and with them replaced by other values, gives the same weights).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from skillit.errors import PolicyError
+from skillit.policy.base import (
+    SIGNALS,
+    EvalResult,
+    GradStats,
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    RoundPlan,
+)
+
+
+class PolicyCheckError(AssertionError):
+    """A policy broke the contract; the message says which check and where."""
+
+
+def example_context(skills: Sequence[str] = ("a", "b", "c"), *, seed: int = 0, rounds: int = 6,
+                    setting: str = "pretrain") -> PolicyContext:
+    """A small context: 3 skills of pools 3, 2, 4 (natural 1:1:2), an initial evaluation and pool scores."""
+    rng = np.random.default_rng(seed)
+    pools = tuple(3 + (i % 3) for i in range(len(skills)))
+    initial = EvalResult(0, {s: float(2.0 + rng.random()) for s in skills}, {s: 0.0 for s in skills})
+    scores = {s: np.round(rng.random(n), 3) for s, n in zip(skills, pools)}
+    return PolicyContext(
+        train_skills=tuple(skills), eval_skills=tuple(skills), target_skills=tuple(skills), setting=setting,  # type: ignore[arg-type]
+        natural_proportions=tuple(float(n) for n in pools), pool_sizes=pools, n_rounds=rounds, round_steps=10,
+        initial_eval=initial, score_pool=lambda: {k: v.copy() for k, v in scores.items()},
+        total_steps=rounds * 10, batch_size=8, seed=seed,
+    )
+
+
+def example_observations(context: PolicyContext, *, rounds: int | None = None, seed: int = 0) -> list[Observation]:
+    """Observations with every signal filled, deterministic in ``seed``; losses decrease over rounds."""
+    rng = np.random.default_rng(seed + 1)
+    k, train, evals = context.k, context.train_skills, context.eval_skills
+    seen = np.zeros(k, dtype=int)
+    out = []
+    for t in range(rounds if rounds is not None else context.n_rounds):
+        step = (t + 1) * context.round_steps
+        decay = 1.0 / (1.0 + 0.3 * t)
+        evaluations = tuple(
+            EvalResult(step - context.round_steps // 2 * (1 - e), {s: float((1.0 + rng.random()) * decay) for s in evals},
+                       {s: float(rng.random()) for s in evals})
+            for e in range(2)
+        )
+        drawn = rng.integers(1, 10, size=k)
+        seen = seen + drawn
+        vectors = rng.normal(size=(k, 4))
+        gram = vectors @ vectors.T
+        out.append(Observation(
+            round=t, step=step, evals=evaluations, examples_seen={s: int(n) for s, n in zip(train, seen)},
+            kind="train", steps=context.round_steps, lr=1e-3,
+            round_examples={s: int(n) for s, n in zip(train, drawn)},
+            train_tokens={s: int(n) * 7 for s, n in zip(train, drawn)},
+            train_loss={s: float((1.2 + rng.random()) * decay) for s in train},
+            ref_losses={s: float(0.8 + 0.5 * rng.random()) for s in evals},
+            grad=GradStats(tuple(train), gram, np.diag(gram).copy(), rng.random(k) + 0.1, drawn.astype(float), dim=4),
+        ))
+    return out
+
+
+def _without(observation: Observation, signals: frozenset[str]) -> Observation:
+    """The observation with the given signals emptied."""
+    changes: dict[str, Any] = {}
+    if "train_loss" in signals:
+        changes["train_loss"] = {}
+    if "ref_loss" in signals:
+        changes["ref_losses"] = {}
+    if "grad_stats" in signals:
+        changes["grad"] = None
+    return replace(observation, **changes)
+
+
+def _perturbed(observation: Observation, signals: frozenset[str], rng: np.random.Generator) -> Observation:
+    """The observation with the given signals replaced by other values."""
+    changes: dict[str, Any] = {}
+    if "train_loss" in signals:
+        changes["train_loss"] = {s: float(rng.random() * 9) for s in observation.train_loss}
+    if "ref_loss" in signals:
+        changes["ref_losses"] = {s: float(rng.random() * 9) for s in observation.ref_losses}
+    if "grad_stats" in signals and observation.grad is not None:
+        g = observation.grad
+        changes["grad"] = replace(g, gram=g.gram[::-1, ::-1] * 3, sqnorm=g.sqnorm[::-1] * 3, var=g.var[::-1] + 1)
+    return replace(observation, **changes)
+
+
+def _fail(policy: MixingPolicy, what: str) -> PolicyCheckError:
+    return PolicyCheckError(f"policy {policy.name!r}: {what}")
+
+
+def _check_weights(policy: MixingPolicy, state: Any, k: int, where: str) -> np.ndarray:
+    w = np.asarray(policy.weights(state), dtype=float)
+    if w.shape != (k,):
+        raise _fail(policy, f"{where}: weights have shape {w.shape}, expected ({k},)")
+    if not np.isfinite(w).all() or (w < 0).any() or abs(w.sum() - 1.0) > 1e-9:
+        raise _fail(policy, f"{where}: weights must be finite, non-negative and sum to 1, got {w.tolist()}")
+    scope = policy.scope(state)
+    if scope is not None and any(w[s] > 0 for s in range(k) if s not in scope):
+        raise _fail(policy, f"{where}: a skill with no admitted example has weight > 0 ({w.tolist()}, scope {sorted(scope)})")
+    plan = policy.plan(state, 10)
+    if not isinstance(plan, RoundPlan):
+        raise _fail(policy, f"{where}: plan() returned {type(plan).__name__}, expected RoundPlan")
+    if plan.weights is not None:
+        pw = np.asarray(plan.weights, dtype=float)
+        if pw.shape != (k,) or not np.isfinite(pw).all() or (pw < 0).any() or abs(pw.sum() - 1.0) > 1e-9:
+            raise _fail(policy, f"{where}: the planned mixture must be a simplex vector of shape ({k},), got {pw.tolist()}")
+    return w
+
+
+def _as_json(policy: MixingPolicy, state: Any, where: str) -> str:
+    try:
+        return json.dumps(state, sort_keys=True, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise _fail(policy, f"{where}: the state is not plain JSON ({exc})") from None
+
+
+def _trajectory(policy: MixingPolicy, context: PolicyContext, observations: Sequence[Observation],
+                transform: Callable[[Observation], Observation] = lambda o: o) -> np.ndarray:
+    state = policy.init(context)
+    out = [np.asarray(policy.weights(state), dtype=float)]
+    for observation in observations:
+        state = policy.update(state, transform(observation))
+        out.append(np.asarray(policy.weights(state), dtype=float))
+    return np.array(out)
+
+
+def check_policy(
+    policy: MixingPolicy,
+    context: PolicyContext | None = None,
+    observations: Sequence[Observation] | None = None,
+    *,
+    seed: int = 0,
+) -> None:
+    """Run every check of the module docstring; raise :class:`PolicyCheckError` on the first failure."""
+    context = context or example_context(seed=seed)
+    observations = list(observations) if observations is not None else example_observations(context, seed=seed)
+    k = context.k
+    unknown = set(policy.requires) - set(SIGNALS)
+    if unknown:
+        raise _fail(policy, f"requires unknown signal(s) {sorted(unknown)}; known: {list(SIGNALS)}")
+
+    state = policy.init(context)
+    _as_json(policy, state, "init")
+    _check_weights(policy, state, k, "after init")
+    for t, observation in enumerate(observations):
+        where = f"round {t}"
+        before = _as_json(policy, state, where)
+        snapshot = copy.deepcopy(state)
+        restored = json.loads(before)
+        if not np.array_equal(policy.weights(restored), policy.weights(state)):
+            raise _fail(policy, f"{where}: a JSON round trip of the state changes the weights")
+        packed = json.loads(json.dumps(policy.pack_state(state), allow_nan=True))
+        if not np.array_equal(policy.weights(policy.unpack_state(packed)), policy.weights(state)):
+            raise _fail(policy, f"{where}: pack_state/unpack_state does not restore the state")
+        new_state = policy.update(state, observation)
+        if _as_json(policy, state, where) != before or _as_json(policy, snapshot, where) != before:
+            raise _fail(policy, f"{where}: update() mutated its input state (policies must return a new state)")
+        again = policy.update(restored, observation)
+        if not np.array_equal(policy.weights(again), policy.weights(new_state)):
+            raise _fail(policy, f"{where}: a state restored from JSON evolves differently from the original")
+        state = new_state
+        _as_json(policy, state, where)
+        _check_weights(policy, state, k, f"after {where}")
+
+    foreign = {"policy": f"not-{policy.name}", "version": policy.version, "state": {}}
+    try:
+        policy.unpack_state(foreign)
+    except PolicyError:
+        pass
+    else:
+        raise _fail(policy, "unpack_state accepted another policy's state")
+
+    first = _trajectory(policy, context, observations)
+    if not np.array_equal(first, _trajectory(policy, context, observations)):
+        raise _fail(policy, "the same observations gave different weights (the policy is not deterministic)")
+
+    unrequested = frozenset(SIGNALS) - frozenset(policy.requires) - {"val_loss"}
+    if unrequested:
+        rng = np.random.default_rng(seed + 7)
+        stripped = _trajectory(policy, context, observations, lambda o: _without(o, unrequested))
+        perturbed = _trajectory(policy, context, observations, lambda o: _perturbed(o, unrequested, rng))
+        if not (np.array_equal(first, stripped) and np.array_equal(first, perturbed)):
+            raise _fail(policy, f"its weights depend on signal(s) it did not declare in requires: {sorted(unrequested)}")
+
+
+__all__ = ["PolicyCheckError", "check_policy", "example_context", "example_observations"]
