@@ -23,7 +23,7 @@ from skillit.errors import (
 from skillit.experiment import ExperimentConfig, load_config, run_experiment
 from skillit.graph import SkillsGraph, SparseMatrix, builtin_graph, builtin_graph_names
 from skillit.graph.diagnostics import compare_graphs
-from skillit.graph.learn import GraphLearner, build_learner
+from skillit.graph_learners import GraphLearner, build_learner
 from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
 from skillit.policy import (
     AntiCurriculum,

@@ -58,7 +58,9 @@ def run(
 ) -> None:
     """Run every method × seed of an experiment and print the comparison table."""
     from skillit.experiment.config import load_config, resolve_config_path
+    from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
     from skillit.experiment.runner import apply_overrides
+    from skillit.trainer.distributed import torchrun_env
 
     try:
         if resume is not None:
@@ -78,8 +80,15 @@ def run(
             config_dir = path.parent
             out_dir = out if out is not None else Path("runs") / cfg.name
         cfg = apply_overrides(cfg, seeds=seeds, steps=steps, methods=_split(methods))
-        summary = _execute(cfg, config_dir, out_dir, jobs, resume is not None)
+        if launched_by_torchrun():  # torchrun ... skillit run: every run data-parallel over the ranks
+            summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None)
+            if summary is None:
+                return
+        else:
+            summary = _execute(cfg, config_dir, out_dir, jobs, resume is not None)
     except SkillitError as exc:
+        if launched_by_torchrun() and torchrun_env()[0] != 0:
+            raise typer.Exit(2) from None  # rank 0 prints the message
         _fail(exc)
         return
     _print_results(cfg, summary, out_dir)

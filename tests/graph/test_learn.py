@@ -11,7 +11,7 @@ import pytest
 
 from skillit.errors import CheckpointError, ConfigError, GraphError, SkillError
 from skillit.graph.diagnostics import edges
-from skillit.graph.learn import (
+from skillit.graph_learners import (
     LEARNERS,
     BruteForce,
     LinearApproximation,
@@ -96,7 +96,7 @@ def test_demixing_recovers_pure_responses_of_a_linear_model():
     pure = np.array([[3.0, 1.0, -1.0], [0.0, 2.0, 0.5], [-2.0, 0.0, 1.0]])  # (k, m) responses to one-hot mixtures
     measured = probe.mixing_matrix(skills) @ pure  # what probes of mixed data would measure under linearity
 
-    from skillit.graph.learn.runs import RunOutcome
+    from skillit.graph_learners.runs import RunOutcome
 
     outcomes = {
         f"t0__{name}": RunOutcome(f"t0__{name}", [(0, {j: 10.0 for j in "htz"}),

@@ -12,10 +12,11 @@ from transformers import Trainer, TrainerCallback
 
 from skillit.errors import CheckpointError, ConfigError, DataError
 from skillit.integrations.hf import LazyBatch, SkillMixingCallback, SkillMixingDataset, hf_batch
-from skillit.policy import Stratified, build_policy
+from skillit.policy import PolicyContext, Static, Stratified, build_policy
 from skillit.tasks.lego import prerequisite_graph
 from skillit.trainer import TrainConfig, token_losses, train
 from skillit.trainer.batching import collate
+from skillit.trainer.mixer import Mixer, MixerConfig
 
 ROUND, EVAL = 4, 2
 
@@ -111,14 +112,16 @@ def test_missing_arguments_are_named(lego_skills, lego_tokenizer, gpt2_factory, 
 
 def test_lazy_batches_draw_on_first_read_and_rebuild_resolved(lego_skills, lego_tokenizer):
     dataset = SkillMixingDataset(lego_skills, lego_tokenizer, max_length=64)
-    dataset.bind(4)
-    dataset.start_round([0.5, 0.5, 0.0], 2)
+    mixer = Mixer(lego_skills, lego_tokenizer, Static([0.5, 0.5, 0.0]),
+                  MixerConfig(total_steps=2, round_steps=2, eval_every=2, batch_size=4, max_length=64))
+    mixer.policy_state = mixer.policy.init(PolicyContext(tuple(lego_skills.train_names)))  # no model needed to draw
+    dataset.bind(mixer, 4)
     first, second = dataset.collate([None] * 4), dataset.collate([None] * 4)
     assert dataset.micro_batches_drawn == 0  # collated, not drawn
     assert set(first) == {"input_ids", "attention_mask", "labels"} and dataset.micro_batches_drawn == 1
     rebuilt = type(second)({k: v for k, v in second.items()})  # what the Trainer's _prepare_input does
     assert isinstance(rebuilt, LazyBatch) and torch.equal(rebuilt["input_ids"], second["input_ids"])
-    with pytest.raises(DataError, match="round is over"):
+    with pytest.raises(DataError, match="did not end the round's last step"):
         dataset.collate([None] * 4)["input_ids"]
 
 

@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from skillit.errors import ConfigError, SkillitError, did_you_mean
+from skillit.graph_learners import build_learner
 from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.tasks import get_task, parse_task_params
 
@@ -76,12 +77,20 @@ class TrainingConfig(_Strict):
         1, ge=1, description="micro-batches per rank per optimiser step; same gradient as one batch"
     )
     log_draws: bool = Field(False, description="write draws/RUN.jsonl: every (skill, example index) drawn, per step")
+    grad_projection: int | None = Field(
+        None, ge=0, description="gradient statistics (policies that need them): rows of the random projection of the "
+        "output-layer gradient; default: 64 when the vocabulary exceeds 512, else none; 0: never project"
+    )
 
 
 class MethodConfig(_Strict):
     policy: str | None = Field(None, description="registered policy; defaults to the method's name")
     params: dict[str, Any] = Field(default_factory=dict)
     wrappers: list[dict[str, Any]] = Field(default_factory=list, description="e.g. [{floor: 0.01}]")
+    reference: str | None = Field(
+        None, description="for policies that need reference losses (DoReMi): the method whose runs are the reference "
+        "(default: stratified)"
+    )
 
 
 class WarmStartConfig(_Strict):
@@ -101,7 +110,7 @@ class GraphLearningConfig(_Strict):
     """How ``skillit graph CONFIG`` (and ``graph: learn`` in a method's params) learns the skills graph.
 
     The runs use the experiment's task, model and training settings; the fields below configure the
-    learner (``skillit.graph.learn``; docs/graphs.md). Fields a method does not use are rejected.
+    learner (``skillit.graph_learners``; docs/graphs.md). Fields a method does not use are rejected.
     """
 
     method: str = Field("probe", description="linear | brute-force | threshold | probe")
@@ -133,8 +142,6 @@ class GraphLearningConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_learner(self) -> GraphLearningConfig:
-        from skillit.graph.learn import build_learner
-
         try:
             build_learner(self.method, self.learner_params())
         except SkillitError as exc:

@@ -22,9 +22,25 @@ from typing import Any
 
 import torch
 
+from skillit.errors import GraphError
+from skillit.experiment.build import (
+    build_model,
+    build_skillset,
+    build_tokenizer,
+    context_length,
+    default_jobs,
+    resolve_device,
+    task_skillset,
+    train_config,
+    warm_start,
+)
 from skillit.experiment.config import ExperimentConfig, GraphLearningConfig
-from skillit.graph.learn import GraphLearner, get_learner
+from skillit.graph.diagnostics import compare_graphs, density
 from skillit.graph.skills_graph import SkillsGraph
+from skillit.graph_learners import GraphLearner, get_learner
+from skillit.report.graph_plots import draw_graph, plot_heatmap
+from skillit.tasks import get_task, parse_task_params
+from skillit.utils.io import load_checkpoint
 
 GRAPH_FILE = "graph.json"
 
@@ -46,7 +62,7 @@ def learner_for(config: ExperimentConfig, method: str | None = None) -> GraphLea
 
 def _warm_model(build: Callable[[], torch.nn.Module], path: str) -> torch.nn.Module:
     model = build()
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
+    model.load_state_dict(load_checkpoint(path)["model"])
     return model
 
 
@@ -67,18 +83,6 @@ def learn_graph(
     one resumes from ``work/`` (or ``workdir``: learners that differ only in how they read the runs, e.g.
     ``compare`` or ``scale``, can share one). ``progress(done_steps, planned_steps)`` follows the steps.
     """
-    from skillit.experiment.runner import (
-        build_model,
-        build_skillset,
-        build_tokenizer,
-        context_length,
-        default_jobs,
-        resolve_device,
-        task_skillset,
-        train_config,
-        warm_start,
-    )
-
     started = time.perf_counter()
     section = graph_learning_config(config)
     learner = learner_for(config, method)
@@ -126,8 +130,6 @@ def learn_graph(
     graph = SkillsGraph(graph.matrix, graph.train_skills, graph.eval_skills, provenance)
     graph.save(out / GRAPH_FILE)
     if plots:
-        from skillit.report.graph_plots import draw_graph, plot_heatmap
-
         plot_heatmap(graph, out / "graph_heatmap.png")
         draw_graph(graph, out / "graph_drawing.png")
     return graph
@@ -135,10 +137,6 @@ def learn_graph(
 
 def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, Any]:
     """Density (with its warning) and, where the task plants a prerequisite graph, the comparison with it."""
-    from skillit.errors import GraphError
-    from skillit.graph.diagnostics import compare_graphs, density
-    from skillit.tasks import get_task, parse_task_params
-
     out: dict[str, Any] = {"density": density(graph).to_dict()}
     spec = get_task(config.task.name)
     if spec.prerequisites is not None:
@@ -197,8 +195,6 @@ def prepare_graphs(
     learned = uses_learned_graph(config)
     if not learned:
         return config, costs, 0
-    from skillit.experiment.runner import build_skillset
-
     section = graph_learning_config(config)
     seed = section.seed if section.seed is not None else config.seeds[0]
     planned = learner_for(config).planned_steps(build_skillset(config, seed))

@@ -1,5 +1,5 @@
-"""Skills graphs: the value type and the graphs shipped with skillit; learning them is ``skillit.graph.learn``
-and judging them (density, comparison) ``skillit.graph.diagnostics`` (docs/graphs.md)."""
+"""Skills graphs: the value type and the graphs shipped with skillit; learning them is
+``skillit.graph_learners`` (above the trainer, since learners train) and judging them (density, comparison) ``skillit.graph.diagnostics`` (docs/graphs.md)."""
 
 from __future__ import annotations
 

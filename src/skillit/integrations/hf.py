@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -56,14 +54,13 @@ from transformers import PreTrainedTokenizerFast, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
 from skillit.errors import CheckpointError, ConfigError, DataError
-from skillit.policy.base import EvalResult, MixingPolicy, Observation, PolicyContext, Setting
-from skillit.sampler.mixture_sampler import MixtureSampler
+from skillit.policy.base import MixingPolicy, Setting
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import collate
-from skillit.trainer.evaluation import SkillEvaluator, answer_metrics
-from skillit.trainer.loop import objective_skills
+from skillit.trainer.distributed import make_all_reduce
+from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses, objective_skills
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the mixing state is the Mixer's state_dict
 
 
 # ---- tokenizers ------------------------------------------------------------------------------------
@@ -173,11 +170,13 @@ DrawListener = Callable[[int, int, list[tuple[str, int]]], None]  # (micro-batch
 
 
 class SkillMixingDataset(torch.utils.data.IterableDataset):
-    """Training micro-batches drawn by a :class:`~skillit.sampler.MixtureSampler` at weights set in place.
+    """Training micro-batches drawn by the run's :class:`~skillit.trainer.mixer.Mixer` when the Trainer reads them.
 
     Pass it as ``train_dataset`` with ``data_collator=dataset.collate`` and attach a
-    :class:`SkillMixingCallback`; the callback sizes the sampler from the ``TrainingArguments`` (global
-    micro-batch = ``per_device_train_batch_size × world_size``) and starts every round.
+    :class:`SkillMixingCallback`; the callback builds the Mixer from the ``TrainingArguments`` (global
+    micro-batch = ``per_device_train_batch_size × world_size``, ``gradient_accumulation_steps`` draws per
+    optimiser step) and binds it here. The Mixer starts every round itself at the first draw after the
+    previous round ended.
 
     Args:
         skillset: the skills; every skill with a training source is sampled.
@@ -207,41 +206,32 @@ class SkillMixingDataset(torch.utils.data.IterableDataset):
         self.train_names = skillset.train_names
         if not self.train_names:
             raise DataError("the SkillSet has no training skill (no skill with a training source)")
-        self.sources = [skillset[name].train for name in self.train_names]
         self.seed, self.sampling, self.exhausted = seed, sampling, exhausted
         if train_loss not in ("text", "answer"):
             raise ConfigError(f"train_loss must be 'text' or 'answer', got {train_loss!r}")
         self.train_loss = train_loss
         self.max_length = max_length
         self.on_draw = on_draw
-        self.sampler: MixtureSampler | None = None
+        self.mixer: Mixer | None = None
         self.micro_batch_size = 0  # per rank
+        self.pending_skill_ids: list[int] | None = None  # skills of the micro-batch drawn last, until trained on
         self._drawn = 0  # micro-batches drawn (= trained on) by this rank
         self._issued = 0  # placeholders handed to the data loader by the current iterator
         self._rng_at_next_draw: torch.Tensor | None = None
 
     # the callback's side ------------------------------------------------------------------------
-    def bind(self, micro_batch_size: int, *, world_size: int = 1, rank: int = 0) -> None:
-        """Create the sampler for ``micro_batch_size`` examples per rank and micro-batch."""
-        pools = [source.size for source in self.sources]  # type: ignore[union-attr]
-        self.sampler = MixtureSampler(
-            pools, micro_batch_size * world_size, seed=self.seed, mode=self.sampling, exhausted=self.exhausted,
-            world_size=world_size, rank=rank, names=self.train_names,
-            ordered=[bool(getattr(source, "ordered", False)) for source in self.sources],  # streamed shards
-        )
+    def bind(self, mixer: Mixer, micro_batch_size: int) -> None:
+        """Draw from ``mixer``, ``micro_batch_size`` examples per rank and micro-batch."""
+        if mixer.train_names != list(self.train_names):
+            raise ConfigError("the Mixer was built for other training skills than this dataset's")
+        self.mixer = mixer
         self.micro_batch_size = micro_batch_size
         self._drawn = self._issued = 0
 
-    def start_round(self, weights: Sequence[float], n_micro_batches: int, scope: Mapping[int, Sequence[int]] | None = None) -> None:
-        """Replace the weights in place: the next ``n_micro_batches`` global micro-batches are drawn at them."""
-        sampler = self._bound()
-        if sampler.round >= 0 and not sampler.round_finished:
-            raise DataError(
-                f"a new round was started after {sampler.examples_seen().sum()} examples, before the previous round's "
-                "micro-batches were all drawn; the dataset and the Trainer disagree on the round length "
-                "(is gradient_accumulation_steps or per_device_train_batch_size changed?)"
-            )
-        sampler.start_round(weights, n_micro_batches, scope)
+    @property
+    def sampler(self):
+        """The Mixer's sampler (``None`` before the callback bound the dataset)."""
+        return None if self.mixer is None else self.mixer.sampler
 
     @property
     def micro_batches_drawn(self) -> int:
@@ -256,7 +246,7 @@ class SkillMixingDataset(torch.utils.data.IterableDataset):
         self._rng_at_next_draw = state
 
     def state_dict(self) -> dict[str, Any]:
-        return {"sampler": self._bound().state_dict(), "drawn": self._drawn, "micro_batch_size": self.micro_batch_size}
+        return {"drawn": self._drawn, "micro_batch_size": self.micro_batch_size}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if state["micro_batch_size"] != self.micro_batch_size:
@@ -264,7 +254,6 @@ class SkillMixingDataset(torch.utils.data.IterableDataset):
                 f"the checkpoint was trained with {state['micro_batch_size']} examples per micro-batch and rank, this "
                 f"run has {self.micro_batch_size}; resume with the same per_device_train_batch_size and world size"
             )
-        self._bound().load_state_dict(state["sampler"])
         self._drawn = self._issued = int(state["drawn"])
 
     # the data loader's side ------------------------------------------------------------------------
@@ -279,7 +268,7 @@ class SkillMixingDataset(torch.utils.data.IterableDataset):
 
     def collate(self, items: Sequence[object]) -> LazyBatch:
         """The ``data_collator``: a micro-batch to be drawn when the Trainer first reads it."""
-        if self.sampler is None:
+        if self.mixer is None:
             raise ConfigError("SkillMixingDataset is not bound: add SkillMixingCallback(dataset, policy) to the Trainer")
         if len(items) != self.micro_batch_size:
             raise ConfigError(
@@ -296,26 +285,21 @@ class SkillMixingDataset(torch.utils.data.IterableDataset):
                 f"micro-batch {ticket} was read before micro-batch {self._drawn}; skillit draws micro-batches in the "
                 "order they are trained on (set ignore_data_skip=True; do not reuse batches)"
             )
-        sampler = self._bound()
-        if sampler.round < 0 or sampler.round_finished:
-            raise DataError(
-                "the mixing round is over and no new weights were set; SkillMixingCallback starts every round "
-                "(is it attached to the Trainer, and is max_steps the same as when the callback started?)"
-            )
+        mixer = self._bound()
         if self._rng_at_next_draw is not None:
             torch.set_rng_state(self._rng_at_next_draw)
             self._rng_at_next_draw = None
-        pairs = sampler.next_batch()
+        pairs = mixer.draws()
         self._drawn += 1
+        self.pending_skill_ids = [s for s, _ in pairs]
         if self.on_draw is not None:
-            self.on_draw(self._drawn, sampler.round, [(self.train_names[s], i) for s, i in pairs])
-        examples = [self.sources[s].get(i) for s, i in pairs]  # type: ignore[union-attr]
-        return hf_batch(self.tokenizer, examples, train_loss=self.train_loss, max_length=self.max_length)
+            self.on_draw(self._drawn, mixer.sampler.round, mixer.named(pairs))
+        return hf_batch(self.tokenizer, mixer.examples(pairs), train_loss=self.train_loss, max_length=self.max_length)
 
-    def _bound(self) -> MixtureSampler:
-        if self.sampler is None:
+    def _bound(self) -> Mixer:
+        if self.mixer is None:
             raise ConfigError("SkillMixingDataset is not bound: add SkillMixingCallback(dataset, policy) to the Trainer")
-        return self.sampler
+        return self.mixer
 
 
 _SLOT = object()  # what the dataset yields: a placeholder, drawn later by LazyBatch
@@ -323,15 +307,19 @@ _SLOT = object()  # what the dataset yields: a placeholder, drawn later by LazyB
 
 # ---- the callback -----------------------------------------------------------------------------------
 class SkillMixingCallback(TrainerCallback, ExportableState):
-    """Runs a skillit policy inside ``transformers.Trainer``: evaluate, update, push new weights.
+    """Runs a skillit policy inside ``transformers.Trainer`` through the one :class:`~skillit.trainer.mixer.Mixer`.
 
     Schedule, in optimiser steps (``state.global_step``): evaluate every skill at step 0, every
-    ``eval_every`` steps and at ``max_steps``; a round is ``round_steps`` steps; at each round end the
-    policy gets the round's evaluations (``policy.update``) and the dataset the next round's weights.
+    ``eval_every`` steps and at ``max_steps``; a round is ``round_steps`` steps (or what the policy plans);
+    at each round end the policy gets the round's evaluations and the signals it requires.
 
-    ``records`` holds one dict per evaluation, like skillit's loop: ``step``, ``round``, ``losses`` and
-    ``accuracies`` per skill, the ``weights`` in force, cumulative ``examples_seen`` per training skill
-    (all ranks), ``lr``, ``eval_seconds`` and ``eval_examples``.
+    Glue only: ``on_train_begin`` builds the Mixer and starts it (or restores it from the checkpoint),
+    a forward hook on the model hands every trained micro-batch's logits and labels to the Mixer (the
+    training loss of the records, and per-skill training signals for policies that require them — no
+    Trainer subclass), ``on_step_end`` calls ``Mixer.end_step``. ``records`` are the Mixer's: the same
+    fields as skillit's own loop (``train_loss`` and ``train_seconds`` included). The mixture and the
+    per-skill losses also go through the Trainer's own ``log`` at every evaluation, so ``report_to``
+    (TensorBoard, W&B, ...) sees them unchanged.
 
     Args:
         dataset: the Trainer's ``train_dataset``.
@@ -340,6 +328,8 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
         setting, target_skills: the objective (``finetune`` needs target skills), as in ``skillit.train``.
         eval_batch_size: examples per evaluation forward pass.
         max_length: context length for evaluation (default: the dataset's).
+        reference: reference losses for a policy that requires ``ref_loss`` (DoReMi).
+        grad_projection: rows of the random projection of gradient statistics (``None``: auto).
     """
 
     def __init__(
@@ -353,6 +343,8 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
         target_skills: Sequence[str] | None = None,
         eval_batch_size: int = 256,
         max_length: int | None = None,
+        reference: ReferenceLosses | None = None,
+        grad_projection: int | None = None,
     ):
         if round_steps < 1 or eval_every < 1:
             raise ConfigError(f"round_steps and eval_every must be >= 1, got {round_steps} and {eval_every}")
@@ -364,17 +356,26 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
         self.skillset = dataset.skillset
         if not self.skillset.eval_names:
             raise ConfigError("the SkillSet has no evaluation skill (no skill with a validation set)")
+        self.target_skills = tuple(target_skills) if target_skills else None
         self.targets = objective_skills(self.skillset, setting, target_skills)
         self.eval_batch_size = eval_batch_size
         self.max_length = max_length if max_length is not None else dataset.max_length
-        self.records: list[dict[str, Any]] = []
-        self.policy_state: dict[str, Any] | None = None
-        self._round_evals: list[EvalResult] = []
-        self._round = -1
-        self._evaluator: SkillEvaluator | None = None
+        self.reference = reference
+        self.grad_projection = grad_projection
+        self.mixer: Mixer | None = None
         self._accumulation = 1
-        self._max_steps = 0
-        self._last_lr = 0.0
+        self._hook: Any = None
+        self._step_loss = np.zeros(2)  # this rank's (loss sum, tokens) of the current optimiser step
+        self._all_reduce: Any = None
+        self._pending_log: dict[str, float] | None = None
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self.mixer.records if self.mixer is not None else []
+
+    @property
+    def policy_state(self) -> dict[str, Any] | None:
+        return self.mixer.policy_state if self.mixer is not None else None
 
     # ---- the Trainer's events ------------------------------------------------------------------
     def on_init_end(self, args, state, control, **kwargs):
@@ -387,119 +388,90 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self._check_arguments(args)
         rank, world, all_reduce = _data_parallel(args)
+        self._all_reduce = all_reduce
         self._accumulation = args.gradient_accumulation_steps
-        self._max_steps = int(state.max_steps)
-        self.dataset.bind(args.per_device_train_batch_size, world_size=world, rank=rank)
-        self._evaluator = SkillEvaluator(
-            self.skillset, self.dataset.tokenizer, batch_size=self.eval_batch_size, device=args.device,
-            max_length=self.max_length, rank=rank, world_size=world, all_reduce=all_reduce,
+        micro = args.per_device_train_batch_size
+        self.mixer = Mixer(
+            self.skillset, self.dataset.tokenizer, self.policy,
+            MixerConfig(
+                total_steps=int(state.max_steps), round_steps=self.round_steps, eval_every=self.eval_every,
+                batch_size=micro * world, draws_per_step=self._accumulation, seed=self.dataset.seed,
+                sampling=self.dataset.sampling, exhausted=self.dataset.exhausted, setting=self.setting,
+                target_skills=self.target_skills, eval_batch_size=self.eval_batch_size, max_length=self.max_length,
+                grad_projection=self.grad_projection,
+            ),
+            device=args.device, rank=rank, world_size=world, all_reduce=all_reduce, reference=self.reference,
         )
+        self.dataset.bind(self.mixer, micro)
+        self._attach(model)
         if state.global_step > 0:
-            self._restore(state, args)
+            self._restore(state, args, model)
             return
-        initial = self._evaluator(model, 0)
-        context = PolicyContext(
-            train_skills=tuple(self.dataset.train_names),
-            eval_skills=tuple(self.skillset.eval_names),
-            target_skills=self.targets,
-            setting=self.setting,
-            natural_proportions=tuple(self.skillset.natural_proportions()),
-            pool_sizes=tuple(source.size for source in self.dataset.sources),  # type: ignore[union-attr]
-            n_rounds=math.ceil(self._max_steps / self.round_steps),
-            round_steps=self.round_steps,
-            initial_eval=initial,
-            score_pool=lambda: self._score_pool(model),
-        )
-        self.policy_state = self.policy.init(context)
-        self.records, self._round_evals, self._round = [], [], -1
-        self._start_round(0)
-        self.records.append(self._record(initial, _lr(kwargs)))
+        self.mixer.start(model, lr=_lr(kwargs))
+        self._pending_log = _log_values(self.mixer.records[-1])
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
-        step = state.global_step
-        self._last_lr = _lr(kwargs)
-        if step % self.eval_every == 0 or step == self._max_steps:
-            evaluation = self._evaluator_or_fail()(model, step)
-            self._round_evals.append(evaluation)
-            self.records.append(self._record(evaluation, self._last_lr))
-        if step % self.round_steps == 0 or step == self._max_steps:
-            seen = self.dataset._bound().examples_seen()
-            observation = Observation(
-                round=self._round,
-                step=step,
-                evals=tuple(self._round_evals),
-                examples_seen={name: int(n) for name, n in zip(self.dataset.train_names, seen)},
-            )
-            self.policy_state = self.policy.update(self.policy_state, observation)
-            self._round_evals = []
-            if step < self._max_steps:
-                self._start_round(step)
+        assert self.mixer is not None
+        sums = self._step_loss if self._all_reduce is None else self._all_reduce(self._step_loss.copy())
+        train_loss = float(sums[0] / max(sums[1], 1.0))
+        self._step_loss = np.zeros(2)
+        events = self.mixer.end_step(model, state.global_step, train_loss=train_loss, lr=_lr(kwargs))
+        if events.record is not None:
+            self._pending_log = _log_values(events.record)
+            control.should_log = True  # the Trainer then calls its own log(), and on_log below adds ours
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self._pending_log and logs is not None:
+            logs.update(self._pending_log)  # report_to integrations run after the callbacks and see these
+            self._pending_log = None
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        if self.mixer is not None:
+            self.mixer.close()
 
     # ---- ExportableState: saved in every checkpoint's trainer_state.json -------------------------
     def state(self) -> dict[str, Any]:
         """The mixing state as one JSON string (the Trainer sorts keys of its own JSON; ours keeps order)."""
         payload = None
-        if self.dataset.sampler is not None and self.policy_state is not None:
+        if self.mixer is not None and self.mixer.started:
             payload = json.dumps({
                 "version": STATE_VERSION,
-                "train_skills": list(self.dataset.train_names),
-                "round_steps": self.round_steps,
-                "eval_every": self.eval_every,
                 "gradient_accumulation_steps": self._accumulation,
-                "round": self._round,
-                "policy_state": self.policy_state,
-                "round_evals": [e.to_dict() for e in self._round_evals],
-                "records": self.records,
+                "mixer": self.mixer.state_dict(),
                 "dataset": self.dataset.state_dict(),
-                "eval_seconds": self._evaluator.seconds if self._evaluator else 0.0,
-                "eval_examples": self._evaluator.examples if self._evaluator else 0,
                 "torch_rng": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode("ascii"),
             })
         return {"args": {}, "attributes": {"skillit_state": payload}}
 
     # ---- helpers -------------------------------------------------------------------------------
-    def _start_round(self, step: int) -> None:
-        self._round += 1
-        steps = min(self.round_steps, self._max_steps - step)
-        assert self.policy_state is not None
-        self.dataset.start_round(
-            self.policy.weights(self.policy_state), steps * self._accumulation, self.policy.scope(self.policy_state)
-        )
+    def _attach(self, model: torch.nn.Module) -> None:
+        """A forward hook that hands every trained micro-batch (logits, labels) to the Mixer."""
+        if self._hook is not None:
+            self._hook.remove()
 
-    def _record(self, evaluation: EvalResult, lr: float) -> dict[str, Any]:
-        sampler = self.dataset._bound()
-        weights = sampler.weights
-        seen = sampler.examples_seen()
-        evaluator = self._evaluator_or_fail()
-        return {
-            "step": evaluation.step,
-            "round": max(0, self._round),
-            "losses": dict(evaluation.losses),
-            "accuracies": dict(evaluation.accuracies),
-            "weights": {n: float(w) for n, w in zip(self.dataset.train_names, weights)} if weights is not None else {},
-            "examples_seen": {n: int(c) for n, c in zip(self.dataset.train_names, seen)},
-            "lr": lr,
-            "eval_seconds": evaluator.seconds,
-            "eval_examples": evaluator.examples,
-        }
+        def tap(module: torch.nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+            skill_ids = self.dataset.pending_skill_ids
+            labels = kwargs.get("labels")
+            if not module.training or skill_ids is None or labels is None:
+                return  # evaluation, or a forward that is not a drawn micro-batch
+            self.dataset.pending_skill_ids = None
+            logits = output.logits[:, :-1]  # (B, L-1, V): position t predicts token t + 1
+            shifted = labels[:, 1:]  # (B, L-1)
+            mask = shifted != -100
+            targets = shifted.clamp(min=0)
+            with torch.no_grad():
+                per_token = torch.nn.functional.cross_entropy(logits.detach().float().transpose(1, 2), targets, reduction="none")
+                self._step_loss += np.array([float((per_token * mask).sum()), float(mask.sum())])
+            if self.mixer is not None and self.mixer.wants_batch_signals:
+                self.mixer.observe_batch(skill_ids, logits, targets, mask)
 
-    def _score_pool(self, model: torch.nn.Module) -> dict[str, np.ndarray]:
-        evaluator = self._evaluator_or_fail()
-        started = time.perf_counter()
-        scores = {}
-        for name, source in zip(self.dataset.train_names, self.dataset.sources):
-            if source.size is None:  # type: ignore[union-attr]
-                raise DataError(f"scoring the pool of {name!r} needs a finite pool, but it is a stream")
-            examples = [source.get(i) for i in range(source.size)]  # type: ignore[union-attr]
-            scores[name], _ = answer_metrics(
-                model, self.dataset.tokenizer, examples, batch_size=self.eval_batch_size, device=evaluator.device,
-                max_length=self.max_length,
-            )
-            evaluator.examples += len(examples)
-        evaluator.seconds += time.perf_counter() - started
-        return scores
+        self._hook = _unwrap(model).register_forward_hook(tap, with_kwargs=True)
 
-    def _restore(self, state, args) -> None:
+    def _restore(self, state, args, model) -> None:
+        assert self.mixer is not None
         saved = state.stateful_callbacks.get(type(self).__name__) if state.stateful_callbacks else None
         if isinstance(saved, list):
             saved = saved[0] if saved else None
@@ -510,14 +482,17 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
                 "checkpoint written by a Trainer that had this callback"
             )
         data = json.loads(payload)
-        mine = {"train_skills": list(self.dataset.train_names), "round_steps": self.round_steps,
-                "eval_every": self.eval_every, "gradient_accumulation_steps": self._accumulation}
-        for key, value in mine.items():
-            if data.get(key) != value:
-                raise CheckpointError(
-                    f"the checkpoint was written with {key}={data.get(key)!r}, this run has {value!r}; resume with "
-                    "the settings the run started with"
-                )
+        if data.get("version") != STATE_VERSION:
+            raise CheckpointError(
+                f"the checkpoint's {type(self).__name__} state has version {data.get('version')!r}, this skillit "
+                f"expects {STATE_VERSION}; resume with the skillit version that wrote it"
+            )
+        if data.get("gradient_accumulation_steps") != self._accumulation:
+            raise CheckpointError(
+                f"the checkpoint was written with gradient_accumulation_steps={data.get('gradient_accumulation_steps')!r}, "
+                f"this run has {self._accumulation!r}; resume with the settings the run started with"
+            )
+        self.mixer.load_state_dict(data["mixer"], where=f"checkpoint at step {state.global_step}")
         self.dataset.load_state_dict(data["dataset"])
         drawn, expected = self.dataset.micro_batches_drawn, state.global_step * self._accumulation
         if drawn != expected:
@@ -525,12 +500,7 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
                 f"the checkpoint's sampler drew {drawn} micro-batches but {state.global_step} steps × "
                 f"{self._accumulation} were trained; it was not written by this callback's Trainer"
             )
-        self.policy_state = data["policy_state"]
-        self.records = data["records"]
-        self._round_evals = [EvalResult.from_dict(e) for e in data["round_evals"]]
-        self._round = int(data["round"])
-        evaluator = self._evaluator_or_fail()
-        evaluator.seconds, evaluator.examples = data["eval_seconds"], data["eval_examples"]
+        self.mixer.attach(model)
         if int(args.world_size) == 1:  # the checkpoint holds rank 0's RNG; other ranks keep the Trainer's restore
             rng = np.frombuffer(base64.b64decode(data["torch_rng"]), dtype=np.uint8).copy()
             self.dataset.restore_rng_at_next_draw(torch.from_numpy(rng))
@@ -551,10 +521,20 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
         if problems:
             raise ConfigError("SkillMixingCallback needs TrainingArguments(" + ", ".join(problems) + ")")
 
-    def _evaluator_or_fail(self) -> SkillEvaluator:
-        if self._evaluator is None:
-            raise ConfigError("SkillMixingCallback used before on_train_begin")
-        return self._evaluator
+
+def _log_values(record: Mapping[str, Any]) -> dict[str, float]:
+    """A record as flat scalars for the Trainer's log: ``skillit/loss/SKILL``, ``skillit/weight/SKILL``, ..."""
+    values: dict[str, float] = {}
+    for key in ("losses", "accuracies", "weights"):
+        for name, value in record.get(key, {}).items():
+            values[f"skillit/{key[:-1] if key != 'accuracies' else 'accuracy'}/{name}"] = float(value)
+    for name, value in record.get("examples_seen", {}).items():
+        values[f"skillit/examples/{name}"] = float(value)
+    return values
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if hasattr(model, "module") else model
 
 
 def _lr(kwargs: Mapping[str, Any]) -> float:
@@ -573,8 +553,6 @@ def _data_parallel(args) -> tuple[int, int, Any]:
     world = int(getattr(args, "world_size", 1) or 1)
     if world == 1:
         return 0, 1, None
-    from skillit.trainer.distributed import make_all_reduce
-
     return int(args.process_index), world, make_all_reduce(args.device)
 
 

@@ -112,6 +112,18 @@ WRAPPERS: dict[str, Callable[[MixingPolicy, Any], MixingPolicy]] = {
 }
 
 
+def register_policy(spec: PolicySpec, *, replace: bool = False) -> PolicySpec:
+    """Add a policy to the registry (your own policy: one file, and this one line).
+
+    ``register_policy(PolicySpec("my-policy", MyParams, lambda p, resolve: MyPolicy(p.x), "what it does", True))``;
+    configs then name it like a built-in one. A name already registered is refused unless ``replace``.
+    """
+    if spec.name in POLICIES and not replace:
+        raise PolicyError(f"policy {spec.name!r} is already registered; choose another name or pass replace=True")
+    POLICIES[spec.name] = spec
+    return spec
+
+
 def policy_names() -> list[str]:
     return list(POLICIES)
 

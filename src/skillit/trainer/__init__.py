@@ -1,17 +1,36 @@
-"""The one training loop, per-skill evaluation, batching and the optimiser set-up."""
+"""The one training loop, the Mixer (the one owner of the mixing), signals, per-skill evaluation, batching, optimiser."""
 
 from skillit.trainer.batching import Batch, collate, encode_example, token_losses
 from skillit.trainer.distributed import ProcessGroup, process_group, wrap_model
 from skillit.trainer.draw_log import DrawLog, read_draw_log
 from skillit.trainer.evaluation import SkillEvaluator, answer_metrics
-from skillit.trainer.loop import Distributed, TrainConfig, TrainerCallback, TrainResult, objective_skills, train
+from skillit.trainer.loop import (
+    Distributed,
+    TrainConfig,
+    TrainerCallback,
+    TrainResult,
+    train,
+)
+from skillit.trainer.mixer import (
+    Mixer,
+    MixerConfig,
+    ModelReference,
+    RecordedReference,
+    objective_skills,
+)
 from skillit.trainer.optim import build_optimizer, linear_schedule
+from skillit.trainer.signals import SignalTap
 
 __all__ = [
     "Batch",
     "Distributed",
     "DrawLog",
+    "Mixer",
+    "MixerConfig",
+    "ModelReference",
     "ProcessGroup",
+    "RecordedReference",
+    "SignalTap",
     "SkillEvaluator",
     "TrainConfig",
     "TrainResult",

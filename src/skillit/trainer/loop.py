@@ -42,7 +42,7 @@ from skillit.policy.base import MixingPolicy, Setting
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import collate, logits_of
 from skillit.trainer.evaluation import AllReduce
-from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses, objective_skills
+from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses
 from skillit.trainer.optim import build_optimizer, linear_schedule
 from skillit.utils.io import atomic_torch_save, load_checkpoint
 

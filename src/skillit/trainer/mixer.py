@@ -40,9 +40,22 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import torch
 
-from skillit.errors import CheckpointError, ConfigError, DataError, PolicyError, SkillError
+from skillit.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    PolicyError,
+    SkillError,
+)
 from skillit.model.tokenizer import Tokenizer
-from skillit.policy.base import EvalResult, MixingPolicy, Observation, PolicyContext, RoundPlan, Setting
+from skillit.policy.base import (
+    EvalResult,
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    RoundPlan,
+    Setting,
+)
 from skillit.sampler.mixture_sampler import MixtureSampler
 from skillit.skills.example import Example
 from skillit.skills.skillset import SkillSet

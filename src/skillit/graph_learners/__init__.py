@@ -1,6 +1,6 @@
 """Learning skills graphs (paper §3.2, App. B.2): one estimator interface, four learners.
 
-    from skillit.graph.learn import build_learner
+    from skillit.graph_learners import build_learner
     graph = build_learner("linear", steps=100, base_steps=300).fit(skillset, model_builder, tokenizer, training)
 
 | name | rule | runs |
@@ -16,12 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from skillit.errors import ConfigError, did_you_mean
-from skillit.graph.learn.base import GraphLearner, LearnerParams
-from skillit.graph.learn.brute_force import BruteForce
-from skillit.graph.learn.linear import LinearApproximation
-from skillit.graph.learn.probe import TrajectoryProbe
-from skillit.graph.learn.runs import GraphCost, ProbeRun, RunOutcome
-from skillit.graph.learn.threshold import StepsToThreshold
+from skillit.graph_learners.base import GraphLearner, LearnerParams
+from skillit.graph_learners.brute_force import BruteForce
+from skillit.graph_learners.linear import LinearApproximation
+from skillit.graph_learners.probe import TrajectoryProbe
+from skillit.graph_learners.runs import GraphCost, ProbeRun, RunOutcome
+from skillit.graph_learners.threshold import StepsToThreshold
 
 LEARNERS: dict[str, type[GraphLearner]] = {
     cls.name: cls for cls in (LinearApproximation, BruteForce, StepsToThreshold, TrajectoryProbe)

@@ -28,9 +28,14 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from skillit.graph.learn.base import GraphLearner, LearnerParams
-from skillit.graph.learn.brute_force import check_square, pair_outcome, single_and_pair_runs, single_id
-from skillit.graph.learn.runs import ProbeRun, RunOutcome
+from skillit.graph_learners.base import GraphLearner, LearnerParams
+from skillit.graph_learners.brute_force import (
+    check_square,
+    pair_outcome,
+    single_and_pair_runs,
+    single_id,
+)
+from skillit.graph_learners.runs import ProbeRun, RunOutcome
 from skillit.skills.skillset import SkillSet
 
 

@@ -18,7 +18,6 @@ Work directory layout::
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import time
 from collections.abc import Callable, Sequence
@@ -30,11 +29,12 @@ import torch
 
 from skillit.errors import CheckpointError, ConfigError
 from skillit.model.tokenizer import Tokenizer
+from skillit.policy.static import Static, Stratified
 from skillit.skills.example import Example
 from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import TrainSource
 from skillit.trainer.loop import TrainConfig, TrainerCallback, train
-from skillit.utils.io import atomic_write_json
+from skillit.utils.io import atomic_torch_save, atomic_write_json, load_checkpoint
 from skillit.utils.parallel import run_in_workers
 
 ModelBuilder = Callable[[], torch.nn.Module]
@@ -172,8 +172,6 @@ class RunContext:
 
 class _StopRun(Exception):
     """Raised by the recorder callback to end a run whose stop condition is met (see ``ProbeRun.stop_below``)."""
-
-
 class _Recorder(TrainerCallback):
     def __init__(self, run: ProbeRun, report: Progress):
         self.run, self.report = run, report
@@ -202,11 +200,9 @@ def snapshot_path(base_dir: str | Path, step: int) -> Path:
 
 def execute_run(job: tuple[RunContext, ProbeRun], report: Progress) -> RunOutcome:
     """Train one run from its base snapshot through the one training loop and return what it measured."""
-    from skillit.policy.static import Static
-
     context, run = job
     model = context.model_builder()
-    saved = torch.load(snapshot_path(context.base_dir, run.start), map_location="cpu", weights_only=False)
+    saved = load_checkpoint(snapshot_path(context.base_dir, run.start))
     model.load_state_dict(saved["model"])
     skills = context.skillset.select(list(run.mixture), context.skillset.eval_names)
     skills = offset_skillset(skills, saved.get("examples_seen", {}))
@@ -246,11 +242,7 @@ class _Snapshots(TrainerCallback):
 
 
 def save_snapshot(base_dir: Path, step: int, state: dict[str, Any], examples_seen: dict[str, int]) -> None:
-    path = snapshot_path(base_dir, step)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"model": state, "examples_seen": dict(examples_seen)}, tmp)
-    os.replace(tmp, path)
+    atomic_torch_save(snapshot_path(base_dir, step), {"model": state, "examples_seen": dict(examples_seen)})
 
 
 def run_base(
@@ -266,8 +258,6 @@ def run_base(
     ``points`` are steps in [0, base_steps]; step 0 is the initial model. A base that finished before
     (``base/base.json`` and every snapshot present) is not trained again.
     """
-    from skillit.policy.static import Stratified
-
     base_dir = Path(context.base_dir)
     meta_path = base_dir / "base.json"
     if meta_path.is_file() and all(snapshot_path(base_dir, p).is_file() for p in points):

@@ -30,11 +30,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from skillit.errors import ConfigError, SkillError, pydantic_details
-from skillit.graph.learn.runs import (
+from skillit.graph.skills_graph import SkillsGraph
+from skillit.graph_learners.runs import (
     GraphCost,
     ModelBuilder,
-    Progress,
     ProbeRun,
+    Progress,
     RunContext,
     RunOutcome,
     check_manifest,
@@ -42,7 +43,6 @@ from skillit.graph.learn.runs import (
     execute_runs,
     run_base,
 )
-from skillit.graph.skills_graph import SkillsGraph
 from skillit.model.tokenizer import Tokenizer
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.loop import TrainConfig

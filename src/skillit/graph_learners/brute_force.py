@@ -20,8 +20,8 @@ import numpy as np
 from pydantic import Field
 
 from skillit.errors import GraphError
-from skillit.graph.learn.base import GraphLearner, LearnerParams, pairs_of
-from skillit.graph.learn.runs import ProbeRun, RunOutcome
+from skillit.graph_learners.base import GraphLearner, LearnerParams, pairs_of
+from skillit.graph_learners.runs import ProbeRun, RunOutcome
 from skillit.skills.skillset import SkillSet
 
 

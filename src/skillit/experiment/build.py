@@ -1,0 +1,271 @@
+"""Building blocks of a run from an experiment config: skills, tokenizer, model, policies, schedule, warm start.
+
+Used by the experiment driver (``skillit.experiment.runner``) and by graph learning
+(``skillit.experiment.graph_learning``); kept apart so neither imports the other.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from skillit.errors import ConfigError, GraphError, SkillitError
+from skillit.experiment.config import ExperimentConfig
+from skillit.graph import builtin_graph
+from skillit.graph.skills_graph import SkillsGraph
+from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
+from skillit.model.tokenizer import Tokenizer
+from skillit.policy.base import EvalResult, MixingPolicy, PolicyContext
+from skillit.policy.registry import build_policy
+from skillit.policy.static import Stratified
+from skillit.skills.skillset import SkillSet
+from skillit.tasks import build_task, get_task, parse_task_params
+from skillit.trainer.batching import encode_example
+from skillit.trainer.loop import TrainConfig, TrainerCallback, train
+from skillit.trainer.mixer import objective_skills
+from skillit.utils.io import atomic_torch_save
+
+ProgressFn = Callable[[str, int], None]  # (run id, steps done)
+
+
+class StepProgress(TrainerCallback):
+    """Reports ``(run id, steps done)`` every ``every`` steps and at the end."""
+
+    def __init__(self, run_id: str, report: ProgressFn | None, every: int = 10):
+        self.run_id, self.report, self.every = run_id, report, every
+
+    def on_step_end(self, step: int, loss: float) -> None:
+        if self.report is not None and step % self.every == 0:
+            self.report(self.run_id, step)
+
+    def on_train_end(self, result) -> None:
+        if self.report is not None:
+            self.report(self.run_id, result.steps)
+
+
+def task_skillset(config: ExperimentConfig, seed: int) -> SkillSet:
+    """Every skill of the task at one seed, before ``task.train_skills``/``eval_skills`` select a subset."""
+    return build_task(config.task.name, config.task.params, seed)
+
+
+def build_skillset(config: ExperimentConfig, seed: int, full: SkillSet | None = None) -> SkillSet:
+    """The task's SkillSet for one seed, restricted to the configured training/evaluation skills."""
+    skillset = full if full is not None else task_skillset(config, seed)
+    if config.task.train_skills is not None or config.task.eval_skills is not None:
+        skillset = skillset.select(config.task.train_skills, config.task.eval_skills)
+    objective_skills(skillset, config.setting, config.target_skills)  # validates target names early
+    return skillset
+
+
+def build_tokenizer(config: ExperimentConfig, skillset: SkillSet) -> Tokenizer:
+    """Char or word tokenizer over the task's alphabet, or over its validation and first training texts."""
+    alphabet = skillset.metadata.get("alphabet")
+    if config.model.tokenizer == "char" and alphabet:
+        return CharTokenizer(sorted(set(alphabet)))
+    texts = _sample_texts(skillset)
+    return (CharTokenizer if config.model.tokenizer == "char" else WordTokenizer).from_texts(texts)
+
+
+def _sample_texts(skillset: SkillSet, per_skill: int = 2000) -> list[str]:
+    texts = []
+    for skill in skillset.skills:
+        texts.extend(e.text for e in skill.validation or [])
+        if skill.train is not None:
+            n = per_skill if skill.train.size is None else min(per_skill, skill.train.size)
+            texts.extend(skill.train.get(i).text for i in range(n))
+    return texts
+
+
+def context_length(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokenizer) -> int:
+    """The model's block size: configured, or the longest sampled example + 8 tokens of slack."""
+    if config.model.block_size is not None:
+        return config.model.block_size
+    longest = 0
+    for skill in skillset.skills:
+        examples = list(skill.validation or [])
+        if skill.train is not None:
+            n = 200 if skill.train.size is None else min(200, skill.train.size)
+            examples += [skill.train.get(i) for i in range(n)]
+        for example in examples:
+            longest = max(longest, len(encode_example(tokenizer, example)[0]))
+    return longest + 8
+
+
+def build_model(config: ExperimentConfig, tokenizer: Tokenizer, block_size: int, seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    m = config.model
+    return GPT(GPTConfig(tokenizer.vocab_size, block_size, m.n_layer, m.n_head, m.n_embd, m.dropout, init_std=m.init_std))
+
+
+def graph_resolver(config: ExperimentConfig, skillset: SkillSet, config_dir: Path | None) -> Callable[[str], SkillsGraph]:
+    """Turns a graph parameter into a SkillsGraph: ``identity``, ``builtin:NAME``, ``prerequisites``, a path,
+    or ``learn`` (learned by ``run_experiment`` before the runs, see ``skillit.experiment.graph_learning``)."""
+    task_spec = get_task(config.task.name)
+    task_params = parse_task_params(config.task.name, config.task.params)
+
+    def resolve(spec: str) -> SkillsGraph:
+        if spec == "identity":
+            if set(skillset.train_names) != set(skillset.eval_names) and config.setting == "out-of-domain":
+                raise GraphError("graph 'identity' needs evaluation skills equal to training skills")
+            names = skillset.train_names
+            return SkillsGraph.identity(names)
+        if spec == "learn":
+            # learned once by run_experiment before any run, which then passes the learned graph.json
+            # instead (skillit.experiment.graph_learning); this stand-in of the right names only lets
+            # validate_experiment check the policy's set-up before the run directory exists
+            return SkillsGraph(np.ones((len(skillset.train_names), len(skillset.eval_names))),
+                               skillset.train_names, skillset.eval_names, {"source": "learn (stand-in)"})
+        if spec == "prerequisites":
+            if task_spec.prerequisites is None:
+                raise GraphError(f"task {config.task.name!r} has no planted prerequisite graph")
+            return task_spec.prerequisites(task_params)
+        if spec.startswith("builtin:"):
+            return builtin_graph(spec.split(":", 1)[1])
+        path = Path(spec)
+        if not path.is_absolute() and config_dir is not None and not path.exists():
+            path = config_dir / path
+        if not path.exists():
+            raise GraphError(
+                f"graph {spec!r} is not 'identity', 'prerequisites', 'builtin:NAME' or an existing file"
+            )
+        if path.suffix == ".npy":  # a bare matrix: rows = training skills, columns = objective skills
+            columns = objective_skills(skillset, config.setting, config.target_skills)
+            return SkillsGraph.load(path, skillset.train_names, columns)
+        return SkillsGraph.load(path)
+
+    return resolve
+
+
+def build_method(config: ExperimentConfig, method: str, skillset: SkillSet, config_dir: Path | None) -> MixingPolicy:
+    spec = config.methods[method]
+    return build_policy(
+        config.policy_of(method),
+        spec.params,
+        resolve_graph=graph_resolver(config, skillset, config_dir),
+        wrappers=spec.wrappers,
+        where=f"method {method!r}",
+    )
+
+
+def train_config(config: ExperimentConfig, seed: int) -> TrainConfig:
+    return TrainConfig(seed=seed, **config.training.model_dump(exclude={"log_draws"}))
+
+
+def dry_run_context(config: ExperimentConfig, skillset: SkillSet) -> PolicyContext:
+    """A context with made-up losses, to check a policy's set-up (names, shapes) before training."""
+    train_names = skillset.train_names
+    pools = tuple(skillset[n].train.size for n in train_names)  # type: ignore[union-attr]
+    return PolicyContext(
+        train_skills=tuple(train_names),
+        eval_skills=tuple(skillset.eval_names),
+        target_skills=objective_skills(skillset, config.setting, config.target_skills),
+        setting=config.setting,
+        natural_proportions=tuple(skillset.natural_proportions()),
+        pool_sizes=pools,
+        n_rounds=train_config(config, 0).n_rounds,
+        round_steps=config.training.round_steps,
+        initial_eval=EvalResult(0, {n: 1.0 for n in skillset.eval_names}, {n: 0.0 for n in skillset.eval_names}),
+        score_pool=lambda: {n: np.zeros(s or 0) for n, s in zip(train_names, pools)},
+    )
+
+
+def validate_experiment(config: ExperimentConfig, config_dir: Path | None = None) -> dict[str, str | None]:
+    """Build the skills and every method's policy and initialise it on a dry context: fail before any output.
+
+    Returns each method's reference method (:func:`reference_method`), ``None`` for most.
+    """
+    full = task_skillset(config, config.seeds[0])
+    skillset = build_skillset(config, config.seeds[0], full)
+    if config.warm_start is not None:
+        full.check_names(config.warm_start.skills, role="train", where="warm_start.skills")
+    context = dry_run_context(config, skillset)
+    policies = {method: build_method(config, method, skillset, config_dir) for method in config.methods}
+    for method, policy in policies.items():
+        try:
+            state = policy.init(context)
+            policy.weights(state)
+        except SkillitError as exc:
+            raise type(exc)(f"method {method!r}: {exc}") from None
+    return {method: reference_method(config, method, policies) for method in config.methods}
+
+
+def reference_method(config: ExperimentConfig, method: str, policies: dict[str, MixingPolicy]) -> str | None:
+    """The method whose run gives ``method`` its reference losses, if its policy requires ``ref_loss``.
+
+    ``reference:`` in the method's config names it; the default is ``stratified`` (DoReMi's reference is
+    a model trained on a fixed, usually uniform, mixture). The reference must be a method of the same
+    config that needs no reference itself.
+    """
+    if "ref_loss" not in policies[method].requires:
+        return None
+    name = config.methods[method].reference or "stratified"
+    if name not in config.methods:
+        raise ConfigError(
+            f"method {method!r} needs reference losses from another method's runs (reference: {name!r}), but the "
+            f"config has no method {name!r}; add it, or set reference: to one of {', '.join(config.methods)}"
+        )
+    if "ref_loss" in policies[name].requires:
+        raise ConfigError(f"method {method!r}: its reference method {name!r} needs a reference itself; choose a fixed mixture")
+    return name
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available; use device: cpu or auto")
+    return device
+
+
+def default_jobs() -> int:
+    """Parallel runs for ``skillit run``: one per core, at most 2 by default."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def warm_start(config: ExperimentConfig, seed: int, path: Path, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Train the seed's initial model on ``config.warm_start.skills`` (stratified) and save it atomically.
+
+    Every method of the seed then starts from this model, so they differ only in the mixture.
+    """
+    assert config.warm_start is not None
+    ws = config.warm_start
+    full = task_skillset(config, seed)
+    tokenizer = build_tokenizer(config, full)
+    model = build_model(config, tokenizer, context_length(config, full, tokenizer), seed)
+    skills = full.select(train=ws.skills, eval=[name for name in ws.skills if name in full.eval_names])
+    settings = config.training.model_dump(exclude={"log_draws"})
+    settings.update(
+        steps=ws.steps, round_steps=ws.steps, eval_every=ws.steps, checkpoint_every=None,
+        batch_size=ws.batch_size or settings["batch_size"], lr=ws.lr or settings["lr"],
+        warmup_steps=min(settings["warmup_steps"], ws.steps // 10),
+    )
+    result = train(model, tokenizer, skills, Stratified(), TrainConfig(seed=seed, **settings),
+                   callbacks=[StepProgress(f"warm-start__seed{seed}", progress)])
+    payload = {"model": model.state_dict(), "records": result.records, "steps": result.steps,
+               "train_seconds": result.train_seconds, "eval_seconds": result.eval_seconds}
+    atomic_torch_save(path, payload)
+    return {"seed": seed, "steps": result.steps, "train_seconds": result.train_seconds, "final": result.final}
+
+
+
+__all__ = [
+    "StepProgress",
+    "build_method",
+    "build_model",
+    "build_skillset",
+    "build_tokenizer",
+    "context_length",
+    "default_jobs",
+    "dry_run_context",
+    "graph_resolver",
+    "resolve_device",
+    "task_skillset",
+    "train_config",
+    "validate_experiment",
+    "warm_start",
+]
