@@ -6,6 +6,8 @@ The CLI turns any :class:`SkillitError` into one printed message and exit code 2
 
 from __future__ import annotations
 
+import difflib
+
 
 class SkillitError(Exception):
     """Base class of every error skillit raises deliberately."""
@@ -37,8 +39,6 @@ class CheckpointError(SkillitError):
 
 def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
     """A short hint naming the closest valid choice, or all choices when none is close."""
-    import difflib
-
     close = difflib.get_close_matches(name, list(choices), n=1)
     if close:
         return f"did you mean {close[0]!r}? (choices: {', '.join(choices)})"

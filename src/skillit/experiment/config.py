@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from skillit.errors import ConfigError, SkillitError, did_you_mean
 from skillit.graph_learners import build_learner
 from skillit.policy.registry import get_policy_spec, validate_params
-from skillit.tasks import get_task, parse_task_params
+from skillit.tasks import get_task, parse_task_params, resolve_task_paths
 
 
 class _Strict(BaseModel):
@@ -267,8 +267,6 @@ def load_config(spec: str | Path) -> ExperimentConfig:
 
 def with_resolved_paths(config: ExperimentConfig, base_dir: Path) -> ExperimentConfig:
     """The config with the task's relative data paths made absolute against ``base_dir`` (its file's folder)."""
-    from skillit.tasks import resolve_task_paths
-
     params = resolve_task_paths(config.task.name, config.task.params, Path(base_dir))
     if params == config.task.params:
         return config

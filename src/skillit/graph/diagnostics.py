@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 
 from skillit.errors import GraphError
 from skillit.graph.skills_graph import SkillsGraph
@@ -139,8 +140,6 @@ def compare_graphs(
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
-
     return rankdata(values)
 
 

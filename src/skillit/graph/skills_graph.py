@@ -18,6 +18,7 @@ always return dense arrays, ``operator`` returns whichever the graph stores (wha
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -307,7 +308,6 @@ class SkillsGraph:
         """Write ``.json`` (names + matrix + provenance) or ``.npy`` (matrix only), atomically."""
         path = Path(path)
         if path.suffix == ".npy":
-            import io
 
             buffer = io.BytesIO()
             np.save(buffer, np.asarray(self.matrix))

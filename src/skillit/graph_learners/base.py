@@ -23,6 +23,7 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -202,7 +203,6 @@ def _training_settings(
 
     The base keeps the experiment's lr and warm-up: it stands for the start of a normal training run.
     """
-    from dataclasses import asdict
 
     if training is None:
         base = asdict(TrainConfig(steps=1))

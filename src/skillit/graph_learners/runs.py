@@ -22,6 +22,7 @@ import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from math import gcd
 from pathlib import Path
 from typing import Any
 
@@ -294,7 +295,6 @@ def run_base(
 
 
 def _gcd_all(values: Sequence[int]) -> int:
-    from math import gcd
 
     out = 0
     for value in values:

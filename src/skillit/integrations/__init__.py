@@ -10,6 +10,7 @@ PyTorch DDP with skillit's own loop lives in ``skillit.trainer.distributed``.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 _HF_NAMES = ("HFTokenizer", "LazyBatch", "SkillMixingCallback", "SkillMixingDataset", "hf_batch", "train_hf_tokenizer")
@@ -17,9 +18,7 @@ _HF_NAMES = ("HFTokenizer", "LazyBatch", "SkillMixingCallback", "SkillMixingData
 
 def __getattr__(name: str) -> Any:  # lazy: importing skillit never imports transformers
     if name in _HF_NAMES:
-        from skillit.integrations import hf
-
-        return getattr(hf, name)
+        return getattr(importlib.import_module("skillit.integrations.hf"), name)
     raise AttributeError(f"module 'skillit.integrations' has no attribute {name!r}")
 
 

@@ -6,6 +6,7 @@ Both share the call contract the trainer needs (and that a Hugging Face tokenize
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -106,8 +107,6 @@ class WordTokenizer(_TableTokenizer):
 
 
 def _split_words(text: str) -> list[str]:
-    import re
-
     return [piece for piece in re.split(r"(\s+)", text) if piece]
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from skillit.errors import PolicyError, did_you_mean, pydantic_details
+from skillit.graph import builtin_graph
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.policy.base import MixingPolicy
 from skillit.policy.curriculum import AntiCurriculum, Curriculum
@@ -157,8 +158,6 @@ def build_policy(
 
     def no_resolver(spec_: str) -> SkillsGraph:
         if spec_.startswith("builtin:"):
-            from skillit.graph import builtin_graph
-
             return builtin_graph(spec_.split(":", 1)[1])
         if spec_ == "identity":
             raise PolicyError("graph 'identity' needs the skill names; pass resolve_graph")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from rich.table import Table
 
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.report.plots import _pyplot, _save
@@ -79,8 +80,6 @@ def draw_graph(graph: SkillsGraph, path: str | Path, *, threshold: float = 0.0, 
 
 def graph_table(graph: SkillsGraph):
     """A rich table of the matrix (rows: training skills) for the terminal."""
-    from rich.table import Table
-
     table = Table(title=f"skills graph: {_title(graph)}  (row i → column j: training on i lowers the loss on j)")
     table.add_column("train \\ eval", style="bold")
     for name in graph.eval_skills:

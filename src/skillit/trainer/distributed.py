@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.distributed as torch_dist
+from torch.nn.parallel import DistributedDataParallel
 
 from skillit.errors import ConfigError
 from skillit.trainer.evaluation import AllReduce
@@ -162,8 +163,6 @@ def wrap_model(model: torch.nn.Module, group: ProcessGroup) -> torch.nn.Module:
     model.to(group.device)
     if group.backend is None:
         return model
-    from torch.nn.parallel import DistributedDataParallel
-
     device_ids = [torch.device(group.device).index] if group.backend == "nccl" else None
     return DistributedDataParallel(model, device_ids=device_ids)
 

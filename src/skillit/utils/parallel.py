@@ -18,7 +18,10 @@ from __future__ import annotations
 import multiprocessing
 import queue as queue_module
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
+
+import torch
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -30,8 +33,6 @@ _QUEUE: Any = None
 def _worker_init(progress_queue: Any) -> None:
     global _QUEUE
     _QUEUE = progress_queue
-    import torch
-
     torch.set_num_threads(1)
 
 
@@ -66,8 +67,6 @@ def run_in_workers(
             if on_result is not None:
                 on_result(item, results[index])
         return results
-
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     context = multiprocessing.get_context("spawn")
     manager = context.Manager()

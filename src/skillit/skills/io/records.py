@@ -12,6 +12,7 @@ whole text is the answer, i.e. the LM loss covers all of it).
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -327,8 +328,6 @@ class Fields:
 
 
 def _missing_column(column: str, existing: list[str], where: str, fields: Fields) -> str:
-    import difflib
-
     role = "skill" if column == fields.skill else "text" if column == fields.text else (
         "prompt" if column == fields.prompt else "answer")
     option = {"skill": "skill_column (--skill-column)", "text": "text_field", "prompt": "prompt_field",
