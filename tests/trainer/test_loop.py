@@ -80,6 +80,15 @@ def test_resume_errors(tiny_lego, tiny_model_factory, tmp_path):
     other = TrainConfig(steps=4, batch_size=8, round_steps=2, eval_every=2, checkpoint_every=2)
     with pytest.raises(CheckpointError, match="batch_size=4"):
         train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), other, checkpoint_dir=tmp_path, resume=True)
+    # the checkpoint records the policy: another policy (or the same one with other hyper-parameters) is refused
+    with pytest.raises(CheckpointError, match=r"saved with policy=\{'name': 'stratified'.*this run has \{'name': 'static'"):
+        train(tiny_model_factory(tok), tok, tiny_lego, Static([1, 1, 1]), config, checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match="sampling='quota'.*'iid'"):
+        iid = TrainConfig(steps=4, batch_size=4, round_steps=2, eval_every=2, checkpoint_every=2, sampling="iid")
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), iid, checkpoint_dir=tmp_path, resume=True)
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot be read.*delete it"):
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), config, checkpoint_dir=tmp_path, resume=True)
 
 
 def test_settings_validate_targets(tiny_lego, tiny_model_factory):
