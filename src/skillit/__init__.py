@@ -30,11 +30,14 @@ from skillit.policy import (
     Curriculum,
     EvalResult,
     Frozen,
+    GradStats,
     MinimumProbability,
     MixingPolicy,
     Observation,
     PolicyContext,
+    PolicySpec,
     Random,
+    RoundPlan,
     SkillAntiCurriculum,
     SkillCurriculum,
     SkillIt,
@@ -44,12 +47,25 @@ from skillit.policy import (
     TargetOnly,
     build_policy,
     policy_names,
+    register_policy,
 )
 from skillit.sampler import MixtureSampler
 from skillit.skills import Example, GeneratedSource, ListSource, Skill, SkillSet
 from skillit.skills.io import inspect_data, load_skills
 from skillit.tasks import build_task
-from skillit.trainer import Distributed, SkillEvaluator, TrainConfig, TrainerCallback, TrainResult, train
+from skillit.testing import check_policy
+from skillit.trainer import (
+    Distributed,
+    Mixer,
+    MixerConfig,
+    ModelReference,
+    RecordedReference,
+    SkillEvaluator,
+    TrainConfig,
+    TrainerCallback,
+    TrainResult,
+    train,
+)
 
 __version__ = "0.1.0"
 
@@ -68,16 +84,23 @@ __all__ = [
     "Frozen",
     "GPTConfig",
     "GeneratedSource",
+    "GradStats",
     "GraphError",
     "GraphLearner",
     "ListSource",
     "MinimumProbability",
+    "Mixer",
+    "MixerConfig",
     "MixingPolicy",
     "MixtureSampler",
+    "ModelReference",
     "Observation",
     "PolicyContext",
     "PolicyError",
+    "PolicySpec",
     "Random",
+    "RecordedReference",
+    "RoundPlan",
     "Skill",
     "SkillAntiCurriculum",
     "SkillCurriculum",
@@ -102,11 +125,13 @@ __all__ = [
     "build_task",
     "builtin_graph",
     "builtin_graph_names",
+    "check_policy",
     "compare_graphs",
     "inspect_data",
     "load_config",
     "load_skills",
     "policy_names",
+    "register_policy",
     "run_experiment",
     "train",
 ]
