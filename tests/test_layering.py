@@ -135,6 +135,4 @@ def test_function_level_imports_are_only_for_optional_dependencies():
                 for name in names:
                     if name.split(".")[0] not in OPTIONAL and name not in OPTIONAL:
                         offending.append(f"{path.relative_to(SRC.parent)}:{node.lineno} imports {name} inside a block")
-    allowed_cli = [line for line in offending if line.startswith("skillit/cli.py")]
-    rest = [line for line in offending if line not in allowed_cli]
-    assert not rest, "function-level imports of core modules (move them to the top of the file):\n" + "\n".join(rest)
+    assert not offending, "function-level imports of core modules (move them to the top of the file):\n" + "\n".join(offending)

@@ -18,10 +18,29 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import json as json_module
+
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
 
-from skillit.errors import SkillitError
+from skillit.errors import CheckpointError, ConfigError, DataError, SkillitError, did_you_mean
+from skillit.experiment.config import (
+    benchmark_names,
+    load_config,
+    resolve_config_path,
+    shipped_config_names,
+    shipped_config_path,
+)
+from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
+from skillit.experiment.graph_learning import learn_graph, learner_for
+from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
+from skillit.policy.registry import POLICIES, WRAPPERS
+from skillit.report.graph_plots import graph_lines, graph_table
+from skillit.report.table import comparison_table, reference_lines
+from skillit.skills.io import inspect_data
+from skillit.trainer.distributed import torchrun_env
 
 app = typer.Typer(
     add_completion=False,
@@ -57,10 +76,6 @@ def run(
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run directory DIR"),
 ) -> None:
     """Run every method × seed of an experiment and print the comparison table."""
-    from skillit.experiment.config import load_config, resolve_config_path
-    from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
-    from skillit.experiment.runner import apply_overrides
-    from skillit.trainer.distributed import torchrun_env
 
     try:
         if resume is not None:
@@ -68,7 +83,6 @@ def run(
                 raise SkillitError("give either CONFIG or --resume DIR, not both (the run directory holds its config)")
             cfg_path = resume / "config.yaml"
             if not cfg_path.is_file():
-                from skillit.errors import CheckpointError
 
                 raise CheckpointError(f"nothing to resume in {str(resume)!r}: it has no config.yaml")
             cfg = load_config(cfg_path)
@@ -96,9 +110,7 @@ def run(
 
 def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: bool) -> dict:
     """Run an experiment with a progress bar; returns the summary."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from skillit.experiment.runner import default_jobs, run_experiment
 
     n_jobs = jobs if jobs is not None else default_jobs()
     runs = len(cfg.methods) * len(cfg.seeds)
@@ -128,7 +140,6 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
 
 
 def _print_results(cfg, summary: dict, out_dir: Path) -> None:
-    from skillit.report.table import comparison_table, reference_lines
 
     console.print(comparison_table(summary))
     for line in reference_lines(summary, cfg.reference):
@@ -152,11 +163,7 @@ def graph(
 
     Running it again with the same --out resumes an interrupted run without redoing finished runs.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from skillit.experiment.config import load_config, resolve_config_path
-    from skillit.experiment.graph_learning import learn_graph, learner_for
-    from skillit.report.graph_plots import graph_lines, graph_table
 
     try:
         path = resolve_config_path(config)
@@ -186,15 +193,12 @@ def bench(
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
 ) -> None:
     """Run a shipped benchmark (configs tagged `benchmark`) and show the paper's figures beside the results."""
-    from skillit.experiment.config import benchmark_names, load_config, shipped_config_path
-    from skillit.experiment.runner import apply_overrides
 
     try:
         if name is None:
             _list_configs(benchmark_names(), "benchmarks (skillit bench NAME)")
             return
         if name not in benchmark_names():
-            from skillit.errors import ConfigError, did_you_mean
 
             raise ConfigError(f"unknown benchmark {name!r}; {did_you_mean(name, benchmark_names())}")
         path = shipped_config_path(name)
@@ -208,9 +212,7 @@ def bench(
 
 
 def _list_configs(names: list[str], title: str) -> None:
-    from rich.table import Table
 
-    from skillit.experiment.config import load_config, shipped_config_path
 
     table = Table(title=title)
     table.add_column("name", style="bold", no_wrap=True)
@@ -228,7 +230,6 @@ def _list_configs(names: list[str], title: str) -> None:
 @app.command()
 def configs() -> None:
     """List the shipped experiment configs."""
-    from skillit.experiment.config import shipped_config_names
 
     _list_configs(shipped_config_names(), "shipped configs (skillit run NAME)")
 
@@ -236,9 +237,7 @@ def configs() -> None:
 @app.command()
 def policies() -> None:
     """List the registered mixing policies and the wrappers that make variants of them."""
-    from rich.table import Table
 
-    from skillit.policy.registry import POLICIES, WRAPPERS
 
     table = Table(title="mixing policies (methods.<name>.policy)")
     table.add_column("policy", style="bold")
@@ -274,13 +273,10 @@ def data_inspect(
     Flags skills without validation data, empty examples, duplicated examples and validation examples that
     also occur in training. A corrupt line or a missing column is an error naming the file and line (exit 2).
     """
-    import json as json_module
 
-    from skillit.skills.io import inspect_data
 
     try:
         if tokenizer not in ("word", "char"):
-            from skillit.errors import DataError
 
             raise DataError(f"--tokenizer must be word or char, got {tokenizer!r}")
         report = inspect_data(
@@ -300,7 +296,6 @@ def data_inspect(
 
 
 def _print_data_report(report) -> None:
-    from rich.table import Table
 
     split = f"validation: {report.validation_source}" if report.validation_source else (
         f"holdout {report.holdout}" if report.holdout else "no validation source or holdout")
