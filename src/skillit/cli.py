@@ -7,6 +7,7 @@
     skillit data inspect SOURCE [--skill-column COL] [--validation FILE] [--holdout F] [--json]
                                           skills, counts, token lengths and problems of your own data
     skillit policies                      list the registered mixing policies
+    skillit skillmix | synth | stat | graft   LLM-side skill methods (skillit.llm.cli, docs/llm-skills.md)
 
 Any :class:`~skillit.errors.SkillitError` (bad config, unknown method or skill, malformed graph) is printed
 as one message and exits with code 2, before any output is written.
@@ -325,6 +326,15 @@ def _print_data_report(report) -> None:
             console.print(f"  - {line}", highlight=False, markup=False)
     else:
         console.print("[green]no problems found[/]")
+
+
+def _register_llm_commands() -> None:
+    from skillit.llm.cli import register
+
+    register(app)
+
+
+_register_llm_commands()
 
 
 def main() -> None:

@@ -53,3 +53,7 @@ def pydantic_details(exc) -> str:
         message = "unknown key (remove it or check its spelling)" if error["type"] == "extra_forbidden" else error["msg"]
         parts.append(f"{key}: {message}")
     return "; ".join(parts)
+
+
+class LLMError(SkillitError):
+    """A language-model backend failed: unreachable server, rejected key, unusable reply, bad model output."""
