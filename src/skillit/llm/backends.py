@@ -301,10 +301,10 @@ class OpenAIChatBackend(LLMBackend):
         tries = f"{self.max_retries + 1} tr{'y' if self.max_retries == 0 else 'ies'}"
         if unreachable:
             raise LLMConnectionError(
-                f"cannot reach {self.url} after {tries} tries ({last}); is the server running, and is "
+                f"cannot reach {self.url} after {tries} ({last}); is the server running, and is "
                 f"--base-url / {ENV_BASE_URL} right?"
             )
-        raise LLMResponseError(f"{self.url} gave no usable answer after {tries} tries (last: {last})")
+        raise LLMResponseError(f"{self.url} gave no usable answer after {tries} (last: {last})")
 
 
 def _excerpt(raw: bytes, limit: int = 200) -> str:
