@@ -198,7 +198,14 @@ def test_map_keeps_results_before_a_failure():
         return i
 
     backend = CallableBackend(lambda m: "x", concurrency=2)
+    started = []
+
+    def tracked(i):
+        started.append(i)
+        return step(i)
+
     with pytest.raises(LLMOutputError):
-        for value in backend.map(step, range(6)):
+        for value in backend.map(tracked, range(100)):
             seen.append(value)
     assert seen == [0, 1, 2]
+    assert max(started) < 10  # a bounded window: the items after the failure were never started

@@ -36,6 +36,7 @@ for local servers.) The API key is never part of the cache key or of any message
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import socket
@@ -45,7 +46,8 @@ import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -102,13 +104,27 @@ class LLMBackend(ABC):
         """``function`` over ``items``, up to ``concurrency`` at a time, results in input order.
 
         Each result is yielded as soon as it and all earlier ones are done, so a caller that writes them one
-        by one keeps everything finished before a failure (and the cache keeps the calls of those in flight).
+        by one keeps everything finished before a failure. At most ``2 × concurrency`` items are started
+        ahead; after a failure (or when the caller stops) the items not yet started are cancelled, and those
+        in flight finish into the request cache.
         """
         if self.concurrency <= 1:
             yield from map(function, items)
             return
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            yield from pool.map(function, items)
+        iterator = iter(items)
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        pending: deque[Future[R]] = deque(pool.submit(function, item)
+                                           for item in itertools.islice(iterator, 2 * self.concurrency))
+        try:
+            while pending:
+                result = pending.popleft().result()
+                for item in itertools.islice(iterator, 1):
+                    pending.append(pool.submit(function, item))
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=True)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name}
