@@ -119,9 +119,12 @@ def test_graft_a_tiny_gpt_skill():
         optimizer.step()
     evaluate = lambda model: -float(loss_fn(model).detach())  # noqa: E731 - smooth score for a 30-step fine-tune
     assert evaluate(finetuned) > evaluate(base)
+    before = {n: p.clone() for n, p in base.state_dict().items()}
     start = gr.graft(base, finetuned, loss_fn, sparsity=0.05, steps=0, evaluate=evaluate, exclude=())
     learned = gr.graft(base, finetuned, loss_fn, sparsity=0.05, steps=3, evaluate=evaluate, exclude=())
+    assert all(torch.equal(before[n], p) for n, p in base.state_dict().items())  # evaluated in place, restored
     assert learned.score >= start.score > evaluate(base)
+    assert learned.score == evaluate(gr.apply_graft(base, finetuned, learned.mask))
     curve = gr.sparsity_curve(base, finetuned, loss_fn, evaluate, [0.01, 0.2], steps=0, exclude=())
     assert [row["sparsity"] for row in curve] == [0.01, 0.2]
     assert curve[1]["recovered"] > curve[0]["recovered"] > 0

@@ -318,6 +318,9 @@ def graft_run(
     steps: int = typer.Option(20, "--steps", help="mask optimisation steps per sparsity (0 = top movement only)"),
     prompt_field: str = typer.Option("prompt", "--prompt-field"),
     answer_field: str = typer.Option("answer", "--answer-field"),
+    include_embeddings: bool = typer.Option(
+        False, "--include-embeddings/--exclude-embeddings",
+        help="let the mask cover token/position embeddings and the output head (the paper leaves them out)"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Find the few parameters that carry a fine-tuned skill; print the sparsity–accuracy curve."""
@@ -345,7 +348,8 @@ def graft_run(
         curve = []
         base_score, ft_score = evaluate(base_model), evaluate(ft_model)
         for level in levels:
-            result = gr.graft(base_model, ft_model, loss_fn, sparsity=level, steps=steps, evaluate=evaluate, seed=seed)
+            result = gr.graft(base_model, ft_model, loss_fn, sparsity=level, steps=steps, evaluate=evaluate, seed=seed,
+                              exclude=() if include_embeddings else gr.DEFAULT_EXCLUDE)
             path = gr.save_mask(out / f"mask_{level:g}.pt", result.mask)
             gain = ft_score - base_score
             curve.append({"sparsity": level, "fraction": result.fraction, "count": result.count,

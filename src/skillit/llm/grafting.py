@@ -153,7 +153,8 @@ def graft(
             model at the current relaxed parameters (e.g. :func:`answer_loss`).
         sparsity: s, the top-movement start's share of graftable coordinates.
         steps: descent steps on the scores (0 = the top-movement mask alone).
-        evaluate: ``evaluate(model) -> score`` (higher is better) of a grafted model; the best mask over
+        evaluate: ``evaluate(model) -> score`` (higher is better) of a grafted model (``base`` itself, its
+            masked parameters temporarily set to θ_pre + γ ⊙ δ and restored afterwards); the best mask over
             steps is kept. Default: minus the loss at the rounded mask.
     """
     deltas = parameter_deltas(base, finetuned, exclude)
@@ -170,9 +171,20 @@ def graft(
         gamma_base = start[n].float()
         return gamma_base + (1 - 2 * gamma_base) * torch.sigmoid(scores[n] - bias)
 
+    live = dict(base.named_parameters())
+    tuned = dict(finetuned.named_parameters())
+
     def score_of(mask: Mask) -> float:
-        if evaluate is not None:
-            return float(evaluate(apply_graft(base, finetuned, mask)))
+        if evaluate is not None:  # graft in place (no copy of the model), evaluate, restore θ_pre exactly
+            with torch.no_grad():
+                for n in names:
+                    live[n].copy_(torch.where(mask[n], tuned[n].detach(), deltas[n][0]))  # = apply_graft
+            try:
+                return float(evaluate(base))
+            finally:
+                with torch.no_grad():
+                    for n in names:
+                        live[n].copy_(deltas[n][0])
         with torch.no_grad():
             params = {**fixed, **{n: deltas[n][0] + mask[n].float() * deltas[n][1] for n in names}}
             return -float(loss_fn(lambda *args, **kw: functional_call(base, params, args, kw)))

@@ -363,7 +363,8 @@ def grade(grader: LLMBackend, record: dict[str, Any], skills: Sequence[TextSkill
           filter_explicit_name: bool = False, max_tokens: int = 512) -> dict[str, Any]:
     """``record`` plus ``points``: shape (generation rounds, grading rounds, k + 3), and its ``metrics``.
 
-    The ``rounds`` grading runs are one request with ``n = rounds`` at temperature 0.7 (as Skill-Mix does).
+    The ``rounds`` grading runs are one request with ``n = rounds`` (as Skill-Mix's grader calls are), sampled
+    at temperature 0.7 so that they can differ (0 for a single round); the majority vote then settles points.
     """
     k = int(record["k"])
     n_items = k + 3
