@@ -34,6 +34,7 @@ LAYERS = [
     "testing",  # check_policy, for users' own policies
     "experiment",
     "integrations",  # Hugging Face: callbacks around someone else's trainer
+    "llm",  # LLM-side skill methods (backends, Skill-Mix, Instruct-SkillMix, STAT, grafting) and their commands
     "cli",
     "__main__",
     "__init__",  # the public surface re-exports everything

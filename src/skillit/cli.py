@@ -37,6 +37,7 @@ from skillit.experiment.config import (
 from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
 from skillit.experiment.graph_learning import learn_graph, learner_for
 from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
+from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
 from skillit.report.graph_plots import graph_lines, graph_table
 from skillit.report.table import comparison_table, reference_lines
@@ -328,13 +329,7 @@ def _print_data_report(report) -> None:
         console.print("[green]no problems found[/]")
 
 
-def _register_llm_commands() -> None:
-    from skillit.llm.cli import register
-
-    register(app)
-
-
-_register_llm_commands()
+register_llm_commands(app)  # skillmix, synth, stat, graft (skillit.llm.cli)
 
 
 def main() -> None:

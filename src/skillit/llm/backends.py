@@ -36,6 +36,7 @@ for local servers.) The API key is never part of the cache key or of any message
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import json
 import os
@@ -50,6 +51,8 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+import torch
 
 from skillit.errors import LLMError
 from skillit.utils.io import atomic_write_json
@@ -402,7 +405,6 @@ class HFCausalLMBackend(LLMBackend):
         if self._model is not None:
             return
         try:
-            import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - transformers is an optional extra
             raise LLMError(f"the hf backend needs transformers: pip install 'skillit[hf]' ({exc})") from None
@@ -425,8 +427,6 @@ class HFCausalLMBackend(LLMBackend):
 
     def chat(self, messages: Sequence[Message], *, temperature: float = 0.0, max_tokens: int = 512,
              n: int = 1) -> list[str]:
-        import torch
-
         messages = _check_messages(messages)
         with self._lock:  # one generate at a time on one model
             self._load()
@@ -466,8 +466,6 @@ def build_backend(
             raise LLMError("the hf backend needs --model (a local path or a cached model name)")
         return HFCausalLMBackend(model)
     if kind.startswith("python:"):
-        import importlib
-
         target = kind[len("python:"):]
         module_name, _, attr = target.partition(":")
         if not module_name or not attr:

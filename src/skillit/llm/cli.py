@@ -19,12 +19,24 @@ message and exits with code 2, keeping the whole records written before it and n
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from skillit.errors import DataError, SkillitError
+from skillit.llm import grafting as gr
+from skillit.llm import skillmix as sm
+from skillit.llm import synth as sy
+from skillit.llm.backends import build_backend
+from skillit.llm.jsonl import JsonlAppender, read_jsonl
+from skillit.llm.stat import MissingSkillProfile, diagnose, skill_map_from_records, stat_sel
+from skillit.skills.example import Example
+from skillit.utils.io import atomic_write_json, atomic_write_text
 
 skillmix_app = typer.Typer(no_args_is_help=True, help="Skill-Mix: generate k-skill texts, grade them, report the metrics.")
 stat_app = typer.Typer(no_args_is_help=True, help="STAT: missing-skill profile from failures, and STAT-Sel selection.")
@@ -40,31 +52,28 @@ TIMEOUT = typer.Option(120.0, "--timeout", help="seconds to wait for one reply")
 RETRIES = typer.Option(5, "--retries", help="retries of a failed request (exponential back-off from 1 s)")
 
 
-def _console():
-    from skillit.cli import console
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True)
 
+
+def _console() -> Console:
     return console
 
 
 def _fail(exc: SkillitError) -> None:
-    from skillit.cli import _fail as fail
-
-    fail(exc)
+    """One printed message and exit code 2, as every skillit command does."""
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(2)
 
 
 def _backend(kind: str, base_url: str | None, model: str | None, cache_dir: Path | None, no_cache: bool,
              concurrency: int, timeout: float, retries: int):
-    from skillit.llm.backends import build_backend
-
     return build_backend(kind, base_url=base_url, model=model, cache_dir=False if no_cache else cache_dir,
                          concurrency=concurrency, timeout=timeout, max_retries=retries)
 
 
 def _run_items(backend, function, items: list[dict[str, Any]], out: Path, what: str) -> int:
     """Run ``function`` over the items not yet in ``out`` and append each result whole; returns how many ran."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from skillit.llm.jsonl import JsonlAppender
 
     writer = JsonlAppender(out)
     done = writer.done_ids
@@ -99,8 +108,6 @@ def skillmix_generate(
     timeout: float = TIMEOUT, retries: int = RETRIES,
 ) -> None:
     """Ask a student model for texts that combine k random skills on a random topic (seeded)."""
-    from skillit.llm import skillmix as sm
-
     try:
         skill_list = sm.load_text_skills(skills)
         combinations = sm.sample_combinations(skill_list, sm.load_topics(topics), k, n, seed)
@@ -127,9 +134,6 @@ def skillmix_grade(
     timeout: float = TIMEOUT, retries: int = RETRIES,
 ) -> None:
     """Grade generated texts with the (k + 3)-point rubric; prints the aggregated metrics."""
-    from skillit.llm import skillmix as sm
-    from skillit.llm.jsonl import read_jsonl
-
     try:
         skill_list = sm.load_text_skills(skills)
         records = []
@@ -156,9 +160,6 @@ def skillmix_metrics(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Ratio of full marks, ratio of all skills and skill fraction (mean ± SE over combinations), per k."""
-    from skillit.llm import skillmix as sm
-    from skillit.llm.jsonl import read_jsonl
-
     try:
         summary = sm.summarize(read_jsonl(graded, what="graded"))
     except SkillitError as exc:
@@ -171,8 +172,6 @@ def skillmix_metrics(
 
 
 def _print_skillmix(summary: dict[str, Any]) -> None:
-    from rich.table import Table
-
     table = Table(title="Skill-Mix metrics (mean ± SE over combinations)")
     for column in ("k", "combinations", "ratio of full marks", "ratio of all skills", "skill fraction"):
         table.add_column(column, justify="right")
@@ -204,9 +203,6 @@ def synth(
     Every record keeps its skills; `skillit data inspect OUT` and `load_skills(OUT)` read it as a data set
     (one skill per combination, prompt/answer columns).
     """
-    from skillit.llm import skillmix as sm
-    from skillit.llm import synth as sy
-
     try:
         skill_list = sm.load_text_skills(skills)
         specs = sy.sample_specs([s.name for s in skill_list], sy.load_query_types(query_types), k, n, seed)
@@ -225,9 +221,7 @@ def synth(
 
 
 def _skill_names(path: Path) -> list[str]:
-    from skillit.llm.skillmix import load_text_skills
-
-    return [s.name for s in load_text_skills(path)]
+    return [s.name for s in sm.load_text_skills(path)]
 
 
 @stat_app.command("profile")
@@ -243,9 +237,6 @@ def stat_profile(
     timeout: float = TIMEOUT, retries: int = RETRIES,
 ) -> None:
     """A teacher reads each failure and names the missing skills; the counts become the missing-skill profile."""
-    from skillit.llm.jsonl import read_jsonl
-    from skillit.llm.stat import MissingSkillProfile, diagnose
-
     try:
         names = _skill_names(skills)
         items = read_jsonl(failures, what="failures")
@@ -262,8 +253,6 @@ def stat_profile(
     except SkillitError as exc:
         _fail(exc)
         return
-    from rich.table import Table
-
     counts = result.counts()
     total = sum(counts.values())
     table = Table(title=f"missing-skill profile ({len(result.questions)} question(s) with named skills)")
@@ -290,10 +279,6 @@ def stat_select(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """STAT-Sel: draw training examples of each profiled skill, in proportion to its count."""
-    from skillit.llm.jsonl import read_jsonl
-    from skillit.llm.stat import MissingSkillProfile, skill_map_from_records, stat_sel
-    from skillit.utils.io import atomic_write_text
-
     try:
         msp = MissingSkillProfile.load(profile)
         records = read_jsonl(data, what="training data")
@@ -324,11 +309,6 @@ def graft_run(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Find the few parameters that carry a fine-tuned skill; print the sparsity–accuracy curve."""
-    from skillit.llm import grafting as gr
-    from skillit.llm.jsonl import read_jsonl
-    from skillit.skills.example import Example
-    from skillit.utils.io import atomic_write_json
-
     try:
         levels = [float(s) for s in sparsity.split(",") if s.strip()]
         if not levels or not all(0 < s <= 1 for s in levels):
@@ -359,8 +339,6 @@ def graft_run(
     except SkillitError as exc:
         _fail(exc)
         return
-    from rich.table import Table
-
     table = Table(title=f"grafting {finetuned} onto {base} (base {base_score:.3f}, fine-tuned {ft_score:.3f})")
     for column in ("sparsity", "parameters", "share", "accuracy", "gain recovered"):
         table.add_column(column, justify="right")
@@ -374,15 +352,13 @@ def graft_run(
 def _load_hf(path: Path):
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from skillit.integrations.hf import HFTokenizer
     except ImportError as exc:  # pragma: no cover - optional extra
         raise SkillitError(f"graft run needs transformers: pip install 'skillit[hf]' ({exc})") from None
     if not Path(path).is_dir():
         raise DataError(f"model folder {str(path)!r} does not exist")
     try:
         model = AutoModelForCausalLM.from_pretrained(path)
-        tokenizer = HFTokenizer(AutoTokenizer.from_pretrained(path))
+        tokenizer = gr.TokenizerAdapter(AutoTokenizer.from_pretrained(path))
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot load a Hugging Face causal LM and tokenizer from {str(path)!r}: {exc}") from None
     return model, tokenizer
@@ -395,20 +371,16 @@ def graft_overlap(
     out: Optional[Path] = typer.Option(None, "--out", help="write the overlap skills graph (JSON)"),
 ) -> None:
     """Overlap |γ_i ∩ γ_j| / |γ_j| of skills' masks, as a skills graph."""
-    from skillit.llm.grafting import load_mask, overlap_graph
-
     try:
         labels = [s.strip() for s in names.split(",")] if names else [p.stem for p in masks]
         if len(labels) != len(masks) or len(set(labels)) != len(labels):
             raise DataError(f"--names needs {len(masks)} distinct names, got {labels}")
-        graph = overlap_graph({label: load_mask(path) for label, path in zip(labels, masks)})
+        graph = gr.overlap_graph({label: gr.load_mask(path) for label, path in zip(labels, masks)})
         if out is not None:
             graph.save(out)
     except SkillitError as exc:
         _fail(exc)
         return
-    from rich.table import Table
-
     table = Table(title="mask overlap |row ∩ column| / |column|")
     table.add_column("")
     for label in labels:

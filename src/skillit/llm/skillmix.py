@@ -40,6 +40,7 @@ import numpy as np
 
 from skillit.errors import DataError, SkillError, did_you_mean
 from skillit.llm.backends import LLMBackend, LLMOutputError, Message
+from skillit.llm.jsonl import read_jsonl
 
 DROPPED_STATUSES = ("remove", "in review", "maybe")  # rows of the skills CSV left out (Skill-Mix utils)
 METRICS = ("full_marks", "all_skills", "skill_fraction")
@@ -69,8 +70,6 @@ def load_text_skills(path: str | Path) -> list[TextSkill]:
         raise DataError(f"skills file {str(path)!r} does not exist")
     rows: list[dict[str, Any]]
     if path.suffix == ".jsonl":
-        from skillit.llm.jsonl import read_jsonl
-
         rows = read_jsonl(path, what="skills")
     elif path.suffix == ".csv":
         with path.open(newline="", encoding="utf-8") as handle:

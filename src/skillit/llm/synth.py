@@ -27,6 +27,7 @@ from typing import Any
 
 from skillit.errors import DataError, SkillError
 from skillit.llm.backends import LLMBackend, LLMOutputError, Message
+from skillit.llm.jsonl import read_jsonl
 
 SKILL_SEPARATOR = " + "
 PROMPT_TEMPLATE = "### Instruction:\n{instruction}\n\n### Response:\n"
@@ -48,8 +49,6 @@ def load_query_types(path: str | Path) -> list[QueryType]:
         raise DataError(f"query-types file {str(path)!r} does not exist")
     if path.suffix in (".json", ".jsonl"):
         if path.suffix == ".jsonl":
-            from skillit.llm.jsonl import read_jsonl
-
             rows = read_jsonl(path, what="query types")
         else:
             try:
