@@ -1,0 +1,192 @@
+"""Skill-It+ : Skill-It with losses normalised per skill, dead rows dropped and (optionally) a graph learned online.
+
+Our method, not the paper's (the paper's exact rule stays ``skill-it``, :mod:`skillit.policy.skill_it`).
+Skill-It (Chen et al. 2023, §3.3.2) sets p_i ∝ exp(η·Σ_j A_ij·L̃_j) with raw losses L̃. Two weaknesses were
+measured in this library's fine-tuning benchmarks (docs/results.md): (1) the logits scale with the losses'
+units, so once losses fall below ~1 nat the mixture at η = 0.5 is nearly uniform and the same η means
+different things on different tasks; (2) a training skill with no edge to the objective still gets
+exp(0) = 1, i.e. a full share of the data it cannot help. Skill-It+ changes exactly these, plus an option:
+
+    L̂_j = mean_{τ ∈ last w evaluations} L_j(τ) / L_j^ref                                     (1)
+    p_i ∝ prior_i · 1[i ∈ S_live] · exp( η · Σ_{j ∈ objective} A_ij · L̂_j )                   (2)
+    S_live = { i : Σ_{j ∈ objective} A_ij > 0 }
+
+Design choices (each a parameter):
+
+* ``normalise="initial"`` (default): L_j^ref = L_j at step 0, so L̂_j is the fraction of skill j's loss
+  still left (1 at the start, the paper's L̃ = 1 first mixture, falling towards 0) and η is unit-free: the
+  same η means the same on every task. ``"mean"``: L_j^ref = the mean of the window-mean losses over the
+  objective skills, so L̂ measures which skill is *relatively* behind, and the contrast does not fade as all
+  losses fall.
+* The window is always a **mean** (the paper sums in pre-training), so η does not scale with w.
+* ``zero_rows="drop"`` (default): skills with no positive edge to any objective skill get weight 0
+  (``"keep"``: the paper's exp(0) = 1). To keep a floor instead, wrap with ``floor`` (``MinimumProbability``).
+* ``graph_ridge=λ`` (default off) re-estimates the objective columns of A online from training losses, the
+  idea of Aioli (frontier.md §5.1) without its probe rounds. Under the linear dynamic law, the relative drop
+  of skill j's training loss between rounds, y_t,j = (L_{t−1,j} − L_{t,j}) / L_{t−1,j}, is ≈ Σ_i A_ij·x_t,i,
+  with x_t the round's realised mixture (examples drawn / all drawn). Over the rounds so far (X: T×k, y_j: T)
+  and the given graph A⁰ as prior, each objective column j that is a training skill is re-fitted by ridge
+  regression towards the prior:
+
+      c = ⟨Y, X·A⁰⟩ / ‖X·A⁰‖²                          (one scale: loss-drop units per graph unit)
+      A_:,j = max( (XᵀX + λI)⁻¹ (Xᵀ y_j + λ·c·A⁰_:,j) / c, 0 )
+
+  With few rounds or rounds whose mixtures barely differ, the ridge keeps A near A⁰; with informative rounds
+  the data move it. If c ≤ 0 (losses rising) A⁰ is kept. This needs ``train_loss`` (declared only when on).
+
+Defaults (η = 1, window 3, initial normalisation, drop) are a starting point, not tuned results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+
+from skillit.errors import PolicyError
+from skillit.graph.skills_graph import SkillsGraph
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, stable_softmax, weights_by_name
+
+
+class SkillItPlus(MixingPolicy):
+    """p_i ∝ prior_i · 1[i live] · exp(η · Σ_j A_ij · L̄_j / L_j^ref), optionally with A re-fitted online.
+
+    Args:
+        graph: the skills graph A (rows: training skills, columns: evaluation skills).
+        eta: η (unit-free, see the module docstring).
+        window: evaluations averaged into L̄.
+        normalise: ``initial`` (divide by the step-0 loss) or ``mean`` (by the mean over objective skills).
+        zero_rows: ``drop`` (weight 0 for skills with no edge to the objective) or ``keep``.
+        graph_ridge: λ of the online re-fit of A, or ``None`` for a fixed graph.
+        prior: optional multiplicative prior over training skills.
+        targets: objective columns; default the context's target skills.
+    """
+
+    name = "skill-it-plus"
+
+    def __init__(self, graph: SkillsGraph, eta: float = 1.0, window: int = 3,
+                 normalise: Literal["initial", "mean"] = "initial", zero_rows: Literal["drop", "keep"] = "drop",
+                 graph_ridge: float | None = None, prior: Mapping[str, float] | Sequence[float] | None = None,
+                 targets: Sequence[str] | None = None):
+        if not np.isfinite(eta) or eta < 0:
+            raise PolicyError(f"skill-it-plus: eta must be a finite number >= 0, got {eta}")
+        if window < 1:
+            raise PolicyError(f"skill-it-plus: window must be >= 1 evaluation, got {window}")
+        if normalise not in ("initial", "mean"):
+            raise PolicyError(f"skill-it-plus: normalise must be initial or mean, got {normalise!r}")
+        if zero_rows not in ("drop", "keep"):
+            raise PolicyError(f"skill-it-plus: zero_rows must be drop or keep, got {zero_rows!r}")
+        if graph_ridge is not None and not (np.isfinite(graph_ridge) and graph_ridge > 0):
+            raise PolicyError(f"skill-it-plus: graph_ridge must be a number > 0 or null, got {graph_ridge}")
+        self.graph, self.eta, self.window = graph, float(eta), int(window)
+        self.normalise, self.zero_rows = normalise, zero_rows
+        self.graph_ridge = None if graph_ridge is None else float(graph_ridge)
+        self.prior, self.targets = prior, (tuple(targets) if targets is not None else None)
+        self.requires = frozenset({"val_loss", "train_loss"} if graph_ridge is not None else {"val_loss"})
+
+    def init(self, context: PolicyContext) -> PolicyState:
+        columns = tuple(self.targets or context.target_skills or context.eval_skills)
+        if not columns:
+            raise PolicyError("skill-it-plus: no objective skills (no evaluation or target skills in the context)")
+        if context.initial_eval is None:
+            raise PolicyError("skill-it-plus: needs an evaluation before training (the per-skill reference losses)")
+        matrix = self.graph.submatrix(context.train_skills, columns)  # (k, m)
+        initial = context.initial_eval.loss_vector(columns)  # (m,)
+        if (initial <= 0).any():
+            bad = columns[int(np.argmin(initial))]
+            raise PolicyError(f"skill-it-plus: the initial loss of skill {bad!r} is {initial.min()}; "
+                              "normalising by it needs a positive loss (use normalise: mean)")
+        live = self._live(matrix)
+        if not live.any():
+            raise PolicyError(f"skill-it-plus: no training skill has an edge to the objective skills {list(columns)}; "
+                              "check the graph or set zero_rows: keep")
+        log_prior = (np.zeros(context.k) if self.prior is None else
+                     np.log(weights_by_name(self.prior, context.train_skills, where="skill-it-plus prior") + 1e-300))
+        return {"train_skills": list(context.train_skills), "columns": list(columns), "matrix": matrix.tolist(),
+                "initial": initial.tolist(), "history": [initial.tolist()], "log_prior": log_prior.tolist(),
+                "shares": [], "drops": [], "train_losses": None, "round": 0}
+
+    def _live(self, matrix: np.ndarray) -> np.ndarray:
+        return (matrix.sum(axis=1) > 0) if self.zero_rows == "drop" else np.ones(matrix.shape[0], dtype=bool)
+
+    def signal(self, state: PolicyState) -> np.ndarray:
+        """L̂ (m,): window-mean losses over the reference losses, eq. (1)."""
+        mean = np.asarray(state["history"], dtype=float).mean(axis=0)  # (m,)
+        if self.normalise == "initial":
+            return mean / np.asarray(state["initial"], dtype=float)
+        scale = mean.mean()
+        return mean / scale if scale > 0 else np.ones_like(mean)
+
+    def update(self, state: PolicyState, observation: Observation) -> PolicyState:
+        history = [list(row) for row in state["history"]]
+        for evaluation in observation.evals:
+            history.append(evaluation.loss_vector(state["columns"]).tolist())
+        state = {**state, "history": history[-self.window:], "round": observation.round + 1}
+        if self.graph_ridge is not None:
+            state = self._refit(state, observation)
+        return state
+
+    def _refit(self, state: PolicyState, observation: Observation) -> PolicyState:
+        skills, columns = state["train_skills"], state["columns"]
+        losses = observation.train_loss_vector(skills)  # (k,), NaN where not drawn
+        drawn = np.array([float(observation.round_examples.get(s, 0)) for s in skills])
+        first = state["train_losses"] is None
+        previous = np.array([np.nan if v is None else v for v in (state["train_losses"] or [None] * len(skills))],
+                            dtype=float)  # (k,)
+        current = np.where(np.isfinite(losses), losses, previous)  # an undrawn skill keeps its last loss
+        state = {**state, "train_losses": [float(v) if np.isfinite(v) else None for v in current]}
+        if first or drawn.sum() <= 0:
+            return state
+        with np.errstate(all="ignore"):  # a zero or subnormal previous loss has no relative drop
+            drop = np.where(previous > 1e-12, (previous - current) / previous, np.nan)  # (k,) relative drop
+        drop_by_column = [float(drop[skills.index(c)]) if c in skills and np.isfinite(drop[skills.index(c)]) else None
+                          for c in columns]
+        state = {**state, "shares": [*state["shares"], (drawn / drawn.sum()).tolist()],
+                 "drops": [*state["drops"], drop_by_column]}
+        prior = self.graph.submatrix(skills, columns)  # (k, m) A⁰
+        refit = refit_columns(prior, np.asarray(state["shares"]), state["drops"], self.graph_ridge)
+        return {**state, "matrix": refit.tolist()}
+
+    def weights(self, state: PolicyState) -> np.ndarray:
+        matrix = np.asarray(state["matrix"], dtype=float)  # (k, m)
+        logits = self.eta * (matrix @ self.signal(state)) + np.asarray(state["log_prior"])
+        live = self._live(matrix)
+        if not live.any():  # a re-fit removed every edge: fall back to every skill
+            live = np.ones_like(live)
+        p = np.zeros(matrix.shape[0])
+        p[live] = stable_softmax(logits[live])
+        return p
+
+    def describe(self) -> dict:
+        return {"name": self.name, "eta": self.eta, "window": self.window, "normalise": self.normalise,
+                "zero_rows": self.zero_rows, "graph_ridge": self.graph_ridge,
+                "graph": {"train_skills": list(self.graph.train_skills), "eval_skills": list(self.graph.eval_skills),
+                          **{k: v for k, v in self.graph.provenance.items() if isinstance(v, (str, int, float))}}}
+
+
+def refit_columns(prior: np.ndarray, shares: np.ndarray, drops: Sequence[Sequence[float | None]], ridge: float) -> np.ndarray:
+    """A with each observed column re-fitted by ridge regression towards c·A⁰ (module docstring); shape (k, m).
+
+    prior: A⁰ (k, m); shares: X (T, k); drops: y (T, m) with ``None`` where column j has no training loss.
+    """
+    y = np.array([[np.nan if v is None else v for v in row] for row in drops], dtype=float)  # (T, m)
+    predicted = shares @ prior  # (T, m)
+    seen = np.isfinite(y)
+    denominator = float(np.sum(predicted[seen] ** 2))
+    if not seen.any() or denominator <= 0:
+        return prior.copy()
+    c = float(np.sum(y[seen] * predicted[seen])) / denominator
+    if c <= 0:
+        return prior.copy()
+    out = prior.copy()
+    k = prior.shape[0]
+    for j in range(prior.shape[1]):
+        rows = seen[:, j]
+        if not rows.any():
+            continue
+        x = shares[rows]  # (T_j, k)
+        lhs = x.T @ x + ridge * np.eye(k)
+        rhs = x.T @ y[rows, j] + ridge * c * prior[:, j]
+        out[:, j] = np.maximum(np.linalg.solve(lhs, rhs) / c, 0.0)
+    return out
