@@ -9,6 +9,7 @@ policies get this suite by being registered. The last tests show that the checks
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -29,6 +30,12 @@ PARAMS = {
     "skill-it": {"graph": "g", "eta": 0.8, "window": 2},
     "skill-it-static": {"graph": "g"},
     "stratified": {"graph": "g"},
+    "aioli": {"lp_rounds": 1, "lp_steps": 2},  # 1·3·2 = 6 probe steps < the contexts' 10-step rounds
+    "aioli-train-loss": {"lp_rounds": 1, "lp_steps": 2, "ema": 0.1},
+    "ado": {"start_rounds": 2, "refit_every": 3, "e_min": -5.0},  # few fits: each costs ~0.1 s
+    "skill-it-plus": {"graph": "g", "graph_ridge": 1.0},
+    "temperature": {"temperature": 3.0},
+    "velocitune": {"target_losses": {"a": 0.5}},
 }
 WRAPPERS = [[], [{"floor": 0.05}], [{"smoothed": 0.5}], [{"frozen": True}]]
 SCORES = {"a": np.array([0.3, 0.1, 0.7]), "b": np.array([0.2, 0.9]), "c": np.array([0.5, 0.4, 0.6, 0.8])}
@@ -67,7 +74,17 @@ loss_rows = st.lists(
 @settings(max_examples=10, deadline=None)
 @given(rounds=st.lists(loss_rows, min_size=1, max_size=6))
 def test_contract_holds_for_any_losses(name, wrappers, rounds):
-    check_policy(make(name, wrappers), ctx(), [observe(t, *evals) for t, evals in enumerate(rounds)])
+    check_policy(make(name, wrappers), ctx(), with_signals([observe(t, *evals) for t, evals in enumerate(rounds)]))
+
+
+def with_signals(observations):
+    """The observations with every other signal filled: training losses = the round's last validation losses
+    (so hypothesis explores them too), reference losses 1.0, the example gradient statistics and counts."""
+    examples = example_observations(example_context(SKILLS), rounds=len(observations))
+    return [replace(o, train_loss=dict(o.evals[-1].losses), ref_losses={s: 1.0 for s in SKILLS}, grad=e.grad,
+                    round_examples=e.round_examples, examples_seen=e.examples_seen, train_tokens=e.train_tokens,
+                    steps=e.steps)
+            for o, e in zip(observations, examples)]
 
 
 @pytest.mark.parametrize("name", list(POLICIES))

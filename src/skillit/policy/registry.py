@@ -18,11 +18,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from skillit.errors import PolicyError, did_you_mean, pydantic_details
 from skillit.graph import builtin_graph
 from skillit.graph.skills_graph import SkillsGraph
+from skillit.policy.ado import ADO
+from skillit.policy.aioli import Aioli, AioliTrainLoss
 from skillit.policy.base import MixingPolicy
 from skillit.policy.curriculum import AntiCurriculum, Curriculum
+from skillit.policy.doremi import DoReMiOnline
+from skillit.policy.natural import Natural
+from skillit.policy.odm import ODM, ODMSmoothedMean
+from skillit.policy.pike import PiKE
+from skillit.policy.rb_balance import RBBalance
 from skillit.policy.skill_curriculum import SkillAntiCurriculum, SkillCurriculum
 from skillit.policy.skill_it import SkillIt
+from skillit.policy.skill_it_plus import SkillItPlus
 from skillit.policy.static import Random, Static, Stratified, TargetOnly
+from skillit.policy.temperature import Temperature
+from skillit.policy.velocitune import Velocitune
 from skillit.policy.wrappers import Frozen, MinimumProbability, Smoothed
 
 GraphResolver = Callable[[str], SkillsGraph]
@@ -67,6 +77,82 @@ class SkillCurriculumParams(_Params):
     mixing_fraction: float = Field(0.4, ge=0, lt=1)
 
 
+# ---- the peers (issue 9; docs/policies.md) ----------------------------------------------------------------
+class NaturalParams(_Params):
+    tokens: Weights | None = Field(None, description="pool token counts per skill; default: estimated online")
+    unit: Literal["tokens", "examples"] = "tokens"
+
+
+class TemperatureParams(NaturalParams):
+    temperature: float = Field(2.0, gt=0, description="T in p ∝ n^(1/T); 1 = natural, large = uniform")
+
+
+class AioliParams(_Params):
+    eta: float = Field(0.2, ge=0)
+    lp_rounds: int = Field(4, ge=1, description="sweeps of probes over the skills per round")
+    lp_steps: int = Field(4, ge=1, description="optimiser steps per probe")
+    one_hot_factor: float = Field(0.625, gt=0, le=1, description="δ: probe mixture weight on the probed skill")
+    ema: float | None = Field(None, ge=0, lt=1)
+    normalize: bool = True
+    diagonal: bool = False
+    prior: Weights | None = None
+
+
+class ADOParams(_Params):
+    prior: Literal["natural", "uniform"] | Weights = "natural"
+    start_rounds: int = Field(3, ge=0)
+    ignore_rounds: int = Field(0, ge=0)
+    refit_every: int = Field(1, ge=1)
+    smooth_window: int = Field(5, ge=1)
+    history_decay: float = Field(0.9, ge=0, lt=1)
+    mix: float = Field(0.1, gt=0, le=1)
+    min_prob: float = Field(0.01, ge=0, lt=1)
+    a_max: float = 6.5
+    e_min: float = Field(0.5, description="log irreducible loss ≥ e_min; the code's 0.5 forces ≥ 1.65 nats")
+    alpha_min: float = 0.001
+    alpha_max: float = 0.8
+
+
+class ODMParams(_Params):
+    smoothing: float = Field(0.9, ge=0, lt=1)
+    reward: Literal["train_loss", "val_loss"] = "train_loss"
+    warmup_steps: int = Field(0, ge=0)
+
+
+class DoReMiParams(_Params):
+    eta: float = Field(1.0, ge=0)
+    smoothing: float = Field(1e-3, ge=0, le=1)
+
+
+class RBBalanceParams(_Params):
+    temperature: float = Field(1.0, ge=0)
+    eval_proportions: Weights | None = None
+
+
+class PiKEParams(_Params):
+    zeta1: float = Field(1.0, ge=0)
+    zeta2: float = Field(1.0, ge=0)
+    update_every: int = Field(1, ge=1)
+    prior: Weights | None = None
+
+
+class VelocituneParams(_Params):
+    target_losses: float | dict[str, float] = 0.0
+    update_every: int = Field(1, ge=1)
+    prior: Literal["natural", "uniform"] = "natural"
+
+
+class SkillItPlusParams(_Params):
+    graph: str = Field(description="identity | builtin:NAME | prerequisites | path to .json/.npy")
+    eta: float = Field(1.0, ge=0)
+    window: int = Field(3, ge=1)
+    normalise: Literal["initial", "mean"] = "initial"
+    zero_rows: Literal["drop", "keep"] = "drop"
+    graph_ridge: float | None = Field(None, gt=0, description="λ of the online re-fit of A; null: fixed graph")
+    prior: Weights | None = None
+    targets: list[str] | None = None
+
+
 @dataclass(frozen=True)
 class PolicySpec:
     name: str
@@ -103,6 +189,32 @@ POLICIES: dict[str, PolicySpec] = {
         PolicySpec("skill-anti-curriculum", SkillCurriculumParams,
                    lambda p, r: SkillAntiCurriculum(p.mixing_fraction),
                    "skills ranked by initial loss, hardest first, one stage each", True),
+        PolicySpec("natural", NaturalParams, lambda p, r: Natural(p.tokens, p.unit),
+                   "token share of the pool (estimated online unless given)", True),
+        PolicySpec("temperature", TemperatureParams, lambda p, r: Temperature(p.temperature, p.tokens, p.unit),
+                   "p ∝ n^(1/T) over pool token counts", True),
+        PolicySpec("aioli", AioliParams, lambda p, r: Aioli(**p.model_dump()),
+                   "Aioli: A learned online by probe sub-rounds, p ∝ p·exp(η·colsum A)", True),
+        PolicySpec("aioli-train-loss", AioliParams, lambda p, r: AioliTrainLoss(**p.model_dump()),
+                   "Aioli's cheap variant: probes measured on training loss, no evaluation", True),
+        PolicySpec("ado", ADOParams, lambda p, r: ADO(**p.model_dump()),
+                   "ADO: per-skill power-law fits of training loss, sample by learning speed", True),
+        PolicySpec("odm", ODMParams, lambda p, r: ODM(**p.model_dump()),
+                   "ODM: EXP3 bandit on training loss (the paper's importance-weighted form)", True),
+        PolicySpec("odm-smoothed-mean", ODMParams, lambda p, r: ODMSmoothedMean(**p.model_dump()),
+                   "ODM: the repository's smoothed-mean updater (no 1/π, linear weights)", True),
+        PolicySpec("doremi-online", DoReMiParams, lambda p, r: DoReMiOnline(p.eta, p.smoothing),
+                   "DoReMi as an online sampler: α ∝ α·exp(η·excess loss over a reference)", True),
+        PolicySpec("rb-balance", RBBalanceParams, lambda p, r: RBBalance(p.temperature, p.eval_proportions),
+                   "R&B-Balance: softmax of output-layer gradient alignment with the objective", True),
+        PolicySpec("pike", PiKEParams, lambda p, r: PiKE(**p.model_dump()),
+                   "PiKE: w ∝ w·exp(ζ1·‖∇L‖² − ζ2·σ²/2b) from output-layer gradients", True),
+        PolicySpec("velocitune", VelocituneParams, lambda p, r: Velocitune(**p.model_dump()),
+                   "Velocitune: w ∝ w·exp(remaining fraction of the way to a target loss)", True),
+        PolicySpec("skill-it-plus", SkillItPlusParams,
+                   lambda p, r: SkillItPlus(r(p.graph), p.eta, p.window, p.normalise, p.zero_rows, p.graph_ridge,
+                                            p.prior, p.targets),
+                   "ours: Skill-It with per-skill normalised losses, dead rows dropped, optional online graph", True),
     )
 }
 
