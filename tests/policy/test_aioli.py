@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from skillit.errors import PolicyError
 from skillit.policy import EvalResult, Observation
 from skillit.policy.aioli import Aioli, AioliTrainLoss, estimate_mixing_matrix, probe_mixture
+from skillit.testing import check_policy, example_context, example_observations
 
 from .helpers import context
 
@@ -121,3 +123,18 @@ def test_rounds_too_short_for_the_probes():
         Aioli(lp_rounds=4, lp_steps=4).init(context())
     with pytest.raises(PolicyError, match="must exceed 1/k"):
         Aioli(one_hot_factor=0.3, lp_rounds=1, lp_steps=1).init(context())
+
+
+@pytest.mark.parametrize("policy", [Aioli(eta=1.0, lp_rounds=1, lp_steps=2, ema=0.1),
+                                    AioliTrainLoss(eta=1.0, lp_rounds=1, lp_steps=2)])
+def test_contract_holds_through_probe_sub_rounds(policy):
+    # check_policy's own observations are all training rounds; here the kinds follow Aioli's plan
+    # (3 probes, then the training sub-round), so states in the middle of LearnParams are checked too
+    ctx = example_context(("a", "b", "c"))
+    kinds = ["probe", "probe", "probe", "train"] * 3
+    observations = [replace(o, kind=kind) for o, kind in zip(example_observations(ctx, rounds=len(kinds)), kinds)]
+    check_policy(policy, ctx, observations)
+    state = policy.init(ctx)
+    for o in observations:
+        state = policy.update(state, o)
+    assert state["estimates"] == 3 and not np.allclose(policy.weights(state), 1 / 3)

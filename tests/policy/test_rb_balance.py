@@ -52,3 +52,11 @@ def test_zero_alignment_is_uniform():
     policy = RBBalance()
     state = policy.update(policy.init(context()), with_gram(0, np.zeros((3, 3))))
     assert policy.weights(state) == pytest.approx([1 / 3] * 3)
+
+
+def test_statistics_missing_a_training_skill_are_refused():
+    from skillit.errors import PolicyError
+
+    policy = RBBalance()
+    with pytest.raises(PolicyError, match="no entry for training skill 'c'"):
+        policy.update(policy.init(context()), with_gram(0, np.eye(2), skills=("a", "b")))

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from skillit.policy.base import Observation
+from skillit.errors import PolicyError
+from skillit.policy.base import GradStats, Observation
 
 
 def latest_eval_losses(observation: Observation, skills: Sequence[str], previous: Sequence[float]) -> np.ndarray:
@@ -44,3 +45,12 @@ def objective_mask(train_skills: Sequence[str], objective: Sequence[str]) -> np.
     """1 for training skills that are objective skills; all ones when none is (out-of-domain)."""
     mask = np.isin(np.array(train_skills), list(objective)).astype(float)
     return mask if mask.any() else np.ones(len(train_skills))
+
+
+def grad_order(grad: GradStats, skills: Sequence[str], *, policy: str) -> list[int]:
+    """Positions of ``skills`` in the gradient statistics; a clear error if one is missing."""
+    missing = [name for name in skills if name not in grad.skills]
+    if missing:
+        raise PolicyError(f"{policy}: the gradient statistics have no entry for training skill {missing[0]!r} "
+                          f"(they cover {list(grad.skills)}); the Mixer must report every training skill")
+    return [list(grad.skills).index(name) for name in skills]

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from skillit.errors import PolicyError
+from skillit.policy._signals import grad_order
 from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, weights_by_name
 
 
@@ -68,7 +69,7 @@ class PiKE(MixingPolicy):
         grad = observation.grad
         if grad is None:
             raise PolicyError("pike needs gradient statistics (requires 'grad_stats'); the trainer gave none")
-        order = [list(grad.skills).index(s) for s in state["train_skills"]]
+        order = grad_order(grad, state["train_skills"], policy=self.name)
         sqnorm, var, counts = (np.asarray(a, dtype=float)[order] for a in (grad.sqnorm, grad.var, grad.counts))
         batch = state["batch_size"] or max(1.0, float(np.nansum(counts)) / max(observation.steps, 1))
         norm2, sigma2 = pike_estimates(sqnorm, var, counts)

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from skillit.errors import PolicyError
-from skillit.policy._signals import objective_mask
+from skillit.policy._signals import grad_order, objective_mask
 from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, stable_softmax, weights_by_name
 
 
@@ -64,7 +64,7 @@ class RBBalance(MixingPolicy):
         if grad is None:
             raise PolicyError("rb-balance needs gradient statistics (requires 'grad_stats'); the trainer gave none")
         skills = state["train_skills"]
-        order = [list(grad.skills).index(s) for s in skills]
+        order = grad_order(grad, skills, policy=self.name)
         fresh = np.asarray(grad.gram, dtype=float)[np.ix_(order, order)]  # (k, k), NaN where a skill was not drawn
         gram = np.where(np.isfinite(fresh), fresh, np.asarray(state["gram"], dtype=float))
         p = balance(gram, np.asarray(state["eval_proportions"]), self.temperature)
