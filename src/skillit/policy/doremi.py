@@ -20,6 +20,8 @@ Choices made here (named ``doremi-online`` because they are a variant, not the p
   evaluated on the same validation sets). The paper compares per-token losses on the same training batch,
   which doubles the forward cost.
 * A training skill without a validation set, or not evaluated in the round, keeps its last excess.
+* The reference must be *ahead* of the proxy: a same-seed, same-step reference run that starts from the
+  same uniform mixture gives zero excess everywhere, and α stays uniform (docs/policies.md).
 
 The static export: :func:`average_weights` returns ᾱ = Σ α / n from a finished run's final state (exact, as
 the original's ``avg_domain_weights``); :func:`average_mixture` returns the step-weighted mean of the mixtures
