@@ -188,10 +188,14 @@ def test_reference_losses_come_from_a_recorded_run(tiny_lego, tiny_model_factory
         _train(tiny_lego, tiny_model_factory, RecordsSignals({"val_loss", "ref_loss"}))
     reference = [{"step": 0, "losses": {"var1": 9.0, "var2": 9.0, "var3": 9.0}},
                  {"step": 3, "losses": {"var1": 1.0, "var2": 2.0, "var3": 3.0}}]
+    reference.append({"step": 12, "losses": {"var1": 0.5, "var2": 0.5, "var3": 0.5}})
     result = _train(tiny_lego, tiny_model_factory, RecordsSignals({"val_loss", "ref_loss"}),
-                    reference=RecordedReference(reference))
+                    reference=RecordedReference(reference, at="same_step"))
     refs = [o["ref"] for o in result.policy_state["observed"]]
     assert refs == [{"var1": 1.0, "var2": 2.0, "var3": 3.0}] * 2  # steps 3 and 6: the last record at or before
+    trained = _train(tiny_lego, tiny_model_factory, RecordsSignals({"val_loss", "ref_loss"}),
+                     reference=RecordedReference(reference))  # default: the trained reference model's losses
+    assert [o["ref"] for o in trained.policy_state["observed"]] == [{"var1": 0.5, "var2": 0.5, "var3": 0.5}] * 2
 
 
 class Probing(RecordsSignals):

@@ -15,13 +15,14 @@ Choices made here (named ``doremi-online`` because they are a variant, not the p
   composition fixed; here α is the *sampling* mixture of the next round (as Aioli's port and every
   online-mixing comparison treat it).
 * **Round-level, validation-loss excess** (a proposal in frontier.md §5.4, not from the papers). L_i is the
-  validation loss of skill i at the round's last evaluation, L_i^ref the reference's validation loss at the
-  same step (``Observation.ref_losses``: a recorded stratified reference run, or a reference model
-  evaluated on the same validation sets). The paper compares per-token losses on the same training batch,
+  validation loss of skill i at the round's last evaluation, L_i^ref the reference model's validation loss
+  (``Observation.ref_losses``: by default the final losses of a recorded stratified reference run, i.e. the
+  trained reference model, or a reference model evaluated on the same validation sets). The paper compares per-token losses on the same training batch,
   which doubles the forward cost.
 * A training skill without a validation set, or not evaluated in the round, keeps its last excess.
-* The reference must be *ahead* of the proxy: a same-seed, same-step reference run that starts from the
-  same uniform mixture gives zero excess everywhere, and α stays uniform (docs/policies.md).
+* The reference must be *ahead* of the proxy: the Mixer's recorded reference gives the trained reference's
+  final losses by default; read step by step (``at="same_step"``), a same-seed stratified run that starts
+  from the same uniform mixture gives zero excess everywhere and α stays uniform (docs/policies.md).
 
 The static export: :func:`average_weights` returns ᾱ = Σ α / n from a finished run's final state (exact, as
 the original's ``avg_domain_weights``); :func:`average_mixture` returns the step-weighted mean of the mixtures

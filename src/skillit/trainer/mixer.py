@@ -92,20 +92,29 @@ class ReferenceLosses(Protocol):
 
 
 class RecordedReference:
-    """Reference losses from a recorded run: at step t, the losses of its last evaluation at or before t.
+    """Reference losses from a recorded run (a reference model trained on a fixed mixture, DoReMi §2).
 
     ``records`` are a run's evaluation records (``TrainResult.records``, or one method × seed of a
-    ``metrics.jsonl``): dicts with ``step`` and ``losses``.
+    ``metrics.jsonl``): dicts with ``step`` and ``losses``. ``at="final"`` (the default, DoReMi's
+    semantics: the excess loss is measured against the *trained* reference model) gives the losses of its
+    last evaluation at every step; ``at="same_step"`` gives the losses of its last evaluation at or before
+    the asking step (a reference trajectory; note that a same-seed stratified run followed step by step by a
+    stratified-started policy gives zero excess until the mixtures differ).
     """
 
-    def __init__(self, records: Sequence[Mapping[str, Any]]):
+    def __init__(self, records: Sequence[Mapping[str, Any]], *, at: Literal["final", "same_step"] = "final"):
         rows = sorted(((int(r["step"]), dict(r["losses"])) for r in records), key=lambda row: row[0])
         if not rows:
             raise ConfigError("a recorded reference needs at least one evaluation record")
+        if at not in ("final", "same_step"):
+            raise ConfigError(f"a recorded reference is read at 'final' or 'same_step', got {at!r}")
+        self.mode = at
         self._steps = [step for step, _ in rows]
         self._losses = [losses for _, losses in rows]
 
     def at(self, step: int) -> Mapping[str, float]:
+        if self.mode == "final":
+            return self._losses[-1]
         index = int(np.searchsorted(self._steps, step, side="right")) - 1
         return self._losses[max(index, 0)]
 
