@@ -37,6 +37,10 @@ class CheckpointError(SkillitError):
     """A checkpoint or run directory cannot be resumed."""
 
 
+class OutputError(SkillitError):
+    """An output path cannot be used or written (the current folder, a file, read-only, a full disk)."""
+
+
 def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
     """A short hint naming the closest valid choice, or all choices when none is close."""
     close = difflib.get_close_matches(name, list(choices), n=1)
