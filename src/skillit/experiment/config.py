@@ -14,10 +14,18 @@ Unknown keys and bad values are errors that name the key, the file and the line,
     seeds: [0, 1]
 
 A method's ``policy`` defaults to its name, so ``stratified: {}`` runs the ``stratified`` policy.
+
+Beyond the schema, every value that could crash later is refused here, before anything is written
+(docs/reliability.md): duplicate YAML keys and alias bombs, booleans given for numbers (``steps: true``),
+NaN/inf numbers, negative, huge or duplicated seeds, unknown devices, a name that is a path (``..``), and
+sizes that cannot fit in memory (steps, batch size × round length, block size, the model's estimate).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -31,8 +39,28 @@ from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
 
 
+# ---- limits: values beyond these would crash or exhaust memory long after the run directory exists --------
+MAX_SEED = 2**32 - 1  # numpy's seed range
+MAX_STEPS = 10**9
+MAX_BATCH = 10**6
+MAX_BLOCK_SIZE = 2**16  # tokens; also the cap on the automatic block size (longest example + 8)
+MAX_ROUND_DRAWS = 10**8  # a round's sampling plan holds round_steps × batch_size draws (16 bytes each)
+MAX_YAML_VALUES = 10**6  # values a config expands to, counting every alias expansion (alias bombs)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: Any) -> Any:
+        """YAML's ``true`` is not 1: ``steps: true`` is an error, not one step."""
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            kinds = set(typing.get_args(annotation)) | {annotation}
+            if bool not in kinds and kinds & {int, float}:
+                raise ValueError(f"expected a number, got {str(value).lower()} (true/false is not a number)")
+        return value
 
 
 class TaskConfig(_Strict):
@@ -47,7 +75,7 @@ class ModelConfig(_Strict):
     n_layer: int = Field(2, ge=1)
     n_head: int = Field(4, ge=1)
     n_embd: int = Field(64, ge=8)
-    block_size: int | None = Field(None, ge=2, description="context length; default: longest example + 8")
+    block_size: int | None = Field(None, ge=2, le=MAX_BLOCK_SIZE, description="context length; default: longest example + 8")
     dropout: float = Field(0.0, ge=0, lt=1)
     tokenizer: Literal["char", "word"] = "char"
     init_std: float = Field(0.02, gt=0, description="std of the weight init (GPT-2: 0.02; ~0.1 shortens plateaus)")
@@ -60,8 +88,8 @@ class ModelConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    steps: int = Field(ge=1, description="optimiser steps per run")
-    batch_size: int = Field(32, ge=1)
+    steps: int = Field(ge=1, le=MAX_STEPS, description="optimiser steps per run")
+    batch_size: int = Field(32, ge=1, le=MAX_BATCH)
     round_steps: int = Field(100, ge=1, description="H: steps per policy round")
     eval_every: int = Field(50, ge=1, description="evaluate every skill every this many steps")
     lr: float = Field(1e-3, gt=0)
@@ -71,7 +99,7 @@ class TrainingConfig(_Strict):
     train_loss: Literal["text", "answer"] = "text"
     sampling: Literal["quota", "iid"] = "quota"
     exhausted: Literal["cycle", "drop", "stop"] = "cycle"
-    eval_batch_size: int = Field(512, ge=1)
+    eval_batch_size: int = Field(512, ge=1, le=MAX_BATCH)
     checkpoint_every: int | None = Field(None, ge=1)
     gradient_accumulation_steps: int = Field(
         1, ge=1, description="micro-batches per rank per optimiser step; same gradient as one batch"
@@ -81,6 +109,16 @@ class TrainingConfig(_Strict):
         None, ge=0, description="gradient statistics (policies that need them): rows of the random projection of the "
         "output-layer gradient; default: 64 when the vocabulary exceeds 512, else none; 0: never project"
     )
+
+    @model_validator(mode="after")
+    def _check_round_plan(self) -> TrainingConfig:
+        draws = min(self.round_steps, self.steps) * self.batch_size
+        if draws > MAX_ROUND_DRAWS:
+            raise ValueError(
+                f"a round plans min(round_steps, steps) × batch_size = {draws:,} draws (more than {MAX_ROUND_DRAWS:,}, "
+                "about 1.6 GB); lower round_steps or batch_size"
+            )
+        return self
 
 
 class MethodConfig(_Strict):
@@ -150,7 +188,7 @@ class GraphLearningConfig(_Strict):
 
 
 class ExperimentConfig(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)
     description: str = ""
     tags: list[str] = Field(default_factory=list, description="e.g. [benchmark]: listed by `skillit bench`")
     reference: dict[str, Any] | None = Field(None, description="the paper's figures, shown beside a benchmark")
@@ -166,7 +204,47 @@ class ExperimentConfig(_Strict):
     training: TrainingConfig
     methods: dict[str, MethodConfig]
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    device: str = Field("cpu", description="cpu, cuda, cuda:N or auto")
+    device: str = Field("cpu", description="cpu, cuda, cuda:N, mps or auto")
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, device: str) -> str:
+        if not re.fullmatch(r"cpu|auto|mps|cuda(:[0-9]+)?", device):
+            raise ValueError(f"device {device!r} is not cpu, cuda, cuda:N (e.g. cuda:0), mps or auto")
+        return device
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not name.strip("."):
+            raise ValueError(f"name {name!r} is a path (the default output runs/<name> would be {name!r}); use a word")
+        return name
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _check_seeds(cls, seeds: Any) -> Any:
+        if isinstance(seeds, list):
+            for seed in seeds:
+                if isinstance(seed, bool) or (isinstance(seed, int) and not 0 <= seed <= MAX_SEED):
+                    raise ValueError(f"seed {seed!r} is not an integer from 0 to {MAX_SEED}")
+            repeated = sorted({seed for seed in seeds if isinstance(seed, int) and seeds.count(seed) > 1})
+            if repeated:
+                raise ValueError(f"seeds {repeated} appear more than once; a repeated seed repeats the same run "
+                                 "and makes the std over seeds wrong")
+        return seeds
+
+    @model_validator(mode="after")
+    def _check_memory(self) -> ExperimentConfig:
+        needed = estimated_memory_bytes(self)
+        available = physical_memory_bytes()
+        if available and needed > available:
+            m, t = self.model, self.training
+            raise ValueError(
+                f"this model and batch need about {needed / 2**30:,.1f} GiB (model.n_layer={m.n_layer}, "
+                f"n_embd={m.n_embd}, block_size={m.block_size}, training.batch_size={t.batch_size}), more than "
+                f"the machine's {available / 2**30:,.1f} GiB; lower the batch size, block size or model size"
+            )
+        return self
 
     @field_validator("methods")
     @classmethod
@@ -183,6 +261,26 @@ class ExperimentConfig(_Strict):
 
     def policy_of(self, method: str) -> str:
         return self.methods[method].policy or method
+
+
+def physical_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        return None
+
+
+def estimated_memory_bytes(config: ExperimentConfig) -> int:
+    """A lower bound on training memory: float32 parameters with AdamW's two moments and the gradient
+    (16 bytes per parameter) plus one batch's activations (≈ 16·d floats per token per layer and the
+    attention scores h·T per token per layer). The vocabulary is unknown here and left out.
+    """
+    m, t = config.model, config.training
+    block = m.block_size or 0
+    params = 12 * m.n_layer * m.n_embd**2 + block * m.n_embd
+    batch = max(t.batch_size // t.gradient_accumulation_steps, 1)
+    activations = 4 * batch * block * m.n_layer * (16 * m.n_embd + 2 * m.n_head * block)
+    return 16 * params + activations
 
 
 def semantic_errors(config: ExperimentConfig) -> list[tuple[tuple[Any, ...], str]]:
@@ -253,6 +351,8 @@ def resolve_config_path(spec: str | Path) -> Path:
     path = Path(spec)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise ConfigError(f"config {str(path)!r} is a folder, not a file; give a YAML file or a shipped config name")
     if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
         raise ConfigError(f"config file {str(path)!r} does not exist")
     return shipped_config_path(str(spec))
@@ -261,7 +361,12 @@ def resolve_config_path(spec: str | Path) -> Path:
 def load_config(spec: str | Path) -> ExperimentConfig:
     """Load and validate a YAML config (a path or a shipped config name)."""
     path = resolve_config_path(spec)
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: byte {exc.start} is not UTF-8 text; save the config as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read ({exc.strerror})") from None
     return with_resolved_paths(parse_config(text, source=str(path)), path.parent)
 
 
@@ -273,14 +378,74 @@ def with_resolved_paths(config: ExperimentConfig, base_dir: Path) -> ExperimentC
     return config.model_copy(update={"task": config.task.model_copy(update={"params": params})})
 
 
-def parse_config(text: str, source: str = "<config>") -> ExperimentConfig:
+class ConfigLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses duplicate keys (the last would silently win) with both lines."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`; explicit keys may override merged ones
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: SafeLoader reports it below
+                break
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {first}); a key may appear once per mapping",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, limit: int) -> int:
+    """How many values ``node`` expands to, aliases counted at every use (memoised: linear in distinct nodes)."""
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if id(current) in sizes or (not children_done and id(current) in entered):
+            continue
+        if isinstance(current, yaml.MappingNode):
+            children = [part for pair in current.value for part in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        else:
+            sizes[id(current)] = 1
+            continue
+        if children_done:
+            sizes[id(current)] = min(limit + 1, 1 + sum(sizes.get(id(child), 1) for child in children))
+        else:
+            entered.add(id(current))
+            stack.append((current, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(node)]
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
+    """The data and the node tree of a YAML text; a ConfigError with the line on any problem."""
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=ConfigLoader)
+        if node is not None and _expanded_size(node, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{source}: the YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (&anchor / "
+                "*alias), which looks like an alias bomb; write the values out or use fewer aliases"
+            )
+        data = yaml.load(text, Loader=ConfigLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: the YAML is nested too deeply to read; flatten it") from None
+    return data, node
+
+
+def parse_config(text: str, source: str = "<config>") -> ExperimentConfig:
+    data, node = load_yaml(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a config must be a YAML mapping (key: value), got {type(data).__name__}")
     try:
