@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from skillit.errors import DataError
 from skillit.skills.io.loader import _check_options, is_held_out
 from skillit.skills.io.records import Fields, Format, SkillRule, open_rows
 
@@ -125,7 +126,9 @@ def inspect_data(
     def visit(rows_source: Any, name: str, is_validation_source: bool) -> str:
         rows = open_rows(rows_source, format=format, name=name)
         fields.check_columns(rows.columns, rows.name)
+        count = 0
         for where, row in rows:
+            count += 1
             skill_name = fields.skill_of(row, where)
             report = reports.get(skill_name)
             if report is None:
@@ -138,6 +141,8 @@ def inspect_data(
                 seen[skill_name] = position + 1
                 held = holdout is not None and is_held_out(holdout_seed, skill_name, position, holdout)
             _count(report, example, where, held, train_digests, val_digests, tokenizer)
+        if count == 0:
+            raise DataError(f"{rows.name}: no examples (the file is empty or has only blank lines); check the path")
         return rows.name
 
     source = visit(train, "train data", False)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import difflib
 import gzip
 import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,29 +53,67 @@ class Rows:
 
 
 class JsonlRows(Rows):
-    """One JSON object per line; blank lines are skipped; a corrupt line is a :class:`DataError` at ``path:line``."""
+    """One JSON object per line; blank lines are skipped.
+
+    Every problem is a :class:`DataError` at ``path:line`` that says what to do: invalid JSON, bytes that
+    are not UTF-8, a ``.gz`` name on a plain file, a truncated or corrupt gzip stream, nesting too deep
+    for the parser, or an integer too long to convert.
+    """
 
     def __init__(self, path: Path):
         self.path = path
         self.name = str(path)
 
     def __iter__(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        opener = gzip.open if self.path.suffix == ".gz" else open
-        with opener(self.path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                where = f"{self.name}:{number}"
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(
-                        f"{where}: invalid JSON ({exc.msg} at column {exc.colno}); every line of a JSONL file "
-                        "must be one JSON object: fix or delete that line"
-                    ) from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{where}: expected a JSON object {{...}}, got a {type(row).__name__}")
-                yield where, row
+        gz = self.path.suffix == ".gz"
+        number = 0
+        try:
+            with (gzip.open(self.path, "rb") if gz else open(self.path, "rb")) as handle:
+                for number, raw in enumerate(handle, start=1):
+                    where, row = self._row(raw, number)
+                    if row is not None:  # a blank line
+                        yield where, row
+        except DataError:
+            raise
+        except gzip.BadGzipFile:
+            raise DataError(
+                f"{self.name}: not a gzip file although its name ends in .gz; rename it without .gz if it is plain "
+                "JSONL, or compress it with gzip"
+            ) from None
+        except (EOFError, zlib.error) as exc:
+            raise DataError(
+                f"{self.name}:{number + 1}: the gzip stream is truncated or corrupt after line {number} ({exc}); "
+                "copy or download the file again (gzip -t checks it)"
+            ) from None
+        except OSError as exc:
+            raise DataError(f"{self.name}: cannot be read ({exc.strerror or exc})") from None
+
+    def _row(self, raw: bytes, number: int) -> tuple[str, Mapping[str, Any]] | tuple[str, None]:
+        where = f"{self.name}:{number}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{where}: byte {exc.start + 1} of the line ({raw[exc.start:exc.start + 1]!r}) is not UTF-8; save "
+                "the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 FILE)"
+            ) from None
+        if not line.strip():
+            return where, None
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{where}: invalid JSON ({exc.msg} at column {exc.colno}); every line of a JSONL file "
+                "must be one JSON object: fix or delete that line"
+            ) from None
+        except RecursionError:
+            raise DataError(f"{where}: the JSON is nested too deeply to read; flatten that line or delete it") from None
+        except ValueError as exc:  # an integer of more than sys.get_int_max_str_digits() (4300) digits
+            what = "an integer is too long to read (over 4300 digits)" if "digits" in str(exc) else f"unreadable value ({exc})"
+            raise DataError(f"{where}: {what}; write long numbers as strings, or delete the line") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{where}: expected a JSON object {{...}}, got a {type(row).__name__}")
+        return where, row
 
 
 class ParquetRows(Rows):
@@ -172,8 +211,10 @@ def open_rows(source: Any, *, format: Format = "auto", name: str | None = None) 
         return source
     if isinstance(source, (str, Path)):
         path = Path(source)
+        if path.is_dir():
+            raise DataError(f"data path {str(path)!r} is a folder; give a .jsonl (.gz) or .parquet file")
         if not path.is_file():
-            raise DataError(f"data file {str(path)!r} does not exist" + (" (it is a directory)" if path.is_dir() else ""))
+            raise DataError(f"data file {str(path)!r} does not exist")
         kind = format if format != "auto" else _format_of(path)
         return JsonlRows(path) if kind == "jsonl" else ParquetRows(path)
     kind = _datasets_kind(source)
@@ -251,6 +292,8 @@ class Fields:
     answer: str | None = "answer"
     text: str | None = None
     separator: str = ""
+    # skill name -> (integer or string, where first seen): 1 and "1" are refused, not merged
+    _kinds: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.text is None and self.answer is None:
@@ -299,6 +342,14 @@ class Fields:
         name = str(value)
         if not name.strip():
             raise DataError(f"{where}: empty skill name from the {self.skill_label}; every example needs a skill")
+        kind = "string" if isinstance(value, str) else "integer"
+        first_kind, first_where = self._kinds.setdefault(name, (kind, where))
+        if first_kind != kind:
+            raise DataError(
+                f"{where}: the {self.skill_label} gives the {kind} {value!r}, but {first_where} gave the {first_kind} "
+                f"{name if first_kind == 'integer' else repr(name)}; they would merge into one skill. Write every skill "
+                "name the same way (all strings, e.g. \"1\")"
+            )
         return name
 
     def example(self, row: Mapping[str, Any], skill: str, where: str) -> Example:

@@ -198,6 +198,17 @@ def build_shards(
     folder (inside ``temp_parent`` if given) removed at exit, for streams with no stable identity (an
     ``IterableDataset``, a skill function).
     """
+    try:
+        return _build_shards(examples, directory, temp_parent)
+    except OSError as exc:  # a read-only or full cache folder: one message, no half-built shards
+        where = directory.parent if directory is not None else (temp_parent or tempfile.gettempdir())
+        raise DataError(
+            f"cannot write the streaming cache in {str(where)!r} ({exc.strerror or exc}); set cache_dir to a "
+            "writable folder with free space"
+        ) from None
+
+
+def _build_shards(examples: Callable[[], Any], directory: Path | None, temp_parent: Path | None) -> ShardManifest:
     if directory is not None and (directory / "manifest.json").is_file():
         return ShardManifest.read(directory)
     if directory is None:
