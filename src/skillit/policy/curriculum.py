@@ -19,6 +19,7 @@ import numpy as np
 
 from skillit.errors import PolicyError
 from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState
+from skillit.policy.checks import finite_scores
 
 
 class Curriculum(MixingPolicy):
@@ -43,7 +44,7 @@ class Curriculum(MixingPolicy):
         scores = context.score_pool()
         skill_ids, example_ids, losses = [], [], []
         for s, name in enumerate(context.train_skills):
-            values = np.asarray(scores[name], dtype=float)  # (pool_size_s,)
+            values = finite_scores(self.name, name, np.asarray(scores[name], dtype=float))  # (pool_size_s,)
             skill_ids.append(np.full(values.shape, s))
             example_ids.append(np.arange(values.size))
             losses.append(values)

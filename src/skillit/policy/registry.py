@@ -282,5 +282,11 @@ def build_policy(
         (wname, value), = wrapper.items()
         if wname not in WRAPPERS:
             raise PolicyError(f"{where}: unknown wrapper {wname!r}; {did_you_mean(wname, list(WRAPPERS))}")
-        policy = WRAPPERS[wname](policy, value)
+        if isinstance(value, bool) != (wname == "frozen"):
+            kind = "true or false" if wname == "frozen" else "a number"
+            raise PolicyError(f"{where}: wrapper {wname!r} takes {kind}, got {value!r}")
+        try:
+            policy = WRAPPERS[wname](policy, value)
+        except (TypeError, ValueError):  # float('abc')
+            raise PolicyError(f"{where}: wrapper {wname!r} takes a number, got {value!r}") from None
     return policy

@@ -18,6 +18,7 @@ import numpy as np
 
 from skillit.errors import PolicyError
 from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState
+from skillit.policy.checks import finite_losses
 
 
 class SkillCurriculum(MixingPolicy):
@@ -39,7 +40,7 @@ class SkillCurriculum(MixingPolicy):
                 f"{self.name}: needs at least k + 1 = {context.k + 1} rounds (one stage per skill and a final "
                 f"stage), the schedule has {context.n_rounds}; shorten round_steps"
             )
-        losses = context.initial_eval.loss_vector(context.train_skills)
+        losses = finite_losses(self.name, context.initial_eval, context.train_skills)
         key = losses if self.order == "easy-first" else -losses
         order = np.lexsort((np.arange(context.k), key))  # ties broken by skill order
         return {

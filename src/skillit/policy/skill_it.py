@@ -11,7 +11,9 @@ pre-training/out-of-domain and the **mean** in fine-tuning (the reference code's
 evaluation. The first mixture uses L̃ = 1, i.e. softmax(η · row sums of A) (Algorithm 1, line 3).
 
 Differences from the reference code, on purpose: the softmax subtracts its maximum (the reference
-overflowed for large η·L), skills are matched by name rather than by position.
+overflowed for large η·L), skills are matched by name rather than by position, and a NaN or infinite
+loss stops the run with a :class:`~skillit.errors.PolicyError` naming the skill and step (the run diverged)
+instead of turning the mixture into NaN. An all-zero graph gives the uniform mixture and a warning.
 
 The static variant (T = 1) is this policy wrapped in :class:`~skillit.policy.wrappers.Frozen`; the
 "no graph" ablation is this policy with ``SkillsGraph.identity``.
@@ -34,6 +36,7 @@ from skillit.policy.base import (
     stable_softmax,
     weights_by_name,
 )
+from skillit.policy.checks import finite_losses, finite_weights, warn_if_all_zero
 
 
 class SkillIt(MixingPolicy):
@@ -102,11 +105,12 @@ class SkillIt(MixingPolicy):
     # ---- protocol -------------------------------------------------------------------------------
     def init(self, context: PolicyContext) -> PolicyState:
         columns = self.columns(context)
-        self._matrix(tuple(context.train_skills), columns)  # fail early, clearly, on names the graph lacks
+        matrix = self._matrix(tuple(context.train_skills), columns)  # fail early, clearly, on names the graph lacks
+        warn_if_all_zero(self.name, matrix)
         mode = self.aggregate if self.aggregate != "auto" else ("mean" if context.setting == "finetune" else "sum")
         history: list[list[float]] = []
         if context.initial_eval is not None:
-            history.append(context.initial_eval.loss_vector(columns).tolist())
+            history.append(finite_losses(self.name, context.initial_eval, columns).tolist())
         if self.initial_loss == "observed":
             if not history:
                 raise PolicyError("skill-it: initial_loss='observed' needs an evaluation before training")
@@ -131,7 +135,7 @@ class SkillIt(MixingPolicy):
     def update(self, state: PolicyState, observation: Observation) -> PolicyState:
         history = [list(row) for row in state["history"]]
         for evaluation in observation.evals:
-            history.append(evaluation.loss_vector(state["columns"]).tolist())
+            history.append(finite_losses(self.name, evaluation, state["columns"]).tolist())
         history = history[-self.window :]
         signal = self._aggregate(history, state["aggregate"]).tolist() if history else state["signal"]
         return {**state, "history": history, "signal": signal, "round": observation.round + 1}
@@ -139,7 +143,8 @@ class SkillIt(MixingPolicy):
     def weights(self, state: PolicyState) -> np.ndarray:
         matrix = self._matrix(tuple(state["train_skills"]), tuple(state["columns"]))  # (k, m)
         signal = np.asarray(state["signal"], dtype=float)  # (m,)
-        return stable_softmax(self.eta * (matrix @ signal) + np.asarray(state["log_prior"]))  # (k,)
+        weights = stable_softmax(self.eta * (matrix @ signal) + np.asarray(state["log_prior"]))  # (k,)
+        return finite_weights(self.name, weights, state["train_skills"], state["round"])
 
     def describe(self) -> dict:
         return {
