@@ -23,8 +23,10 @@ import json as json_module
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from skillit.errors import CheckpointError, ConfigError, DataError, SkillitError, did_you_mean
 from skillit.experiment.config import (
@@ -56,8 +58,14 @@ DEFAULT_CONFIG = "lego-demo"
 
 
 def _fail(exc: SkillitError) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    """Print the error as plain text (user content such as ``[b]mul`` is never read as markup) and exit 2."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def _check_jobs(jobs: int | None) -> None:
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1 (parallel training processes), got {jobs}")
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -80,13 +88,15 @@ def run(
     """Run every method × seed of an experiment and print the comparison table."""
 
     try:
+        _check_jobs(jobs)
         if resume is not None:
             if config is not None:
                 raise SkillitError("give either CONFIG or --resume DIR, not both (the run directory holds its config)")
             cfg_path = resume / "config.yaml"
             if not cfg_path.is_file():
 
-                raise CheckpointError(f"nothing to resume in {str(resume)!r}: it has no config.yaml")
+                what = "is not a folder" if not resume.is_dir() else "has no config.yaml (it is not a run directory)"
+                raise CheckpointError(f"nothing to resume: {str(resume)!r} {what}")
             cfg = load_config(cfg_path)
             config_dir = resume
             out_dir = resume
@@ -112,16 +122,9 @@ def run(
 
 def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: bool) -> dict:
     """Run an experiment with a progress bar; returns the summary."""
-
-
     n_jobs = jobs if jobs is not None else default_jobs()
     runs = len(cfg.methods) * len(cfg.seeds)
-    console.print(
-        f"[bold]{cfg.name}[/]: {len(cfg.methods)} method(s) × {len(cfg.seeds)} seed(s) = {runs} run(s) of "
-        f"{cfg.training.steps} steps on {cfg.task.name} ({cfg.setting}), {min(n_jobs, runs)} parallel job(s) "
-        f"→ {out_dir}"
-    )
-    with Progress(
+    progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -129,16 +132,27 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
         TimeRemainingColumn(),
         console=console,
         transient=False,
-    ) as progress:
-        task = progress.add_task("training steps", total=runs * cfg.training.steps)
-        return run_experiment(
-            cfg,
-            out_dir,
-            config_dir=config_dir,
-            jobs=n_jobs,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-            resume=resume,
-        )
+    )
+    task = None
+
+    def advance(done: int, total: int) -> None:
+        # the header and bar appear once the run directory exists: a refused run prints only its error
+        nonlocal task
+        if task is None:
+            console.print(
+                f"[bold]{escape(cfg.name)}[/]: {len(cfg.methods)} method(s) × {len(cfg.seeds)} seed(s) = {runs} run(s) "
+                f"of {cfg.training.steps} steps on {escape(cfg.task.name)} ({cfg.setting}), {min(n_jobs, runs)} "
+                f"parallel job(s) → {escape(str(out_dir))}"
+            )
+            progress.start()
+            task = progress.add_task("training steps", total=total)
+        progress.update(task, completed=done, total=total)
+
+    try:
+        return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, progress=advance, resume=resume)
+    finally:
+        if task is not None:
+            progress.stop()
 
 
 def _print_results(cfg, summary: dict, out_dir: Path) -> None:
@@ -149,7 +163,8 @@ def _print_results(cfg, summary: dict, out_dir: Path) -> None:
     for method, cost in (summary.get("graph_cost") or {}).items():
         console.print(f"graph of {method}: {cost.get('method')} ({cost.get('source')}), {cost.get('train_steps')} "
                       f"train steps, {cost.get('eval_examples')} evaluated examples", highlight=False)
-    console.print(f"wall time {summary['wall_seconds']:.0f} s; results in {out_dir}/ (summary.json, metrics.jsonl, *.png)")
+    console.print(f"wall time {summary['wall_seconds']:.0f} s; results in {out_dir}/ (summary.json, metrics.jsonl, *.png)",
+                  markup=False, highlight=False)
 
 
 @app.command()
@@ -168,6 +183,7 @@ def graph(
 
 
     try:
+        _check_jobs(jobs)
         path = resolve_config_path(config)
         cfg = load_config(path)
         learner = learner_for(cfg, method)  # validates --method before anything is written
@@ -203,6 +219,7 @@ def bench(
         if name not in benchmark_names():
 
             raise ConfigError(f"unknown benchmark {name!r}; {did_you_mean(name, benchmark_names())}")
+        _check_jobs(jobs)
         path = shipped_config_path(name)
         cfg = apply_overrides(load_config(path), seeds=seeds)
         out_dir = out if out is not None else Path("runs") / "bench" / cfg.name

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from skillit.errors import ConfigError, GraphError, SkillitError
-from skillit.experiment.config import ExperimentConfig
+from skillit.experiment.config import MAX_BLOCK_SIZE, ExperimentConfig
 from skillit.graph import builtin_graph
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
@@ -92,7 +92,17 @@ def context_length(config: ExperimentConfig, skillset: SkillSet, tokenizer: Toke
             n = 200 if skill.train.size is None else min(200, skill.train.size)
             examples += [skill.train.get(i) for i in range(n)]
         for example in examples:
-            longest = max(longest, len(encode_example(tokenizer, example)[0]))
+            if len(example.prompt) + len(example.answer) > 8 * MAX_BLOCK_SIZE:  # don't tokenise a 10 MB line
+                length = len(example.prompt) + len(example.answer)
+            else:
+                length = len(encode_example(tokenizer, example)[0])
+            if length + 8 > MAX_BLOCK_SIZE:
+                raise ConfigError(
+                    f"an example of skill {skill.name!r} is about {length:,} tokens long, so the automatic block size "
+                    f"(longest example + 8) exceeds {MAX_BLOCK_SIZE:,}; set model.block_size (longer examples are "
+                    "cut) or remove the example (`skillit data inspect` shows the longest)"
+                )
+            longest = max(longest, length)
     return longest + 8
 
 
@@ -179,10 +189,19 @@ def validate_experiment(config: ExperimentConfig, config_dir: Path | None = None
 
     Returns each method's reference method (:func:`reference_method`), ``None`` for most.
     """
+    policies = validated_policies(config, config_dir)
+    return {method: reference_method(config, method, policies) for method in config.methods}
+
+
+def validated_policies(config: ExperimentConfig, config_dir: Path | None = None) -> dict[str, MixingPolicy]:
+    """:func:`validate_experiment`'s checks; returns every method's policy, initialised once on a dry context
+    (``run_experiment`` also records their ``describe()`` in the run directory's manifest)."""
     full = task_skillset(config, config.seeds[0])
     skillset = build_skillset(config, config.seeds[0], full)
     if config.warm_start is not None:
         full.check_names(config.warm_start.skills, role="train", where="warm_start.skills")
+    if config.model.block_size is None:  # an automatic block size too large for memory fails here, not later
+        context_length(config, full, build_tokenizer(config, full))
     context = dry_run_context(config, skillset)
     policies = {method: build_method(config, method, skillset, config_dir) for method in config.methods}
     for method, policy in policies.items():
@@ -191,7 +210,7 @@ def validate_experiment(config: ExperimentConfig, config_dir: Path | None = None
             policy.weights(state)
         except SkillitError as exc:
             raise type(exc)(f"method {method!r}: {exc}") from None
-    return {method: reference_method(config, method, policies) for method in config.methods}
+    return policies
 
 
 def reference_method(config: ExperimentConfig, method: str, policies: dict[str, MixingPolicy]) -> str | None:
@@ -267,5 +286,6 @@ __all__ = [
     "task_skillset",
     "train_config",
     "validate_experiment",
+    "validated_policies",
     "warm_start",
 ]

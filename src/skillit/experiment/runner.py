@@ -4,17 +4,9 @@ Data flow: config → skills (task) → graph (per method) → policy → Mixer 
 
 ``skillit run`` calls :func:`run_experiment`; so does ``torchrun ... skillit run`` (detected from
 ``RANK``/``WORLD_SIZE``) and the ``skillit.experiment.distributed_run`` module: with a process group, the
-runs go one after another, each data-parallel over every rank, and rank 0 writes the directory. A run
-directory holds::
-
-    config.yaml            the resolved configuration
-    runs/METHOD__seedS.json one finished run (written atomically when the run ends)
-    checkpoints/METHOD__seedS/checkpoint.pt   (when training.checkpoint_every is set)
-    draws/METHOD__seedS[.rankR].jsonl          (when training.log_draws is set)
-    warm_start/seedS.pt, graph/               (a warm start, a learned graph)
-    metrics.jsonl          one line per method, seed and evaluation
-    summary.json           final metrics across seeds (skillit.records.summary)
-    accuracy.png, loss.png, weights.png
+runs go one after another, each data-parallel over every rank, and rank 0 writes the directory. The run
+directory (its layout, lock, manifest and resume checks) is one object,
+:class:`skillit.experiment.run_dir.RunDirectory`; this module asks it for every path.
 
 A method whose policy requires reference losses (``ref_loss``, DoReMi) runs after its reference method
 (``reference:`` in the method's config, default ``stratified``) and reads that run's records at the same seed.
@@ -23,13 +15,16 @@ Everything that can be checked is checked before the directory is created, so ba
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skillit.errors import CheckpointError, ConfigError, did_you_mean
+from pydantic import ValidationError
+
+from skillit.errors import ConfigError, did_you_mean, pydantic_details
 from skillit.experiment.build import (
     ProgressFn,
     StepProgress,
@@ -39,14 +34,17 @@ from skillit.experiment.build import (
     build_tokenizer,
     context_length,
     default_jobs,
+    reference_method,
     resolve_device,
     task_skillset,
     train_config,
     validate_experiment,
+    validated_policies,
     warm_start,
 )
-from skillit.experiment.config import ExperimentConfig, dump_config
+from skillit.experiment.config import MAX_STEPS, ExperimentConfig
 from skillit.experiment.graph_learning import prepare_graphs
+from skillit.experiment.run_dir import RunDirectory, data_fingerprint
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import summarize
 from skillit.report.plots import plot_run
@@ -54,7 +52,7 @@ from skillit.trainer.distributed import ProcessGroup, wrap_model
 from skillit.trainer.draw_log import DrawLog
 from skillit.trainer.loop import TrainerCallback, train
 from skillit.trainer.mixer import RecordedReference, objective_skills
-from skillit.utils.io import atomic_write_json, atomic_write_text, load_checkpoint
+from skillit.utils.io import atomic_write_json, load_checkpoint
 from skillit.utils.parallel import run_in_workers
 
 
@@ -143,12 +141,12 @@ def apply_overrides(
     """The config with ``--seeds N`` (seeds 0..N-1), ``--steps N`` and ``--methods a,b`` applied."""
     data = config.model_dump()
     if seeds is not None:
-        if seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+        if not 1 <= seeds <= 10_000:
+            raise ConfigError(f"--seeds must be from 1 to 10000, got {seeds}")
         data["seeds"] = list(range(seeds))
     if steps is not None:
-        if steps < 1:
-            raise ConfigError(f"--steps must be >= 1, got {steps}")
+        if not 1 <= steps <= MAX_STEPS:
+            raise ConfigError(f"--steps must be from 1 to {MAX_STEPS}, got {steps}")
         training = data["training"]
         scale = steps / training["steps"]
         training["steps"] = steps
@@ -167,7 +165,10 @@ def apply_overrides(
                 f"unknown method {unknown[0]!r} in --methods; {did_you_mean(unknown[0], list(config.methods))}"
             )
         data["methods"] = {m: data["methods"][m] for m in methods}
-    return ExperimentConfig.model_validate(data)
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"the config with --seeds/--steps/--methods applied is invalid: {pydantic_details(exc)}") from None
 
 
 def run_experiment(
@@ -192,7 +193,8 @@ def run_experiment(
     distributed = group is not None and group.world_size > 1
     main = group is None or group.is_main
     device = group.device if distributed else resolve_device(config.device)
-    references = validate_experiment(config, config_dir)  # every rank: same checks, same error, nothing written
+    policies = validated_policies(config, config_dir)  # every rank: same checks, same error, nothing written
+    references = {method: reference_method(config, method, policies) for method in config.methods}
     if distributed:
         shares = group.world_size * config.training.gradient_accumulation_steps
         if config.training.batch_size % shares:
@@ -200,13 +202,52 @@ def run_experiment(
                 f"training.batch_size {config.training.batch_size} must split evenly over {group.world_size} rank(s) × "
                 f"{config.training.gradient_accumulation_steps} accumulation micro-batches; choose a multiple of {shares}"
             )
-    out = Path(out_dir)
-    if resume and not (out / "config.yaml").is_file():
-        raise CheckpointError(f"nothing to resume in {str(out)!r}: it has no config.yaml")
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "runs").mkdir(exist_ok=True)
-        atomic_write_text(out / "config.yaml", dump_config(config))
+    # the one run-directory object: rank 0 checks the path (or the manifest on resume), writes and holds the
+    # lock; the other ranks make the same read-only checks, so a refusal stops every rank alike
+    described = {method: policy.describe() for method, policy in policies.items()}
+    fingerprint = data_fingerprint(config.task.params)
+    if resume:
+        run_dir = RunDirectory.open_for_resume(out_dir, config, policies=described, data=fingerprint, lock=main)
+    elif main:
+        run_dir = RunDirectory.create(out_dir, config, policies=described, data=fingerprint)
+    else:
+        run_dir = RunDirectory(RunDirectory.check_output_path(out_dir))
+    try:
+        return _run_in(run_dir, config, config_dir, group=group, device=device, references=references, jobs=jobs,
+                       progress=progress, resume=resume, started=started)
+    finally:
+        run_dir.close()
+
+
+def _run_in(
+    run_dir: RunDirectory,
+    config: ExperimentConfig,
+    config_dir: Path | None,
+    *,
+    group: ProcessGroup | None,
+    device: str,
+    references: dict[str, str | None],
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+    resume: bool,
+    started: float,
+) -> dict[str, Any] | None:
+    """``run_experiment``'s body, inside the run directory (locked by rank 0)."""
+    distributed = group is not None and group.world_size > 1
+    main = group is None or group.is_main
+    out = run_dir.path
+    done: dict[str, RunRecord] = {}
+    resumable: set[str] = set()
+    if resume:  # every finished run and checkpoint checked against the manifest before any work
+        for method in config.methods:
+            for seed in config.seeds:
+                run_id = run_dir.run_id(method, seed)
+                finished = run_dir.finished_record(method, seed, config.training.steps)
+                if finished is not None:
+                    done[run_id] = finished
+                elif config.training.checkpoint_every and run_dir.check_checkpoint(
+                        method, seed, dataclasses.asdict(train_config(config, seed))):
+                    resumable.add(run_id)
     _barrier(group)
 
     # `graph: learn` is learned once (out/graph/graph.json, resumable) and replaced by that file; under
@@ -223,22 +264,16 @@ def run_experiment(
     specs = [
         RunSpec(
             config, method, seed, str(config_dir) if config_dir else None,
-            str(out / "checkpoints" / f"{method}__seed{seed}") if config.training.checkpoint_every else None,
+            str(run_dir.checkpoint_dir(method, seed)) if config.training.checkpoint_every else None,
             device=device,
-            warm_start_path=str(out / "warm_start" / f"seed{seed}.pt") if config.warm_start else None,
-            draws_path=str(out / "draws" / f"{method}__seed{seed}.jsonl") if config.training.log_draws else None,
+            warm_start_path=str(run_dir.warm_start_path(seed)) if config.warm_start else None,
+            draws_path=str(run_dir.draws_path(method, seed)) if config.training.log_draws else None,
         )
         for method in config.methods
         for seed in config.seeds
     ]
     for spec in specs:
-        spec.resume = bool(resume and spec.checkpoint_dir is not None and (Path(spec.checkpoint_dir) / "checkpoint.pt").is_file())
-    done: dict[str, RunRecord] = {}
-    if resume:
-        for spec in specs:
-            path = out / "runs" / f"{spec.run_id}.json"
-            if path.is_file():
-                done[spec.run_id] = RunRecord.load(path)
+        spec.resume = spec.run_id in resumable
 
     total = len(specs) * config.training.steps + graph_steps
     steps_done = {spec.run_id: (config.training.steps if spec.run_id in done else 0) for spec in specs}
@@ -257,7 +292,7 @@ def run_experiment(
     def finish(record: RunRecord) -> None:
         run_id = f"{record.method}__seed{record.seed}"
         if main:
-            record.save(out / "runs" / f"{run_id}.json")
+            run_dir.save_record(record)
         done[run_id] = record
         report(run_id, config.training.steps)
 
@@ -265,7 +300,7 @@ def run_experiment(
     if config.warm_start is not None:  # once per seed, shared by every method; kept for --resume
         missing = []
         for seed in config.seeds:
-            path = out / "warm_start" / f"seed{seed}.pt"
+            path = run_dir.warm_start_path(seed)
             if path.is_file():
                 saved = load_checkpoint(path)
                 warm_costs.append({"seed": seed, "steps": saved["steps"], "train_seconds": saved["train_seconds"]})
@@ -301,7 +336,7 @@ def run_experiment(
         return None
 
     runs = [done[spec.run_id] for spec in specs]
-    write_metrics(out / "metrics.jsonl", runs)
+    write_metrics(run_dir.metrics_path, runs)
     probe = build_skillset(config, config.seeds[0])
     summary = summarize(
         runs,
@@ -323,7 +358,7 @@ def run_experiment(
         summary["warm_start"] = {"skills": config.warm_start.skills, "runs": warm_costs}
     if graph_costs:
         summary["graph_cost"] = graph_costs  # per method: the cost of learning its graph (learned or from a file)
-    atomic_write_json(out / "summary.json", finite_or_none(summary))
+    atomic_write_json(run_dir.summary_path, finite_or_none(summary))
     plot_run(out, runs, summary)
     return summary
 

@@ -1,0 +1,487 @@
+"""The run directory as one object: its layout, its lock, its manifest and the checks that make resume safe.
+
+Layout (every path a :class:`RunDirectory` property or method, so no caller spells a file name)::
+
+    config.yaml                 the resolved configuration (written once, at creation; never on resume)
+    manifest.json               written once at creation, never rewritten: the config, its hash, each
+                                method's policy description, the data fingerprint, the skillit version
+    .skillit.lock               fcntl lock held by the run that uses the folder
+    runs/METHOD__seedS.json     each finished run, stamped with the manifest's ``run_id``
+    checkpoints/METHOD__seedS/  the loop's checkpoint.pt (training.checkpoint_every)
+    draws/METHOD__seedS.jsonl   the draw log (training.log_draws)
+    warm_start/seedS.pt         the warm-start model of a seed
+    graph/                      a learned skills graph (``graph: learn``)
+    metrics.jsonl, summary.json, accuracy.png, loss.png, weights.png
+
+Use::
+
+    run_dir = RunDirectory.create(out, config, policies=..., data=...)      # a new run (locks the folder)
+    run_dir = RunDirectory.open_for_resume(out, config, policies=..., data=...)  # checks, then locks
+    with run_dir:                                                           # releases the lock at the end
+        ... run_dir.save_record(record); run_dir.finished_record(method, seed) ...
+
+``create`` refuses, before writing anything, an output path that is the current folder or one of its
+parents, an existing folder that is not a run directory, a file, a path below a file, or a folder that
+cannot be written; it replaces the results of an earlier run in the same folder (not its ``graph/``, which
+graph learning checks itself). ``open_for_resume`` refuses a folder without a manifest, a config that
+differs from the manifest's (naming the first differing key), a finished run record or a checkpoint that
+does not belong to the manifest (stale, foreign or corrupt). Every refusal is a
+:class:`~skillit.errors.CheckpointError` (resume) or :class:`~skillit.errors.OutputError` (output path).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from skillit.errors import CheckpointError, OutputError, SkillitError
+from skillit.experiment.config import dump_config
+from skillit.records.metrics import RunRecord
+from skillit.trainer.loop import CHECKPOINT_NAME
+from skillit.utils.io import (
+    atomic_write_json,
+    atomic_write_text,
+    load_checkpoint,
+    os_error_message,
+)
+
+CONFIG = "config.yaml"
+MANIFEST = "manifest.json"
+LOCK = ".skillit.lock"
+RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH = "runs", "checkpoints", "draws", "warm_start", "graph"
+METRICS, SUMMARY = "metrics.jsonl", "summary.json"
+PLOTS = ("accuracy.png", "loss.png", "weights.png")
+#: everything a run writes; a folder holding only these names is a run directory
+LAYOUT = frozenset({CONFIG, MANIFEST, LOCK, RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH, METRICS, SUMMARY, *PLOTS})
+#: what ``create`` clears from an earlier run in the same folder (graph/ checks its own cache)
+RESULTS = (RUNS, CHECKPOINTS, DRAWS, WARM_START, METRICS, SUMMARY, *PLOTS)
+MANIFEST_FORMAT = 1
+# keys a resume may narrow (a subset of the original methods or seeds): every other key must be equal
+NARROWABLE = ("methods", "seeds")
+
+
+def config_hash(config_data: Mapping[str, Any]) -> str:
+    """sha256 of the config as canonical JSON (sorted keys): equal hashes ⇔ equal resolved configs."""
+    text = json.dumps(config_data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def data_fingerprint(task_params: Mapping[str, Any]) -> dict[str, str]:
+    """Per data file named in the task's params (any string value that is an existing file): its sha256.
+
+    A file changed between a run and its resume changes the fingerprint, and resume refuses it.
+    """
+    found: dict[str, str] = {}
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+        elif isinstance(value, str) and value and len(value) < 4096:
+            path = Path(value)
+            try:
+                if path.is_file():
+                    found[str(path)] = _file_digest(path)
+            except OSError:
+                pass
+
+    visit(task_params)
+    return dict(sorted(found.items()))
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _skillit_version() -> str:
+    try:
+        return version("skillit")
+    except PackageNotFoundError:  # an uninstalled checkout
+        return "unknown"
+
+
+def _first_difference(ours: Any, theirs: Any, key: str = "") -> str | None:
+    """The dotted key of the first difference between two JSON-like values (None when equal)."""
+    if isinstance(ours, Mapping) and isinstance(theirs, Mapping):
+        for name in list(theirs) + [k for k in ours if k not in theirs]:
+            sub = f"{key}.{name}" if key else str(name)
+            if name not in ours or name not in theirs:
+                return sub
+            found = _first_difference(ours[name], theirs[name], sub)
+            if found:
+                return found
+        return None
+    return None if ours == theirs else (key or "(whole value)")
+
+
+def _lookup(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, Mapping) or part not in data:
+            return "(absent)"
+        data = data[part]
+    return data
+
+
+class RunDirectory:
+    """One run directory: paths of its layout, its lock and its manifest (see the module docstring)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock_fd: int | None = None
+        self._manifest: dict[str, Any] | None = None
+
+    # ---- layout ---------------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path / RUNS
+
+    @property
+    def graph_dir(self) -> Path:
+        return self.path / GRAPH
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / METRICS
+
+    @property
+    def summary_path(self) -> Path:
+        return self.path / SUMMARY
+
+    @staticmethod
+    def run_id(method: str, seed: int) -> str:
+        return f"{method}__seed{seed}"
+
+    def record_path(self, method: str, seed: int) -> Path:
+        return self.runs_dir / f"{self.run_id(method, seed)}.json"
+
+    def checkpoint_dir(self, method: str, seed: int) -> Path:
+        return self.path / CHECKPOINTS / self.run_id(method, seed)
+
+    def draws_path(self, method: str, seed: int) -> Path:
+        return self.path / DRAWS / f"{self.run_id(method, seed)}.jsonl"
+
+    def warm_start_path(self, seed: int) -> Path:
+        return self.path / WARM_START / f"seed{seed}.pt"
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        if self._manifest is None:
+            self._manifest = self._read_manifest()
+        return self._manifest
+
+    # ---- creating and opening -------------------------------------------------------------------
+    @staticmethod
+    def check_output_path(path: str | Path) -> Path:
+        """Refuse (OutputError) an output path that would overwrite or mix with something that is not a run."""
+        raw = str(path)
+        if not raw.strip():
+            raise OutputError("the output folder is an empty string (the current folder); give a folder name, "
+                              "e.g. --out runs/my-run")
+        target = Path(path).expanduser()
+        resolved = target.resolve()
+        cwd = Path.cwd().resolve()
+        if resolved == cwd or resolved in cwd.parents:
+            what = "the current folder" if resolved == cwd else "a parent of the current folder"
+            raise OutputError(f"the output folder {raw!r} is {what}; a run would overwrite files there: "
+                              "give a new folder, e.g. --out runs/my-run (check the config's name too)")
+        for parent in [resolved, *resolved.parents]:
+            if parent.exists() and not parent.is_dir():
+                if parent == resolved:
+                    raise OutputError(f"the output folder {raw!r} is a file; give a folder path instead")
+                raise OutputError(f"the output folder {raw!r} lies below the file {str(parent)!r}, which cannot "
+                                  "hold folders; give another path")
+            if parent.exists():
+                break
+        if resolved.is_dir():
+            try:
+                entries = sorted(entry.name for entry in resolved.iterdir())
+            except OSError as exc:
+                raise OutputError(f"cannot read the output folder {raw!r}: {os_error_message(exc)}") from None
+            foreign = [name for name in entries if name not in LAYOUT]
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+                raise OutputError(f"the output folder {raw!r} exists and is not a skillit run directory (it holds "
+                                  f"{shown}); give a new or empty folder")
+        return target
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        config: Any,
+        *,
+        policies: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+    ) -> RunDirectory:
+        """A new run in ``path``: check the path, make and lock the folder, clear an earlier run's results,
+        write ``config.yaml`` and ``manifest.json``. ``config`` is an ExperimentConfig; ``policies`` maps each
+        method to its policy's ``describe()``; ``data`` is :func:`data_fingerprint` of the task's params."""
+        target = cls.check_output_path(path)
+        run_dir = cls(target)
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the output folder {str(target)!r}: {os_error_message(exc)}") from None
+        run_dir.lock()
+        try:
+            run_dir._clear_results()
+            config_data = config.model_dump(mode="json")
+            manifest = {
+                "format": MANIFEST_FORMAT,
+                "run_id": uuid.uuid4().hex,
+                "skillit_version": _skillit_version(),
+                "config_hash": config_hash(config_data),
+                "config": config_data,
+                "policies": dict(policies or {}),
+                "data_fingerprint": dict(data or {}),
+            }
+            _write(lambda: atomic_write_text(run_dir.config_path, dump_config(config)), run_dir.config_path)
+            _write(lambda: atomic_write_json(run_dir.manifest_path, json.loads(json.dumps(manifest, default=str))),
+                   run_dir.manifest_path)
+            run_dir._manifest = json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
+        except BaseException:
+            run_dir.close()
+            raise
+        return run_dir
+
+    @classmethod
+    def open_for_resume(
+        cls,
+        path: str | Path,
+        config: Any,
+        *,
+        policies: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+        lock: bool = True,
+    ) -> RunDirectory:
+        """An existing run directory to continue: lock it, then check ``config`` (after --steps/--seeds/--methods),
+        ``policies`` and ``data`` against the manifest. Nothing is written; a mismatch names the field.
+        ``lock=False``: the same checks without the lock (the other ranks of a torchrun group)."""
+        run_dir = cls(path)
+        where = str(path)
+        if not run_dir.path.is_dir():
+            raise CheckpointError(f"nothing to resume: {where!r} is not a folder")
+        if not run_dir.manifest_path.is_file():
+            raise CheckpointError(
+                f"nothing to resume in {where!r}: it has no {MANIFEST} (not a run directory, or one made by a skillit "
+                "before 0.1 manifests); start a new run with --out"
+            )
+        if lock:
+            run_dir.lock()
+        try:
+            manifest = run_dir.manifest
+            run_dir.check_config(config)
+            theirs_policies = manifest.get("policies", {})
+            for method, described in json.loads(json.dumps(dict(policies or {}), default=str)).items():
+                if method in theirs_policies and theirs_policies[method] != described:
+                    key = _first_difference(described, theirs_policies[method])
+                    raise CheckpointError(
+                        f"cannot resume {where!r}: method {method!r} now builds a different policy ({key}: run "
+                        f"directory has {_lookup(theirs_policies[method], key)!r}, now "
+                        f"{_lookup(described, key)!r}); resume with the configuration the run started with"
+                    )
+            theirs_data = manifest.get("data_fingerprint", {})
+            ours_data = dict(data or {})
+            if ours_data != theirs_data:
+                changed = sorted(set(ours_data) ^ set(theirs_data) | {k for k in ours_data if theirs_data.get(k) != ours_data[k]})
+                raise CheckpointError(
+                    f"cannot resume {where!r}: the data changed since the run started ({', '.join(changed)}); "
+                    "restore the data, or start a new run with --out"
+                )
+        except BaseException:
+            run_dir.close()
+            raise
+        return run_dir
+
+    def check_config(self, config: Any) -> None:
+        """Refuse (CheckpointError naming the key) a config that differs from the manifest's.
+
+        ``methods`` and ``seeds`` may be a subset of the original ones (e.g. ``--methods a`` on resume);
+        every other key must be equal."""
+        theirs = self.manifest.get("config", {})
+        ours = config.model_dump(mode="json")
+        ours = json.loads(json.dumps(ours, default=str))
+        for key in NARROWABLE:
+            extra = [item for item in ours.get(key, []) if item not in theirs.get(key, [])]
+            if extra:
+                raise CheckpointError(
+                    f"cannot resume {str(self.path)!r}: {key} {extra} were not part of the run (it has "
+                    f"{list(theirs.get(key, []))}); start a new run with --out"
+                )
+        if isinstance(ours.get("methods"), dict):
+            theirs_methods = theirs.get("methods", {})
+            for method, spec in ours["methods"].items():
+                if spec != theirs_methods.get(method):
+                    key = _first_difference(spec, theirs_methods.get(method) or {}) or ""
+                    self._refuse_difference(f"methods.{method}.{key}".rstrip("."), theirs, ours)
+        rest_ours = {k: v for k, v in ours.items() if k not in NARROWABLE}
+        rest_theirs = {k: v for k, v in theirs.items() if k not in NARROWABLE}
+        key = _first_difference(rest_ours, rest_theirs)
+        if key:
+            self._refuse_difference(key, theirs, ours)
+
+    def _refuse_difference(self, key: str, theirs: Any, ours: Any) -> None:
+        raise CheckpointError(
+            f"cannot resume {str(self.path)!r}: {key} differs (the run started with {_lookup(theirs, key)!r}, now "
+            f"{_lookup(ours, key)!r}); resume with the configuration the run started with (its manifest.json "
+            "keeps it), or start a new run with --out"
+        )
+
+    # ---- finished runs and checkpoints ----------------------------------------------------------
+    def save_record(self, record: Any) -> Path:
+        """Write a finished run (a RunRecord) to runs/, stamped with this directory's manifest."""
+        record.extra = {**(record.extra or {}), "run_id": self.manifest["run_id"],
+                        "config_hash": self.manifest["config_hash"]}
+        path = self.record_path(record.method, record.seed)
+        return _write(lambda: record.save(path), path)
+
+    def finished_record(self, method: str, seed: int, steps: int | None = None) -> Any:
+        """The finished run of ``method`` at ``seed``, or None when it has not finished.
+
+        A record that is corrupt, or was not written by this run directory's manifest (a stale or foreign
+        file), or has another step count, is refused with a :class:`CheckpointError`, never reused."""
+        path = self.record_path(method, seed)
+        if not path.is_file():
+            return None
+        try:
+            record = RunRecord.load(path)
+        except SkillitError as exc:
+            raise CheckpointError(f"{exc}; delete it to rerun that run") from None
+        extra = record.extra or {}
+        problem = None
+        if extra.get("run_id") != self.manifest.get("run_id") or extra.get("config_hash") != self.manifest.get("config_hash"):
+            problem = "was not written by this run directory's run (a stale or copied file)"
+        elif (record.method, record.seed) != (method, seed):
+            problem = f"holds method {record.method!r} seed {record.seed}, not method {method!r} seed {seed}"
+        elif steps is not None and record.steps != steps:
+            problem = f"ran {record.steps} steps, this run has {steps}"
+        if problem:
+            raise CheckpointError(f"{path}: this finished run {problem}; delete it to rerun that run, or start a "
+                                  "new run with --out")
+        return record
+
+    def check_checkpoint(self, method: str, seed: int, expected: Mapping[str, Any] | None = None) -> bool:
+        """Whether the run has a checkpoint to resume; a corrupt one, or one saved under other training
+        settings (``expected``: the run's TrainConfig as a dict), is refused with a :class:`CheckpointError`."""
+        path = self.checkpoint_dir(method, seed) / CHECKPOINT_NAME
+        if not path.is_file():
+            return False
+        saved = load_checkpoint(path)  # a corrupt file: CheckpointError "cannot be read …; delete it"
+        saved_config = saved.get("config") if isinstance(saved, dict) else None
+        if not isinstance(saved_config, dict):
+            raise CheckpointError(f"{path}: not a skillit checkpoint; delete the folder {str(path.parent)!r} to restart "
+                                  "that run from step 0")
+        for key, value in (expected or {}).items():
+            if key in saved_config and saved_config[key] != value:
+                raise CheckpointError(
+                    f"{path}: saved with training.{key}={saved_config[key]!r}, this run has {value!r}; delete the "
+                    f"folder {str(path.parent)!r} to restart that run, or resume with the original configuration"
+                )
+        return True
+
+    # ---- the lock -------------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the folder's exclusive lock (non-blocking); a second run into the same folder is refused."""
+        if self._lock_fd is not None:
+            return
+        lock_path = self.path / LOCK
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot write to the output folder {str(self.path)!r}: {os_error_message(exc)}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = ""
+            try:
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+            except OSError:
+                pass
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise CheckpointError(
+                    f"the run directory {str(self.path)!r} is in use by another skillit run"
+                    + (f" (process {holder})" if holder else "")
+                    + "; wait for it to finish, or choose another --out"
+                ) from None
+            raise OutputError(f"cannot lock the output folder {str(self.path)!r}: {os_error_message(exc)}") from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            pass  # the pid is only a hint in the message above
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Release the lock (the lock file stays: removing it would race with the next run)."""
+        if self._lock_fd is not None:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> RunDirectory:  # noqa: PYI034 - Python 3.10 has no typing.Self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- internals ------------------------------------------------------------------------------
+    def _read_manifest(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(f"{self.manifest_path}: unreadable manifest ({exc}); the run directory cannot be "
+                                  "resumed: start a new run with --out") from None
+        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or "run_id" not in data:
+            raise CheckpointError(f"{self.manifest_path}: not a skillit manifest (format {MANIFEST_FORMAT}); start a "
+                                  "new run with --out")
+        return data
+
+    def _clear_results(self) -> None:
+        """Remove an earlier run's results (only layout names), so none can be mistaken for this run's."""
+        for name in RESULTS:
+            entry = self.path / name
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                elif entry.exists() or entry.is_symlink():
+                    entry.unlink()
+            except OSError as exc:
+                raise OutputError(f"cannot replace the earlier run's {str(entry)!r}: {os_error_message(exc)}") from None
+
+
+def _write(write: Any, path: Path) -> Any:
+    """Run an atomic write; an OS error (read-only folder, full disk) becomes one OutputError."""
+    try:
+        return write()
+    except OSError as exc:
+        raise OutputError(f"cannot write {str(path)!r}: {os_error_message(exc)}") from None
+
+
+__all__ = ["LAYOUT", "RunDirectory", "config_hash", "data_fingerprint"]
