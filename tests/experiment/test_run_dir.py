@@ -135,3 +135,10 @@ def test_data_fingerprint_hashes_named_files(tmp_path):
     assert list(first) == [str(path)]
     path.write_text("b")
     assert data_fingerprint({"train": str(path)}) != first
+
+
+def test_a_killed_runs_temporary_files_do_not_make_the_folder_foreign(tmp_path):
+    RunDirectory.create(tmp_path / "run", config()).close()
+    (tmp_path / "run" / ".summary.json.k3j2.tmp").write_text("half")
+    RunDirectory.create(tmp_path / "run", config()).close()
+    assert not (tmp_path / "run" / ".summary.json.k3j2.tmp").exists()

@@ -221,7 +221,7 @@ class RunDirectory:
                 entries = sorted(entry.name for entry in resolved.iterdir())
             except OSError as exc:
                 raise OutputError(f"cannot read the output folder {raw!r}: {os_error_message(exc)}") from None
-            foreign = [name for name in entries if name not in LAYOUT]
+            foreign = [name for name in entries if name not in LAYOUT and not _is_leftover(name)]
             if foreign:
                 shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
                 raise OutputError(f"the output folder {raw!r} exists and is not a skillit run directory (it holds "
@@ -465,7 +465,8 @@ class RunDirectory:
 
     def _clear_results(self) -> None:
         """Remove an earlier run's results (only layout names), so none can be mistaken for this run's."""
-        for name in RESULTS:
+        leftovers = [entry.name for entry in self.path.iterdir() if _is_leftover(entry.name)]
+        for name in (*RESULTS, *leftovers):
             entry = self.path / name
             try:
                 if entry.is_dir() and not entry.is_symlink():
@@ -474,6 +475,11 @@ class RunDirectory:
                     entry.unlink()
             except OSError as exc:
                 raise OutputError(f"cannot replace the earlier run's {str(entry)!r}: {os_error_message(exc)}") from None
+
+
+def _is_leftover(name: str) -> bool:
+    """A temporary file of an atomic write that a killed run left behind (``.summary.json.x1y2.tmp``)."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def _write(write: Any, path: Path) -> Any:
