@@ -166,7 +166,7 @@ CASES = [
     ("resume-other-steps", copy_run(None, "--steps", "3"), "training.steps differs (the run started with 6, now 3)"),
     ("resume-edited-lr", copy_run(_edit_lr), "training.lr differs"),
     ("resume-foreign-record", copy_run(_foreign_record), "was not written by this run directory's run"),
-    ("resume-corrupt-checkpoint", copy_run(_corrupt_checkpoint), "corrupt checkpoint"),
+    ("resume-corrupt-checkpoint", copy_run(_corrupt_checkpoint), "the checkpoint cannot be read"),
     ("resume-no-manifest", copy_run(_no_manifest), "has no manifest.json"),
     ("resume-locked", copy_run(_hold_lock), "is in use by another skillit run"),
     ("resume-not-a-folder", lambda w, f: ["run", "--resume", "nowhere"], "'nowhere' is not a folder"),
