@@ -38,6 +38,7 @@ from skillit.experiment.config import (
 )
 from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
 from skillit.experiment.graph_learning import learn_graph, learner_for
+from skillit.experiment.run_dir import RunDirectory
 from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
 from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
@@ -180,14 +181,13 @@ def graph(
 
     Running it again with the same --out resumes an interrupted run without redoing finished runs.
     """
-
-
     try:
         _check_jobs(jobs)
         path = resolve_config_path(config)
         cfg = load_config(path)
         learner = learner_for(cfg, method)  # validates --method before anything is written
-        out_dir = out if out is not None else Path("runs") / cfg.name / "graph"
+        # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it
+        out_dir = RunDirectory.check_output_location(out) if out is not None else RunDirectory(Path("runs") / cfg.name).graph_dir
         console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/] → {out_dir}")
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console) as bar:

@@ -197,6 +197,23 @@ class RunDirectory:
     @staticmethod
     def check_output_path(path: str | Path) -> Path:
         """Refuse (OutputError) an output path that would overwrite or mix with something that is not a run."""
+        target = RunDirectory.check_output_location(path)
+        raw, resolved = str(path), target.resolve()
+        if resolved.is_dir():
+            try:
+                entries = sorted(entry.name for entry in resolved.iterdir())
+            except OSError as exc:
+                raise OutputError(f"cannot read the output folder {raw!r}: {os_error_message(exc)}") from None
+            foreign = [name for name in entries if name not in LAYOUT and not _is_leftover(name)]
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+                raise OutputError(f"the output folder {raw!r} exists and is not a skillit run directory (it holds "
+                                  f"{shown}); give a new or empty folder")
+        return target
+
+    @staticmethod
+    def check_output_location(path: str | Path) -> Path:
+        """Refuse (OutputError) an empty path, the current folder or a parent of it, a file, a path below a file."""
         raw = str(path)
         if not raw.strip():
             raise OutputError("the output folder is an empty string (the current folder); give a folder name, "
@@ -216,16 +233,6 @@ class RunDirectory:
                                   "hold folders; give another path")
             if parent.exists():
                 break
-        if resolved.is_dir():
-            try:
-                entries = sorted(entry.name for entry in resolved.iterdir())
-            except OSError as exc:
-                raise OutputError(f"cannot read the output folder {raw!r}: {os_error_message(exc)}") from None
-            foreign = [name for name in entries if name not in LAYOUT and not _is_leftover(name)]
-            if foreign:
-                shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
-                raise OutputError(f"the output folder {raw!r} exists and is not a skillit run directory (it holds "
-                                  f"{shown}); give a new or empty folder")
         return target
 
     @classmethod

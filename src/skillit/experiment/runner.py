@@ -22,9 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
-from skillit.errors import ConfigError, did_you_mean, pydantic_details
+from skillit.errors import (
+    ConfigError,
+    OutputError,
+    SkillitError,
+    did_you_mean,
+    pydantic_details,
+)
 from skillit.experiment.build import (
     ProgressFn,
     StepProgress,
@@ -206,12 +213,23 @@ def run_experiment(
     # lock; the other ranks make the same read-only checks, so a refusal stops every rank alike
     described = {method: policy.describe() for method, policy in policies.items()}
     fingerprint = data_fingerprint(config.task.params)
-    if resume:
-        run_dir = RunDirectory.open_for_resume(out_dir, config, policies=described, data=fingerprint, lock=main)
-    elif main:
-        run_dir = RunDirectory.create(out_dir, config, policies=described, data=fingerprint)
-    else:
-        run_dir = RunDirectory(RunDirectory.check_output_path(out_dir))
+    refusal: SkillitError | None = None
+    try:
+        if resume:
+            run_dir = RunDirectory.open_for_resume(out_dir, config, policies=described, data=fingerprint, lock=main)
+        elif main:
+            run_dir = RunDirectory.create(out_dir, config, policies=described, data=fingerprint)
+        else:
+            run_dir = RunDirectory(RunDirectory.check_output_path(out_dir))
+    except SkillitError as exc:
+        refusal = exc
+    if distributed:  # a refusal on any rank stops every rank (no rank left waiting at a barrier)
+        refused = group.distributed.all_reduce(np.array([0.0 if refusal is None else 1.0]))[0]  # type: ignore[union-attr]
+        if refused and refusal is None:
+            run_dir.close()
+            raise OutputError("another rank refused the run directory (rank 0 prints why)")
+    if refusal is not None:
+        raise refusal
     try:
         return _run_in(run_dir, config, config_dir, group=group, device=device, references=references, jobs=jobs,
                        progress=progress, resume=resume, started=started)
