@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from skillit.experiment.build import (
     build_skillset,
     build_tokenizer,
     context_length,
+    data_notes,
     default_jobs,
     resolve_device,
     task_skillset,
@@ -47,6 +49,7 @@ from skillit.experiment.build import (
 )
 from skillit.experiment.config import ExperimentConfig, dump_config
 from skillit.experiment.graph_learning import prepare_graphs
+from skillit.policy.diagnostics import mixture_warnings
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import summarize
 from skillit.report.plots import plot_run
@@ -55,7 +58,7 @@ from skillit.trainer.draw_log import DrawLog
 from skillit.trainer.loop import TrainerCallback, train
 from skillit.trainer.mixer import RecordedReference, objective_skills
 from skillit.utils.io import atomic_write_json, atomic_write_text, load_checkpoint
-from skillit.utils.parallel import run_in_workers
+from skillit.utils.parallel import run_in_workers, torch_threads
 
 
 # ---- one run -------------------------------------------------------------------------------------
@@ -105,6 +108,7 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
             path = path.with_name(f"{path.stem}.rank{group.rank}{path.suffix}")
         callbacks.append(DrawLog(path))
     trained = wrap_model(model, group) if group is not None else model
+    cpu_started = time.process_time()  # CPU seconds: unlike wall seconds, not stretched by other processes
     result = train(
         trained,
         tokenizer,
@@ -130,6 +134,7 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
         eval_seconds=result.eval_seconds,
         eval_examples=result.eval_examples,
         parameters=sum(p.numel() for p in model.parameters()),
+        extra={"cpu_seconds": time.process_time() - cpu_started},
     )
     if group is not None and group.world_size > 1:
         record.extra["world_size"] = group.world_size
@@ -179,13 +184,15 @@ def run_experiment(
     progress: Callable[[int, int], None] | None = None,
     resume: bool = False,
     group: ProcessGroup | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, Any] | None:
     """Run every method × seed, write the run directory and return the summary.
 
     ``progress(done_steps, total_steps)`` is called as training advances. With ``resume=True`` finished runs
     are kept and unfinished ones continue from their checkpoints. With a ``group`` of several ranks (torchrun)
     every rank calls this; runs go one after another over all ranks, rank 0 writes everything and returns
-    the summary, other ranks return ``None``.
+    the summary, other ranks return ``None``. ``notify(line)`` receives the notes about the data
+    (:func:`~skillit.experiment.build.data_notes`) before training starts and the mixture warnings after it.
     """
     started = time.perf_counter()
     config_dir = Path(config_dir) if config_dir is not None else None
@@ -193,6 +200,9 @@ def run_experiment(
     main = group is None or group.is_main
     device = group.device if distributed else resolve_device(config.device)
     references = validate_experiment(config, config_dir)  # every rank: same checks, same error, nothing written
+    if notify is not None and main:
+        for line in data_notes(config, task_skillset(config, config.seeds[0])):
+            notify(line)
     if distributed:
         shares = group.world_size * config.training.gradient_accumulation_steps
         if config.training.batch_size % shares:
@@ -292,8 +302,9 @@ def run_experiment(
                 finish(run_one(spec, report, group=group))
                 _barrier(group)
         elif jobs <= 1 or len(todo) <= 1 or device != "cpu":
-            for spec in todo:
-                finish(run_one(spec, report))
+            with torch_threads(1) if device == "cpu" else nullcontext():  # --jobs 1: one core, as in the workers
+                for spec in todo:
+                    finish(run_one(spec, report))
         else:
             run_in_workers(run_one, todo, jobs=min(jobs, len(todo)), on_result=lambda spec, record: finish(record),
                            on_progress=report)
@@ -321,6 +332,12 @@ def run_experiment(
         summary["backend"] = group.backend
     if config.warm_start is not None:
         summary["warm_start"] = {"skills": config.warm_start.skills, "runs": warm_costs}
+    mixture_notes = [line for run in runs for line in mixture_warnings(run.method, run.policy, run.records, run.seed)]
+    if mixture_notes:  # Skill-It's rule is kept as the paper states it; a collapse is reported, not prevented
+        summary["mixture_warnings"] = mixture_notes
+        for line in mixture_notes:
+            if notify is not None:
+                notify(f"warning: {line}")
     if graph_costs:
         summary["graph_cost"] = graph_costs  # per method: the cost of learning its graph (learned or from a file)
     atomic_write_json(out / "summary.json", finite_or_none(summary))
