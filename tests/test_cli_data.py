@@ -29,8 +29,27 @@ def test_inspect_prints_skills_counts_and_token_lengths():
     for skill, train, validation in [("Stance Detection", 217, 53), ("Sentiment Analysis", 320, 78),
                                      ("Text Matching", 158, 38), ("Question Generation", 105, 26)]:
         assert f"{skill} │ {train} │ {validation} │" in out
-    assert "4 skill(s), 995 example(s); the longest has 133 word tokens" in out
+    # words and punctuation marks, prompt and answer apart (was 133: every space counted as a token)
+    assert "4 skill(s), 995 example(s); the longest has 83 word tokens" in out
     assert "no problems found" in out
+
+
+def test_inspect_some_skills_and_count_the_examples_over_a_length(tmp_path):
+    train = tmp_path / "train.jsonl"
+    rows = [{"skill": "a", "prompt": "Is it a bathroom? ", "answer": "yes."}, {"skill": "b", "prompt": "x ", "answer": "y"},
+            {"skill": "c", "prompt": "p ", "answer": "q"}]
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = skillit("data", "inspect", train, "--skills", "c,a", "--max-length", "6", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    # 'Is', ' it', ' a', ' bathroom', '?', ' ' | 'yes', '.': 8 word tokens
+    assert [(s["skill"], s["tokens"]["max"], s["too_long"]) for s in report["skills"]] == [("c", 3, 0), ("a", 8, 1)]
+    table = skillit("data", "inspect", train, "--skills", "a", "--max-length", "6")
+    out = " ".join(table.stdout.split())
+    assert "│ a │ 1 │ 0 │ 8 / 8.0 / 8 │ 1 │ no validation │" in out  # problems in a few words; details below
+    assert "1 example(s) longer than 6 word tokens" in out and "- 'a': no validation data" in out
+    wrong = skillit("data", "inspect", train, "--skills", "a,bb")
+    assert wrong.returncode == 2 and "skill 'bb' (--skills) has no examples" in " ".join(wrong.stderr.split())
 
 
 @needs_data

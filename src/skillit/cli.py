@@ -4,7 +4,8 @@
     skillit graph CONFIG [--method M] [--out DIR] [--jobs N]   learn the skills graph (graph.json + plots)
     skillit bench [NAME] [--seeds N]     run a shipped benchmark (without NAME: list them)
     skillit configs                       list the shipped configs
-    skillit data inspect SOURCE [--skill-column COL] [--validation FILE] [--holdout F] [--json]
+    skillit data inspect SOURCE [--skill-column COL] [--validation FILE] [--holdout F] [--skills a,b]
+                         [--max-length N] [--json]
                                           skills, counts, token lengths and problems of your own data
     skillit policies                      list the registered mixing policies
     skillit skillmix | synth | stat | graft   LLM-side skill methods (skillit.llm.cli, docs/llm-skills.md)
@@ -150,7 +151,8 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
         progress.update(task, completed=done, total=total)
 
     try:
-        return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, progress=advance, resume=resume)
+        return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, progress=advance, resume=resume,
+                              notify=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
     finally:
         if task is not None:
             progress.stop()
@@ -283,7 +285,9 @@ def data_inspect(
     answer_field: str = typer.Option("answer", "--answer-field"),
     text_field: Optional[str] = typer.Option(None, "--text-field", help="plain-text column (replaces prompt/answer)"),
     separator: str = typer.Option("", "--separator", help="appended to a non-empty prompt"),
-    tokenizer: str = typer.Option("word", "--tokenizer", help="count tokens as words (word) or characters (char)"),
+    tokenizer: str = typer.Option("word", "--tokenizer", help="count tokens as words and punctuation (word) or characters (char)"),
+    skills: Optional[str] = typer.Option(None, "--skills", help="comma-separated: report only these skills"),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="count the examples longer than this many tokens"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     strict: bool = typer.Option(False, "--strict", help="exit with code 1 when a problem is flagged"),
 ) -> None:
@@ -302,6 +306,7 @@ def data_inspect(
             source, validation, skill=skill_column, prompt_field=prompt_field or None, answer_field=answer_field,
             text_field=text_field, separator=separator.replace("\\n", "\n").replace("\\t", "\t"), holdout=holdout,
             holdout_seed=holdout_seed, tokenizer=tokenizer,  # type: ignore[arg-type]
+            skills=_split(skills), max_length=max_length,
         )
     except SkillitError as exc:
         _fail(exc)
@@ -315,33 +320,45 @@ def data_inspect(
 
 
 def _print_data_report(report) -> None:
+    """The skills table (problems in a few words, so that it stays readable with many skills), then each
+    problem on its own line with its file:line locations."""
 
+    console.print(f"train: {report.source}", highlight=False, markup=False, soft_wrap=True)
     split = f"validation: {report.validation_source}" if report.validation_source else (
-        f"holdout {report.holdout}" if report.holdout else "no validation source or holdout")
-    table = Table(title=f"{report.source} ({split})")
-    table.add_column("skill", style="bold")
-    table.add_column("train", justify="right")
-    table.add_column("validation", justify="right")
-    table.add_column(f"{report.tokenizer} tokens min / mean / max", justify="right")
+        f"validation: holdout {report.holdout} of each skill" if report.holdout else "validation: none (no file or holdout)")
+    console.print(split, highlight=False, markup=False, soft_wrap=True)
+    table = Table()
+    table.add_column("skill", style="bold", overflow="fold")
+    table.add_column("train", justify="right", no_wrap=True)
+    table.add_column("val", justify="right", no_wrap=True)
+    table.add_column(f"{report.tokenizer} tokens min/mean/max", justify="right", no_wrap=True)
+    if report.max_length is not None:
+        table.add_column(f"> {report.max_length}", justify="right", no_wrap=True)
     table.add_column("problems")
     for skill in report.skills:
-        problems = skill.problems()
-        table.add_row(
-            skill.name, str(skill.train), str(skill.validation),
-            f"{skill.tokens_min or 0} / {skill.tokens_mean:.1f} / {skill.tokens_max}",
-            "[red]" + "; ".join(problems) + "[/]" if problems else "[green]ok[/]",
-        )
+        problems = skill.short_problems()
+        row = [skill.name, str(skill.train), str(skill.validation),
+               f"{skill.tokens_min or 0} / {skill.tokens_mean:.1f} / {skill.tokens_max}"]
+        if report.max_length is not None:
+            row.append(str(skill.too_long))
+        row.append("[red]" + ", ".join(problems) + "[/]" if problems else "[green]ok[/]")
+        table.add_row(*row)
     console.print(table)
     total = sum(s.train + s.validation for s in report.skills)
     console.print(
         f"{len(report.skills)} skill(s), {total} example(s); the longest has {report.longest} {report.tokenizer} "
         f"tokens (a model needs block_size >= {report.longest + 1} for it)", highlight=False,
     )
+    if report.max_length is not None:
+        over = sum(s.too_long for s in report.skills)
+        console.print(f"{over} example(s) longer than {report.max_length} {report.tokenizer} tokens (task.params."
+                      f"max_length: {report.max_length} drops them, or truncates them with too_long: truncate)",
+                      highlight=False, soft_wrap=True)
     problems = report.problems()
     if problems:
         console.print(f"[bold red]{len(problems)} problem(s):[/]")
         for line in problems:
-            console.print(f"  - {line}", highlight=False, markup=False)
+            console.print(f"  - {line}", highlight=False, markup=False, soft_wrap=True)
     else:
         console.print("[green]no problems found[/]")
 

@@ -78,3 +78,33 @@ def test_warm_start_skills_must_exist():
     config = parse_config(BASE.replace("GRAPH", "prerequisites") + "warm_start: {skills: [var7], steps: 2}\n")
     with pytest.raises(SkillError, match="unknown training skill 'var7' in warm_start.skills"):
         validate_experiment(config)
+
+
+def test_jobs_1_trains_with_one_torch_thread(tmp_path, monkeypatch):
+    """`skillit run --jobs 1` runs in the main process: with one torch thread, as the README says (issue 14, item 10)."""
+    import torch
+
+    import skillit.experiment.runner as runner
+    from skillit.experiment.runner import run_experiment
+
+    threads = []
+    real_run_one = runner.run_one
+
+    def recording_run_one(spec, progress=None, **kwargs):
+        threads.append(torch.get_num_threads())
+        return real_run_one(spec, progress, **kwargs)
+
+    monkeypatch.setattr(runner, "run_one", recording_run_one)
+    config = parse_config(BASE.replace("GRAPH", "prerequisites").replace("steps: 10, round_steps: 5, eval_every: 5",
+                                                                         "steps: 2, round_steps: 1, eval_every: 1")
+                          + "model: {n_layer: 1, n_head: 2, n_embd: 16}\n")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        summary = run_experiment(config, tmp_path / "out", jobs=1)
+        assert threads == [1] and torch.get_num_threads() == 2
+        # item 11: CPU seconds beside the wall-clock train/eval seconds, which a loaded machine stretches
+        cpu = summary["methods"]["skill-it"]["cpu_seconds"]
+        assert cpu > 0 and cpu == summary["methods"]["skill-it"]["per_seed"][0]["cpu_seconds"]
+    finally:
+        torch.set_num_threads(before)

@@ -200,3 +200,39 @@ def test_relative_threshold_and_max_scaling():
     plain = fit(LinearApproximation(steps=10))
     assert np.abs(scaled.matrix).max() == pytest.approx(1.0)
     np.testing.assert_allclose(scaled.matrix * scaled.provenance["details"]["scaled_by"], plain.matrix)
+
+
+def test_the_base_evaluates_at_its_start_and_end_only_and_snapshots_match_an_evaluated_run(tmp_path):
+    """Snapshots at 2, 4, 6 used to make the base evaluate every gcd = 2 steps (with 200 steps and 3 points:
+    every step). Now it evaluates at steps 0 and 6 only; the snapshots are the same models (issue 14, item 7)."""
+    import torch
+
+    from skillit.graph_learners.runs import RunContext, run_base
+    from skillit.policy.static import Stratified
+    from skillit.trainer.loop import TrainConfig, TrainerCallback, train
+
+    settings = dict(TRAINING, steps=6, seed=0)
+    context = RunContext(planted_skillset(), tokenizer(), model_builder(), settings, str(tmp_path / "base"))
+    cost = run_base(context, 6, [2, 4, 6], seed=0, progress=lambda run_id, step: None)
+    base = json.loads((tmp_path / "base" / "base.json").read_text())
+    assert [r["step"] for r in base["records"]] == [0, 6]
+    assert cost.eval_examples == 2 * 3 * 4  # two evaluations of 3 skills × 4 validation examples
+
+    class Keep(TrainerCallback):  # the old way: evaluate at every snapshot step and save there
+        def __init__(self, model):
+            self.model, self.saved = model, {}
+
+        def on_evaluate(self, record):
+            self.saved[record["step"]] = ({k: v.clone() for k, v in self.model.state_dict().items()},
+                                          record["examples_seen"])
+
+    model = model_builder()()
+    keep = Keep(model)
+    reference = TrainConfig(**{**settings, "round_steps": 6, "eval_every": 2, "checkpoint_every": None})
+    train(model, tokenizer(), planted_skillset(), Stratified(), reference, callbacks=[keep])
+    for step in (2, 4, 6):
+        saved = torch.load(tmp_path / "base" / f"step{step}.pt", weights_only=False)
+        state, seen = keep.saved[step]
+        assert saved["examples_seen"] == seen
+        for name, tensor in state.items():
+            assert torch.equal(saved["model"][name], tensor), (step, name)

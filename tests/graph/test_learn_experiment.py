@@ -97,3 +97,24 @@ def test_run_learns_the_graph_once_and_reports_its_cost(tmp_path):
     summary = run_experiment(by_file, tmp_path / "run2", jobs=1)
     assert summary["graph_cost"]["skill-it"]["source"] == str(path)
     assert not (tmp_path / "run2" / "graph").exists()
+
+
+def test_graph_learn_defaults_are_the_documented_ones_scaled_to_the_run():
+    """Without a graph_learning section the probe used base_steps 300 whatever the run and scale none; the
+    docs' example (2000 steps) uses base_steps 600, steps 25, points 3, mix 0.5, scale max (issue 14, item 8)."""
+    from skillit.experiment.graph_learning import learner_for
+
+    bare = TINY.replace("graph_learning: {method: linear, steps: 3, base_steps: 2, jobs: 1}\n", "")
+    long_run = parse_config(bare.replace("steps: 8,", "steps: 2000,"))
+    params = learner_for(long_run).params.model_dump()
+    assert learner_for(long_run).name == "probe"
+    assert {k: params[k] for k in ("base_steps", "steps", "points", "mix", "scale")} == {
+        "base_steps": 600, "steps": 25, "points": 3, "mix": 0.5, "scale": "max"}
+    short_run = learner_for(parse_config(bare.replace("steps: 8,", "steps: 200,"))).params
+    assert (short_run.base_steps, short_run.steps, short_run.scale) == (60, 5, "max")  # h: at least 5 steps
+    linear = learner_for(long_run, "linear").params
+    assert (linear.base_steps, linear.steps, linear.scale) == (600, 100, "max")  # linear's own h
+    explicit = learner_for(parse_config(TINY)).params  # a field the config sets wins
+    assert (explicit.base_steps, explicit.steps, explicit.scale) == (2, 3, "max")
+    kept = parse_config(TINY.replace("jobs: 1}", "jobs: 1, scale: none}"))
+    assert learner_for(kept).params.scale == "none"

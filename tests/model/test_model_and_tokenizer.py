@@ -43,3 +43,18 @@ def test_embeddings_are_untied_by_default_and_can_be_tied():
     assert untied.lm_head.weight is not untied.wte.weight
     assert tied.lm_head.weight is tied.wte.weight
     assert tied.num_parameters() == untied.num_parameters() - 7 * 8
+
+
+def test_word_tokenizer_splits_punctuation_and_folds_one_space_into_the_next_word():
+    """Spaces were tokens and punctuation stuck to words ('bathroom.' != 'bathroom'), doubling counts and
+    vocabularies (issue 14, item 2)."""
+    from skillit.utils.text import word_units
+
+    assert word_units("Is it a bathroom?") == ["Is", " it", " a", " bathroom", "?"]
+    assert word_units("the bathroom. A bathroom, no") == ["the", " bathroom", ".", " A", " bathroom", ",", " no"]
+    assert word_units("a  b\nc ") == ["a", " ", " b", "\n", "c", " "]  # other whitespace: units of its own
+    assert word_units("-29") == ["-", "29"]
+    tok = WordTokenizer.from_texts(["the bathroom.", "a bathroom, yes"])
+    assert tok.vocab_size == 3 + len({"the", " bathroom", ".", "a", ",", " yes"})
+    for text in ["the bathroom.", "a bathroom, yes", "a bathroom."]:
+        assert tok.decode(tok.encode(text)) == text

@@ -7,7 +7,8 @@ Used by the experiment driver (``skillit.experiment.runner``) and by graph learn
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from skillit.model.tokenizer import Tokenizer
 from skillit.policy.base import EvalResult, MixingPolicy, PolicyContext
 from skillit.policy.registry import build_policy
 from skillit.policy.static import Stratified
-from skillit.skills.skillset import SkillSet
+from skillit.skills.example import Example
+from skillit.skills.skillset import Skill, SkillSet
+from skillit.skills.sources import GeneratedSource
 from skillit.tasks import build_task, get_task, parse_task_params
 from skillit.trainer.batching import encode_example
 from skillit.trainer.loop import TrainConfig, TrainerCallback, train
@@ -50,7 +53,10 @@ class StepProgress(TrainerCallback):
 
 def task_skillset(config: ExperimentConfig, seed: int) -> SkillSet:
     """Every skill of the task at one seed, before ``task.train_skills``/``eval_skills`` select a subset."""
-    return build_task(config.task.name, config.task.params, seed)
+    params = config.task.params
+    if config.task.name == "data" and params.get("max_length") is not None and params.get("length_unit") is None:
+        params = {**params, "length_unit": config.model.tokenizer}  # max_length counts the model's tokens
+    return build_task(config.task.name, params, seed)
 
 
 def build_skillset(config: ExperimentConfig, seed: int, full: SkillSet | None = None) -> SkillSet:
@@ -63,47 +69,100 @@ def build_skillset(config: ExperimentConfig, seed: int, full: SkillSet | None = 
 
 
 def build_tokenizer(config: ExperimentConfig, skillset: SkillSet) -> Tokenizer:
-    """Char or word tokenizer over the task's alphabet, or over its validation and first training texts."""
+    """Char or word tokenizer over the task's alphabet, or over every text the runs can meet.
+
+    Every validation and training example of a finite data source is read (:func:`measured_examples`), so
+    no word or character later in the pool is missing from the vocabulary.
+    """
     alphabet = skillset.metadata.get("alphabet")
     if config.model.tokenizer == "char" and alphabet:
         return CharTokenizer(sorted(set(alphabet)))
-    texts = _sample_texts(skillset)
+    texts = (  # prompt and answer apart, as the model encodes them (the word tokenizer splits "a b" != "a " + "b")
+        text for skill in skillset.skills for example in measured_examples(skill, VOCABULARY_SAMPLE)
+        for text in (example.prompt, example.answer)
+    )
     return (CharTokenizer if config.model.tokenizer == "char" else WordTokenizer).from_texts(texts)
 
 
-def _sample_texts(skillset: SkillSet, per_skill: int = 2000) -> list[str]:
-    texts = []
+VOCABULARY_SAMPLE = 2000  # training examples per skill read from a generated or unbounded stream (vocabulary)
+CONTEXT_SAMPLE = 200  # ... and for the context length
+CONTEXT_SLACK = 8  # tokens added to the longest example
+
+
+def measured_examples(skill: Skill, sample: int) -> Iterator[Example]:
+    """The examples whose tokens set the vocabulary and the context: the validation set, then every training
+    example of a finite pool (a data file, in memory or streamed from shards: O(1) memory), or the first
+    ``sample`` of a generated or unbounded stream (one generator, so one shape of example, e.g. LEGO's)."""
+    yield from skill.validation or []
+    source = skill.train
+    if source is None:
+        return
+    n = source.size
+    if n is None or isinstance(source, GeneratedSource):
+        n = sample if n is None else min(sample, n)
+    for i in range(n):
+        yield source.get(i)
+
+
+@dataclass(frozen=True)
+class ContextInfo:
+    """What set the automatic block size: the longest example (tokens incl. bos/eos), its skill, and the
+    length below which 99 % of the measured examples fall."""
+
+    block_size: int
+    longest: int
+    longest_skill: str | None
+    p99: int
+    examples: int
+    configured: bool = False
+
+    def warnings(self) -> list[str]:
+        """A warning before training when one rare example sets the context (every batch's attention and
+        the position table grow with it; a batch costs up to (T / T99)² more in attention)."""
+        if self.configured or self.examples == 0 or self.longest <= max(2 * self.p99, 64):
+            return []
+        return [
+            f"the context is {self.block_size} tokens because the longest example (skill {self.longest_skill!r}) "
+            f"has {self.longest}, while 99 % of the {self.examples} examples have at most {self.p99}; every "
+            "batch that draws a long example is padded to it and attention costs grow with the square of the "
+            "length. Drop or truncate long examples with task.params.max_length (and too_long: drop | truncate), "
+            "or set model.block_size (docs/data.md)"
+        ]
+
+
+def context_info(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokenizer) -> ContextInfo:
+    """The model's block size (configured, or the longest example + 8 tokens of slack) and what set it.
+
+    Every example of a finite pool is measured (:func:`measured_examples`), not a sample: an example
+    longer than the sampled ones would stop a run mid-way with "does not fit the model's context".
+    """
+    if config.model.block_size is not None:
+        return ContextInfo(config.model.block_size, 0, None, 0, 0, configured=True)
+    longest, longest_skill = 0, None
+    lengths: list[int] = []
     for skill in skillset.skills:
-        texts.extend(e.text for e in skill.validation or [])
-        if skill.train is not None:
-            n = per_skill if skill.train.size is None else min(per_skill, skill.train.size)
-            texts.extend(skill.train.get(i).text for i in range(n))
-    return texts
+        for example in measured_examples(skill, CONTEXT_SAMPLE):
+            if len(example.prompt) + len(example.answer) > 8 * MAX_BLOCK_SIZE:  # don't tokenise a 10 MB line
+                n = len(example.prompt) + len(example.answer)
+            else:
+                n = len(encode_example(tokenizer, example)[0])
+            if n + CONTEXT_SLACK > MAX_BLOCK_SIZE:
+                raise ConfigError(
+                    f"an example of skill {skill.name!r} is about {n:,} tokens long, so the automatic block size "
+                    f"(longest example + {CONTEXT_SLACK}) exceeds {MAX_BLOCK_SIZE:,}; set model.block_size (longer "
+                    "examples are cut), or task.params.max_length to drop or truncate them (`skillit data inspect` "
+                    "shows the longest)"
+                )
+            lengths.append(n)
+            if n > longest:
+                longest, longest_skill = n, skill.name
+    p99 = int(np.percentile(np.asarray(lengths, dtype=np.int64), 99)) if lengths else 0
+    return ContextInfo(longest + CONTEXT_SLACK, longest, longest_skill, p99, len(lengths))
 
 
 def context_length(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokenizer) -> int:
-    """The model's block size: configured, or the longest sampled example + 8 tokens of slack."""
-    if config.model.block_size is not None:
-        return config.model.block_size
-    longest = 0
-    for skill in skillset.skills:
-        examples = list(skill.validation or [])
-        if skill.train is not None:
-            n = 200 if skill.train.size is None else min(200, skill.train.size)
-            examples += [skill.train.get(i) for i in range(n)]
-        for example in examples:
-            if len(example.prompt) + len(example.answer) > 8 * MAX_BLOCK_SIZE:  # don't tokenise a 10 MB line
-                length = len(example.prompt) + len(example.answer)
-            else:
-                length = len(encode_example(tokenizer, example)[0])
-            if length + 8 > MAX_BLOCK_SIZE:
-                raise ConfigError(
-                    f"an example of skill {skill.name!r} is about {length:,} tokens long, so the automatic block size "
-                    f"(longest example + 8) exceeds {MAX_BLOCK_SIZE:,}; set model.block_size (longer examples are "
-                    "cut) or remove the example (`skillit data inspect` shows the longest)"
-                )
-            longest = max(longest, length)
-    return longest + 8
+    """The model's block size: configured, or the longest example + 8 tokens of slack (:func:`context_info`)."""
+    return context_info(config, skillset, tokenizer).block_size
 
 
 def build_model(config: ExperimentConfig, tokenizer: Tokenizer, block_size: int, seed: int) -> torch.nn.Module:
@@ -213,6 +272,26 @@ def validated_policies(config: ExperimentConfig, config_dir: Path | None = None)
     return policies
 
 
+def data_notes(config: ExperimentConfig, full: SkillSet) -> list[str]:
+    """What a user should know about the data before training starts: the examples a length limit dropped or
+    truncated, and a warning when one rare, long example sets the context (:meth:`ContextInfo.warnings`)."""
+    notes = []
+    limit = full.metadata.get("length_limit")
+    if limit:
+        for action in ("dropped", "truncated"):
+            counts = limit.get(action) or {}
+            if counts:
+                per_skill = ", ".join(f"{name}: {n}" for name, n in counts.items())
+                notes.append(f"task.params.max_length {limit['max_length']} ({limit['unit']} tokens): "
+                             f"{sum(counts.values())} example(s) {action} ({per_skill})")
+    tokenizer = build_tokenizer(config, full)
+    info = context_info(config, full, tokenizer)
+    if not info.configured and config.task.name == "data":  # generated tasks: one fixed shape of example
+        notes.append(f"context: {info.block_size} tokens (longest example {info.longest} tokens with <bos>/<eos>, "
+                     f"skill {info.longest_skill!r}; 99 % have at most {info.p99})")
+    return notes + [f"warning: {line}" for line in info.warnings()]
+
+
 def reference_method(config: ExperimentConfig, method: str, policies: dict[str, MixingPolicy]) -> str | None:
     """The method whose run gives ``method`` its reference losses, if its policy requires ``ref_loss``.
 
@@ -273,15 +352,19 @@ def warm_start(config: ExperimentConfig, seed: int, path: Path, progress: Progre
 
 
 __all__ = [
+    "ContextInfo",
     "StepProgress",
     "build_method",
     "build_model",
     "build_skillset",
     "build_tokenizer",
+    "context_info",
     "context_length",
+    "data_notes",
     "default_jobs",
     "dry_run_context",
     "graph_resolver",
+    "measured_examples",
     "resolve_device",
     "task_skillset",
     "train_config",

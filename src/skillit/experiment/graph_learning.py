@@ -49,15 +49,38 @@ def graph_learning_config(config: ExperimentConfig) -> GraphLearningConfig:
     return config.graph_learning or GraphLearningConfig()
 
 
+BASE_SHARE = 0.3  # base_steps: 30 % of training.steps (600 of docs/graphs.md's 2000-step example)
+PROBE_SHARE = 0.0125  # probe steps h: 1.25 % of training.steps (25 of 2000), at least PROBE_MIN
+PROBE_MIN = 5
+
+
+def run_scaled_defaults(config: ExperimentConfig, method: str) -> dict[str, Any]:
+    """What an unset ``graph_learning`` field means: the documented example's values scaled to the run.
+
+    ``base_steps = round(0.3 · training.steps)``, ``scale: max`` (the paper's 0..1 scale, so a method's η
+    means the same with a learned graph as with a hand-made one) and, for ``probe``, ``steps = max(5,
+    round(0.0125 · training.steps))``; ``points`` (3) and ``mix`` (0.5) are the learner's own defaults. For
+    a 2000-step run this is docs/graphs.md's example: base_steps 600, steps 25, points 3, scale max.
+    """
+    steps = config.training.steps
+    defaults: dict[str, Any] = {"base_steps": round(BASE_SHARE * steps), "scale": "max"}
+    if method == "probe":
+        defaults["steps"] = max(PROBE_MIN, round(PROBE_SHARE * steps))
+    return defaults
+
+
 def learner_for(config: ExperimentConfig, method: str | None = None) -> GraphLearner:
     """The configured learner; ``method`` overrides the section's method (its other fields that the
-    overriding method does not take are dropped, e.g. ``points`` for ``linear``)."""
+    overriding method does not take are dropped, e.g. ``points`` for ``linear``). Fields the config
+    leaves unset take :func:`run_scaled_defaults`."""
     section = graph_learning_config(config)
     params = section.learner_params()
-    cls = get_learner(method or section.method)
+    name = method or section.method
+    cls = get_learner(name)
     if method is not None and method != section.method:
         params = {k: v for k, v in params.items() if k in cls.Params.model_fields}
-    return cls(params)
+    defaults = {k: v for k, v in run_scaled_defaults(config, name).items() if k in cls.Params.model_fields}
+    return cls({**defaults, **params})
 
 
 def _warm_model(build: Callable[[], torch.nn.Module], path: str) -> torch.nn.Module:
@@ -223,6 +246,7 @@ __all__ = [
     "learn_graph",
     "learner_for",
     "prepare_graphs",
+    "run_scaled_defaults",
     "uses_learned_graph",
     "with_graph_file",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from skillit.experiment.build import (
     build_skillset,
     build_tokenizer,
     context_length,
+    data_notes,
     default_jobs,
     reference_method,
     resolve_device,
@@ -52,6 +54,7 @@ from skillit.experiment.build import (
 from skillit.experiment.config import MAX_STEPS, ExperimentConfig
 from skillit.experiment.graph_learning import prepare_graphs
 from skillit.experiment.run_dir import RunDirectory, data_fingerprint
+from skillit.policy.diagnostics import mixture_warnings
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import summarize
 from skillit.report.plots import plot_run
@@ -60,7 +63,7 @@ from skillit.trainer.draw_log import DrawLog
 from skillit.trainer.loop import TrainerCallback, train
 from skillit.trainer.mixer import RecordedReference, objective_skills
 from skillit.utils.io import atomic_write_json, load_checkpoint
-from skillit.utils.parallel import run_in_workers
+from skillit.utils.parallel import run_in_workers, torch_threads
 
 
 # ---- one run -------------------------------------------------------------------------------------
@@ -110,6 +113,7 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
             path = path.with_name(f"{path.stem}.rank{group.rank}{path.suffix}")
         callbacks.append(DrawLog(path))
     trained = wrap_model(model, group) if group is not None else model
+    cpu_started = time.process_time()  # CPU seconds: unlike wall seconds, not stretched by other processes
     result = train(
         trained,
         tokenizer,
@@ -135,6 +139,7 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
         eval_seconds=result.eval_seconds,
         eval_examples=result.eval_examples,
         parameters=sum(p.numel() for p in model.parameters()),
+        extra={"cpu_seconds": time.process_time() - cpu_started},
     )
     if group is not None and group.world_size > 1:
         record.extra["world_size"] = group.world_size
@@ -187,13 +192,15 @@ def run_experiment(
     progress: Callable[[int, int], None] | None = None,
     resume: bool = False,
     group: ProcessGroup | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, Any] | None:
     """Run every method × seed, write the run directory and return the summary.
 
     ``progress(done_steps, total_steps)`` is called as training advances. With ``resume=True`` finished runs
     are kept and unfinished ones continue from their checkpoints. With a ``group`` of several ranks (torchrun)
     every rank calls this; runs go one after another over all ranks, rank 0 writes everything and returns
-    the summary, other ranks return ``None``.
+    the summary, other ranks return ``None``. ``notify(line)`` receives the notes about the data
+    (:func:`~skillit.experiment.build.data_notes`) before training starts and the mixture warnings after it.
     """
     started = time.perf_counter()
     config_dir = Path(config_dir) if config_dir is not None else None
@@ -202,6 +209,9 @@ def run_experiment(
     device = group.device if distributed else resolve_device(config.device)
     policies = validated_policies(config, config_dir)  # every rank: same checks, same error, nothing written
     references = {method: reference_method(config, method, policies) for method in config.methods}
+    if notify is not None and main:
+        for line in data_notes(config, task_skillset(config, config.seeds[0])):
+            notify(line)
     if distributed:
         shares = group.world_size * config.training.gradient_accumulation_steps
         if config.training.batch_size % shares:
@@ -232,7 +242,7 @@ def run_experiment(
         raise refusal
     try:
         return _run_in(run_dir, config, config_dir, group=group, device=device, references=references, jobs=jobs,
-                       progress=progress, resume=resume, started=started)
+                       progress=progress, resume=resume, started=started, notify=notify)
     finally:
         run_dir.close()
 
@@ -249,6 +259,7 @@ def _run_in(
     progress: Callable[[int, int], None] | None,
     resume: bool,
     started: float,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, Any] | None:
     """``run_experiment``'s body, inside the run directory (locked by rank 0)."""
     distributed = group is not None and group.world_size > 1
@@ -345,8 +356,9 @@ def _run_in(
                 finish(run_one(spec, report, group=group))
                 _barrier(group)
         elif jobs <= 1 or len(todo) <= 1 or device != "cpu":
-            for spec in todo:
-                finish(run_one(spec, report))
+            with torch_threads(1) if device == "cpu" else nullcontext():  # --jobs 1: one core, as in the workers
+                for spec in todo:
+                    finish(run_one(spec, report))
         else:
             run_in_workers(run_one, todo, jobs=min(jobs, len(todo)), on_result=lambda spec, record: finish(record),
                            on_progress=report)
@@ -374,6 +386,12 @@ def _run_in(
         summary["backend"] = group.backend
     if config.warm_start is not None:
         summary["warm_start"] = {"skills": config.warm_start.skills, "runs": warm_costs}
+    mixture_notes = [line for run in runs for line in mixture_warnings(run.method, run.policy, run.records, run.seed)]
+    if mixture_notes:  # Skill-It's rule is kept as the paper states it; a collapse is reported, not prevented
+        summary["mixture_warnings"] = mixture_notes
+        for line in mixture_notes:
+            if notify is not None:
+                notify(f"warning: {line}")
     if graph_costs:
         summary["graph_cost"] = graph_costs  # per method: the cost of learning its graph (learned or from a file)
     atomic_write_json(run_dir.summary_path, finite_or_none(summary))

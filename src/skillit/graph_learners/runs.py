@@ -22,7 +22,6 @@ import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from math import gcd
 from pathlib import Path
 from typing import Any
 
@@ -232,14 +231,29 @@ def execute_run(job: tuple[RunContext, ProbeRun], report: Progress) -> RunOutcom
 
 
 class _Snapshots(TrainerCallback):
-    """Saves the model (and each skill's stream position) at the given steps of the base trajectory."""
+    """Saves the model (and each skill's stream position) at the given steps of the base trajectory.
+
+    Saved after the optimiser step, without an evaluation: the base evaluates only at its start and end,
+    so its cost does not depend on where the snapshots fall (at the gcd of the snapshot steps, 200 steps
+    with 3 points meant an evaluation of every skill at every step). The stream positions are the draws
+    counted from ``on_batch`` (one process draws the whole batch), which is the loop's ``examples_seen``.
+    """
 
     def __init__(self, model: torch.nn.Module, steps: Sequence[int], base_dir: Path):
         self.model, self.steps, self.base_dir = model, set(steps), base_dir
+        self.drawn: dict[str, int] = {}
 
     def on_evaluate(self, record: dict[str, Any]) -> None:
-        if record["step"] in self.steps:
-            save_snapshot(self.base_dir, record["step"], self.model.state_dict(), record["examples_seen"])
+        if record["step"] == 0 and 0 in self.steps:
+            save_snapshot(self.base_dir, 0, self.model.state_dict(), record["examples_seen"])
+
+    def on_batch(self, step: int, round_index: int, pairs: Sequence[tuple[str, int]]) -> None:
+        for skill, _ in pairs:
+            self.drawn[skill] = self.drawn.get(skill, 0) + 1
+
+    def on_step_end(self, step: int, loss: float) -> None:
+        if step in self.steps:
+            save_snapshot(self.base_dir, step, self.model.state_dict(), self.drawn)
 
 
 def save_snapshot(base_dir: Path, step: int, state: dict[str, Any], examples_seen: dict[str, int]) -> None:
@@ -273,9 +287,8 @@ def run_base(
         atomic_write_json(meta_path, {"steps": 0, "points": [0], "cost": cost.to_dict(), "records": []})
         return cost
     settings = dict(context.training)
-    evals = sorted({p for p in points if p > 0} | {base_steps})
-    eval_every = _gcd_all(evals)
-    settings.update(steps=base_steps, round_steps=base_steps, eval_every=eval_every, checkpoint_every=None, seed=seed)
+    # evaluated at step 0 and base_steps only; the snapshots are saved between evaluations (_Snapshots)
+    settings.update(steps=base_steps, round_steps=base_steps, eval_every=base_steps, checkpoint_every=None, seed=seed)
     settings["warmup_steps"] = min(settings.get("warmup_steps", 0), base_steps // 10)
     snapshots = _Snapshots(model, points, base_dir)
     started = time.perf_counter()
@@ -292,14 +305,6 @@ def run_base(
     records = [{"step": r["step"], "losses": r["losses"]} for r in result.records]
     atomic_write_json(meta_path, {"steps": base_steps, "points": list(points), "cost": cost.to_dict(), "records": records})
     return cost
-
-
-def _gcd_all(values: Sequence[int]) -> int:
-
-    out = 0
-    for value in values:
-        out = gcd(out, value)
-    return max(1, out)
 
 
 def execute_runs(

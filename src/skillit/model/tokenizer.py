@@ -1,4 +1,4 @@
-"""Tiny tokenizers for models trained from scratch: one token per character, or per word.
+"""Tiny tokenizers for models trained from scratch: one token per character, or per word or punctuation mark.
 
 Both share the call contract the trainer needs (and that a Hugging Face tokenizer adapter provides):
 ``encode(text) -> list[int]``, ``decode(ids) -> str``, ``vocab_size``, ``pad_id``, ``bos_id``, ``eos_id``.
@@ -6,11 +6,11 @@ Both share the call contract the trainer needs (and that a Hugging Face tokenize
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from skillit.errors import DataError
+from skillit.utils.text import word_units
 
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
 
@@ -85,9 +85,14 @@ class CharTokenizer(_TableTokenizer):
 
 
 class WordTokenizer(_TableTokenizer):
-    """One token per whitespace-separated word, with the separating spaces kept as tokens.
+    """One token per word or punctuation mark; a single space before it belongs to it (GPT-2's convention).
 
-    ``"a b"`` splits into ``["a", " ", "b"]`` so that prompt + answer concatenates exactly.
+    ``"Is it a bathroom?"`` splits into ``["Is", " it", " a", " bathroom", "?"]``: five tokens, and
+    ``bathroom.``, ``bathroom,`` and ``bathroom`` share the token `` bathroom``. Other whitespace (a line
+    break, a run of spaces, a trailing space) is a token of its own, so ``decode(encode(text)) == text``.
+    A word is a run of letters, digits and underscores (``\\w+``); every other visible character is a
+    token alone (``-29`` is ``-`` then ``29``). Build it from prompts and answers apart, as the trainer
+    encodes them: ``"q " + "x"`` has the units ``"q"``, ``" "``, ``"x"`` while ``"q x"`` has ``"q"``, ``" x"``.
     """
 
     kind = "word"
@@ -96,18 +101,14 @@ class WordTokenizer(_TableTokenizer):
     def from_texts(cls, texts: Iterable[str]) -> WordTokenizer:
         units: set[str] = set()
         for text in texts:
-            units.update(_split_words(text))
+            units.update(word_units(text))
         return cls(sorted(units))
 
     def _split(self, text: str) -> list[str]:
-        return _split_words(text)
+        return word_units(text)
 
     def _join(self, units: list[str]) -> str:
         return "".join(units)
-
-
-def _split_words(text: str) -> list[str]:
-    return [piece for piece in re.split(r"(\s+)", text) if piece]
 
 
 def tokenizer_from_state(state: dict) -> CharTokenizer | WordTokenizer:

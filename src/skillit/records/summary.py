@@ -8,9 +8,13 @@
                                   "mean_loss_std": float, "mean_accuracy_std": float,
                                   "per_skill": {SKILL: {"loss": float, "accuracy": float}}},
                         "per_seed": [{"seed", "mean_loss", "mean_accuracy", "per_skill", "steps_to_target",
-                                      "train_seconds", "eval_seconds", "eval_examples"}],
+                                      "train_seconds", "eval_seconds", "eval_examples", "cpu_seconds"}],
                         "steps_to_target": int | null,
-                        "train_seconds": float, "eval_seconds": float}}}
+                        "train_seconds": float, "eval_seconds": float, "cpu_seconds": float | null}}}
+
+``train_seconds``/``eval_seconds`` are wall-clock seconds (a loaded machine stretches them, and runs that
+shared the machine with different neighbours are not comparable); ``cpu_seconds`` is the CPU time of the
+run's training and evaluation, which load does not stretch (null for runs recorded without it).
 
 ``mean_loss``/``mean_accuracy`` average the *objective* skills (all evaluation skills in pre-training and
 out-of-domain, the targets in fine-tuning); ``per_skill`` covers every evaluated skill. ``steps_to_target``
@@ -50,6 +54,7 @@ def _seed_summary(run: RunRecord, skills: Sequence[str], target_loss: float | No
         "train_seconds": run.train_seconds,
         "eval_seconds": run.eval_seconds,
         "eval_examples": run.eval_examples,
+        "cpu_seconds": run.extra.get("cpu_seconds"),  # CPU time of training + evaluation (not stretched by load)
     }
 
 
@@ -114,5 +119,6 @@ def summarize(
             ),
             "train_seconds": float(np.mean([run.train_seconds for run in mine])),
             "eval_seconds": float(np.mean([run.eval_seconds for run in mine])),
+            "cpu_seconds": _mean([run.extra.get("cpu_seconds") for run in mine]),
         }
     return out

@@ -9,6 +9,8 @@
         prompt_field: prompt
         answer_field: answer
         separator: " "
+        max_length: 256                  # optional: examples longer than 256 tokens ...
+        too_long: drop                   #   ... are dropped (or truncate, or error)
 
 Relative paths are made absolute when the config is loaded (:func:`resolve_paths`), so a run
 directory's ``config.yaml`` still finds the data when the run is resumed from another folder.
@@ -17,6 +19,7 @@ directory's ``config.yaml`` still finds the data when the run is resumed from an
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -45,6 +48,12 @@ class DataParams(BaseModel):
     max_validation: int | None = Field(None, ge=1, description="at most this many validation examples per skill")
     streaming: bool = Field(False, description="shard the file per skill on disk instead of loading it")
     cache_dir: str | None = Field(None, description="shard cache (default $SKILLIT_CACHE/shards)")
+    max_length: int | None = Field(None, ge=1, description="longest example kept, in tokens (prompt + answer)")
+    too_long: Literal["drop", "truncate", "error"] = Field(
+        "drop", description="an example over max_length: drop it, truncate it (keep the answer, cut the prompt's "
+        "start) or stop with an error")
+    length_unit: Literal["word", "char"] | None = Field(
+        None, description="the tokens max_length counts: word or char (default: the model's tokenizer)")
 
     @model_validator(mode="after")
     def _check(self) -> DataParams:
@@ -52,6 +61,8 @@ class DataParams(BaseModel):
             raise ValueError("give either validation (a file) or holdout (a fraction), not both")
         if self.text_field is None and self.answer_field is None:
             raise ValueError("set answer_field (with prompt_field) or text_field")
+        if self.length_unit is not None and self.max_length is None:
+            raise ValueError("length_unit needs max_length (the longest example kept)")
         return self
 
 
@@ -105,4 +116,7 @@ def build(params: DataParams, seed: int) -> SkillSet:
         cache_dir=params.cache_dir,
         format=params.format,  # type: ignore[arg-type]
         where="task.params.skills",
+        max_length=params.max_length,
+        too_long=params.too_long,
+        length_unit=params.length_unit or "word",
     )

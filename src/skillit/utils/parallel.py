@@ -7,7 +7,8 @@ the steps it has done) to ``on_progress`` in the parent process. ``on_result(ite
 parent as each job finishes, so a caller can persist every finished job at once (that is what makes an
 interrupted batch resumable: the finished jobs' files are already written).
 
-With ``jobs=1`` everything runs in this process (no pickling, easy to debug). With more, workers are
+With ``jobs=1`` everything runs in this process (no pickling, easy to debug), also with one torch thread
+(:func:`torch_threads`; the caller's thread count is restored afterwards). With more, workers are
 started with the ``spawn`` method (safe with torch) and call ``torch.set_num_threads(1)``: two torch
 processes that each use every core spin-wait on each other and run ~15× slower. ``function`` and the items
 must then be picklable (module-level functions, plain data).
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import multiprocessing
 import queue as queue_module
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import torch
@@ -34,6 +36,21 @@ def _worker_init(progress_queue: Any) -> None:
     global _QUEUE
     _QUEUE = progress_queue
     torch.set_num_threads(1)
+
+
+@contextmanager
+def torch_threads(n: int = 1) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads, then restore the previous count.
+
+    Every training process of a run uses one thread, in workers and in-process alike, so ``--jobs N``
+    means N busy cores and a run's timings do not depend on how many jobs ran beside it.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _worker_report(key: str, value: Any) -> None:
@@ -62,10 +79,11 @@ def run_in_workers(
     results: list[Any] = [None] * len(items)
     jobs = max(1, min(int(jobs), len(items)))
     if jobs == 1:
-        for index, item in enumerate(items):
-            results[index] = function(item, progress)
-            if on_result is not None:
-                on_result(item, results[index])
+        with torch_threads(1):
+            for index, item in enumerate(items):
+                results[index] = function(item, progress)
+                if on_result is not None:
+                    on_result(item, results[index])
         return results
 
     context = multiprocessing.get_context("spawn")
@@ -103,4 +121,4 @@ def _drain(progress_queue: Any, progress: Report) -> None:
         progress(key, value)
 
 
-__all__ = ["run_in_workers"]
+__all__ = ["run_in_workers", "torch_threads"]

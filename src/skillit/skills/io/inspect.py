@@ -15,21 +15,23 @@ so the pass uses O(examples) memory (loading a streamed source does not).
 from __future__ import annotations
 
 import hashlib
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from skillit.errors import DataError
+from skillit.errors import DataError, SkillError, did_you_mean
+from skillit.skills.example import Example
+from skillit.skills.io.lengths import LengthUnit, example_length
 from skillit.skills.io.loader import _check_options, is_held_out
 from skillit.skills.io.records import Fields, Format, SkillRule, open_rows
 
 SHOWN = 3  # locations listed per problem
 
 
-def _token_count(text: str, tokenizer: str) -> int:
-    if tokenizer == "char":
-        return len(text)
-    return sum(1 for piece in re.split(r"(\s+)", text) if piece)  # the word tokenizer's units, spaces included
+def _token_count(example: Example, tokenizer: LengthUnit) -> int:
+    """Tokens of prompt + answer in the units of skillit's char or word tokenizer (words and punctuation
+    marks), prompt and answer apart as the model encodes them, without ``<bos>``/``<eos>``."""
+    return example_length(example, tokenizer)
 
 
 @dataclass
@@ -48,11 +50,24 @@ class SkillReport:
     duplicates_at: list[str] = field(default_factory=list)
     overlap: int = 0  # validation examples also in the training data
     overlap_at: list[str] = field(default_factory=list)
+    too_long: int = 0  # examples over the report's max_length (if one was given)
 
     @property
     def tokens_mean(self) -> float:
         n = self.train + self.validation
         return self.tokens_total / n if n else 0.0
+
+    def short_problems(self) -> list[str]:
+        """The problems in a few words each (the table's column; :meth:`problems` has the locations)."""
+        out = []
+        if self.validation == 0:
+            out.append("no validation")
+        if self.train == 0:
+            out.append("no training")
+        for count, label in ((self.empty, "empty"), (self.duplicates, "duplicated"), (self.overlap, "in training")):
+            if count:
+                out.append(f"{count} {label}")
+        return out
 
     def problems(self) -> list[str]:
         out = []
@@ -72,7 +87,8 @@ class SkillReport:
         return {
             "skill": self.name, "train": self.train, "validation": self.validation,
             "tokens": {"min": self.tokens_min or 0, "mean": round(self.tokens_mean, 2), "max": self.tokens_max},
-            "empty": self.empty, "duplicates": self.duplicates, "overlap": self.overlap, "problems": self.problems(),
+            "empty": self.empty, "duplicates": self.duplicates, "overlap": self.overlap, "too_long": self.too_long,
+            "problems": self.problems(),
         }
 
 
@@ -85,6 +101,7 @@ class DataReport:
     holdout: float | None
     tokenizer: str
     skills: list[SkillReport]
+    max_length: int | None = None
 
     @property
     def longest(self) -> int:
@@ -96,7 +113,8 @@ class DataReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source, "validation": self.validation_source, "holdout": self.holdout,
-            "tokenizer": self.tokenizer, "examples": sum(s.train + s.validation for s in self.skills),
+            "tokenizer": self.tokenizer, "max_length": self.max_length,
+            "examples": sum(s.train + s.validation for s in self.skills),
             "longest_tokens": self.longest, "skills": [s.to_dict() for s in self.skills], "problems": self.problems(),
         }
 
@@ -114,14 +132,24 @@ def inspect_data(
     holdout_seed: int = 0,
     tokenizer: Literal["word", "char"] = "word",
     format: Format = "auto",
+    skills: Sequence[str] | None = None,
+    max_length: int | None = None,
 ) -> DataReport:
-    """Read a source once and report its skills, counts, token lengths and problems (same options as ``load_skills``)."""
+    """Read a source once and report its skills, counts, token lengths and problems (same options as ``load_skills``).
+
+    ``skills`` reports only these skills (in this order; a name the data lacks is a :class:`SkillError`);
+    ``max_length`` counts, per skill, the examples longer than that many tokens (what ``task.params.max_length``
+    would drop or truncate).
+    """
     fields = Fields(skill, prompt_field, answer_field, text_field, separator)
     _check_options(holdout, validation, None, None)
     reports: dict[str, SkillReport] = {}
     seen: dict[str, int] = {}
     train_digests: dict[bytes, str] = {}  # digest of (skill, prompt, answer) -> first location
     val_digests: dict[bytes, str] = {}
+
+    keep = set(skills) if skills is not None else None
+    met: dict[str, None] = {}
 
     def visit(rows_source: Any, name: str, is_validation_source: bool) -> str:
         rows = open_rows(rows_source, format=format, name=name)
@@ -130,6 +158,9 @@ def inspect_data(
         for where, row in rows:
             count += 1
             skill_name = fields.skill_of(row, where)
+            if keep is not None and skill_name not in keep:
+                met.setdefault(skill_name)
+                continue
             report = reports.get(skill_name)
             if report is None:
                 report = reports[skill_name] = SkillReport(skill_name)
@@ -140,23 +171,33 @@ def inspect_data(
                 position = seen.get(skill_name, 0)
                 seen[skill_name] = position + 1
                 held = holdout is not None and is_held_out(holdout_seed, skill_name, position, holdout)
-            _count(report, example, where, held, train_digests, val_digests, tokenizer)
+            _count(report, example, where, held, train_digests, val_digests, tokenizer, max_length)
         if count == 0:
             raise DataError(f"{rows.name}: no examples (the file is empty or has only blank lines); check the path")
         return rows.name
 
     source = visit(train, "train data", False)
     validation_name = visit(validation, "validation data", True) if validation is not None else None
-    return DataReport(source, validation_name, holdout, tokenizer, list(reports.values()))
+    if skills is not None:
+        for wanted in skills:
+            if wanted not in reports:
+                raise SkillError(f"skill {wanted!r} (--skills) has no examples in {source}; "
+                                 + did_you_mean(wanted, list({**met, **reports})))
+        ordered = [reports[name] for name in skills]
+    else:
+        ordered = list(reports.values())
+    return DataReport(source, validation_name, holdout, tokenizer, ordered, max_length)
 
 
 def _count(report: SkillReport, example, where: str, held: bool, train_digests: dict, val_digests: dict,
-           tokenizer: str) -> None:
+           tokenizer: LengthUnit, max_length: int | None = None) -> None:
     if held:
         report.validation += 1
     else:
         report.train += 1
-    n = _token_count(example.text, tokenizer)
+    n = _token_count(example, tokenizer)
+    if max_length is not None and n > max_length:
+        report.too_long += 1
     report.tokens_total += n
     report.tokens_max = max(report.tokens_max, n)
     report.tokens_min = n if report.tokens_min is None else min(report.tokens_min, n)

@@ -25,6 +25,7 @@ from typing import Any
 
 from skillit.errors import DataError, SkillError, did_you_mean
 from skillit.skills.example import Example
+from skillit.skills.io.lengths import LengthLimit, LengthUnit, TooLong
 from skillit.skills.io.records import DatasetRows, Fields, Format, ListRows, Rows, SkillRule, open_rows
 from skillit.skills.io.shards import build_shards, cache_key, default_cache_dir
 from skillit.skills.skillset import Skill, SkillSet
@@ -42,8 +43,10 @@ def is_held_out(seed: int, skill: str, position: int, fraction: float) -> bool:
 class DatasetSource:
     """A skill's rows of a map-style ``datasets.Dataset``: an index of row numbers, rows read on demand."""
 
-    def __init__(self, rows: DatasetRows, indices: Sequence[int], fields: Fields, skill: str):
+    def __init__(self, rows: DatasetRows, indices: Sequence[int], fields: Fields, skill: str,
+                 limit: LengthLimit | None = None):
         self._rows = rows
+        self._limit = limit  # re-applied to each row read (only kept rows are indexed)
         self._indices = array("q", indices)  # 8 bytes per example
         self._fields = fields
         self.skill = skill
@@ -58,7 +61,10 @@ class DatasetSource:
     def get(self, index: int) -> Example:
         row_number = self._indices[index]
         where = self._rows.where(row_number)
-        return _checked(self._fields.example(self._rows.row(row_number), self.skill, where), where, self._fields)
+        example = _checked(self._fields.example(self._rows.row(row_number), self.skill, where), where, self._fields)
+        if self._limit is not None:
+            example = self._limit.apply(example, where, count=False) or example  # kept rows are never dropped
+        return example
 
 
 def load_skills(
@@ -79,6 +85,9 @@ def load_skills(
     cache_dir: str | Path | None = None,
     format: Format = "auto",
     where: str = "",
+    max_length: int | None = None,
+    too_long: TooLong = "drop",
+    length_unit: LengthUnit = "word",
 ) -> SkillSet:
     """Load training (and validation) data as skills.
 
@@ -99,12 +108,16 @@ def load_skills(
             ``~/.cache/skillit/shards``); streams without a stable identity shard to a temporary folder.
         format: ``auto`` (from the suffix), ``jsonl`` or ``parquet``.
         where: how messages name the place the options came from (e.g. ``"task.params"``).
+        max_length, too_long, length_unit: examples longer than ``max_length`` tokens (``word`` or ``char``
+            units of skillit's tokenizers) are dropped, truncated or an error
+            (:mod:`skillit.skills.io.lengths`); what was done is in ``metadata["length_limit"]``.
     """
     fields = Fields(skill, prompt_field, answer_field, text_field, separator)
     _check_options(holdout, validation, max_examples, max_validation)
     train_rows = open_rows(train, format=format, name="train data")
     fields.check_columns(train_rows.columns, train_rows.name)
     keep = _keep_set(skills)
+    limit = LengthLimit(max_length, too_long, length_unit) if max_length is not None else None
     stream = streaming if streaming is not None else not (train_rows.map_style or train_rows.path is not None)
     if stream and isinstance(train_rows, ListRows):
         stream = streaming is True  # an explicit request shards even a list (tests, small demos)
@@ -112,10 +125,10 @@ def load_skills(
     met: dict[str, None] = {}  # every skill name in the data, selected or not
     if stream:
         order, train_sources, val_examples, alphabet = _stream(
-            train_rows, fields, holdout, holdout_seed, keep, max_examples, max_validation, cache_dir, met)
+            train_rows, fields, holdout, holdout_seed, keep, max_examples, max_validation, cache_dir, met, limit)
     else:
         order, train_sources, val_examples, alphabet = _in_memory(
-            train_rows, fields, holdout, holdout_seed, keep, max_examples, max_validation, met)
+            train_rows, fields, holdout, holdout_seed, keep, max_examples, max_validation, met, limit)
 
     if validation is not None:
         val_rows = open_rows(validation, format=format, name="validation data")
@@ -123,7 +136,7 @@ def load_skills(
         val_examples = {}
         known = dict.fromkeys(order)
         for _, name, example in _split(val_rows, fields, None, 0, keep, max_validation, None, validation_source=True,
-                                       names=met):
+                                       names=met, limit=limit):
             if name not in known:
                 known[name] = None
                 order.append(name)
@@ -142,16 +155,26 @@ def load_skills(
         if name in train_sources or val_examples.get(name)
     ]
     _check_not_empty(order, built, train_rows, holdout)
-    return SkillSet(built, metadata={
+    if limit is not None:
+        emptied = [name for name in limit.dropped if name not in {skill.name for skill in built}]
+        if emptied and (skills is None or emptied[0] in skills):
+            raise DataError(
+                f"{train_rows.name}: every example of skill {emptied[0]!r} is longer than max_length "
+                f"{limit.max_length} ({limit.unit} tokens); raise max_length or use too_long: truncate"
+            )
+    metadata = {
         "task": "data",
         "source": train_rows.name if train_rows.path is None else str(train_rows.path),
         "alphabet": "".join(sorted(alphabet)),
         "streaming": stream,
-    })
+    }
+    if limit is not None:  # counts of dropped/truncated examples (a stream's cached shards: the validation's only)
+        metadata["length_limit"] = limit.summary()
+    return SkillSet(built, metadata=metadata)
 
 
 # ---- the two loading modes ---------------------------------------------------------------------------
-def _in_memory(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, max_validation, met):
+def _in_memory(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, max_validation, met, limit=None):
     order: dict[str, None] = {}  # skills in order of first appearance
     val: dict[str, list[Example]] = {}
     alphabet: set[str] = set()
@@ -159,7 +182,7 @@ def _in_memory(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, ma
     if isinstance(rows, DatasetRows):  # an index of row numbers per skill; rows are read on demand
         indices: dict[str, list[int]] = {}
         for split, name, example, number in _split(rows, fields, holdout, seed, keep, max_validation, max_examples,
-                                                   with_position=True, names=met):
+                                                   with_position=True, names=met, limit=limit):
             order.setdefault(name)
             alphabet.update(example.prompt)
             alphabet.update(example.answer)
@@ -167,10 +190,11 @@ def _in_memory(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, ma
                 val.setdefault(name, []).append(example)
             else:
                 indices.setdefault(name, []).append(number)
-        sources = {name: DatasetSource(rows, idx, fields, name) for name, idx in indices.items()}
+        sources = {name: DatasetSource(rows, idx, fields, name, limit) for name, idx in indices.items()}
         return list(order), sources, val, alphabet
     examples: dict[str, list[Example]] = {}
-    for split, name, example in _split(rows, fields, holdout, seed, keep, max_validation, max_examples, names=met):
+    for split, name, example in _split(rows, fields, holdout, seed, keep, max_validation, max_examples, names=met,
+                                       limit=limit):
         order.setdefault(name)
         alphabet.update(example.prompt)
         alphabet.update(example.answer)
@@ -178,7 +202,7 @@ def _in_memory(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, ma
     return list(order), {name: ListSource(ex) for name, ex in examples.items()}, val, alphabet
 
 
-def _stream(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, max_validation, cache_dir, met):
+def _stream(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, max_validation, cache_dir, met, limit=None):
     directory = None
     if rows.path is not None and (isinstance(fields.skill, str)):
         stat = rows.path.stat()
@@ -187,11 +211,12 @@ def _stream(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, max_v
             "fields": [fields.skill, fields.prompt, fields.answer, fields.text, fields.separator],
             "holdout": holdout, "seed": seed, "keep": sorted(keep) if keep else None,
             "max_examples": max_examples, "max_validation": max_validation,
+            **({"length": [limit.max_length, limit.too_long, limit.unit]} if limit is not None else {}),
         })
         directory = Path(cache_dir) / key if cache_dir is not None else default_cache_dir() / key
     # else: no stable identity (a stream, a skill function): a temporary folder, removed at exit
     manifest = build_shards(
-        lambda: _split(rows, fields, holdout, seed, keep, max_validation, max_examples, names=met),
+        lambda: _split(rows, fields, holdout, seed, keep, max_validation, max_examples, names=met, limit=limit),
         directory=directory,
         temp_parent=Path(cache_dir) if cache_dir is not None else None,
     )
@@ -200,13 +225,14 @@ def _stream(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, max_v
 
 
 def _split(rows: Rows, fields: Fields, holdout, seed, keep, max_validation, max_examples, *,
-           validation_source: bool = False, with_position: bool = False, names: dict | None = None
-           ) -> Iterator[tuple]:
+           validation_source: bool = False, with_position: bool = False, names: dict | None = None,
+           limit: LengthLimit | None = None) -> Iterator[tuple]:
     """``(split, skill, example[, row number])`` per kept row, in source order (holdout and caps applied).
 
     Every row of a ``validation_source`` is validation; otherwise row j of a skill is validation iff the
     holdout rule says so. Caps keep the first ``max_examples`` training / ``max_validation`` validation rows.
-    ``names`` collects every skill name met, kept or not (for "did you mean" messages).
+    ``names`` collects every skill name met, kept or not (for "did you mean" messages). ``limit`` drops or
+    truncates over-long examples after the holdout decision and before the caps.
     """
     seen: dict[str, int] = {}
     kept: dict[tuple[str, str], int] = {}
@@ -225,6 +251,10 @@ def _split(rows: Rows, fields: Fields, holdout, seed, keep, max_validation, max_
         count = kept.get((split, name), 0)
         if cap is not None and count >= cap:
             continue
+        if limit is not None:  # after the cap check: only rows that would be kept count as dropped
+            example = limit.apply(example, where)
+            if example is None:
+                continue
         kept[(split, name)] = count + 1
         yield (split, name, example, number) if with_position else (split, name, example)
 
