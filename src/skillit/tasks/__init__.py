@@ -46,7 +46,7 @@ TASKS: dict[str, TaskSpec] = {
     "data": TaskSpec(
         data.DataParams,
         data.build,
-        None,
+        data.prerequisite_graph,
         "your own JSONL/Parquet data, skill from a column (docs/data.md)",
         data.resolve_paths,
     ),

@@ -11,6 +11,7 @@
         separator: " "
         max_length: 256                  # optional: examples longer than 256 tokens ...
         too_long: drop                   #   ... are dropped (or truncate, or error)
+        prerequisites: data/prerequisites.json   # optional: {skill: [skills it needs]}, for `graph: prerequisites`
 
 Relative paths are made absolute when the config is loaded (:func:`resolve_paths`), so a run
 directory's ``config.yaml`` still finds the data when the run is resumed from another folder.
@@ -18,12 +19,15 @@ directory's ``config.yaml`` still finds the data when the run is resumed from an
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from skillit.errors import DataError
+from skillit.errors import DataError, GraphError
+from skillit.graph.skills_graph import SkillsGraph
 from skillit.skills import SkillSet
 from skillit.skills.io import load_skills
 
@@ -54,6 +58,9 @@ class DataParams(BaseModel):
         "start) or stop with an error")
     length_unit: Literal["word", "char"] | None = Field(
         None, description="the tokens max_length counts: word or char (default: the model's tokenizer)")
+    prerequisites: str | None = Field(
+        None, description="JSON {skill: [skills it needs]}: the known graph behind `graph: prerequisites`"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DataParams:
@@ -66,7 +73,7 @@ class DataParams(BaseModel):
         return self
 
 
-PATH_KEYS = ("train", "validation", "cache_dir")
+PATH_KEYS = ("train", "validation", "cache_dir", "prerequisites")
 
 
 def resolve_paths(params: dict, base_dir: Path) -> dict:
@@ -120,3 +127,51 @@ def build(params: DataParams, seed: int) -> SkillSet:
         too_long=params.too_long,
         length_unit=params.length_unit or "word",
     )
+
+
+def prerequisite_graph(params: DataParams) -> SkillsGraph:
+    """The known graph of ``params.prerequisites``, a JSON adjacency list ``{skill: [skills it needs]}``.
+
+    Like the synthetic tasks' planted graphs (an edge from every ancestor): ``A[i, j] = 1`` when skill i is a
+    direct or transitive prerequisite of skill j (the transitive closure; "B needs A" and "C needs B" give
+    A→C), and ``A[i, i] = 1``. Rows and columns are every skill the file names, in file order; a policy
+    restricts them to its training and objective skills by name.
+    """
+    if params.prerequisites is None:
+        raise GraphError(
+            "graph 'prerequisites' needs the data task's prerequisites file: set task.params.prerequisites to a "
+            "JSON file {skill: [skills it needs]}"
+        )
+    path = Path(params.prerequisites)
+    if not path.is_file():
+        raise GraphError(f"task.params.prerequisites: file {str(path)!r} does not exist")
+    try:
+        needs = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise GraphError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(needs, dict) or not all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in needs.values()
+    ):
+        raise GraphError(f"{path}: expected a JSON object {{skill: [skills it needs]}}")
+    return closure_graph(needs, source=str(path))
+
+
+def closure_graph(needs: dict[str, list[str]], *, source: str = "prerequisites") -> SkillsGraph:
+    """``A[i, j] = 1`` when i is a direct or transitive prerequisite of j, and on the diagonal."""
+    names = list(needs)
+    for required in needs.values():
+        for name in required:
+            if name not in names:  # named only as a prerequisite
+                names.append(name)
+    index = {name: i for i, name in enumerate(names)}
+    matrix = np.eye(len(names))  # (k, k): rows = prerequisite, columns = the skill that needs it
+    for j, name in enumerate(names):
+        stack, seen = list(needs.get(name, [])), set()
+        while stack:  # every ancestor of j
+            parent = stack.pop()
+            if parent in seen:
+                continue
+            seen.add(parent)
+            matrix[index[parent], j] = 1.0
+            stack.extend(needs.get(parent, []))
+    return SkillsGraph(matrix, names, names, provenance={"source": f"prerequisites (transitive closure) of {source}"})
