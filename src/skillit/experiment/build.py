@@ -240,6 +240,7 @@ def dry_run_context(config: ExperimentConfig, skillset: SkillSet) -> PolicyConte
         round_steps=config.training.round_steps,
         initial_eval=EvalResult(0, {n: 1.0 for n in skillset.eval_names}, {n: 0.0 for n in skillset.eval_names}),
         score_pool=lambda: {n: np.zeros(s or 0) for n, s in zip(train_names, pools)},
+        mean_tokens=lambda: tuple(1.0 for _ in train_names),
     )
 
 

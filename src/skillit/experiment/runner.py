@@ -56,7 +56,7 @@ from skillit.experiment.graph_learning import prepare_graphs
 from skillit.experiment.run_dir import RunDirectory, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
-from skillit.records.summary import summarize
+from skillit.records.summary import epochs_per_skill, summarize
 from skillit.report.plots import plot_run
 from skillit.trainer.distributed import ProcessGroup, wrap_model
 from skillit.trainer.draw_log import DrawLog
@@ -378,6 +378,9 @@ def _run_in(
         methods=list(config.methods),
     )
     summary["name"] = config.name
+    summary["pool_sizes"] = {name: probe[name].train.size for name in probe.train_names}  # type: ignore[union-attr]
+    for method, entry in summary["methods"].items():  # small pools repeat: examples seen / pool size
+        entry["epochs"] = epochs_per_skill([run for run in runs if run.method == method], summary["pool_sizes"])
     summary["wall_seconds"] = time.perf_counter() - started
     summary["device"] = device
     summary["jobs"] = 1 if distributed else max(1, min(jobs, len(specs)))

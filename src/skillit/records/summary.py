@@ -20,6 +20,11 @@ run's training and evaluation, which load does not stretch (null for runs record
 out-of-domain, the targets in fine-tuning); ``per_skill`` covers every evaluated skill. ``steps_to_target``
 is, per seed, the first evaluation step at which the objective skills' mean loss is ≤ ``target_loss``;
 the method's value is the mean over seeds, or null unless every seed reached it.
+
+When the driver knows the training pools (finite sizes), the summary also carries ``pool_sizes``
+(``{SKILL: int | null}``) and, per method, ``epochs``: ``{SKILL: examples seen / pool size}`` at the end of
+the run, mean over seeds (:func:`epochs_per_skill`). Small pools repeat, and repetition moves the best
+mixture, so a result is read beside its epochs.
 """
 
 from __future__ import annotations
@@ -121,4 +126,20 @@ def summarize(
             "eval_seconds": float(np.mean([run.eval_seconds for run in mine])),
             "cpu_seconds": _mean([run.extra.get("cpu_seconds") for run in mine]),
         }
+    return out
+
+
+def epochs_per_skill(runs: Sequence[RunRecord], pool_sizes: dict[str, int | None]) -> dict[str, float | None]:
+    """Examples seen at the end of each run / the skill's pool size, averaged over ``runs``.
+
+    ``epochs_i = mean over runs of seen_i / N_i``; ``None`` for a skill with an unbounded pool (a stream) or no
+    record of examples seen.
+    """
+    out: dict[str, float | None] = {}
+    for skill, size in pool_sizes.items():
+        seen = [run.records[-1].get("examples_seen", {}).get(skill) for run in runs if run.records]
+        if not size or not seen or any(n is None for n in seen):
+            out[skill] = None
+        else:
+            out[skill] = float(np.mean([n / size for n in seen]))
     return out
