@@ -9,6 +9,7 @@
                                           skills, counts, token lengths and problems of your own data
     skillit policies                      list the registered mixing policies
     skillit skillmix | synth | stat | graft   LLM-side skill methods (skillit.llm.cli, docs/llm-skills.md)
+    skillit compare RUN_DIR... [--out DIR] [--baseline M]   leaderboard of methods × benchmarks (Markdown + PNG)
 
 Any :class:`~skillit.errors.SkillitError` (bad config, unknown method or skill, malformed graph) is printed
 as one message and exits with code 2, before any output is written.
@@ -268,6 +269,25 @@ def policies() -> None:
         table.add_row(spec.name, ", ".join(spec.params_model.model_fields) or "-", spec.description)
     console.print(table)
     console.print("wrappers (methods.<name>.wrappers): " + ", ".join(WRAPPERS))
+
+
+@app.command()
+def compare(
+    run_dirs: list[Path] = typer.Argument(..., help="finished run directories, one per benchmark"),
+    out: Path = typer.Option(Path("runs") / "compare", "--out", help="where leaderboard.md and leaderboard.png go"),
+    baseline: str = typer.Option("stratified", "--baseline", help="the method every other one is paired with"),
+    confidence: float = typer.Option(0.95, "--confidence", help="level of the paired t-interval"),
+) -> None:
+    """Leaderboard of methods × benchmarks: loss, accuracy, paired difference to the baseline, W/T/L, rank, cost."""
+    from skillit.report.compare import compare_runs, to_markdown
+
+    try:
+        board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence)
+    except SkillitError as exc:
+        _fail(exc)
+        return
+    console.print(to_markdown(board), markup=False, highlight=False)
+    console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Your own data as skills: inspect a JSONL/Parquet source.")

@@ -1,0 +1,412 @@
+"""A leaderboard of methods × benchmarks from finished run directories (``skillit compare RUN_DIR ...``).
+
+Every run directory (what ``skillit run`` / ``skillit bench`` writes) is one benchmark: its ``summary.json``
+gives each method's final objective loss and accuracy per seed, and its costs; ``metrics.jsonl`` gives the
+per-evaluation records (cost fields a driver may add, such as ``signal_seconds``).
+
+Per benchmark and method, with n seeds:
+
+* loss, accuracy: mean ± sample standard deviation over seeds (ddof = 1; a single seed has no std).
+* the paired difference to the baseline (``stratified``), paired by seed over the seeds both ran:
+  d_s = L_method(s) − L_baseline(s), d̄ = mean d_s, and the two-sided Student-t interval
+  d̄ ± t_{(1+c)/2, n−1} · s_d / √n (c = 0.95 by default, s_d the sample std of the d_s). Negative = lower
+  loss than the baseline. Needs n ≥ 2 paired seeds; otherwise no interval.
+* win / tie / loss against the baseline: win when the whole interval is below 0, loss when it is above 0,
+  tie when it contains 0.
+* rank: 1 = lowest mean loss among the benchmark's methods; ties share the average rank. The mean rank
+  averages a method's ranks over the benchmarks it ran on.
+* costs: extra training steps (steps outside the compared runs, today the graph learning of
+  ``graph: learn``: summary ``graph_cost``), evaluation examples per run, time per run relative to the
+  baseline's, the share of a run's time spent outside the optimiser steps (evaluation + signals), and the
+  signals' seconds when the records carry them (``signal_seconds`` in ``metrics.jsonl`` records: a number or
+  ``{signal: seconds}``, cumulative; absent = not reported).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skillit.errors import DataError
+from skillit.utils.io import atomic_write_bytes, atomic_write_text
+
+BASELINE = "stratified"
+
+
+# ---- what a run directory holds ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MethodRuns:
+    """One method's finished runs on one benchmark, keyed by seed."""
+
+    method: str
+    loss: dict[int, float | None]
+    accuracy: dict[int, float | None]
+    train_seconds: dict[int, float] = field(default_factory=dict)
+    eval_seconds: dict[int, float] = field(default_factory=dict)
+    eval_examples: dict[int, int] = field(default_factory=dict)
+    extra_steps: int = 0
+    signal_seconds: float | None = None  # mean per run; None when the records do not report it
+    epochs: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BenchmarkRuns:
+    name: str
+    path: str
+    steps: int
+    seeds: tuple[int, ...]
+    methods: dict[str, MethodRuns]
+    wall_seconds: float | None = None
+    jobs: int | None = None
+
+
+def load_run_dir(path: str | Path) -> BenchmarkRuns:
+    """Read a finished run directory (``summary.json`` and, when present, ``metrics.jsonl``)."""
+    folder = Path(path)
+    summary_path = folder / "summary.json"
+    if not summary_path.is_file():
+        raise DataError(
+            f"{str(folder)!r} is not a finished run directory: it has no summary.json (let `skillit run` or "
+            "`skillit bench` finish, or resume it with `skillit run --resume DIR`)"
+        )
+    try:
+        summary = json.loads(summary_path.read_text())
+        methods_data = summary["methods"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DataError(f"{summary_path}: not a skillit summary ({exc})") from None
+    signals = _signal_seconds(folder / "metrics.jsonl")
+    graph_cost = summary.get("graph_cost") or {}
+    methods: dict[str, MethodRuns] = {}
+    for method, entry in methods_data.items():
+        per_seed = entry.get("per_seed") or []
+        if not per_seed:
+            raise DataError(f"{summary_path}: method {method!r} has no per_seed results")
+        seed_signals = [signals[(method, s["seed"])] for s in per_seed if (method, s["seed"]) in signals]
+        methods[method] = MethodRuns(
+            method=method,
+            loss={int(s["seed"]): s.get("mean_loss") for s in per_seed},
+            accuracy={int(s["seed"]): s.get("mean_accuracy") for s in per_seed},
+            train_seconds={int(s["seed"]): float(s.get("train_seconds") or 0.0) for s in per_seed},
+            eval_seconds={int(s["seed"]): float(s.get("eval_seconds") or 0.0) for s in per_seed},
+            eval_examples={int(s["seed"]): int(s.get("eval_examples") or 0) for s in per_seed},
+            extra_steps=int((graph_cost.get(method) or {}).get("train_steps") or 0),
+            signal_seconds=float(np.mean(seed_signals)) if seed_signals else None,
+            epochs=dict(entry.get("epochs") or {}),
+        )
+    return BenchmarkRuns(
+        name=str(summary.get("name") or folder.name),
+        path=str(folder),
+        steps=int(summary.get("steps") or 0),
+        seeds=tuple(int(s) for s in summary.get("seeds", [])),
+        methods=methods,
+        wall_seconds=summary.get("wall_seconds"),
+        jobs=summary.get("jobs"),
+    )
+
+
+def _signal_seconds(path: Path) -> dict[tuple[str, int], float]:
+    """Per (method, seed): the signals' seconds of the last record that reports ``signal_seconds``."""
+    if not path.is_file():
+        return {}
+    from skillit.records.metrics import read_metrics
+
+    out: dict[tuple[str, int], float] = {}
+    for record in read_metrics(path):
+        value = record.get("signal_seconds")
+        if value is None:
+            continue
+        total = float(sum(value.values())) if isinstance(value, Mapping) else float(value)
+        out[(str(record.get("method")), int(record.get("seed", 0)))] = total  # cumulative: the last one wins
+    return out
+
+
+# ---- statistics ------------------------------------------------------------------------------------------
+def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    """Mean and sample std (ddof = 1) of the finite values; std None with fewer than 2 of them."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return None, None
+    return float(np.mean(finite)), (float(np.std(finite, ddof=1)) if len(finite) > 1 else None)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    mean: float | None
+    low: float | None
+    high: float | None
+    n: int  # paired seeds
+
+    @property
+    def outcome(self) -> str | None:
+        """``win`` (interval below 0: lower loss), ``loss`` (above 0), ``tie`` (contains 0) or None."""
+        if self.low is None or self.high is None:
+            return None
+        if self.high < 0:
+            return "win"
+        if self.low > 0:
+            return "loss"
+        return "tie"
+
+
+def paired_difference(
+    method: Mapping[int, float | None], baseline: Mapping[int, float | None], confidence: float = 0.95
+) -> PairedDifference:
+    """d_s = method[s] − baseline[s] over the seeds both have (finite); mean and Student-t interval."""
+    from scipy import stats
+
+    seeds = sorted(s for s in method if s in baseline and _finite(method[s]) and _finite(baseline[s]))
+    d = np.array([float(method[s]) - float(baseline[s]) for s in seeds])  # type: ignore[arg-type]
+    if d.size == 0:
+        return PairedDifference(None, None, None, 0)
+    mean = float(d.mean())
+    if d.size < 2:
+        return PairedDifference(mean, None, None, int(d.size))
+    half = float(stats.t.ppf((1 + confidence) / 2, d.size - 1)) * float(d.std(ddof=1)) / math.sqrt(d.size)
+    return PairedDifference(mean, mean - half, mean + half, int(d.size))
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and math.isfinite(float(value))
+
+
+def average_ranks(scores: Mapping[str, float | None]) -> dict[str, float]:
+    """Rank 1 = lowest score; equal scores share the mean of their ranks; a missing score ranks last."""
+    from scipy.stats import rankdata
+
+    names = list(scores)
+    values = [float(scores[n]) if _finite(scores[n]) else math.inf for n in names]
+    return {name: float(rank) for name, rank in zip(names, rankdata(values, method="average"))}
+
+
+# ---- the leaderboard -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    benchmark: str
+    method: str
+    seeds: int
+    loss: float | None
+    loss_std: float | None
+    accuracy: float | None
+    accuracy_std: float | None
+    difference: PairedDifference
+    rank: float
+    extra_steps: int
+    eval_examples: float
+    time_ratio: float | None  # seconds per run / the baseline's
+    overhead_share: float | None  # (evaluation + signals) / (training + evaluation)
+    signal_seconds: float | None
+    epochs: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class Overall:
+    method: str
+    benchmarks: int
+    wins: int
+    ties: int
+    losses: int
+    mean_rank: float
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    baseline: str
+    confidence: float
+    benchmarks: tuple[BenchmarkRuns, ...]
+    rows: tuple[Row, ...]
+    overall: tuple[Overall, ...]  # sorted by mean rank
+
+
+def build_leaderboard(
+    benchmarks: Sequence[BenchmarkRuns], *, baseline: str = BASELINE, confidence: float = 0.95
+) -> Leaderboard:
+    """Rows per benchmark × method, and per method its wins/ties/losses and mean rank over benchmarks."""
+    names = [b.name for b in benchmarks]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        paths = [b.path for b in benchmarks if b.name == duplicated[0]]
+        raise DataError(
+            f"benchmark {duplicated[0]!r} appears in more than one run directory ({', '.join(paths)}); give one "
+            "directory per benchmark"
+        )
+    if not 0 < confidence < 1:
+        raise DataError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    rows: list[Row] = []
+    for bench in benchmarks:
+        base = bench.methods.get(baseline)
+        means = {m: mean_std(list(r.loss.values()))[0] for m, r in bench.methods.items()}
+        ranks = average_ranks(means)
+        base_seconds = _seconds_per_run(base) if base is not None else None
+        for method, runs in bench.methods.items():
+            loss, loss_std = mean_std(list(runs.loss.values()))
+            acc, acc_std = mean_std(list(runs.accuracy.values()))
+            difference = (
+                paired_difference(runs.loss, base.loss, confidence)
+                if base is not None and method != baseline else PairedDifference(None, None, None, 0)
+            )
+            seconds = _seconds_per_run(runs)
+            spent = float(np.mean([runs.train_seconds[s] + runs.eval_seconds[s] for s in runs.train_seconds])) \
+                if runs.train_seconds else 0.0
+            outside = float(np.mean(list(runs.eval_seconds.values()))) if runs.eval_seconds else 0.0
+            outside += runs.signal_seconds or 0.0
+            rows.append(Row(
+                benchmark=bench.name, method=method, seeds=len(runs.loss), loss=loss, loss_std=loss_std,
+                accuracy=acc, accuracy_std=acc_std, difference=difference, rank=ranks[method],
+                extra_steps=runs.extra_steps,
+                eval_examples=float(np.mean(list(runs.eval_examples.values()))) if runs.eval_examples else 0.0,
+                time_ratio=seconds / base_seconds if base_seconds and seconds is not None else None,
+                overhead_share=outside / spent if spent > 0 else None,
+                signal_seconds=runs.signal_seconds, epochs=runs.epochs,
+            ))
+    overall = []
+    for method in dict.fromkeys(r.method for r in rows):
+        mine = [r for r in rows if r.method == method]
+        outcomes = [r.difference.outcome for r in mine]
+        overall.append(Overall(
+            method=method, benchmarks=len(mine), wins=outcomes.count("win"), ties=outcomes.count("tie"),
+            losses=outcomes.count("loss"), mean_rank=float(np.mean([r.rank for r in mine])),
+        ))
+    overall.sort(key=lambda o: (o.mean_rank, o.method))
+    return Leaderboard(baseline, confidence, tuple(benchmarks), tuple(rows), tuple(overall))
+
+
+def _seconds_per_run(runs: MethodRuns) -> float | None:
+    if not runs.train_seconds:
+        return None
+    total = [runs.train_seconds[s] + runs.eval_seconds.get(s, 0.0) for s in runs.train_seconds]
+    return float(np.mean(total)) + (runs.signal_seconds or 0.0)
+
+
+# ---- output ----------------------------------------------------------------------------------------------
+def _pm(mean: float | None, std: float | None, digits: int = 3, scale: float = 1.0) -> str:
+    if mean is None:
+        return "n/a"
+    text = f"{mean * scale:.{digits}f}"
+    return text if std is None else f"{text} ± {std * scale:.{digits}f}"
+
+
+def _difference(d: PairedDifference) -> str:
+    if d.mean is None:
+        return "—"
+    if d.low is None:
+        return f"{d.mean:+.3f} (n={d.n}, no CI)"
+    return f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
+
+
+def _epochs(epochs: Mapping[str, float | None]) -> str:
+    values = [v for v in epochs.values() if v is not None]
+    if not values:
+        return "—"
+    return f"{min(values):.2f}–{max(values):.2f}"
+
+
+def to_markdown(board: Leaderboard) -> str:
+    """The leaderboard as Markdown: an overall table, then one table per benchmark."""
+    level = round(board.confidence * 100)
+    lines = [
+        f"## Overall: {len(board.benchmarks)} benchmark(s), baseline `{board.baseline}`",
+        "",
+        f"| method | benchmarks | W / T / L vs {board.baseline} | mean rank |",
+        "|---|---:|---:|---:|",
+    ]
+    for o in board.overall:
+        lines.append(f"| {o.method} | {o.benchmarks} | {o.wins} / {o.ties} / {o.losses} | {o.mean_rank:.2f} |")
+    lines += [
+        "",
+        f"W / T / L: the paired {level}% interval of the loss difference lies below 0 / contains 0 / lies above 0 "
+        "(paired by seed, Student t); rank 1 = lowest mean loss of the benchmark, ties share the mean rank.",
+    ]
+    for bench in board.benchmarks:
+        rows = sorted((r for r in board.rows if r.benchmark == bench.name), key=lambda r: (r.rank, r.method))
+        wall = f"; wall {bench.wall_seconds:.0f} s with {bench.jobs} job(s)" if bench.wall_seconds is not None else ""
+        lines += [
+            "",
+            f"### {bench.name} ({len(bench.seeds)} seed(s), {bench.steps} steps{wall})",
+            "",
+            f"| method | loss | acc % | Δloss vs {board.baseline} [{level}% CI] | vs {board.baseline} | rank | "
+            "extra steps | eval examples / run | time × " + board.baseline + " | eval+signal share | signals s | "
+            "epochs (min–max) |",
+            "|---|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            outcome = r.difference.outcome or ("baseline" if r.method == board.baseline else "—")
+            lines.append(
+                f"| {r.method} | {_pm(r.loss, r.loss_std)} | {_pm(r.accuracy, r.accuracy_std, 1, 100)} | "
+                f"{_difference(r.difference)} | {outcome} | {r.rank:g} | {r.extra_steps} | {r.eval_examples:.0f} | "
+                f"{'—' if r.time_ratio is None else f'{r.time_ratio:.2f}'} | "
+                f"{'—' if r.overhead_share is None else f'{100 * r.overhead_share:.0f}%'} | "
+                f"{'—' if r.signal_seconds is None else f'{r.signal_seconds:.1f}'} | {_epochs(r.epochs)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
+    """One panel per benchmark: each method's paired loss difference to the baseline with its interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = max(1, len(board.benchmarks))
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 0.45 * max(len(b.methods) for b in board.benchmarks) + 1.6),
+                             squeeze=False)
+    for ax, bench in zip(axes[0], board.benchmarks):
+        rows = [r for r in board.rows if r.benchmark == bench.name and r.method != board.baseline]
+        rows.sort(key=lambda r: r.rank)
+        for y, r in enumerate(rows):
+            d = r.difference
+            if d.mean is None:
+                continue
+            color = {"win": "tab:green", "loss": "tab:red"}.get(d.outcome or "", "tab:gray")
+            if d.low is not None:
+                ax.plot([d.low, d.high], [y, y], color=color, lw=2)
+            ax.plot([d.mean], [y], "o", color=color)
+        ax.axvline(0.0, color="black", lw=0.8)
+        ax.set_yticks(range(len(rows)), [r.method for r in rows])
+        ax.invert_yaxis()
+        ax.set_title(bench.name, fontsize=10)
+        ax.set_xlabel(f"loss − {board.baseline} ({round(board.confidence * 100)}% CI)")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def compare_runs(
+    run_dirs: Sequence[str | Path], out_dir: str | Path, *, baseline: str = BASELINE, confidence: float = 0.95
+) -> Leaderboard:
+    """Read every run directory, build the leaderboard and write ``leaderboard.md`` and ``leaderboard.png``.
+
+    Everything is read and checked before anything is written; each file is written atomically.
+    """
+    if not run_dirs:
+        raise DataError("give at least one finished run directory")
+    board = build_leaderboard([load_run_dir(d) for d in run_dirs], baseline=baseline, confidence=confidence)
+    out = Path(out_dir)
+    atomic_write_text(out / "leaderboard.md", to_markdown(board))
+    plot_leaderboard(board, out / "leaderboard.png")
+    return board
+
+
+__all__ = [
+    "BenchmarkRuns",
+    "Leaderboard",
+    "MethodRuns",
+    "PairedDifference",
+    "average_ranks",
+    "build_leaderboard",
+    "compare_runs",
+    "load_run_dir",
+    "mean_std",
+    "paired_difference",
+    "plot_leaderboard",
+    "to_markdown",
+]

@@ -1,0 +1,204 @@
+"""`skillit compare`: the leaderboard of hand-built run directories against hand-computed figures.
+
+Benchmark A (seeds 0-2): stratified 1.0 1.2 1.1; m1 0.8 1.0 1.0; m2 1.1 1.1 1.2.
+  m1 − stratified = −0.2 −0.2 −0.1: mean −1/6, s_d = 0.057735, se = 0.033333, t(0.975, 2) = 4.302653,
+  half-width 0.143422 → [−0.310088, −0.023245], a win.
+  m2 − stratified = 0.1 −0.1 0.1: mean 1/30, s_d = 0.115470, se = 0.066667, half-width 0.286844
+  → [−0.253510, 0.320177], a tie. Mean losses 1.1 / 0.9333 / 1.1333 → ranks stratified 2, m1 1, m2 3.
+Benchmark B (seeds 0-2): stratified 2.0 2.0 2.0; m1 2.3 2.4 2.5; m2 2.0 2.0 2.0.
+  m1: d = 0.3 0.4 0.5, mean 0.4, s_d = 0.1, half-width 0.248414 → [0.151586, 0.648414], a loss.
+  m2: d = 0 0 0 → [0, 0], contains 0: a tie. Ranks stratified 1.5, m2 1.5, m1 3.
+Overall: stratified mean rank 1.75; m1 1 / 0 / 1 and (1 + 3) / 2 = 2.0; m2 0 / 2 / 0 and 2.25.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from skillit.cli import app
+from skillit.errors import DataError
+from skillit.report.compare import (
+    average_ranks,
+    build_leaderboard,
+    compare_runs,
+    load_run_dir,
+    mean_std,
+    paired_difference,
+    to_markdown,
+)
+
+
+def _write_run_dir(path, name, losses, *, seconds=None, graph_cost=None, signals=None, accuracy=0.5):
+    """A finished run directory as `skillit run` leaves it (only the fields compare reads)."""
+    seconds = seconds or {}
+    methods = {}
+    for method, per_seed in losses.items():
+        train, evaluation = seconds.get(method, (10.0, 2.0))
+        methods[method] = {
+            "per_seed": [
+                {"seed": seed, "mean_loss": loss, "mean_accuracy": accuracy, "train_seconds": train,
+                 "eval_seconds": evaluation, "eval_examples": 100 * (seed + 1)}
+                for seed, loss in enumerate(per_seed)
+            ],
+            "epochs": {"a": 0.5, "b": 2.0},
+        }
+    summary = {"name": name, "task": "data", "setting": "pretrain", "steps": 300, "seeds": [0, 1, 2],
+               "methods": methods, "wall_seconds": 99.0, "jobs": 2}
+    if graph_cost:
+        summary["graph_cost"] = graph_cost
+    path.mkdir(parents=True)
+    (path / "summary.json").write_text(json.dumps(summary))
+    lines = [json.dumps({"method": m, "seed": s, "step": i, **rec}) for (m, s), recs in (signals or {}).items()
+             for i, rec in enumerate(recs)]
+    (path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def run_dirs(tmp_path):
+    a = _write_run_dir(
+        tmp_path / "a", "A",
+        {"stratified": [1.0, 1.2, 1.1], "m1": [0.8, 1.0, 1.0], "m2": [1.1, 1.1, 1.2]},
+        seconds={"m1": (10.0, 6.0)},
+        signals={("m1", 0): [{"signal_seconds": 1.0}, {"signal_seconds": 2.0}],
+                 ("m1", 1): [{"signal_seconds": {"train_loss": 1.0, "grad_stats": 3.0}}]},
+    )
+    b = _write_run_dir(
+        tmp_path / "b", "B",
+        {"stratified": [2.0, 2.0, 2.0], "m1": [2.3, 2.4, 2.5], "m2": [2.0, 2.0, 2.0]},
+        graph_cost={"m2": {"method": "probe", "train_steps": 500, "eval_examples": 10}},
+    )
+    return a, b
+
+
+def _row(board, benchmark, method):
+    return next(r for r in board.rows if r.benchmark == benchmark and r.method == method)
+
+
+def test_paired_intervals_outcomes_and_ranks_match_the_hand_computation(run_dirs):
+    board = build_leaderboard([load_run_dir(d) for d in run_dirs])
+    win = _row(board, "A", "m1").difference
+    assert (win.mean, win.low, win.high, win.n) == pytest.approx((-1 / 6, -0.310088, -0.023245, 3), abs=1e-6)
+    assert win.outcome == "win"
+    tie = _row(board, "A", "m2").difference
+    assert (tie.mean, tie.low, tie.high) == pytest.approx((1 / 30, -0.253510, 0.320177), abs=1e-6)
+    assert tie.outcome == "tie"
+    loss = _row(board, "B", "m1").difference
+    assert (loss.low, loss.high) == pytest.approx((0.151586, 0.648414), abs=1e-6)
+    assert loss.outcome == "loss"
+    assert _row(board, "B", "m2").difference.outcome == "tie"  # [0, 0] contains 0
+    assert _row(board, "A", "stratified").difference.outcome is None
+    assert {m: _row(board, "A", m).rank for m in ("stratified", "m1", "m2")} == {"stratified": 2, "m1": 1, "m2": 3}
+    assert {m: _row(board, "B", m).rank for m in ("stratified", "m1", "m2")} == {"stratified": 1.5, "m1": 3, "m2": 1.5}
+    overall = {o.method: o for o in board.overall}
+    assert [o.method for o in board.overall] == ["stratified", "m1", "m2"]  # by mean rank
+    assert (overall["m1"].wins, overall["m1"].ties, overall["m1"].losses, overall["m1"].mean_rank) == (1, 0, 1, 2.0)
+    assert (overall["m2"].wins, overall["m2"].ties, overall["m2"].losses, overall["m2"].mean_rank) == (0, 2, 0, 2.25)
+    assert overall["stratified"].mean_rank == 1.75
+
+
+def test_mean_std_and_costs(run_dirs):
+    board = build_leaderboard([load_run_dir(d) for d in run_dirs])
+    m1 = _row(board, "A", "m1")
+    assert (m1.loss, m1.loss_std) == pytest.approx((14 / 15, 0.115470), abs=1e-6)
+    assert m1.accuracy == 0.5 and m1.accuracy_std == 0.0
+    # signals: seed 0's last record 2.0, seed 1's 1 + 3 = 4.0, seed 2 reports none → mean 3.0 per run
+    assert m1.signal_seconds == pytest.approx(3.0)
+    assert m1.time_ratio == pytest.approx((10 + 6 + 3) / (10 + 2))
+    assert m1.overhead_share == pytest.approx((6 + 3) / (10 + 6))
+    assert m1.eval_examples == pytest.approx(200.0)  # 100, 200, 300
+    assert _row(board, "A", "m2").signal_seconds is None
+    assert _row(board, "B", "m2").extra_steps == 500 and _row(board, "B", "m1").extra_steps == 0
+
+
+def test_markdown_holds_the_figures(run_dirs):
+    text = to_markdown(build_leaderboard([load_run_dir(d) for d in run_dirs]))
+    assert "| m1 | 2 | 1 / 0 / 1 | 2.00 |" in text
+    assert "| m1 | 0.933 ± 0.115 | 50.0 ± 0.0 | -0.167 [-0.310, -0.023] | win | 1 |" in text
+    assert "### A (3 seed(s), 300 steps; wall 99 s with 2 job(s))" in text
+    assert "| 0.50–2.00 |" in text  # epochs min–max
+
+
+def test_one_seed_has_no_interval_and_counts_in_no_column(tmp_path):
+    d = _write_run_dir(tmp_path / "c", "C", {"stratified": [1.0], "m1": [0.5]})
+    board = build_leaderboard([load_run_dir(d)])
+    diff = _row(board, "C", "m1").difference
+    assert diff.mean == -0.5 and diff.low is None and diff.outcome is None
+    assert _row(board, "C", "m1").loss_std is None
+    assert "-0.500 (n=1, no CI)" in to_markdown(board)
+
+
+def test_a_diverged_seed_is_left_out_of_the_pairs_and_ranks_last(tmp_path):
+    d = _write_run_dir(tmp_path / "d", "D", {"stratified": [1.0, 1.0, 1.0], "m1": [None, None, None],
+                                             "m2": [0.9, None, 0.7]})
+    board = build_leaderboard([load_run_dir(d)])
+    assert _row(board, "D", "m1").rank == 3 and _row(board, "D", "m1").difference.n == 0
+    assert _row(board, "D", "m2").difference.n == 2  # seed 1 diverged
+    assert _row(board, "D", "m2").difference.mean == pytest.approx(-0.2)
+
+
+def test_missing_baseline_gives_no_difference(tmp_path):
+    d = _write_run_dir(tmp_path / "e", "E", {"m1": [1.0, 2.0], "m2": [2.0, 3.0]})
+    board = build_leaderboard([load_run_dir(d)])
+    assert all(r.difference.mean is None for r in board.rows)
+    assert [o.method for o in board.overall] == ["m1", "m2"]
+
+
+def test_bad_input_is_one_error_and_writes_nothing(tmp_path, run_dirs):
+    with pytest.raises(DataError, match="no summary.json"):
+        load_run_dir(tmp_path / "nowhere")
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="more than one run directory"):
+        compare_runs([run_dirs[0], run_dirs[0]], out)
+    assert not out.exists()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "summary.json").write_text("{not json")
+    with pytest.raises(DataError, match="not a skillit summary"):
+        compare_runs([run_dirs[0], bad], out)
+    assert not out.exists()
+
+
+def test_cli_writes_markdown_and_png(run_dirs, tmp_path):
+    out = tmp_path / "board"
+    result = CliRunner().invoke(app, ["compare", str(run_dirs[0]), str(run_dirs[1]), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "| m1 | 2 | 1 / 0 / 1 | 2.00 |" in (out / "leaderboard.md").read_text()
+    assert (out / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    failed = CliRunner().invoke(app, ["compare", str(tmp_path / "missing"), "--out", str(tmp_path / "x")])
+    assert failed.exit_code == 2 and "no summary.json" in failed.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_average_ranks_share_ties_and_put_missing_last():
+    assert average_ranks({"a": 1.0, "b": 1.0, "c": 0.5, "d": None}) == {"a": 2.5, "b": 2.5, "c": 1.0, "d": 4.0}
+
+
+def test_mean_std_uses_the_sample_std():
+    assert mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert mean_std([None, 4.0]) == (4.0, None)
+    assert mean_std([None]) == (None, None)
+
+
+losses = st.lists(st.floats(-5, 5, allow_nan=False), min_size=2, max_size=6)
+
+
+@given(losses, st.data())
+def test_interval_is_shift_invariant_and_antisymmetric(base, data):
+    other = data.draw(st.lists(st.floats(-5, 5, allow_nan=False), min_size=len(base), max_size=len(base)))
+    a, b = dict(enumerate(other)), dict(enumerate(base))
+    shift = data.draw(st.floats(-3, 3, allow_nan=False))
+    d = paired_difference(a, b)
+    shifted = paired_difference({s: v + shift for s, v in a.items()}, {s: v + shift for s, v in b.items()})
+    swapped = paired_difference(b, a)
+    assert d.low <= d.mean <= d.high
+    assert (shifted.mean, shifted.low, shifted.high) == pytest.approx((d.mean, d.low, d.high), abs=1e-9)
+    assert (swapped.mean, swapped.low, swapped.high) == pytest.approx((-d.mean, -d.high, -d.low), abs=1e-9)
+    assert {d.outcome, swapped.outcome} in ({"tie"}, {"win", "loss"})
+    assert math.isfinite(d.high - d.low)
