@@ -75,6 +75,9 @@ class PolicyContext:
         total_steps: the optimiser-step budget of the run (probe rounds count against it).
         batch_size: examples per optimiser step (global batch).
         seed: the run's seed (for policies that draw at random, e.g. EXP3; keep draws in the state).
+        mean_tokens: computes each training skill's mean tokens per example (``[bos] prompt answer [eos]``
+            under the run's tokenizer), in ``train_skills`` order; lazy, like ``score_pool``: only the
+            ``tokens`` wrapper (token-level proportions) needs it. ``None`` where the driver cannot count.
     """
 
     train_skills: tuple[str, ...]
@@ -90,6 +93,7 @@ class PolicyContext:
     total_steps: int = 0
     batch_size: int = 0
     seed: int = 0
+    mean_tokens: Callable[[], tuple[float, ...]] | None = None
 
     def __post_init__(self) -> None:
         if not self.train_skills:

@@ -33,7 +33,7 @@ from skillit.policy.skill_it_plus import SkillItPlus
 from skillit.policy.static import Random, Static, Stratified, TargetOnly
 from skillit.policy.temperature import Temperature
 from skillit.policy.velocitune import Velocitune
-from skillit.policy.wrappers import Frozen, MinimumProbability, Smoothed
+from skillit.policy.wrappers import Frozen, MinimumProbability, Smoothed, TokenProportions
 
 GraphResolver = Callable[[str], SkillsGraph]
 Weights = dict[str, float] | list[float]
@@ -222,6 +222,10 @@ WRAPPERS: dict[str, Callable[[MixingPolicy, Any], MixingPolicy]] = {
     "frozen": lambda policy, value: Frozen(policy) if value else policy,
     "floor": lambda policy, value: MinimumProbability(policy, float(value)),
     "smoothed": lambda policy, value: Smoothed(policy, float(value)),
+    # the mixture as token shares (true: tokens counted by the trainer; or {skill: mean tokens per example})
+    "tokens": lambda policy, value: (
+        TokenProportions(policy, value if isinstance(value, dict) else None) if value else policy
+    ),
 }
 
 
@@ -282,7 +286,13 @@ def build_policy(
         (wname, value), = wrapper.items()
         if wname not in WRAPPERS:
             raise PolicyError(f"{where}: unknown wrapper {wname!r}; {did_you_mean(wname, list(WRAPPERS))}")
-        if isinstance(value, bool) != (wname == "frozen"):
+        if wname == "tokens":
+            counts = isinstance(value, dict) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
+            if not (isinstance(value, bool) or counts):
+                raise PolicyError(f"{where}: wrapper 'tokens' takes true, false or {{skill: mean tokens per example}}, "
+                                  f"got {value!r}")
+        elif isinstance(value, bool) != (wname == "frozen"):
             kind = "true or false" if wname == "frozen" else "a number"
             raise PolicyError(f"{where}: wrapper {wname!r} takes {kind}, got {value!r}")
         try:

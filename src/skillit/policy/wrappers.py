@@ -4,16 +4,20 @@
 * :class:`MinimumProbability`: mix with the uniform distribution so every skill keeps ≥ ``floor``
   (the exploration floors of ODM/ADO/DoReMi, peers.md §5 item 3).
 * :class:`Smoothed`: exponential moving average of successive mixtures.
+* :class:`TokenProportions`: read the inner policy's mixture as shares of *tokens* and hand the sampler the
+  example weights that give them (the sampler's weights are shares of *examples*).
 
 A wrapper's state is ``{"inner": <inner state>, ...}``, still plain JSON.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from skillit.errors import PolicyError
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, RoundPlan
+from skillit.errors import PolicyError, did_you_mean
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, RoundPlan, normalise
 
 
 class _Wrapper(MixingPolicy):
@@ -125,3 +129,69 @@ class Smoothed(_Wrapper):
 
     def describe(self) -> dict:
         return {**super().describe(), "beta": self.beta}
+
+
+def example_weights_from_token_shares(token_shares: np.ndarray, mean_tokens: np.ndarray) -> np.ndarray:
+    """Example weights p whose expected token shares are ``token_shares`` (t), given mean tokens m per example.
+
+    A skill drawn with example probability p_i contributes p_i · m_i tokens per draw on average, so its
+    token share is t_i = p_i m_i / Σ_j p_j m_j; inverting, p_i = (t_i / m_i) / Σ_j (t_j / m_j).
+    """
+    t = normalise(np.asarray(token_shares, dtype=float), where="token shares")
+    m = np.asarray(mean_tokens, dtype=float)
+    if m.shape != t.shape or not np.isfinite(m).all() or (m <= 0).any():
+        raise PolicyError(f"mean tokens per example must be {t.size} positive numbers, got {m.tolist()}")
+    return normalise(t / m, where="token shares")
+
+
+def token_shares_from_example_weights(weights: np.ndarray, mean_tokens: np.ndarray) -> np.ndarray:
+    """The expected token share of each skill at example weights p: t_i = p_i m_i / Σ_j p_j m_j."""
+    p = normalise(np.asarray(weights, dtype=float), where="example weights")
+    m = np.asarray(mean_tokens, dtype=float)
+    if m.shape != p.shape or not np.isfinite(m).all() or (m <= 0).any():
+        raise PolicyError(f"mean tokens per example must be {p.size} positive numbers, got {m.tolist()}")
+    return normalise(p * m, where="example weights")
+
+
+class TokenProportions(_Wrapper):
+    """p_i = (q_i / m_i) / Σ_j (q_j / m_j): the inner mixture q taken as token shares (see
+    :func:`example_weights_from_token_shares`), with m_i the mean tokens per example of skill i.
+
+    ``mean_tokens`` given (``{skill: tokens}``, e.g. from ``skillit data inspect``) or, when ``None``,
+    counted by the trainer at the start of the run (``PolicyContext.mean_tokens``); kept in the state, so a
+    resumed run uses the same counts.
+    """
+
+    wrapper_name = "tokens"
+    keeps_scope = False
+
+    def __init__(self, inner: MixingPolicy, mean_tokens: Mapping[str, float] | None = None):
+        super().__init__(inner)
+        self.mean_tokens = dict(mean_tokens) if mean_tokens is not None else None
+
+    def init(self, context: PolicyContext) -> PolicyState:
+        inner = self._init_inner(context)
+        if self.mean_tokens is not None:
+            unknown = [name for name in self.mean_tokens if name not in context.train_skills]
+            if unknown:
+                raise PolicyError(f"tokens wrapper: unknown training skill {unknown[0]!r}; "
+                                  f"{did_you_mean(unknown[0], list(context.train_skills))}")
+            missing = [name for name in context.train_skills if name not in self.mean_tokens]
+            if missing:
+                raise PolicyError(f"tokens wrapper: no mean tokens per example given for skill {missing[0]!r}")
+            counts = [float(self.mean_tokens[name]) for name in context.train_skills]
+        elif context.mean_tokens is not None:
+            counts = [float(c) for c in context.mean_tokens()]
+        else:
+            raise PolicyError(
+                "tokens wrapper: this trainer does not count tokens per example; give them per skill, e.g. "
+                "wrappers: [{tokens: {skill_a: 120, skill_b: 12}}] (skillit data inspect prints the means)"
+            )
+        example_weights_from_token_shares(np.full(len(counts), 1.0 / len(counts)), np.asarray(counts))  # checks
+        return {"inner": inner, "mean_tokens": counts}
+
+    def weights(self, state: PolicyState) -> np.ndarray:
+        return example_weights_from_token_shares(self.inner.weights(state["inner"]), np.asarray(state["mean_tokens"]))
+
+    def describe(self) -> dict:
+        return {**super().describe(), "mean_tokens": self.mean_tokens or "counted"}

@@ -92,3 +92,24 @@ def per_example_answer_metrics(losses: torch.Tensor, predictions: torch.Tensor, 
     mean_loss = (losses * mask).sum(dim=1) / count
     correct = ((predictions == batch.targets) | ~mask).all(dim=1)
     return mean_loss, correct.float()
+
+
+def mean_tokens_per_example(tokenizer: Tokenizer, sources: Sequence, sample: int = 256) -> tuple[float, ...]:
+    """Per skill source, the mean length in tokens of ``[bos] prompt answer [eos]`` (what the model reads).
+
+    Over at most ``sample`` examples: evenly spaced over a finite pool (``source.size``), or the first
+    ``sample`` of a stream or of a pool read in stored order (``source.ordered``), where a jump costs a scan.
+    """
+    means = []
+    for source in sources:
+        size = getattr(source, "size", None)
+        if size is None or getattr(source, "ordered", False):
+            indices = range(sample if size is None else min(sample, size))
+        else:
+            n = min(sample, size)
+            indices = sorted({round(j * (size - 1) / max(1, n - 1)) for j in range(n)})
+        lengths = [len(encode_example(tokenizer, source.get(i))[0]) for i in indices]
+        if not lengths:
+            raise DataError("cannot count tokens per example of a skill with no training examples")
+        means.append(sum(lengths) / len(lengths))
+    return tuple(means)

@@ -59,6 +59,7 @@ from skillit.policy.base import (
 from skillit.sampler.mixture_sampler import MixtureSampler
 from skillit.skills.example import Example
 from skillit.skills.skillset import SkillSet
+from skillit.trainer.batching import mean_tokens_per_example
 from skillit.trainer.evaluation import AllReduce, SkillEvaluator, pool_answer_losses
 from skillit.trainer.signals import SignalTap
 
@@ -287,6 +288,7 @@ class Mixer:
             total_steps=self.config.total_steps,
             batch_size=self.config.batch_size * self.config.draws_per_step,
             seed=self.config.seed,
+            mean_tokens=lambda: mean_tokens_per_example(self.tokenizer, self.sources),
         )
         self.policy_state = self.policy.init(context)
         first = np.asarray(self.policy.weights(self.policy_state), dtype=float)
