@@ -8,6 +8,7 @@ weights (1/100) : (1/10) = 1/11 : 10/11.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skillit.errors import PolicyError
+from skillit.graph import SkillsGraph
 from skillit.model import CharTokenizer
 from skillit.policy import build_policy
 from skillit.policy.wrappers import (
@@ -69,8 +71,6 @@ def test_wrapper_with_given_counts_and_with_counted_ones():
     assert json.loads(json.dumps(state))["mean_tokens"] == [100.0, 10.0]  # kept for a resumed run
     counted = build_policy("stratified", wrappers=[{"tokens": True}])
     assert isinstance(counted, TokenProportions)
-    from dataclasses import replace
-
     with_counts = replace(ctx, mean_tokens=lambda: (100.0, 10.0))
     assert counted.weights(counted.init(with_counts)) == pytest.approx([1 / 11, 10 / 11])
     with pytest.raises(PolicyError, match="does not count tokens"):
@@ -92,7 +92,7 @@ def test_wrapper_names_a_wrong_or_missing_skill():
 
 def test_wrapper_keeps_the_policy_contract():
     policy = build_policy("skill-it", {"graph": "g", "eta": 0.8},
-                          resolve_graph=lambda spec: __import__("skillit").SkillsGraph.identity(("a", "b", "c")),
+                          resolve_graph=lambda spec: SkillsGraph.identity(("a", "b", "c")),
                           wrappers=[{"tokens": {"a": 3, "b": 30, "c": 7}}])
     check_policy(policy, example_context(("a", "b", "c")))
 

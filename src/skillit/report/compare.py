@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from skillit.errors import DataError
+from skillit.records.metrics import read_metrics
 from skillit.utils.io import atomic_write_bytes, atomic_write_text
 
 BASELINE = "stratified"
@@ -115,8 +117,6 @@ def _signal_seconds(path: Path) -> dict[tuple[str, int], float]:
     """Per (method, seed): the signals' seconds of the last record that reports ``signal_seconds``."""
     if not path.is_file():
         return {}
-    from skillit.records.metrics import read_metrics
-
     out: dict[tuple[str, int], float] = {}
     for record in read_metrics(path):
         value = record.get("signal_seconds")
@@ -159,8 +159,6 @@ def paired_difference(
     method: Mapping[int, float | None], baseline: Mapping[int, float | None], confidence: float = 0.95
 ) -> PairedDifference:
     """d_s = method[s] − baseline[s] over the seeds both have (finite); mean and Student-t interval."""
-    from scipy import stats
-
     seeds = sorted(s for s in method if s in baseline and _finite(method[s]) and _finite(baseline[s]))
     d = np.array([float(method[s]) - float(baseline[s]) for s in seeds])  # type: ignore[arg-type]
     if d.size == 0:
@@ -178,11 +176,9 @@ def _finite(value: Any) -> bool:
 
 def average_ranks(scores: Mapping[str, float | None]) -> dict[str, float]:
     """Rank 1 = lowest score; equal scores share the mean of their ranks; a missing score ranks last."""
-    from scipy.stats import rankdata
-
     names = list(scores)
     values = [float(scores[n]) if _finite(scores[n]) else math.inf for n in names]
-    return {name: float(rank) for name, rank in zip(names, rankdata(values, method="average"))}
+    return {name: float(rank) for name, rank in zip(names, stats.rankdata(values, method="average"))}
 
 
 # ---- the leaderboard -------------------------------------------------------------------------------------
