@@ -44,6 +44,7 @@ from skillit.experiment.run_dir import RunDirectory
 from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
 from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
+from skillit.report.compare import compare_runs, to_markdown
 from skillit.report.graph_plots import graph_lines, graph_table
 from skillit.report.table import comparison_table, reference_lines
 from skillit.skills.io import inspect_data
@@ -279,8 +280,6 @@ def compare(
     confidence: float = typer.Option(0.95, "--confidence", help="level of the paired t-interval"),
 ) -> None:
     """Leaderboard of methods × benchmarks: loss, accuracy, paired difference to the baseline, W/T/L, rank, cost."""
-    from skillit.report.compare import compare_runs, to_markdown
-
     try:
         board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence)
     except SkillitError as exc:
