@@ -1,0 +1,44 @@
+"""TensorBoard scalars from the trainer callback and from a finished run directory, read back from the events."""
+
+import pytest
+
+from skillit.report.loggers import TensorBoardLogger, scalars_of, write_tensorboard
+from tests.report.rundirs import make_run_dir, records
+
+pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed (pip install 'skillit[tensorboard]')")
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+
+
+def scalars(directory):
+    events = EventAccumulator(str(directory))
+    events.Reload()
+    return {tag: [(e.step, pytest.approx(e.value)) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def test_scalars_of_a_record_leave_out_missing_values():
+    record = {"step": 3, "losses": {"a": 1.0, "b": None}, "accuracies": {"a": 0.5, "b": 0.25},
+              "weights": {"a": 0.75, "b": 0.25}, "examples_seen": {"a": 6, "b": 2}, "train_loss": None, "lr": 0.1}
+    assert dict(scalars_of(record)) == {
+        "loss/a": 1.0, "accuracy/a": 0.5, "accuracy/b": 0.25, "accuracy/mean": 0.375, "weight/a": 0.75,
+        "weight/b": 0.25, "examples_seen/a": 6.0, "examples_seen/b": 2.0, "lr": 0.1,
+    }  # no loss/mean: one skill's loss is missing
+
+
+def test_callback_writes_per_skill_and_weight_scalars(tmp_path):
+    logger = TensorBoardLogger(tmp_path / "tb")
+    for record in records("skill-it", 0):  # steps 0, 5, 10; weights 0.5 then 0.8 on a
+        logger.on_evaluate(record)
+    logger.on_train_end(None)
+    found = scalars(tmp_path / "tb")
+    assert found["weight/a"] == [(0, 0.5), (5, 0.8), (10, 0.8)]
+    assert found["loss/b"] == [(0, 3.0), (5, 1.75), (10, 0.5)]
+    assert found["examples_seen/a"] == [(0, 0.0), (5, 32.0), (10, 64.0)]
+    assert [step for step, _ in found["train_loss"]] == [5, 10] and "accuracy/mean" in found
+
+
+def test_a_run_directory_becomes_one_event_directory_per_method_and_seed(tmp_path):
+    run = make_run_dir(tmp_path / "run")
+    written = write_tensorboard(run)
+    assert sorted(p.name for p in written) == sorted(f"{m}__seed{s}" for m in ("skill-it", "stratified") for s in (0, 1, 2))
+    found = scalars(run / "tensorboard" / "stratified__seed1")
+    assert found["loss/a"][-1] == (10, 1.2) and found["weight/b"][-1] == (10, 0.5)
