@@ -193,6 +193,7 @@ def run_experiment(
     resume: bool = False,
     group: ProcessGroup | None = None,
     notify: Callable[[str], None] | None = None,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
     """Run every method × seed, write the run directory and return the summary.
 
@@ -201,6 +202,8 @@ def run_experiment(
     every rank calls this; runs go one after another over all ranks, rank 0 writes everything and returns
     the summary, other ranks return ``None``. ``notify(line)`` receives the notes about the data
     (:func:`~skillit.experiment.build.data_notes`) before training starts and the mixture warnings after it.
+    ``on_event(run_id, event)`` (optional, for live views) gets ``{"step"}`` as a run advances and
+    ``{"step", "losses", "weights"}`` at each evaluation.
     """
     started = time.perf_counter()
     config_dir = Path(config_dir) if config_dir is not None else None
@@ -313,7 +316,11 @@ def _run_in(
         for seed in config.seeds:
             steps_done[f"warm-start__seed{seed}"] = 0
 
-    def report(run_id: str, step: int) -> None:
+    def report(run_id: str, step: int | dict[str, Any]) -> None:
+        if on_event is not None:
+            on_event(run_id, step if isinstance(step, dict) else {"step": step})
+        if isinstance(step, dict):  # an evaluation event (see StepProgress.on_evaluate)
+            return
         steps_done[run_id] = step
         if progress is not None:
             progress(sum(steps_done.values()), total)
@@ -383,6 +390,7 @@ def _run_in(
         entry["epochs"] = epochs_per_skill([run for run in runs if run.method == method], summary["pool_sizes"])
     summary["wall_seconds"] = time.perf_counter() - started
     summary["device"] = device
+    summary["pool_sizes"] = {name: probe[name].train.size for name in probe.train_names}  # for epochs in the report
     summary["jobs"] = 1 if distributed else max(1, min(jobs, len(specs)))
     if distributed:
         summary["world_size"] = group.world_size
@@ -399,6 +407,9 @@ def _run_in(
         summary["graph_cost"] = graph_costs  # per method: the cost of learning its graph (learned or from a file)
     atomic_write_json(run_dir.summary_path, finite_or_none(summary))
     plot_run(out, runs, summary)
+    from skillit.report.html import write_report
+
+    write_report(out)
     return summary
 
 
