@@ -42,3 +42,18 @@ def test_a_run_directory_becomes_one_event_directory_per_method_and_seed(tmp_pat
     assert sorted(p.name for p in written) == sorted(f"{m}__seed{s}" for m in ("skill-it", "stratified") for s in (0, 1, 2))
     found = scalars(run / "tensorboard" / "stratified__seed1")
     assert found["loss/a"][-1] == (10, 1.2) and found["weight/b"][-1] == (10, 0.5)
+
+
+def test_the_logger_runs_inside_the_training_loop(tmp_path, tiny_lego, tiny_model_factory):
+    from skillit.model import CharTokenizer
+    from skillit.policy.static import Stratified
+    from skillit.trainer.loop import TrainConfig, train
+
+    tokenizer = CharTokenizer(sorted(set(tiny_lego.metadata["alphabet"])))
+    logger = TensorBoardLogger(tmp_path / "tb")
+    train(tiny_model_factory(tokenizer), tokenizer, tiny_lego, Stratified(),
+          TrainConfig(steps=4, batch_size=4, round_steps=2, eval_every=2, warmup_steps=0), callbacks=[logger])
+    found = scalars(tmp_path / "tb")
+    skills = tiny_lego.eval_names
+    assert [step for step, _ in found[f"loss/{skills[0]}"]] == [0, 2, 4]
+    assert {f"weight/{name}" for name in tiny_lego.train_names} <= set(found) and "train_loss" in found
