@@ -53,7 +53,7 @@ def test_not_a_terminal_prints_plain_lines_every_interval_with_method_seed_step_
 
 
 def test_many_skills_show_mean_and_worst_loss():
-    view, out, clock = plain_view(interval=0.0)
+    view, out, _ = plain_view(interval=0.0)
     losses = {f"s{i}": float(i) for i in range(6)}
     view.event("stratified__seed0", {"step": 0, "losses": losses, "weights": {k: 1 / 6 for k in losses}})
     view.progress(0, 100)

@@ -6,7 +6,7 @@ from skillit.report.loggers import TensorBoardLogger, scalars_of, write_tensorbo
 from tests.report.rundirs import make_run_dir, records
 
 pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed (pip install 'skillit[tensorboard]')")
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 
 def scalars(directory):

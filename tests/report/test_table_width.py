@@ -1,5 +1,7 @@
 """The comparison table in a log (not a terminal): COLUMNS is honoured and method, loss and accuracy never shrink."""
 
+import io
+
 import pytest
 from rich.console import Console
 
@@ -24,7 +26,7 @@ def summary():
 
 def render(width):
     # laid out for `width` but printed on a console 3× wider, so an overflowing table would show (not be cropped)
-    console = Console(width=3 * width, record=True, file=open("/dev/null", "w"))
+    console = Console(width=3 * width, record=True, file=io.StringIO())
     for table in comparison_tables(summary(), width):
         console.print(table)
     return console.export_text()

@@ -14,6 +14,7 @@ count as speed).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -30,9 +31,9 @@ DEFAULT_INTERVAL = 30.0  # seconds between plain progress lines (SKILLIT_PROGRES
 
 
 def _clock_text(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds == float("inf"):
+    if seconds is None or not math.isfinite(seconds):
         return "?"
-    seconds = int(round(max(0.0, seconds)))
+    seconds = round(max(0.0, seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
