@@ -23,11 +23,18 @@ from tests.report.rundirs import make_run_dir
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def chromium() -> str:
+def find_chromium() -> str | None:
     for name in (os.environ.get("SKILLIT_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
         if name and shutil.which(name):
-            return shutil.which(name)  # type: ignore[return-value]
-    pytest.skip("no Chromium found (install Debian's `chromium` package, as .ci/run does, or set SKILLIT_CHROMIUM)")
+            return shutil.which(name)
+    return None
+
+
+def chromium() -> str:
+    found = find_chromium()
+    if found is None:
+        pytest.skip("no Chromium found (install Debian's `chromium` package, as .ci/run does, or set SKILLIT_CHROMIUM)")
+    return found
 
 
 def run_chromium(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:

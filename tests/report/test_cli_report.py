@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.report.rundirs import make_run_dir
+from tests.report.test_browser import console_messages, find_chromium, run_chromium
 
 TINY = """\
 name: tiny
@@ -42,16 +43,24 @@ def test_redirected_run_prints_progress_lines_a_table_within_columns_and_the_rep
     assert max(len(line) for line in lines if line[:1] in "┏┃┡│└") <= 72  # COLUMNS honoured by the table
     assert lines[-1] == f"report: {out / 'report.html'}"
     assert "mixture weights over time" in (out / "report.html").read_text()
+    if find_chromium() is not None:  # the report a run writes opens in the browser without console messages
+        dom = run_chromium(out / "report.html", tmp_path / "profile", "--dump-dom")
+        assert console_messages(dom.stderr) == [] and '<table class="methods' in dom.stdout
 
 
 def test_report_and_tensorboard_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from skillit.cli import app
+
+    runner = CliRunner()
     run = make_run_dir(tmp_path / "run")
-    result = skillit("report", str(run), "--out", str(tmp_path / "r.html"))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"report: {tmp_path / 'r.html'}" and (tmp_path / "r.html").is_file()
-    missing = skillit("report", str(tmp_path / "nothing"))
-    assert missing.returncode == 2 and "no summary.json" in missing.stderr
+    result = runner.invoke(app, ["report", str(run), "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"report: {tmp_path / 'r.html'}" and (tmp_path / "r.html").is_file()
+    missing = runner.invoke(app, ["report", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "no summary.json" in missing.output and not (tmp_path / "nothing").exists()
     pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
-    result = skillit("tensorboard", str(run))
-    assert result.returncode == 0, result.stderr
-    assert "6 run(s) written" in result.stdout and len(list((run / "tensorboard").iterdir())) == 6
+    result = runner.invoke(app, ["tensorboard", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "6 run(s) written" in result.output and len(list((run / "tensorboard").iterdir())) == 6
