@@ -64,3 +64,20 @@ def test_report_and_tensorboard_commands(tmp_path):
     result = runner.invoke(app, ["tensorboard", str(run)])
     assert result.exit_code == 0, result.output
     assert "6 run(s) written" in result.output and len(list((run / "tensorboard").iterdir())) == 6
+
+
+def test_graph_command_writes_a_graph_report(tmp_path):
+    from typer.testing import CliRunner
+
+    from skillit.cli import app
+    from tests.graph.test_learn_experiment import TINY as GRAPH_CONFIG
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(GRAPH_CONFIG)
+    result = CliRunner().invoke(app, ["graph", str(config), "--out", str(tmp_path / "g"), "--jobs", "1"],
+                                env={"SKILLIT_PROGRESS_SECONDS": "0"})
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == f"report: {tmp_path / 'g' / 'report.html'}"
+    assert "progress: " in result.output  # plain progress lines while the graph is learned
+    text = (tmp_path / "g" / "report.html").read_text()
+    assert 'alt="skills graph heatmap"' in text and "train steps" in text and "<th>var3</th>" in text
