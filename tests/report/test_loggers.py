@@ -57,3 +57,40 @@ def test_the_logger_runs_inside_the_training_loop(tmp_path, tiny_lego, tiny_mode
     skills = tiny_lego.eval_names
     assert [step for step, _ in found[f"loss/{skills[0]}"]] == [0, 2, 4]
     assert {f"weight/{name}" for name in tiny_lego.train_names} <= set(found) and "train_loss" in found
+
+
+def test_wandb_logger_logs_offline_through_the_wandb_api(monkeypatch):
+    import sys
+    import types
+
+    from skillit.report.loggers import WandbLogger
+
+    calls = []
+
+    class Run:
+        def log(self, data, step):
+            calls.append(("log", step, data))
+
+        def finish(self):
+            calls.append(("finish",))
+
+    fake = types.ModuleType("wandb")
+    fake.init = lambda **kwargs: calls.append(("init", kwargs)) or Run()
+    monkeypatch.setitem(sys.modules, "wandb", fake)  # wandb is optional: its API, not the package, is tested
+    logger = WandbLogger(name="skill-it__seed0", directory="/tmp/nowhere")
+    logger.on_evaluate(records("skill-it", 0)[-1])
+    logger.on_train_end(None)
+    assert calls[0][1]["mode"] == "offline" and calls[0][1]["name"] == "skill-it__seed0"
+    assert calls[1][:2] == ("log", 10) and calls[1][2]["weight/a"] == 0.8 and calls[1][2]["examples_seen/a"] == 64
+    assert calls[2] == ("finish",)
+
+
+def test_wandb_missing_is_a_clear_error(monkeypatch):
+    import sys
+
+    from skillit.errors import ConfigError
+    from skillit.report.loggers import WandbLogger
+
+    monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb → ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'skillit\[wandb\]'"):
+        WandbLogger()

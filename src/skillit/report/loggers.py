@@ -83,7 +83,7 @@ class WandbLogger(TrainerCallback):
         except ImportError:
             raise ConfigError("W&B logging needs the wandb package: pip install 'skillit[wandb]'") from None
         self.run = wandb.init(project=project, name=name, config=config or {}, mode=mode,
-                              dir=str(directory) if directory is not None else None, reinit=True)
+                              dir=str(directory) if directory is not None else None)
 
     def on_evaluate(self, record: dict[str, Any]) -> None:
         self.run.log(dict(scalars_of(record)), step=int(record["step"]))
