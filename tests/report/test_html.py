@@ -74,3 +74,16 @@ def test_graph_report_has_heatmap_matrix_and_cost(tmp_path):
     text = write_graph_report(graph, tmp_path).read_text()
     assert [alt for alt, _ in IMG.findall(text)] == ["skills graph heatmap"]
     assert "<td>0.25</td>" in text and "cost: 30 train steps" in text
+
+
+def test_a_graph_given_as_a_file_with_a_recorded_cost_is_drawn(tmp_path):
+    import json
+
+    run = make_run_dir(tmp_path / "run", graph=False)
+    graph_file = SkillsGraph([[1.0, 0.5], [0.0, 1.0]], ["a", "b"], ["a", "b"], {"method": "linear"}).save(
+        tmp_path / "learned.json")
+    summary = json.loads((run / "summary.json").read_text())
+    summary["graph_cost"] = {"skill-it": {"train_steps": 7, "method": "linear", "source": str(graph_file)}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    text = write_report(run).read_text()
+    assert 'alt="skills graph heatmap"' in text and "graph of skill-it: linear" in text

@@ -102,8 +102,13 @@ def load_run_directory(path: str | Path) -> RunDirectory:
                               float(last.get("eval_seconds") or 0.0), int(last.get("eval_examples") or 0)))
     config_path = root / "config.yaml"
     config_text = config_path.read_text() if config_path.is_file() else "(no config.yaml in the run directory)"
-    graph_path = root / "graph" / "graph.json"
-    graph = SkillsGraph.load(graph_path) if graph_path.is_file() else None
+    # a graph learned by this run, else one learned by `skillit graph` and given as a file (its cost is recorded)
+    candidates = [root / "graph" / "graph.json"] + [
+        Path(cost["source"]) for cost in (summary.get("graph_cost") or {}).values()
+        if isinstance(cost, dict) and str(cost.get("source", "")).endswith(".json")
+    ]
+    graph_path = next((path for path in candidates if path.is_file()), None)
+    graph = SkillsGraph.load(graph_path) if graph_path is not None else None
     return RunDirectory(root, summary, config_text, runs, graph)
 
 
