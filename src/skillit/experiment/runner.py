@@ -57,6 +57,7 @@ from skillit.experiment.run_dir import RunDirectory, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import epochs_per_skill, summarize
+from skillit.report.html import write_report
 from skillit.report.plots import plot_run
 from skillit.trainer.distributed import ProcessGroup, wrap_model
 from skillit.trainer.draw_log import DrawLog
@@ -407,8 +408,6 @@ def _run_in(
         summary["graph_cost"] = graph_costs  # per method: the cost of learning its graph (learned or from a file)
     atomic_write_json(run_dir.summary_path, finite_or_none(summary))
     plot_run(out, runs, summary)
-    from skillit.report.html import write_report
-
     write_report(out)
     return summary
 

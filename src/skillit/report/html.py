@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 
 from skillit.errors import DataError
+from skillit.graph.skills_graph import SkillsGraph
 from skillit.records.metrics import RunRecord, read_metrics
+from skillit.report.graph_plots import graph_lines, heatmap_figure
 from skillit.report.plots import _pyplot, metric_figure, weights_figure
 from skillit.report.stats import PairedDifference, paired_difference
 from skillit.utils.io import atomic_write_text
@@ -62,7 +64,7 @@ class RunDirectory:
     summary: dict[str, Any]
     config_text: str
     runs: list[RunRecord]
-    graph: Any | None  # a SkillsGraph where one was learned into graph/graph.json
+    graph: SkillsGraph | None  # the learned graph (graph/graph.json or a graph file with a recorded cost)
 
     @property
     def name(self) -> str:
@@ -71,8 +73,6 @@ class RunDirectory:
 
 def load_run_directory(path: str | Path) -> RunDirectory:
     """Read ``summary.json``, ``metrics.jsonl``, ``config.yaml`` and ``graph/graph.json`` of a finished run."""
-    from skillit.graph.skills_graph import SkillsGraph
-
     root = Path(path)
     summary_path = root / "summary.json"
     if not summary_path.is_file():
@@ -318,9 +318,7 @@ def _time_section(run: RunDirectory) -> str:
     return "".join(lines)
 
 
-def _graph_section(graph, cost: dict[str, Any] | None = None) -> str:
-    from skillit.report.graph_plots import graph_lines, heatmap_figure
-
+def _graph_section(graph: SkillsGraph) -> str:
     parts = []
     k, m = len(graph.train_skills), len(graph.eval_skills)
     if k * m <= 40_000:
@@ -447,7 +445,7 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], out: str | Path | 
     return atomic_write_text(path, render_report(runs))
 
 
-def write_graph_report(graph, out_dir: str | Path, *, title: str | None = None) -> Path:
+def write_graph_report(graph: SkillsGraph, out_dir: str | Path, *, title: str | None = None) -> Path:
     """``out_dir/report.html`` for a learned skills graph: heatmap, matrix, cost and diagnostics."""
     name = title or str(graph.provenance.get("method") or "skills graph")
     k, m = len(graph.train_skills), len(graph.eval_skills)

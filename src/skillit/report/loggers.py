@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from skillit.errors import ConfigError, DataError
+from skillit.records.metrics import read_metrics
 from skillit.trainer.loop import TrainerCallback
 
 
@@ -98,8 +99,6 @@ def write_tensorboard(run_dir: str | Path, log_dir: str | Path | None = None) ->
     Replaying into a directory that already has events for a run writes a fresh event file beside them;
     delete ``log_dir`` first to start clean.
     """
-    from skillit.records.metrics import read_metrics
-
     root = Path(run_dir)
     metrics = root / "metrics.jsonl"
     if not metrics.is_file():

@@ -15,6 +15,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from scipy import stats
+
 
 @dataclass(frozen=True)
 class PairedDifference:
@@ -43,8 +45,6 @@ def paired_difference(
     values: Mapping[int, float | None], baseline: Mapping[int, float | None], confidence: float = 0.95
 ) -> PairedDifference | None:
     """The paired difference over the seeds present (and finite) in both; None when no seed is shared."""
-    from scipy import stats
-
     seeds = sorted(
         seed for seed in values
         if seed in baseline and values[seed] is not None and baseline[seed] is not None
