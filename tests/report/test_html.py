@@ -87,3 +87,12 @@ def test_a_graph_given_as_a_file_with_a_recorded_cost_is_drawn(tmp_path):
     (run / "summary.json").write_text(json.dumps(summary))
     text = write_report(run).read_text()
     assert 'alt="skills graph heatmap"' in text and "graph of skill-it: linear" in text
+
+
+def test_a_run_directory_with_its_report_and_events_is_still_a_run_directory(tmp_path):
+    from skillit.experiment.run_dir import RunDirectory
+
+    run = make_run_dir(tmp_path / "run")
+    write_report(run)
+    (run / "tensorboard").mkdir()
+    assert RunDirectory.check_output_path(run) == run  # a rerun into the same --out is not refused

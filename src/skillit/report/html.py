@@ -57,7 +57,7 @@ table.comparison td:nth-child(2),table.comparison th:nth-child(2){text-align:lef
 
 # ---- reading a run directory -------------------------------------------------------------------
 @dataclass
-class RunDirectory:
+class RunContents:
     """What the report needs from one run directory."""
 
     path: Path
@@ -71,7 +71,7 @@ class RunDirectory:
         return str(self.summary.get("name") or self.summary.get("task") or self.path.name)
 
 
-def load_run_directory(path: str | Path) -> RunDirectory:
+def load_run_directory(path: str | Path) -> RunContents:
     """Read ``summary.json``, ``metrics.jsonl``, ``config.yaml`` and ``graph/graph.json`` of a finished run."""
     root = Path(path)
     summary_path = root / "summary.json"
@@ -109,7 +109,7 @@ def load_run_directory(path: str | Path) -> RunDirectory:
     ]
     graph_path = next((path for path in candidates if path.is_file()), None)
     graph = SkillsGraph.load(graph_path) if graph_path is not None else None
-    return RunDirectory(root, summary, config_text, runs, graph)
+    return RunContents(root, summary, config_text, runs, graph)
 
 
 # ---- small HTML helpers --------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def _png_tag(data: bytes, alt: str, caption: str | None) -> str:
     return f'<figure><img class="figure" alt="{_e(alt)}" src="data:image/png;base64,{encoded}">{cap}</figure>'
 
 
-def _img_or_file(run: RunDirectory, name: str, make, alt: str, caption: str | None = None) -> str:
+def _img_or_file(run: RunContents, name: str, make, alt: str, caption: str | None = None) -> str:
     """The run directory's own ``name`` PNG (``plot_run`` draws it from the same records) when it is not older
     than ``metrics.jsonl``, else a freshly drawn figure: the report then costs one drawing less per figure."""
     path, metrics = run.path / name, run.path / "metrics.jsonl"
@@ -256,7 +256,7 @@ def _per_skill_table(summary: dict[str, Any]) -> str:
     return _table(header, rows, css="per-skill")
 
 
-def _examples_table(run: RunDirectory) -> str:
+def _examples_table(run: RunContents) -> str:
     """Examples seen per training skill at the end (mean over seeds) and epochs = examples / pool size."""
     pools: dict[str, int | None] = run.summary.get("pool_sizes") or {}
     methods = list(dict.fromkeys(r.method for r in run.runs))
@@ -285,7 +285,7 @@ def _examples_table(run: RunDirectory) -> str:
     return _table(header, rows, css="examples") + f'<p class="muted">{note}</p>'
 
 
-def _time_section(run: RunDirectory) -> str:
+def _time_section(run: RunContents) -> str:
     summary = run.summary
     methods = summary["methods"]
     lines = []
@@ -335,7 +335,7 @@ def _graph_section(graph: SkillsGraph) -> str:
     return "".join(parts)
 
 
-def _curves(run: RunDirectory) -> str:
+def _curves(run: RunContents) -> str:
     if not run.runs:
         return '<p class="muted">no evaluation records</p>'
     methods = list(dict.fromkeys(r.method for r in run.runs))
@@ -352,7 +352,7 @@ def _curves(run: RunDirectory) -> str:
     ])
 
 
-def run_section(run: RunDirectory, *, anchor: str = "run") -> str:
+def run_section(run: RunContents, *, anchor: str = "run") -> str:
     s = run.summary
     seeds = s.get("seeds", [])
     parts = [
@@ -371,7 +371,7 @@ def run_section(run: RunDirectory, *, anchor: str = "run") -> str:
     return "\n".join(parts)
 
 
-def comparison_section(runs: Sequence[RunDirectory]) -> str:
+def comparison_section(runs: Sequence[RunContents]) -> str:
     """All methods of all run directories in one table, and their mean objective loss in one figure."""
     header = ["run", "method", "loss (mean ± std)", "acc % (mean ± std)", f"Δ loss vs {BASELINE} [{CONFIDENCE:.0%} CI]",
               "steps to target", "train s", "wall s (run)"]
@@ -419,7 +419,7 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def render_report(runs: Sequence[RunDirectory]) -> str:
+def render_report(runs: Sequence[RunContents]) -> str:
     """The HTML text of the report of ``runs`` (one or more run directories)."""
     if not runs:
         raise DataError("no run directory given to the report")
@@ -459,4 +459,4 @@ def write_graph_report(graph: SkillsGraph, out_dir: str | Path, *, title: str | 
     return atomic_write_text(Path(out_dir) / REPORT_FILE, _page(f"skillit graph report: {name}", "\n".join(parts)))
 
 
-__all__ = ["REPORT_FILE", "RunDirectory", "load_run_directory", "render_report", "write_graph_report", "write_report"]
+__all__ = ["REPORT_FILE", "RunContents", "load_run_directory", "render_report", "write_graph_report", "write_report"]

@@ -29,6 +29,8 @@ from skillit.errors import ConfigError, DataError
 from skillit.records.metrics import read_metrics
 from skillit.trainer.loop import TrainerCallback
 
+TENSORBOARD_DIR = "tensorboard"  # RUN_DIR/tensorboard/METHOD__seedS: write_tensorboard's default
+
 
 def scalars_of(record: Mapping[str, Any]) -> Iterator[tuple[str, float]]:
     """The ``(tag, value)`` pairs of one evaluation record; missing and non-finite values are left out."""
@@ -103,7 +105,7 @@ def write_tensorboard(run_dir: str | Path, log_dir: str | Path | None = None) ->
     metrics = root / "metrics.jsonl"
     if not metrics.is_file():
         raise DataError(f"{str(root)!r} has no metrics.jsonl: give the directory of a finished `skillit run`")
-    out = Path(log_dir) if log_dir is not None else root / "tensorboard"
+    out = Path(log_dir) if log_dir is not None else root / TENSORBOARD_DIR
     runs: dict[str, list[dict[str, Any]]] = {}
     for line in read_metrics(metrics):
         runs.setdefault(f"{line['method']}__seed{line['seed']}", []).append(line)
@@ -117,4 +119,4 @@ def write_tensorboard(run_dir: str | Path, log_dir: str | Path | None = None) ->
     return written
 
 
-__all__ = ["TensorBoardLogger", "WandbLogger", "scalars_of", "write_tensorboard"]
+__all__ = ["TENSORBOARD_DIR", "TensorBoardLogger", "WandbLogger", "scalars_of", "write_tensorboard"]
