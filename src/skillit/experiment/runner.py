@@ -246,7 +246,8 @@ def run_experiment(
         raise refusal
     try:
         return _run_in(run_dir, config, config_dir, group=group, device=device, references=references, jobs=jobs,
-                       progress=progress, resume=resume, started=started, notify=notify)
+                       progress=progress, resume=resume, started=started, notify=notify,
+                       on_event=on_event)
     finally:
         run_dir.close()
 
@@ -264,6 +265,7 @@ def _run_in(
     resume: bool,
     started: float,
     notify: Callable[[str], None] | None = None,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
     """``run_experiment``'s body, inside the run directory (locked by rank 0)."""
     distributed = group is not None and group.world_size > 1
