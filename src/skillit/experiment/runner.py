@@ -393,7 +393,6 @@ def _run_in(
         entry["epochs"] = epochs_per_skill([run for run in runs if run.method == method], summary["pool_sizes"])
     summary["wall_seconds"] = time.perf_counter() - started
     summary["device"] = device
-    summary["pool_sizes"] = {name: probe[name].train.size for name in probe.train_names}  # for epochs in the report
     summary["jobs"] = 1 if distributed else max(1, min(jobs, len(specs)))
     if distributed:
         summary["world_size"] = group.world_size
