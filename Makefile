@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: 2.13.0 is a CPU wheel on this machine's disk; a bare `torch` would pull CUDA (GBs)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test,hf]"
+	$(BIN)/python -m pip install --quiet -e ".[test,hf,tensorboard]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -45,7 +45,8 @@ OPTIONAL = {
     "matplotlib",  # pyplot is imported when a plot is drawn, so importing skillit never picks a backend for the user
 
     "transformers", "tokenizers", "datasets", "pyarrow", "accelerate", "networkx", "wandb", "tensorboard",
-            "sklearn", "tenacity", "httpx", "requests"}
+            "sklearn", "tenacity", "httpx", "requests",
+            "torch.utils.tensorboard"}  # needs the optional tensorboard package (report.loggers)
 
 
 def _modules() -> dict[str, Path]:

@@ -52,6 +52,8 @@ from skillit.policy import (
     policy_names,
     register_policy,
 )
+from skillit.report.html import write_report
+from skillit.report.loggers import TensorBoardLogger, WandbLogger
 from skillit.sampler import MixtureSampler
 from skillit.skills import Example, GeneratedSource, ListSource, Skill, SkillSet
 from skillit.skills.io import inspect_data, load_skills
@@ -140,4 +142,7 @@ __all__ = [
     "register_policy",
     "run_experiment",
     "train",
+    "TensorBoardLogger",
+    "WandbLogger",
+    "write_report",
 ]

@@ -10,6 +10,9 @@
     skillit policies                      list the registered mixing policies
     skillit skillmix | synth | stat | graft   LLM-side skill methods (skillit.llm.cli, docs/llm-skills.md)
     skillit compare RUN_DIR... [--out DIR] [--baseline M]   leaderboard of methods × benchmarks (Markdown + PNG)
+    skillit report RUN_DIR [RUN_DIR ...] [--out FILE] [--tensorboard]
+                                          one self-contained report.html (several: a comparison)
+    skillit tensorboard RUN_DIR [--logdir DIR]   TensorBoard events from a run's metrics.jsonl
 
 Any :class:`~skillit.errors.SkillitError` (bad config, unknown method or skill, malformed graph) is printed
 as one message and exits with code 2, before any output is written.
@@ -26,7 +29,6 @@ import json as json_module
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -46,7 +48,10 @@ from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
 from skillit.report.compare import compare_runs, to_markdown
 from skillit.report.graph_plots import graph_lines, graph_table
-from skillit.report.table import comparison_table, reference_lines
+from skillit.report.html import write_graph_report, write_report
+from skillit.report.live import LiveView
+from skillit.report.loggers import write_tensorboard
+from skillit.report.table import comparison_tables, output_width, reference_lines
 from skillit.skills.io import inspect_data
 from skillit.trainer.distributed import torchrun_env
 
@@ -55,7 +60,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Skills graphs and online data-mixing policies (Skill-It and its baselines) for LM training.",
 )
-console = Console(width=None if sys.stdout.isatty() else 120)
+# a terminal's own width; redirected output: COLUMNS when set, else 120
+console = Console(width=output_width(sys.stdout.isatty()))
 err_console = Console(stderr=True)
 
 DEFAULT_CONFIG = "lego-demo"
@@ -125,44 +131,38 @@ def run(
 
 
 def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: bool) -> dict:
-    """Run an experiment with a progress bar; returns the summary."""
+    """Run an experiment with a live view (plain progress lines when not a terminal); returns the summary."""
     n_jobs = jobs if jobs is not None else default_jobs()
     runs = len(cfg.methods) * len(cfg.seeds)
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    task = None
+    run_ids = [f"{method}__seed{seed}" for method in cfg.methods for seed in cfg.seeds]
+    view = LiveView(console, run_ids, cfg.training.steps)
+    started = False
 
     def advance(done: int, total: int) -> None:
-        # the header and bar appear once the run directory exists: a refused run prints only its error
-        nonlocal task
-        if task is None:
+        # the header and the live view appear once the run directory exists: a refused run prints only its error
+        nonlocal started
+        if not started:
             console.print(
                 f"[bold]{escape(cfg.name)}[/]: {len(cfg.methods)} method(s) × {len(cfg.seeds)} seed(s) = {runs} run(s) "
                 f"of {cfg.training.steps} steps on {escape(cfg.task.name)} ({cfg.setting}), {min(n_jobs, runs)} "
                 f"parallel job(s) → {escape(str(out_dir))}"
             )
-            progress.start()
-            task = progress.add_task("training steps", total=total)
-        progress.update(task, completed=done, total=total)
+            view.__enter__()
+            started = True
+        view.progress(done, total)
 
     try:
         return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, progress=advance, resume=resume,
+                              on_event=view.event,
                               notify=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
     finally:
-        if task is not None:
-            progress.stop()
+        if started:
+            view.__exit__(*sys.exc_info())
 
 
 def _print_results(cfg, summary: dict, out_dir: Path) -> None:
-
-    console.print(comparison_table(summary))
+    for table in comparison_tables(summary, console.width):
+        console.print(table)
     for line in reference_lines(summary, cfg.reference):
         console.print(line, highlight=False)
     for method, cost in (summary.get("graph_cost") or {}).items():
@@ -170,6 +170,7 @@ def _print_results(cfg, summary: dict, out_dir: Path) -> None:
                       f"train steps, {cost.get('eval_examples')} evaluated examples", highlight=False)
     console.print(f"wall time {summary['wall_seconds']:.0f} s; results in {out_dir}/ (summary.json, metrics.jsonl, *.png)",
                   markup=False, highlight=False)
+    _plain(f"report: {out_dir / 'report.html'}")
 
 
 @app.command()
@@ -193,11 +194,9 @@ def graph(
         # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it
         out_dir = RunDirectory.check_output_location(out) if out is not None else RunDirectory(Path("runs") / cfg.name).graph_dir
         console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/] → {out_dir}")
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as bar:
-            task = bar.add_task("training steps", total=None)
-            learned = learn_graph(cfg, out_dir, method=method, jobs=jobs,
-                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
+        with LiveView(console, [], cfg.training.steps) as view:
+            learned = learn_graph(cfg, out_dir, method=method, jobs=jobs, progress=view.progress)
+        report_path = write_graph_report(learned, out_dir, title=f"{cfg.name}: {learner.name}")
     except SkillitError as exc:
         _fail(exc)
         return
@@ -205,6 +204,7 @@ def graph(
     for line in graph_lines(learned):
         console.print(line, highlight=False)
     console.print(f"results in {out_dir}/ (graph.json, graph_heatmap.png, graph_drawing.png)")
+    _plain(f"report: {report_path}")
 
 
 @app.command()
@@ -383,6 +383,42 @@ def _print_data_report(report) -> None:
 
 
 register_llm_commands(app)  # skillmix, synth, stat, graft (skillit.llm.cli)
+
+
+@app.command()
+def report(
+    run_dirs: list[Path] = typer.Argument(..., help="one or more run directories (the --out of `skillit run`)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="the HTML file (default: FIRST_RUN_DIR/report.html)"),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help="also write TensorBoard events (RUN_DIR/tensorboard)"),
+) -> None:
+    """Write one self-contained report.html for run directories (several: a comparison)."""
+    try:
+        path = write_report(run_dirs, out)
+        written = [write_tensorboard(run_dir) for run_dir in run_dirs] if tensorboard else []
+    except SkillitError as exc:
+        _fail(exc)
+        return
+    for run_dir, logdirs in zip(run_dirs, written):
+        _plain(f"tensorboard: {len(logdirs)} run(s); view with: tensorboard --logdir {run_dir / 'tensorboard'}")
+    _plain(f"report: {path}")
+
+
+@app.command("tensorboard")
+def tensorboard_events(
+    run_dir: Path = typer.Argument(..., help="a finished run directory"),
+    logdir: Optional[Path] = typer.Option(None, "--logdir", help="where the events go (default: RUN_DIR/tensorboard)"),
+) -> None:
+    """Write TensorBoard scalars (per-skill loss, accuracy, weights, examples seen) from a run's metrics.jsonl."""
+    try:
+        written = write_tensorboard(run_dir, logdir)
+    except SkillitError as exc:
+        _fail(exc)
+        return
+    _plain(f"{len(written)} run(s) written; view with: tensorboard --logdir {logdir or run_dir / 'tensorboard'}")
+
+
+def _plain(line: str) -> None:
+    console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def main() -> None:

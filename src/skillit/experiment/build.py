@@ -33,11 +33,13 @@ from skillit.trainer.loop import TrainConfig, TrainerCallback, train
 from skillit.trainer.mixer import objective_skills
 from skillit.utils.io import atomic_torch_save
 
-ProgressFn = Callable[[str, int], None]  # (run id, steps done)
+# (run id, steps done: int) as a run advances, or (run id, {step, losses, weights}) at each evaluation
+ProgressFn = Callable[[str, Any], None]
 
 
 class StepProgress(TrainerCallback):
-    """Reports ``(run id, steps done)`` every ``every`` steps and at the end."""
+    """Reports ``(run id, steps done)`` every ``every`` steps and at the end, and ``(run id, {step, losses,
+    weights})`` at each evaluation (for live views, skillit.report.live)."""
 
     def __init__(self, run_id: str, report: ProgressFn | None, every: int = 10):
         self.run_id, self.report, self.every = run_id, report, every
@@ -45,6 +47,10 @@ class StepProgress(TrainerCallback):
     def on_step_end(self, step: int, loss: float) -> None:
         if self.report is not None and step % self.every == 0:
             self.report(self.run_id, step)
+
+    def on_evaluate(self, record: dict[str, Any]) -> None:
+        if self.report is not None:
+            self.report(self.run_id, {key: record.get(key) for key in ("step", "losses", "weights")})
 
     def on_train_end(self, result) -> None:
         if self.report is not None:

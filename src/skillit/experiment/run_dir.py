@@ -12,6 +12,8 @@ Layout (every path a :class:`RunDirectory` property or method, so no caller spel
     warm_start/seedS.pt         the warm-start model of a seed
     graph/                      a learned skills graph (``graph: learn``)
     metrics.jsonl, summary.json, accuracy.png, loss.png, weights.png
+    report.html                 everything on one self-contained page (skillit.report.html)
+    tensorboard/                TensorBoard events, when `skillit tensorboard` or `report --tensorboard` wrote them
 
 Use::
 
@@ -46,6 +48,8 @@ from typing import Any
 from skillit.errors import CheckpointError, OutputError, SkillitError
 from skillit.experiment.config import dump_config
 from skillit.records.metrics import RunRecord
+from skillit.report.html import REPORT_FILE
+from skillit.report.loggers import TENSORBOARD_DIR
 from skillit.trainer.loop import CHECKPOINT_NAME
 from skillit.utils.io import (
     atomic_write_json,
@@ -60,10 +64,12 @@ LOCK = ".skillit.lock"
 RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH = "runs", "checkpoints", "draws", "warm_start", "graph"
 METRICS, SUMMARY = "metrics.jsonl", "summary.json"
 PLOTS = ("accuracy.png", "loss.png", "weights.png")
+REPORTS = (REPORT_FILE, TENSORBOARD_DIR)  # derived from the results: cleared with them
 #: everything a run writes; a folder holding only these names is a run directory
-LAYOUT = frozenset({CONFIG, MANIFEST, LOCK, RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH, METRICS, SUMMARY, *PLOTS})
+LAYOUT = frozenset({CONFIG, MANIFEST, LOCK, RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH, METRICS, SUMMARY, *PLOTS,
+                    *REPORTS})
 #: what ``create`` clears from an earlier run in the same folder (graph/ checks its own cache)
-RESULTS = (RUNS, CHECKPOINTS, DRAWS, WARM_START, METRICS, SUMMARY, *PLOTS)
+RESULTS = (RUNS, CHECKPOINTS, DRAWS, WARM_START, METRICS, SUMMARY, *PLOTS, *REPORTS)
 MANIFEST_FORMAT = 1
 # keys a resume may narrow (a subset of the original methods or seeds): every other key must be equal
 NARROWABLE = ("methods", "seeds")

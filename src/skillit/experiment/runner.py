@@ -57,6 +57,7 @@ from skillit.experiment.run_dir import RunDirectory, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import epochs_per_skill, summarize
+from skillit.report.html import write_report
 from skillit.report.plots import plot_run
 from skillit.trainer.distributed import ProcessGroup, wrap_model
 from skillit.trainer.draw_log import DrawLog
@@ -193,6 +194,7 @@ def run_experiment(
     resume: bool = False,
     group: ProcessGroup | None = None,
     notify: Callable[[str], None] | None = None,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
     """Run every method × seed, write the run directory and return the summary.
 
@@ -201,6 +203,8 @@ def run_experiment(
     every rank calls this; runs go one after another over all ranks, rank 0 writes everything and returns
     the summary, other ranks return ``None``. ``notify(line)`` receives the notes about the data
     (:func:`~skillit.experiment.build.data_notes`) before training starts and the mixture warnings after it.
+    ``on_event(run_id, event)`` (optional, for live views) gets ``{"step"}`` as a run advances and
+    ``{"step", "losses", "weights"}`` at each evaluation.
     """
     started = time.perf_counter()
     config_dir = Path(config_dir) if config_dir is not None else None
@@ -242,7 +246,8 @@ def run_experiment(
         raise refusal
     try:
         return _run_in(run_dir, config, config_dir, group=group, device=device, references=references, jobs=jobs,
-                       progress=progress, resume=resume, started=started, notify=notify)
+                       progress=progress, resume=resume, started=started, notify=notify,
+                       on_event=on_event)
     finally:
         run_dir.close()
 
@@ -260,6 +265,7 @@ def _run_in(
     resume: bool,
     started: float,
     notify: Callable[[str], None] | None = None,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
     """``run_experiment``'s body, inside the run directory (locked by rank 0)."""
     distributed = group is not None and group.world_size > 1
@@ -313,7 +319,11 @@ def _run_in(
         for seed in config.seeds:
             steps_done[f"warm-start__seed{seed}"] = 0
 
-    def report(run_id: str, step: int) -> None:
+    def report(run_id: str, step: int | dict[str, Any]) -> None:
+        if on_event is not None:
+            on_event(run_id, step if isinstance(step, dict) else {"step": step})
+        if isinstance(step, dict):  # an evaluation event (see StepProgress.on_evaluate)
+            return
         steps_done[run_id] = step
         if progress is not None:
             progress(sum(steps_done.values()), total)
@@ -399,6 +409,7 @@ def _run_in(
         summary["graph_cost"] = graph_costs  # per method: the cost of learning its graph (learned or from a file)
     atomic_write_json(run_dir.summary_path, finite_or_none(summary))
     plot_run(out, runs, summary)
+    write_report(out)
     return summary
 
 

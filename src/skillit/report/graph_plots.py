@@ -27,6 +27,15 @@ def _title(graph: SkillsGraph) -> str:
 def plot_heatmap(graph: SkillsGraph, path: str | Path, *, title: str | None = None) -> Path:
     """A heatmap of A (rows: training skills, columns: evaluation skills), values written in the cells."""
     plt = _pyplot()
+    fig = heatmap_figure(graph, title=title)
+    path = _save(fig, Path(path))
+    plt.close(fig)
+    return path
+
+
+def heatmap_figure(graph: SkillsGraph, *, title: str | None = None):
+    """The heatmap of :func:`plot_heatmap` as a matplotlib figure."""
+    plt = _pyplot()
     matrix = graph.matrix
     k, m = matrix.shape
     fig, ax = plt.subplots(figsize=(1.0 + 0.8 * m, 0.8 + 0.6 * k))
@@ -43,9 +52,7 @@ def plot_heatmap(graph: SkillsGraph, path: str | Path, *, title: str | None = No
                         color="white" if abs(matrix[i, j]) > 0.6 * limit else "black")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     ax.set_title(title or _title(graph), fontsize=9)
-    path = _save(fig, Path(path))
-    plt.close(fig)
-    return path
+    return fig
 
 
 def draw_graph(graph: SkillsGraph, path: str | Path, *, threshold: float = 0.0, title: str | None = None) -> Path:

@@ -52,6 +52,15 @@ def is_online(run: RunRecord) -> bool:
 
 def plot_metric(runs: Sequence[RunRecord], metric: str, path: Path, ylabel: str) -> Path:
     plt = _pyplot()
+    fig = metric_figure(runs, metric, ylabel)
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def metric_figure(runs: Sequence[RunRecord], metric: str, ylabel: str):
+    """One panel per skill: ``metric`` over steps per method, mean over seeds with a ±1 std band."""
+    plt = _pyplot()
     methods = list(dict.fromkeys(run.method for run in runs))
     skills = list(runs[0].records[0][metric])
     cols = min(len(skills), 3)
@@ -70,9 +79,7 @@ def plot_metric(runs: Sequence[RunRecord], metric: str, path: Path, ylabel: str)
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def plot_weights(runs: Sequence[RunRecord], path: Path) -> Path | None:
@@ -81,7 +88,20 @@ def plot_weights(runs: Sequence[RunRecord], path: Path) -> Path | None:
     methods = [m for m in dict.fromkeys(run.method for run in runs) if any(is_online(r) for r in runs if r.method == m)]
     if not methods:
         return None
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.5 * len(methods), 3.2), squeeze=False)
+    fig = weights_figure(runs, methods)
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def weights_figure(runs: Sequence[RunRecord], methods: Sequence[str]):
+    """Stacked mixture weights in force over steps (mean over seeds), one panel per method in ``methods``."""
+    plt = _pyplot()
+    cols = min(len(methods), 3)
+    rows = int(np.ceil(len(methods) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.2 * rows), squeeze=False)
+    for ax in list(axes.flat)[len(methods):]:
+        ax.axis("off")
     for ax, method in zip(axes.flat, methods):
         mine = [run for run in runs if run.method == method]
         skills = list(mine[0].records[0]["weights"])
@@ -92,11 +112,9 @@ def plot_weights(runs: Sequence[RunRecord], path: Path) -> Path | None:
         ax.set_xlabel("step")
         ax.set_ylabel("weight in force")
         ax.set_ylim(0, 1)
-    axes.flat[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes.flat[len(methods) - 1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def plot_run(out_dir: str | Path, runs: Sequence[RunRecord], summary: dict[str, Any] | None = None) -> list[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from rich.table import Table
@@ -104,3 +105,71 @@ def reference_lines(summary: dict[str, Any], reference: dict[str, Any] | None) -
     if reference.get("note"):
         lines.append(f"  note: {reference['note']}")
     return lines
+
+
+# ---- tables that fit a width (logs, narrow terminals) ------------------------------------------------
+def output_width(is_terminal: bool, environ: dict[str, str] | None = None, default: int = 120) -> int | None:
+    """The width for rich output: the terminal's (None) on a TTY, else ``COLUMNS`` when set, else ``default``."""
+    environ = dict(os.environ) if environ is None else environ
+    if is_terminal:
+        return None
+    columns = environ.get("COLUMNS", "").strip()
+    return int(columns) if columns.isdigit() and int(columns) > 0 else default
+
+
+def _cell_width(texts: list[str]) -> int:
+    return max(len(text) for text in texts)
+
+
+def comparison_tables(summary: dict[str, Any], width: int, title: str | None = None) -> list[Table]:
+    """The comparison table laid out to ``width`` columns without ever shrinking method, loss or accuracy.
+
+    When everything does not fit in one table, the first keeps method, loss and acc % and as many of the
+    next columns (→target, train s, eval s, then the per-skill accuracies) as fit; the rest follow in further
+    tables, each with the method column again. A skill name longer than 16 characters is folded onto several
+    header lines (never cut); no other column is narrower than its widest value.
+    """
+    full = comparison_table(summary, title=title)
+    columns = full.columns
+    cells = [[str(c) for c in column.cells] for column in columns]
+    headers = [str(column.header) for column in columns]
+    n_skills = len(next(iter(summary["methods"].values()))["final"]["per_skill"])
+    skill_index = list(range(3, 3 + n_skills))
+
+    def natural(i: int) -> int:
+        return max(len(headers[i]), max((len(text) for text in cells[i]), default=0))
+
+    def table_width(widths: list[int]) -> int:
+        return sum(w + 2 for w in widths) + len(widths) + 1  # padding 1 each side, one border per column + 1
+
+    if table_width([natural(i) for i in range(len(columns))]) <= width:
+        return [full]
+    # a skill column is as wide as its values, and its name up to 16 characters (longer names fold)
+    widths = {i: natural(i) for i in range(len(columns))}
+    for i in skill_index:
+        widths[i] = max(max((len(text) for text in cells[i]), default=0), min(len(headers[i]), 16))
+    rest = [i for i in range(3, len(columns)) if i not in skill_index] + skill_index  # totals before skills
+    groups: list[list[int]] = [[0, 1, 2]]
+    for i in rest:
+        if table_width([widths[j] for j in groups[-1] + [i]]) > width and len(groups[-1]) > 1:
+            groups.append([0])
+        groups[-1].append(i)
+
+    def build(indices: list[int], title_text: str | None, caption: str | None) -> Table:
+        table = Table(title=title_text, caption=caption)
+        for i in indices:
+            column = columns[i]
+            if i in skill_index:
+                table.add_column(column.header, justify="right", width=widths[i], overflow="fold")
+            else:
+                table.add_column(column.header, justify=column.justify, style=column.style, no_wrap=True,
+                                 min_width=widths[i])
+        for row in range(len(cells[0])):
+            table.add_row(*(cells[i][row] for i in indices))
+        return table
+
+    tables = [build(groups[0], str(full.title), str(full.caption))]
+    for number, group in enumerate(groups[1:], start=2):
+        what = "final accuracy % per skill" if all(i in skill_index for i in group[1:]) else "continued"
+        tables.append(build(group, f"{what} ({number}/{len(groups)})", None))
+    return tables
