@@ -3,6 +3,7 @@
 import pytest
 
 from skillit.experiment.config import benchmark_names, load_config, shipped_config_path
+from skillit.experiment.build import build_skillset
 from skillit.experiment.runner import apply_overrides, run_experiment
 from skillit.report.table import reference_lines
 
@@ -12,7 +13,10 @@ from skillit.report.table import reference_lines
 def test_benchmark_config_runs_a_few_steps(name, tmp_path):
     config = load_config(shipped_config_path(name))
     rounds = config.training.steps // config.training.round_steps
-    small = apply_overrides(config, seeds=1, steps=2 * max(rounds, 2))
+    per_round = 2
+    if any(config.policy_of(method).startswith("aioli") for method in config.methods):
+        per_round = len(build_skillset(config, 0).train_names) + 2  # one 1-step probe per skill, then training
+    small = apply_overrides(config, seeds=1, steps=per_round * max(rounds, 2))
     data = small.model_dump()
     params = data["task"]["params"]
     if "validation_size" in params:  # keep the smoke run small; the real sizes are checked by loading above
