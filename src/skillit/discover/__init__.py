@@ -1,0 +1,24 @@
+"""Skills from data: trajectory clustering (Skill-It §2.3), regrouping, and the missing-skill profile.
+
+    from skillit.discover import discover, regroup, missing_skill_profile
+"""
+
+from skillit.discover.cluster import Sweep, kmeans, silhouette_sweep
+from skillit.discover.discovery import FEATURE_SETS, Discovery, discover
+from skillit.discover.metrics import adjusted_rand, cluster_accuracy, recovery
+from skillit.discover.trajectories import TrajectoryConfig, Trajectories, loss_trajectories
+
+__all__ = [
+    "FEATURE_SETS",
+    "Discovery",
+    "Sweep",
+    "TrajectoryConfig",
+    "Trajectories",
+    "adjusted_rand",
+    "cluster_accuracy",
+    "discover",
+    "kmeans",
+    "loss_trajectories",
+    "recovery",
+    "silhouette_sweep",
+]
