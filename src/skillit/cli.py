@@ -10,6 +10,7 @@
     skillit policies                      list the registered mixing policies
     skillit skillmix | synth | stat | graft   LLM-side skill methods (skillit.llm.cli, docs/llm-skills.md)
     skillit compare RUN_DIR... [--out DIR] [--baseline M]   leaderboard of methods × benchmarks (Markdown + PNG)
+    skillit discover DATA --k N           skills from loss trajectories; skillit regroup DATA; skillit profile SOURCE
 
 Any :class:`~skillit.errors.SkillitError` (bad config, unknown method or skill, malformed graph) is printed
 as one message and exits with code 2, before any output is written.
@@ -288,6 +289,9 @@ def compare(
     console.print(to_markdown(board), markup=False, highlight=False)
     console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
 
+from skillit.discover.cli import register as _register_discover  # noqa: E402  (discover, regroup, profile)
+
+_register_discover(app)
 
 data_app = typer.Typer(no_args_is_help=True, help="Your own data as skills: inspect a JSONL/Parquet source.")
 app.add_typer(data_app, name="data")
