@@ -43,6 +43,7 @@ from skillit.experiment.distributed_run import launched_by_torchrun, run_under_t
 from skillit.experiment.graph_learning import learn_graph, learner_for
 from skillit.experiment.run_dir import RunDirectory
 from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
+from skillit.discover.cli import register as register_discover_commands
 from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
 from skillit.report.compare import compare_runs, to_markdown
@@ -289,10 +290,6 @@ def compare(
     console.print(to_markdown(board), markup=False, highlight=False)
     console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
 
-from skillit.discover.cli import register as _register_discover  # noqa: E402  (discover, regroup, profile)
-
-_register_discover(app)
-
 data_app = typer.Typer(no_args_is_help=True, help="Your own data as skills: inspect a JSONL/Parquet source.")
 app.add_typer(data_app, name="data")
 
@@ -387,6 +384,7 @@ def _print_data_report(report) -> None:
 
 
 register_llm_commands(app)  # skillmix, synth, stat, graft (skillit.llm.cli)
+register_discover_commands(app)  # discover, regroup, profile (skillit.discover.cli)
 
 
 def main() -> None:

@@ -12,32 +12,48 @@ one message and exit code 2, with no output left behind.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from skillit.discover.data import read_table, write_with_column
+from skillit.discover.discovery import FEATURE_SETS, discover
+from skillit.discover.metrics import recovery
+from skillit.discover.profile import Outcome, missing_skill_profile
+from skillit.discover.regroup import regroup
+from skillit.discover.trained_profile import profile_after_training
+from skillit.discover.trajectories import TrajectoryConfig
 from skillit.errors import DataError, SkillitError
+from skillit.experiment.config import load_config, resolve_config_path
+from skillit.skills.io.records import open_rows
+from skillit.utils.io import atomic_write_json, atomic_write_text
+
 
 RESULT_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz")
 
 
-def _console():
-    from skillit.cli import console
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True)
 
+
+def _console() -> Console:
     return console
 
 
 def _fail(exc: SkillitError) -> None:
-    from skillit.cli import _fail as fail
-
-    fail(exc)
+    """One message, exit code 2 (as every skillit command)."""
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(2)
 
 
 def _need_sklearn() -> None:
     """scikit-learn is an optional dependency (the ``discover`` extra): say how to install it."""
     try:
-        import sklearn  # noqa: F401
+        import sklearn  # noqa: F401  (an optional extra)
     except ImportError:
         raise SkillitError("this command needs scikit-learn: pip install 'skillit[discover]'") from None
 
@@ -75,10 +91,6 @@ def discover_command(
     OUT/report.json (cluster sizes and members, ARI/accuracy against --label-column when every row has it,
     and the cost in training steps).
     """
-    from skillit.discover.data import read_table, write_with_column
-    from skillit.discover.discovery import FEATURE_SETS, discover
-    from skillit.discover.trajectories import TrajectoryConfig
-    from skillit.utils.io import atomic_write_json
 
     console = _console()
     try:
@@ -122,7 +134,6 @@ def discover_command(
 
 
 def _print_clusters(report: list[dict], title: str) -> None:
-    from rich.table import Table
 
     table = Table(title=title)
     table.add_column("cluster", style="bold")
@@ -154,10 +165,6 @@ def regroup_command(
     Writes OUT/data.jsonl and OUT/regroup.json (silhouette per k, group sizes, and the ARI/accuracy against
     --label-column when every row has one).
     """
-    from skillit.discover.data import read_table, write_with_column
-    from skillit.discover.metrics import recovery
-    from skillit.discover.regroup import regroup
-    from skillit.utils.io import atomic_write_json
 
     console = _console()
     try:
@@ -213,8 +220,6 @@ def profile_command(
     Writes OUT/profile.json (per skill: failure rate, need, blame count and share; the ranking, the
     mixture prior p ∝ count and the target set) and, for a config, OUT/outcomes.jsonl.
     """
-    from skillit.discover.profile import missing_skill_profile
-    from skillit.utils.io import atomic_write_json, atomic_write_text
 
     console = _console()
     try:
@@ -236,8 +241,6 @@ def profile_command(
             profile = missing_skill_profile(outcomes, {**needs, **(given or {})}, signal=signal)  # type: ignore[arg-type]
             header = f"{len(outcomes)} results from {source}"
         else:
-            from skillit.discover.trained_profile import profile_after_training
-            from skillit.experiment.config import load_config, resolve_config_path
 
             path = resolve_config_path(source)
             cfg = load_config(path)
@@ -266,7 +269,6 @@ def profile_command(
 
 
 def _print_profile(profile, header: str, report: dict) -> None:
-    from rich.table import Table
 
     table = Table(title=f"missing-skill profile — {header}")
     for name, justify in (("skill", "left"), ("failure rate", "right"), ("need", "right"), ("blame", "right"),
@@ -297,8 +299,6 @@ def _read_prerequisites(path: Path) -> dict[str, list[str]]:
 
 
 def _read_outcomes(path: Path, signal: str):
-    from skillit.discover.profile import Outcome
-    from skillit.skills.io.records import open_rows
 
     outcomes, needs = [], {}
     for where, row in open_rows(path):

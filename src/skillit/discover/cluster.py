@@ -41,11 +41,8 @@ def kmeans(features, k: int, *, seed: int = 0, n_init: int = 10, standardise: bo
     _check_k(k, n)
     if standardise:
         features = standardised(features)
-    from threadpoolctl import threadpool_limits
-
     model = KMeans(n_clusters=k, n_init=n_init, random_state=seed)
-    with threadpool_limits(1):  # one thread: OpenMP workers only spin on a shared 2-core machine
-        return model.fit_predict(features).astype(np.int64)
+    return model.fit_predict(features).astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from skillit.errors import DataError
 
@@ -36,8 +37,6 @@ def contingency(clusters: Sequence[Any], skills: Sequence[Any]) -> tuple[np.ndar
 
 def cluster_accuracy(clusters: Sequence[Any], skills: Sequence[Any]) -> float:
     """The paper's accuracy: share of examples on the best one-to-one cluster→skill matching."""
-    from scipy.optimize import linear_sum_assignment
-
     table, _, _ = contingency(clusters, skills)
     if table.sum() == 0:
         return 0.0
@@ -47,8 +46,6 @@ def cluster_accuracy(clusters: Sequence[Any], skills: Sequence[Any]) -> float:
 
 def cluster_to_skill(clusters: Sequence[Any], skills: Sequence[Any]) -> dict[Any, Any]:
     """The matching behind :func:`cluster_accuracy`: cluster → the skill it is matched to (unmatched: absent)."""
-    from scipy.optimize import linear_sum_assignment
-
     table, cluster_ids, skill_ids = contingency(clusters, skills)
     rows, cols = linear_sum_assignment(table, maximize=True)
     return {cluster_ids[r]: skill_ids[c] for r, c in zip(rows, cols)}

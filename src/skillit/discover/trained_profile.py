@@ -14,6 +14,18 @@ from typing import Any
 
 from skillit.discover.profile import Outcome, Profile, Signal, missing_skill_profile, prerequisites_from_graph
 from skillit.errors import ConfigError, did_you_mean
+from skillit.experiment.build import (
+    build_method,
+    build_model,
+    build_skillset,
+    build_tokenizer,
+    context_length,
+    train_config,
+)
+from skillit.experiment.runner import apply_overrides
+from skillit.tasks import get_task, parse_task_params
+from skillit.trainer.evaluation import answer_metrics
+from skillit.trainer.loop import TrainerCallback, train
 
 
 @dataclass
@@ -37,19 +49,6 @@ def profile_after_training(
     progress: Callable[[int, int], None] | None = None,
 ) -> TrainedProfile:
     """Train ``config``'s ``method`` at ``seed`` for ``steps`` steps and return the failure profile."""
-    from skillit.experiment.runner import (
-        apply_overrides,
-        build_method,
-        build_model,
-        build_skillset,
-        build_tokenizer,
-        context_length,
-        train_config,
-    )
-    from skillit.tasks import get_task, parse_task_params
-    from skillit.trainer.evaluation import answer_metrics
-    from skillit.trainer.loop import TrainerCallback, train
-
     if method is not None and method not in config.methods:
         raise ConfigError(f"unknown method {method!r} in config {config.name!r}; {did_you_mean(method, list(config.methods))}")
     method = method or next(iter(config.methods))
