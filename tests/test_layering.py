@@ -35,6 +35,7 @@ LAYERS = [
     "experiment",
     "integrations",  # Hugging Face: callbacks around someone else's trainer
     "llm",  # LLM-side skill methods (backends, Skill-Mix, Instruct-SkillMix, STAT, grafting) and their commands
+    "discover",  # skills from data (trajectory clustering, regrouping, missing-skill profile) and their commands
     "cli",
     "__main__",
     "__init__",  # the public surface re-exports everything

@@ -13,6 +13,7 @@
     skillit report RUN_DIR [RUN_DIR ...] [--out FILE] [--tensorboard]
                                           one self-contained report.html (several: a comparison)
     skillit tensorboard RUN_DIR [--logdir DIR]   TensorBoard events from a run's metrics.jsonl
+    skillit discover DATA --k N           skills from loss trajectories; skillit regroup DATA; skillit profile SOURCE
 
 Any :class:`~skillit.errors.SkillitError` (bad config, unknown method or skill, malformed graph) is printed
 as one message and exits with code 2, before any output is written.
@@ -44,6 +45,7 @@ from skillit.experiment.distributed_run import launched_by_torchrun, run_under_t
 from skillit.experiment.graph_learning import learn_graph, learner_for
 from skillit.experiment.run_dir import RunDirectory
 from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
+from skillit.discover.cli import register as register_discover_commands
 from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
 from skillit.report.compare import compare_runs, to_markdown
@@ -288,7 +290,6 @@ def compare(
     console.print(to_markdown(board), markup=False, highlight=False)
     console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
 
-
 data_app = typer.Typer(no_args_is_help=True, help="Your own data as skills: inspect a JSONL/Parquet source.")
 app.add_typer(data_app, name="data")
 
@@ -383,6 +384,7 @@ def _print_data_report(report) -> None:
 
 
 register_llm_commands(app)  # skillmix, synth, stat, graft (skillit.llm.cli)
+register_discover_commands(app)  # discover, regroup, profile (skillit.discover.cli)
 
 
 @app.command()

@@ -25,6 +25,7 @@ from skillit.policy.curriculum import AntiCurriculum, Curriculum
 from skillit.policy.doremi import DoReMiOnline
 from skillit.policy.natural import Natural
 from skillit.policy.odm import ODM, ODMSmoothedMean
+from skillit.policy.pacing import Paced
 from skillit.policy.pike import PiKE
 from skillit.policy.rb_balance import RBBalance
 from skillit.policy.skill_curriculum import SkillAntiCurriculum, SkillCurriculum
@@ -226,6 +227,7 @@ WRAPPERS: dict[str, Callable[[MixingPolicy, Any], MixingPolicy]] = {
     "tokens": lambda policy, value: (
         TokenProportions(policy, value if isinstance(value, dict) else None) if value else policy
     ),
+    "pacing": lambda policy, value: Paced(policy, str(value)),
 }
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from skillit.errors import ConfigError, did_you_mean, pydantic_details
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.skills import SkillSet
-from skillit.tasks import addition, data, lego
+from skillit.tasks import addition, composition, data, lego
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ TASKS: dict[str, TaskSpec] = {
         lambda p: addition.prerequisite_graph(p.k),
         "k-digit addition, skill i = digit i of the sum (paper §2.3)",
     ),
+    "composition": TaskSpec(composition.CompositionParams, composition.build, composition.prerequisite_graph,
+                            "string functions f, g and composed skills f(g(x)) that need them (f(g(x)))"),
     "data": TaskSpec(
         data.DataParams,
         data.build,
