@@ -26,6 +26,8 @@ from .helpers import context, observe
 SKILLS = ("a", "b", "c")
 GRAPH = SkillsGraph([[1, 0, 0], [0.5, 1, 0.5], [0, 0, 1]], SKILLS)
 PARAMS = {
+    "staged": {"stages": [{"steps": 20, "policy": "stratified"},
+                          {"steps": 40, "policy": "skill-it", "params": {"graph": "g"}, "skills": ["a", "b"]}]},
     "static": {"weights": {"a": 1.0, "c": 2.0}},
     "skill-it": {"graph": "g", "eta": 0.8, "window": 2},
     "skill-it-static": {"graph": "g"},

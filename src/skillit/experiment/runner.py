@@ -171,6 +171,11 @@ def apply_overrides(
             training["checkpoint_every"] = max(1, min(steps, round(training["checkpoint_every"] * scale)))
         if data.get("warm_start"):
             data["warm_start"]["steps"] = max(1, round(data["warm_start"]["steps"] * scale))
+        for spec in data["methods"].values():  # staged methods: stage boundaries keep their place in the run
+            stages = (spec.get("params") or {}).get("stages") if (spec.get("policy") == "staged") else None
+            for stage in stages if isinstance(stages, list) else []:
+                if isinstance(stage, dict) and isinstance(stage.get("steps"), int):
+                    stage["steps"] = max(1, round(stage["steps"] * scale))
     if methods is not None:
         unknown = [m for m in methods if m not in config.methods]
         if unknown:

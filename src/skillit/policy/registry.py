@@ -31,10 +31,16 @@ from skillit.policy.rb_balance import RBBalance
 from skillit.policy.skill_curriculum import SkillAntiCurriculum, SkillCurriculum
 from skillit.policy.skill_it import SkillIt
 from skillit.policy.skill_it_plus import SkillItPlus
+from skillit.policy.staged import Stage, Staged
 from skillit.policy.static import Random, Static, Stratified, TargetOnly
 from skillit.policy.temperature import Temperature
 from skillit.policy.velocitune import Velocitune
-from skillit.policy.wrappers import Frozen, MinimumProbability, Smoothed, TokenProportions
+from skillit.policy.wrappers import (
+    Frozen,
+    MinimumProbability,
+    Smoothed,
+    TokenProportions,
+)
 
 GraphResolver = Callable[[str], SkillsGraph]
 Weights = dict[str, float] | list[float]
@@ -163,6 +169,29 @@ class PolicySpec:
     online: bool  # whether the mixture can change during a run
 
 
+class StageParams(_Params):
+    steps: int = Field(ge=1, description="optimiser steps of this stage (the last stage runs to the end)")
+    policy: str = Field(description="a registered policy (not staged)")
+    params: dict[str, Any] = Field(default_factory=dict)
+    wrappers: list[dict[str, Any]] = Field(default_factory=list)
+    skills: list[str] | None = Field(None, description="the training skills this stage draws from (default: all)")
+
+
+class StagedParams(_Params):
+    stages: list[StageParams] = Field(min_length=1)
+
+
+def _staged(p: StagedParams, resolve: GraphResolver) -> Staged:
+    stages = []
+    for i, stage in enumerate(p.stages):
+        if stage.policy == "staged":
+            raise PolicyError(f"staged: stage {i + 1} is itself staged; list its stages in one sequence instead")
+        policy = build_policy(stage.policy, stage.params, resolve_graph=resolve, wrappers=stage.wrappers,
+                              where=f"stage {i + 1}")
+        stages.append(Stage(stage.steps, policy, tuple(stage.skills) if stage.skills else None))
+    return Staged(stages)
+
+
 def _skill_it(p: SkillItParams, resolve: GraphResolver) -> SkillIt:
     return SkillIt(resolve(p.graph), p.eta, p.window, p.aggregate, p.initial_loss, p.prior, p.targets)
 
@@ -212,6 +241,8 @@ POLICIES: dict[str, PolicySpec] = {
                    "PiKE: w ∝ w·exp(ζ1·‖∇L‖² − ζ2·σ²/2b) from output-layer gradients", True),
         PolicySpec("velocitune", VelocituneParams, lambda p, r: Velocitune(**p.model_dump()),
                    "Velocitune: w ∝ w·exp(remaining fraction of the way to a target loss)", True),
+        PolicySpec("staged", StagedParams, _staged,
+                   "stages of policies at fixed step boundaries, each over all or some skills (e.g. DMT)", True),
         PolicySpec("skill-it-plus", SkillItPlusParams,
                    lambda p, r: SkillItPlus(r(p.graph), p.eta, p.window, p.normalise, p.zero_rows, p.graph_ridge,
                                             p.prior, p.targets),

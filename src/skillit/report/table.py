@@ -26,8 +26,9 @@ def comparison_table(summary: dict[str, Any], title: str | None = None) -> Table
         title=title or f"{summary.get('name', summary['task'])}: {summary['steps']} steps, {n_seeds} seed(s)",
         caption=(
             "loss and acc %: mean over the objective skills (" + ", ".join(summary["objective_skills"])
-            + "), ± std over seeds; skill columns: accuracy %; train s / eval s: seconds per run spent training"
-            + " and evaluating (evaluation is counted apart)"
+            + "), ± std over seeds; skill columns: accuracy %; train s / eval s: wall-clock seconds per run"
+            + " spent training and evaluating (evaluation is counted apart; on a loaded machine they grow with the"
+            + " load: summary.json has cpu_seconds)"
             + (f"; →target: mean first step with loss ≤ {summary['target_loss']}" if summary.get("target_loss") else "")
         ),
     )
