@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/skillit run
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -73,6 +73,12 @@ class StubServer:
                         code, payload, extra = 404, b'{"error": "no such path"}', {}
                     else:
                         code, payload, extra = stub.behaviour(number, body)
+                finally:
+                    # the request stops counting before its answer is sent: once the client reads the answer it
+                    # may send its next request at once, and that one must not overlap this one in the count
+                    with stub._lock:
+                        stub.in_flight -= 1
+                try:
                     self.send_response(code)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
@@ -82,9 +88,6 @@ class StubServer:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-                finally:
-                    with stub._lock:
-                        stub.in_flight -= 1
 
             def log_message(self, *args):  # keep test output quiet
                 pass
