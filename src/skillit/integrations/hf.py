@@ -466,7 +466,7 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
                 per_token = torch.nn.functional.cross_entropy(logits.detach().float().transpose(1, 2), targets, reduction="none")
                 self._step_loss += np.array([float((per_token * mask).sum()), float(mask.sum())])
             if self.mixer is not None and self.mixer.wants_batch_signals:
-                self.mixer.observe_batch(skill_ids, logits, targets, mask)
+                self.mixer.observe_batch(skill_ids, logits, targets, mask, per_token)
 
         self._hook = _unwrap(model).register_forward_hook(tap, with_kwargs=True)
 

@@ -244,7 +244,7 @@ def train(
                 (token_sum / denominator).backward()
             local_sum += float(token_sum.detach())
             if tap_batches:
-                mixer.observe_batch([s for s, _ in micro_pairs[m]], logits, batch.targets, mask)
+                mixer.observe_batch([s for s, _ in micro_pairs[m]], logits, batch.targets, mask, per_token)
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()

@@ -355,9 +355,11 @@ class Mixer:
         """Whether :meth:`observe_batch` computes anything beyond counts (drivers may skip the call otherwise)."""
         return self.tap.want_train_loss or self.tap.want_grad
 
-    def observe_batch(self, skill_ids: Sequence[int], logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> None:
-        """One trained micro-batch: skill index per row (B,), logits (B, T, V), targets (B, T), loss mask (B, T)."""
-        self.tap.observe(skill_ids, logits, targets, mask)
+    def observe_batch(self, skill_ids: Sequence[int], logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
+                      per_token: torch.Tensor | None = None) -> None:
+        """One trained micro-batch: skill index per row (B,), logits (B, T, V), targets (B, T), loss mask (B, T);
+        ``per_token`` (B, T): the step's per-token losses, if the driver computed them (saves recomputing)."""
+        self.tap.observe(skill_ids, logits, targets, mask, per_token)
 
     # ---- the end of a step ------------------------------------------------------------------------
     def end_step(self, model: torch.nn.Module, step: int, *, train_loss: float | None = None,

@@ -114,8 +114,10 @@ class SignalTap:
         self._gcount = np.zeros(self.k)
 
     @torch.no_grad()
-    def observe(self, skill_ids: Sequence[int], logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> None:
-        """One micro-batch: ``skill_ids`` (B,), ``logits`` (B, T, V), ``targets`` (B, T), ``mask`` (B, T) bool."""
+    def observe(self, skill_ids: Sequence[int], logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
+                per_token: torch.Tensor | None = None) -> None:
+        """One micro-batch: ``skill_ids`` (B,), ``logits`` (B, T, V), ``targets`` (B, T), ``mask`` (B, T) bool;
+        ``per_token`` (B, T): the per-token losses when the driver has them already (not recomputed then)."""
         ids = torch.as_tensor(np.asarray(skill_ids, dtype=np.int64))  # (B,)
         m = mask.detach().float()  # (B, T)
         tokens = m.sum(dim=1).cpu()  # (B,)
@@ -123,9 +125,10 @@ class SignalTap:
         self._examples += np.bincount(ids.numpy(), minlength=self.k)
         if self.want_train_loss:
             started = time.perf_counter()
-            z = logits.detach().float()
-            per_token = torch.nn.functional.cross_entropy(z.transpose(1, 2), targets, reduction="none")  # (B, T)
-            sums = (per_token * m).sum(dim=1).cpu().numpy()  # (B,)
+            if per_token is None:
+                z = logits.detach().float()
+                per_token = torch.nn.functional.cross_entropy(z.transpose(1, 2), targets, reduction="none")  # (B, T)
+            sums = (per_token.detach().float() * m).sum(dim=1).cpu().numpy()  # (B,)
             self._loss += np.bincount(ids.numpy(), weights=sums, minlength=self.k)
             self.seconds["train_loss"] += time.perf_counter() - started
         if self.want_grad:
@@ -150,14 +153,16 @@ class SignalTap:
         R = self._projection(V, delta.device)
         if R is not None:
             delta = delta @ R.T  # (B, T, r)
-        per_example = torch.einsum("btv,btd->bvd", delta, h).reshape(delta.shape[0], -1).cpu().double().numpy()  # (B, D)
+        per_example = torch.einsum("btv,btd->bvd", delta, h).reshape(delta.shape[0], -1)  # (B, D)
+        onehot = torch.nn.functional.one_hot(ids.to(per_example.device), self.k).to(per_example.dtype).T  # (k, B)
+        sums = (onehot @ per_example).cpu().double().numpy()  # (k, D): Σ g_e per skill, one matmul
+        squares = (onehot @ (per_example * per_example).sum(dim=1)).cpu().double().numpy()  # (k,): Σ ‖g_e‖²
         if self._gsum is None:
             self._dim = per_example.shape[1]
             self._gsum = np.zeros((self.k, self._dim))
-        idx = ids.numpy()
-        np.add.at(self._gsum, idx, per_example)
-        np.add.at(self._gsq, idx, (per_example**2).sum(axis=1))
-        np.add.at(self._gcount, idx, 1.0)
+        self._gsum += sums
+        self._gsq += squares
+        self._gcount += np.bincount(ids.numpy(), minlength=self.k)
 
     def _projection(self, vocab: int, device: torch.device) -> torch.Tensor | None:
         rows = self.projection
