@@ -245,3 +245,16 @@ def test_rerunning_into_a_run_directory_replaces_its_results(work, finished_run)
     assert manifest["run_id"] != old_manifest["run_id"]
     record = json.loads((work / "run" / "runs" / "stratified__seed0.json").read_text())
     assert record["extra"]["run_id"] == manifest["run_id"]
+
+
+def test_every_command_module_prints_errors_as_plain_text(tmp_path):
+    """skillit discover and regroup (registered from their own module) print bracketed user content too."""
+    from typer.testing import CliRunner
+
+    from skillit.cli import app
+
+    missing = tmp_path / "[b]data.jsonl"
+    for args in (["discover", str(missing), "--k", "2"], ["regroup", str(missing)]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "[b]data.jsonl" in result.output

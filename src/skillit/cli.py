@@ -21,19 +21,24 @@ as one message and exits with code 2, before any output is written.
 
 from __future__ import annotations
 
+import json as json_module
 import sys
 from pathlib import Path
 from typing import Optional
-
-import json as json_module
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
-from skillit.errors import CheckpointError, ConfigError, DataError, SkillitError, did_you_mean
+from skillit.discover.cli import register as register_discover_commands
+from skillit.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    SkillitError,
+    did_you_mean,
+)
 from skillit.experiment.config import (
     benchmark_names,
     load_config,
@@ -45,10 +50,10 @@ from skillit.experiment.distributed_run import launched_by_torchrun, run_under_t
 from skillit.experiment.graph_learning import learn_graph, learner_for
 from skillit.experiment.run_dir import RunDirectory
 from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
-from skillit.discover.cli import register as register_discover_commands
 from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
 from skillit.report.compare import compare_runs, to_markdown
+from skillit.report.console import fail, print_error
 from skillit.report.graph_plots import graph_lines, graph_table
 from skillit.report.html import write_graph_report, write_report
 from skillit.report.live import LiveView
@@ -64,15 +69,11 @@ app = typer.Typer(
 )
 # a terminal's own width; redirected output: COLUMNS when set, else 120
 console = Console(width=output_width(sys.stdout.isatty()))
-err_console = Console(stderr=True)
 
 DEFAULT_CONFIG = "lego-demo"
 
 
-def _fail(exc: SkillitError) -> None:
-    """Print the error as plain text (user content such as ``[b]mul`` is never read as markup) and exit 2."""
-    err_console.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+_fail = fail  # one plain-text message, exit 2 (skillit.report.console), as in every command module
 
 
 def _check_jobs(jobs: int | None) -> None:
@@ -427,7 +428,7 @@ def main() -> None:
     try:
         app()
     except SkillitError as exc:  # errors raised outside a command's own handler
-        err_console.print(f"[bold red]error:[/] {exc}")
+        print_error(exc)
         sys.exit(2)
 
 

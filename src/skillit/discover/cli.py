@@ -29,25 +29,21 @@ from skillit.discover.trained_profile import profile_after_training
 from skillit.discover.trajectories import TrajectoryConfig
 from skillit.errors import DataError, SkillitError
 from skillit.experiment.config import load_config, resolve_config_path
+from skillit.report.console import fail
 from skillit.skills.io.records import open_rows
 from skillit.utils.io import atomic_write_json, atomic_write_text
-
 
 RESULT_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz")
 
 
 console = Console(width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True)
 
 
 def _console() -> Console:
     return console
 
 
-def _fail(exc: SkillitError) -> None:
-    """One message, exit code 2 (as every skillit command)."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(2)
+_fail = fail  # one plain-text message, exit 2, as every skillit command (skillit.report.console)
 
 
 def _need_sklearn() -> None:

@@ -25,7 +25,13 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from skillit.errors import DataError, SkillitError
@@ -34,7 +40,13 @@ from skillit.llm import skillmix as sm
 from skillit.llm import synth as sy
 from skillit.llm.backends import build_backend
 from skillit.llm.jsonl import JsonlAppender, read_jsonl
-from skillit.llm.stat import MissingSkillProfile, diagnose, skill_map_from_records, stat_sel
+from skillit.llm.stat import (
+    MissingSkillProfile,
+    diagnose,
+    skill_map_from_records,
+    stat_sel,
+)
+from skillit.report.console import fail
 from skillit.skills.example import Example
 from skillit.utils.io import atomic_write_json, atomic_write_text
 
@@ -53,17 +65,13 @@ RETRIES = typer.Option(5, "--retries", help="retries of a failed request (expone
 
 
 console = Console(width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True)
 
 
 def _console() -> Console:
     return console
 
 
-def _fail(exc: SkillitError) -> None:
-    """One printed message and exit code 2, as every skillit command does."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(2)
+_fail = fail  # one plain-text message, exit 2, as every skillit command (skillit.report.console)
 
 
 def _backend(kind: str, base_url: str | None, model: str | None, cache_dir: Path | None, no_cache: bool,
