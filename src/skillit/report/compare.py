@@ -37,6 +37,8 @@ from scipy import stats
 
 from skillit.errors import DataError
 from skillit.records.metrics import read_metrics
+from skillit.report.stats import PairedDifference
+from skillit.report.stats import paired_difference as seed_difference
 from skillit.utils.io import atomic_write_bytes, atomic_write_text
 
 BASELINE = "stratified"
@@ -136,38 +138,13 @@ def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None
     return float(np.mean(finite)), (float(np.std(finite, ddof=1)) if len(finite) > 1 else None)
 
 
-@dataclass(frozen=True)
-class PairedDifference:
-    mean: float | None
-    low: float | None
-    high: float | None
-    n: int  # paired seeds
-
-    @property
-    def outcome(self) -> str | None:
-        """``win`` (interval below 0: lower loss), ``loss`` (above 0), ``tie`` (contains 0) or None."""
-        if self.low is None or self.high is None:
-            return None
-        if self.high < 0:
-            return "win"
-        if self.low > 0:
-            return "loss"
-        return "tie"
-
-
 def paired_difference(
     method: Mapping[int, float | None], baseline: Mapping[int, float | None], confidence: float = 0.95
 ) -> PairedDifference:
-    """d_s = method[s] − baseline[s] over the seeds both have (finite); mean and Student-t interval."""
-    seeds = sorted(s for s in method if s in baseline and _finite(method[s]) and _finite(baseline[s]))
-    d = np.array([float(method[s]) - float(baseline[s]) for s in seeds])  # type: ignore[arg-type]
-    if d.size == 0:
-        return PairedDifference(None, None, None, 0)
-    mean = float(d.mean())
-    if d.size < 2:
-        return PairedDifference(mean, None, None, int(d.size))
-    half = float(stats.t.ppf((1 + confidence) / 2, d.size - 1)) * float(d.std(ddof=1)) / math.sqrt(d.size)
-    return PairedDifference(mean, mean - half, mean + half, int(d.size))
+    """d_s = method[s] − baseline[s] over the seeds both have (finite); mean and Student-t interval
+    (``skillit.report.stats``, shared with report.html); an empty difference (``n = 0``) when no seed is shared."""
+    difference = seed_difference(method, baseline, confidence)
+    return difference if difference is not None else PairedDifference(None, None, 0, confidence)
 
 
 def _finite(value: Any) -> bool:
@@ -245,7 +222,7 @@ def build_leaderboard(
             acc, acc_std = mean_std(list(runs.accuracy.values()))
             difference = (
                 paired_difference(runs.loss, base.loss, confidence)
-                if base is not None and method != baseline else PairedDifference(None, None, None, 0)
+                if base is not None and method != baseline else PairedDifference(None, None, 0, confidence)
             )
             seconds = _seconds_per_run(runs)
             spent = float(np.mean([runs.train_seconds[s] + runs.eval_seconds[s] for s in runs.train_seconds])) \

@@ -20,9 +20,10 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """``mean`` of the per-seed differences, the interval's ``half_width`` (None for one seed), ``n`` seeds."""
+    """``mean`` of the per-seed differences (None when no seed is shared), the interval's ``half_width`` (None
+    for fewer than 2 seeds), ``n`` seeds."""
 
-    mean: float
+    mean: float | None
     half_width: float | None
     n: int
     confidence: float
@@ -34,6 +35,18 @@ class PairedDifference:
     @property
     def high(self) -> float | None:
         return None if self.half_width is None else self.mean + self.half_width
+
+    @property
+    def outcome(self) -> str | None:
+        """For a loss difference: ``win`` (interval below 0), ``loss`` (above 0), ``tie`` (contains 0), or
+        None without an interval (fewer than 2 paired seeds)."""
+        if self.low is None or self.high is None:
+            return None
+        if self.high < 0:
+            return "win"
+        if self.low > 0:
+            return "loss"
+        return "tie"
 
     @property
     def excludes_zero(self) -> bool:
