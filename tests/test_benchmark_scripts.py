@@ -37,3 +37,29 @@ def test_at_step_prints_means_stds_and_per_seed_steps_to_a_loss(tmp_path):
 def test_at_step_refuses_a_folder_that_is_not_a_run(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 2 and "not a finished run directory" in result.stderr
+
+
+def _regroup_arena():
+    import importlib.util
+    path = SCRIPT.parent / "regroup_arena.py"
+    spec = importlib.util.spec_from_file_location("regroup_arena", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_regroup_arena_scores_both_groupings_per_validation_example():
+    module = _regroup_arena()
+    # 3 rows in group a at loss 1.0, 1 row in group b at loss 3.0: (3·1 + 1·3) / 4 = 1.5, not the mean 2.0
+    per_skill = {"a": {"loss": 1.0}, "b": {"loss": 3.0}}
+    assert module.example_weighted_loss(per_skill, {"a": 3, "b": 1}) == 1.5
+    assert module.example_weighted_loss(per_skill, {"a": 2, "b": 2}) == 2.0
+
+
+def test_regroup_arena_keeps_the_first_rows_of_every_skill_in_file_order(tmp_path):
+    module = _regroup_arena()
+    path = tmp_path / "train.jsonl"
+    rows = [{"text": str(i), "skill": "xy"[i % 2]} for i in range(7)]
+    path.write_text("".join(__import__("json").dumps(row) + "\n" for row in rows))
+    kept = module.first_rows(path, 2, "skill")
+    assert [row["text"] for row in kept] == ["0", "1", "2", "3"]
