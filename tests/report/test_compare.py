@@ -9,6 +9,7 @@ Benchmark B (seeds 0-2): stratified 2.0 2.0 2.0; m1 2.3 2.4 2.5; m2 2.0 2.0 2.0.
   m1: d = 0.3 0.4 0.5, mean 0.4, s_d = 0.1, half-width 0.248414 → [0.151586, 0.648414], a loss.
   m2: d = 0 0 0 → [0, 0], contains 0: a tie. Ranks stratified 1.5, m2 1.5, m1 3.
 Overall: stratified mean rank 1.75; m1 1 / 0 / 1 and (1 + 3) / 2 = 2.0; m2 0 / 2 / 0 and 2.25.
+Wins by more than the seed sd: m1 on A, |−1/6| > max(sd m1 0.115470, sd stratified 0.1); m2 none (A: Δ > 0).
 """
 
 from __future__ import annotations
@@ -101,6 +102,16 @@ def test_paired_intervals_outcomes_and_ranks_match_the_hand_computation(run_dirs
     assert (overall["m1"].wins, overall["m1"].ties, overall["m1"].losses, overall["m1"].mean_rank) == (1, 0, 1, 2.0)
     assert (overall["m2"].wins, overall["m2"].ties, overall["m2"].losses, overall["m2"].mean_rank) == (0, 2, 0, 2.25)
     assert overall["stratified"].mean_rank == 1.75
+    assert (overall["m1"].clear_wins, overall["m2"].clear_wins, overall["stratified"].clear_wins) == (1, 0, 0)
+    assert _row(board, "A", "m1").clear_win and not _row(board, "B", "m2").clear_win
+
+
+def test_a_win_inside_the_seed_sd_is_not_a_clear_win(tmp_path):
+    # Δ = −0.05 each seed: a win by the interval ([−0.05, −0.05]) but 0.05 is below both seed sds (0.1)
+    a = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0, 1.1, 1.2], "m": [0.95, 1.05, 1.15]})
+    board = build_leaderboard([load_run_dir(a)])
+    row = _row(board, "A", "m")
+    assert row.difference.outcome == "win" and not row.clear_win
 
 
 def test_mean_std_and_costs(run_dirs):
@@ -119,7 +130,7 @@ def test_mean_std_and_costs(run_dirs):
 
 def test_markdown_holds_the_figures(run_dirs):
     text = to_markdown(build_leaderboard([load_run_dir(d) for d in run_dirs]))
-    assert "| m1 | 2 | 1 / 0 / 1 | 2.00 |" in text
+    assert "| m1 | 2 | 1 / 0 / 1 | 1 | 2.00 |" in text
     assert "| m1 | 0.933 ± 0.115 | 50.0 ± 0.0 | -0.167 [-0.310, -0.023] | win | 1 |" in text
     assert "### A (3 seed(s), 300 steps; wall 99 s with 2 job(s))" in text
     assert "| 0.50–2.00 |" in text  # epochs min–max
@@ -169,7 +180,7 @@ def test_cli_writes_markdown_and_png(run_dirs, tmp_path):
     out = tmp_path / "board"
     result = CliRunner().invoke(app, ["compare", str(run_dirs[0]), str(run_dirs[1]), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "| m1 | 2 | 1 / 0 / 1 | 2.00 |" in (out / "leaderboard.md").read_text()
+    assert "| m1 | 2 | 1 / 0 / 1 | 1 | 2.00 |" in (out / "leaderboard.md").read_text()
     assert (out / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     failed = CliRunner().invoke(app, ["compare", str(tmp_path / "missing"), "--out", str(tmp_path / "x")])
     assert failed.exit_code == 2 and "no summary.json" in failed.output

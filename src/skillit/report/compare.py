@@ -176,6 +176,7 @@ class Row:
     overhead_share: float | None  # (evaluation + signals) / (training + evaluation)
     signal_seconds: float | None
     epochs: dict[str, float | None]
+    clear_win: bool = False  # mean Δ < 0 and |mean Δ| > the larger seed-to-seed std of the two methods
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class Overall:
     ties: int
     losses: int
     mean_rank: float
+    clear_wins: int = 0  # benchmarks won by more than the seed-to-seed standard deviation
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,9 @@ def build_leaderboard(
                 paired_difference(runs.loss, base.loss, confidence)
                 if base is not None and method != baseline else PairedDifference(None, None, 0, confidence)
             )
+            base_std = mean_std(list(base.loss.values()))[1] if base is not None else None
+            clear = (difference.mean is not None and difference.mean < 0 and loss_std is not None
+                     and base_std is not None and -difference.mean > max(loss_std, base_std))
             seconds = _seconds_per_run(runs)
             spent = float(np.mean([runs.train_seconds[s] + runs.eval_seconds[s] for s in runs.train_seconds])) \
                 if runs.train_seconds else 0.0
@@ -236,7 +241,7 @@ def build_leaderboard(
                 eval_examples=float(np.mean(list(runs.eval_examples.values()))) if runs.eval_examples else 0.0,
                 time_ratio=seconds / base_seconds if base_seconds and seconds is not None else None,
                 overhead_share=outside / spent if spent > 0 else None,
-                signal_seconds=runs.signal_seconds, epochs=runs.epochs,
+                signal_seconds=runs.signal_seconds, epochs=runs.epochs, clear_win=clear,
             ))
     overall = []
     for method in dict.fromkeys(r.method for r in rows):
@@ -245,6 +250,7 @@ def build_leaderboard(
         overall.append(Overall(
             method=method, benchmarks=len(mine), wins=outcomes.count("win"), ties=outcomes.count("tie"),
             losses=outcomes.count("loss"), mean_rank=float(np.mean([r.rank for r in mine])),
+            clear_wins=sum(r.clear_win for r in mine),
         ))
     overall.sort(key=lambda o: (o.mean_rank, o.method))
     return Leaderboard(baseline, confidence, tuple(benchmarks), tuple(rows), tuple(overall))
@@ -286,15 +292,18 @@ def to_markdown(board: Leaderboard) -> str:
     lines = [
         f"## Overall: {len(board.benchmarks)} benchmark(s), baseline `{board.baseline}`",
         "",
-        f"| method | benchmarks | W / T / L vs {board.baseline} | mean rank |",
-        "|---|---:|---:|---:|",
+        f"| method | benchmarks | W / T / L vs {board.baseline} | wins > seed sd | mean rank |",
+        "|---|---:|---:|---:|---:|",
     ]
     for o in board.overall:
-        lines.append(f"| {o.method} | {o.benchmarks} | {o.wins} / {o.ties} / {o.losses} | {o.mean_rank:.2f} |")
+        lines.append(f"| {o.method} | {o.benchmarks} | {o.wins} / {o.ties} / {o.losses} | {o.clear_wins} | "
+                     f"{o.mean_rank:.2f} |")
     lines += [
         "",
         f"W / T / L: the paired {level}% interval of the loss difference lies below 0 / contains 0 / lies above 0 "
-        "(paired by seed, Student t); rank 1 = lowest mean loss of the benchmark, ties share the mean rank.",
+        "(paired by seed, Student t); wins > seed sd: benchmarks where the mean loss difference is negative and "
+        f"larger in size than the larger of the two methods' seed-to-seed (sample) standard deviations; rank 1 = "
+        "lowest mean loss of the benchmark, ties share the mean rank.",
     ]
     for bench in board.benchmarks:
         rows = sorted((r for r in board.rows if r.benchmark == bench.name), key=lambda r: (r.rank, r.method))
