@@ -12,7 +12,8 @@ Per benchmark and method, with n seeds:
   d̄ ± t_{(1+c)/2, n−1} · s_d / √n (c = 0.95 by default, s_d the sample std of the d_s). Negative = lower
   loss than the baseline. Needs n ≥ 2 paired seeds; otherwise no interval.
 * win / tie / loss against the baseline: win when the whole interval is below 0, loss when it is above 0,
-  tie when it contains 0.
+  tie when it contains 0. A *clear* win (the overall table's "wins > seed sd") also needs |d̄| larger than
+  the larger of the two methods' seed-to-seed sample standard deviations of the loss.
 * rank: 1 = lowest mean loss among the benchmark's methods; ties share the average rank. The mean rank
   averages a method's ranks over the benchmarks it ran on.
 * costs: extra training steps (steps outside the compared runs, today the graph learning of
