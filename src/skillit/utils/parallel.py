@@ -12,12 +12,19 @@ With ``jobs=1`` everything runs in this process (no pickling, easy to debug), al
 started with the ``spawn`` method (safe with torch) and call ``torch.set_num_threads(1)``: two torch
 processes that each use every core spin-wait on each other and run ~15× slower. ``function`` and the items
 must then be picklable (module-level functions, plain data).
+
+No orphans: a worker whose parent dies (``kill -9``, an OOM kill) notices within
+``ORPHAN_CHECK_SECONDS`` that it was re-parented and exits, instead of finishing its run for nobody; a
+parent stopped by SIGTERM (``kill PID``) or Ctrl-C terminates its workers before it exits.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import queue as queue_module
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -30,12 +37,50 @@ Result = TypeVar("Result")
 Report = Callable[[str, Any], None]
 
 _QUEUE: Any = None
+ORPHAN_CHECK_SECONDS = 1.0
 
 
-def _worker_init(progress_queue: Any) -> None:
+def _exit_when_orphaned(parent: int) -> None:
+    # A dead parent re-parents us (to init or a subreaper): the pid changes. os._exit skips cleanup that
+    # would block on the parent's now-closed pipes.
+    while True:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _worker_init(progress_queue: Any, parent: int) -> None:
     global _QUEUE
     _QUEUE = progress_queue
     torch.set_num_threads(1)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="orphan-check").start()
+
+
+class _Terminated(BaseException):
+    """SIGTERM in the parent, raised so that the workers are stopped before it exits."""
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    # concurrent.futures has no public way to stop running jobs before Python 3.14's terminate_workers().
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.terminate()
 
 
 @contextmanager
@@ -87,10 +132,12 @@ def run_in_workers(
         return results
 
     context = multiprocessing.get_context("spawn")
-    manager = context.Manager()
-    progress_queue = manager.Queue()
+    # A SimpleQueue writes straight into a pipe (no feeder thread, so nothing is still in flight when a job's
+    # result arrives) and needs no Manager server process, which would outlive a parent killed with -9.
+    progress_queue = context.SimpleQueue()
     try:
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(progress_queue,)) as pool:
+        with _sigterm_raises(), ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
+                                                    initargs=(progress_queue, os.getpid())) as pool:
             index_of = {pool.submit(_worker_call, function, item): index for index, item in enumerate(items)}
             pending = set(index_of)
             try:
@@ -103,20 +150,27 @@ def run_in_workers(
                         if on_result is not None:
                             on_result(items[index], results[index])
                 _drain(progress_queue, progress)
-            except BaseException:
+            except BaseException as error:
                 for future in pending:
                     future.cancel()
+                if isinstance(error, (KeyboardInterrupt, _Terminated)):
+                    _terminate_workers(pool)  # else leaving the with-block waits for the running jobs
+                if isinstance(error, _Terminated):
+                    raise SystemExit(128 + signal.SIGTERM) from None
                 raise
     finally:
-        manager.shutdown()
+        progress_queue.close()
     return results
 
 
 def _drain(progress_queue: Any, progress: Report) -> None:
+    # The parent is the only reader, so a queue that is not empty has an item that get() returns at once.
     while True:
         try:
-            key, value = progress_queue.get_nowait()
-        except (queue_module.Empty, EOFError, OSError):
+            if progress_queue.empty():
+                return
+            key, value = progress_queue.get()
+        except (EOFError, OSError):
             return
         progress(key, value)
 
