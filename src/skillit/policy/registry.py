@@ -151,7 +151,7 @@ class VelocituneParams(_Params):
 
 class SkillItPlusParams(_Params):
     graph: str = Field(description="identity | builtin:NAME | prerequisites | path to .json/.npy")
-    eta: float = Field(1.0, ge=0)
+    eta: float = Field(4.0, ge=0)  # = SkillItPlus.__init__ default (tests/policy/test_peer_registry.py checks they agree)
     window: int = Field(3, ge=1)
     normalise: Literal["initial", "mean"] = "initial"
     zero_rows: Literal["drop", "keep"] = "drop"
