@@ -39,6 +39,7 @@ import yaml
 from skillit.discover.metrics import adjusted_rand, cluster_accuracy
 from skillit.discover.regroup import regroup
 from skillit.report.stats import paired_difference
+from skillit.utils.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "src" / "skillit" / "configs" / "real-text.yaml"
@@ -59,11 +60,7 @@ def first_rows(path: Path, per_skill: int, skill: str) -> list[dict]:
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w") as handle:
-        for row in rows:
-            handle.write(json.dumps(row) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def example_weighted_loss(per_skill: dict, counts: dict) -> float:

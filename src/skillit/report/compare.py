@@ -220,6 +220,7 @@ def build_leaderboard(
         means = {m: mean_std(list(r.loss.values()))[0] for m, r in bench.methods.items()}
         ranks = average_ranks(means)
         base_seconds = _seconds_per_run(base) if base is not None else None
+        base_std = mean_std(list(base.loss.values()))[1] if base is not None else None
         for method, runs in bench.methods.items():
             loss, loss_std = mean_std(list(runs.loss.values()))
             acc, acc_std = mean_std(list(runs.accuracy.values()))
@@ -227,7 +228,6 @@ def build_leaderboard(
                 paired_difference(runs.loss, base.loss, confidence)
                 if base is not None and method != baseline else PairedDifference(None, None, 0, confidence)
             )
-            base_std = mean_std(list(base.loss.values()))[1] if base is not None else None
             clear = (difference.mean is not None and difference.mean < 0 and loss_std is not None
                      and base_std is not None and -difference.mean > max(loss_std, base_std))
             seconds = _seconds_per_run(runs)
