@@ -35,22 +35,25 @@ from skillit.report.compare import (
 )
 
 
-def _write_run_dir(path, name, losses, *, seconds=None, graph_cost=None, signals=None, accuracy=0.5):
+def _write_run_dir(path, name, losses, *, seconds=None, graph_cost=None, signals=None, accuracy=0.5,
+                   target_loss=None, steps_to_target=None):
     """A finished run directory as `skillit run` leaves it (only the fields compare reads)."""
     seconds = seconds or {}
+    steps_to_target = steps_to_target or {}
     methods = {}
     for method, per_seed in losses.items():
         train, evaluation = seconds.get(method, (10.0, 2.0))
         methods[method] = {
             "per_seed": [
                 {"seed": seed, "mean_loss": loss, "mean_accuracy": accuracy, "train_seconds": train,
-                 "eval_seconds": evaluation, "eval_examples": 100 * (seed + 1)}
+                 "eval_seconds": evaluation, "eval_examples": 100 * (seed + 1),
+                 "steps_to_target": (steps_to_target.get(method) or [None] * len(per_seed))[seed]}
                 for seed, loss in enumerate(per_seed)
             ],
             "epochs": {"a": 0.5, "b": 2.0},
         }
     summary = {"name": name, "task": "data", "setting": "pretrain", "steps": 300, "seeds": [0, 1, 2],
-               "methods": methods, "wall_seconds": 99.0, "jobs": 2}
+               "methods": methods, "wall_seconds": 99.0, "jobs": 2, "target_loss": target_loss}
     if graph_cost:
         summary["graph_cost"] = graph_cost
     path.mkdir(parents=True)
@@ -114,6 +117,33 @@ def test_a_win_inside_the_seed_sd_is_not_a_clear_win(tmp_path):
     assert row.difference.outcome == "win" and not row.clear_win
 
 
+def test_steps_to_target_and_faster_wins_match_the_hand_computation(tmp_path):
+    # Run length 300. stratified 200, never, 250 → censored at the run's length: 200, 300, 250 (sd 50).
+    # m1 100, 100, 150 (sd 28.87): savings 100, 200, 100, mean 133.3 > 50 → faster.
+    # m2 150, 300, never: not reached on every seed → no mean, not faster. m3 190, 280, 240 (sd 45.09):
+    # savings 10, 20, 10, mean 13.3 < 50 → not faster.
+    steps = {"stratified": [200, None, 250], "m1": [100, 100, 150], "m2": [150, 300, None], "m3": [190, 280, 240]}
+    c = _write_run_dir(tmp_path / "c", "C", {m: [0.0, 0.0, 0.0] for m in steps}, target_loss=0.1,
+                       steps_to_target=steps)
+    board = build_leaderboard([load_run_dir(c)])
+    m1, m2, m3, base = (_row(board, "C", m) for m in ("m1", "m2", "m3", "stratified"))
+    assert (m1.steps_to_target, m1.reached, m1.faster) == (pytest.approx(350 / 3), (3, 3), True)
+    assert (m2.steps_to_target, m2.reached, m2.faster) == (None, (2, 3), False)
+    assert (m3.steps_to_target, m3.reached, m3.faster) == (pytest.approx(710 / 3), (3, 3), False)
+    assert (base.steps_to_target, base.reached, base.faster) == (None, (2, 3), False)
+    overall = {o.method: o.faster_wins for o in board.overall}
+    assert overall == {"m1": 1, "m2": 0, "m3": 0, "stratified": 0}
+    text = to_markdown(board)
+    assert "| steps to loss ≤ 0.1 |" in text
+    assert "| 117 (faster) |" in text and "| 2/3 reached |" in text and "| 237 |" in text
+
+
+def test_no_target_loss_means_no_steps_column(run_dirs):
+    board = build_leaderboard([load_run_dir(d) for d in run_dirs])
+    assert all(r.reached == (0, 0) and r.steps_to_target is None and not r.faster for r in board.rows)
+    assert "steps to loss" not in to_markdown(board)
+
+
 def test_mean_std_and_costs(run_dirs):
     board = build_leaderboard([load_run_dir(d) for d in run_dirs])
     m1 = _row(board, "A", "m1")
@@ -130,7 +160,7 @@ def test_mean_std_and_costs(run_dirs):
 
 def test_markdown_holds_the_figures(run_dirs):
     text = to_markdown(build_leaderboard([load_run_dir(d) for d in run_dirs]))
-    assert "| m1 | 2 | 1 / 0 / 1 | 1 | 2.00 |" in text
+    assert "| m1 | 2 | 1 / 0 / 1 | 1 | 0 | 2.00 |" in text
     assert "| m1 | 0.933 ± 0.115 | 50.0 ± 0.0 | -0.167 [-0.310, -0.023] | win | 1 |" in text
     assert "### A (3 seed(s), 300 steps; wall 99 s with 2 job(s))" in text
     assert "| 0.50–2.00 |" in text  # epochs min–max
@@ -180,7 +210,7 @@ def test_cli_writes_markdown_and_png(run_dirs, tmp_path):
     out = tmp_path / "board"
     result = CliRunner().invoke(app, ["compare", str(run_dirs[0]), str(run_dirs[1]), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "| m1 | 2 | 1 / 0 / 1 | 1 | 2.00 |" in (out / "leaderboard.md").read_text()
+    assert "| m1 | 2 | 1 / 0 / 1 | 1 | 0 | 2.00 |" in (out / "leaderboard.md").read_text()
     assert (out / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     failed = CliRunner().invoke(app, ["compare", str(tmp_path / "missing"), "--out", str(tmp_path / "x")])
     assert failed.exit_code == 2 and "no summary.json" in failed.output

@@ -14,6 +14,14 @@ Per benchmark and method, with n seeds:
 * win / tie / loss against the baseline: win when the whole interval is below 0, loss when it is above 0,
   tie when it contains 0. A *clear* win (the overall table's "wins > seed sd") also needs |d̄| larger than
   the larger of the two methods' seed-to-seed sample standard deviations of the loss.
+* steps to target (when the config sets ``target_loss``): per seed, the first evaluation step at which the
+  objective's mean loss is ≤ the target (``summary.json`` ``steps_to_target``), the paper's fine-tuning
+  measure, which keeps telling methods apart after every final loss has saturated near 0. Shown as the mean
+  over seeds when every seed reached it, else as ``r/n reached``. *Faster by more than the seed sd*: the
+  method reached the target on every seed and its mean saving against the baseline, mean_s (S_base(s) −
+  S_method(s)), is larger than the larger of the two methods' seed-to-seed standard deviations of the steps.
+  A baseline seed that never reached the target counts as the run's length (a lower bound on its steps,
+  so the saving is understated, never overstated).
 * rank: 1 = lowest mean loss among the benchmark's methods; ties share the average rank. The mean rank
   averages a method's ranks over the benchmarks it ran on.
 * costs: extra training steps (steps outside the compared runs, today the graph learning of
@@ -59,6 +67,7 @@ class MethodRuns:
     extra_steps: int = 0
     signal_seconds: float | None = None  # mean per run; None when the records do not report it
     epochs: dict[str, float | None] = field(default_factory=dict)
+    steps_to_target: dict[int, int | None] = field(default_factory=dict)  # empty when no target_loss is set
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ class BenchmarkRuns:
     methods: dict[str, MethodRuns]
     wall_seconds: float | None = None
     jobs: int | None = None
+    target_loss: float | None = None
 
 
 def load_run_dir(path: str | Path) -> BenchmarkRuns:
@@ -88,6 +98,7 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
         raise DataError(f"{summary_path}: not a skillit summary ({exc})") from None
     signals = _signal_seconds(folder / "metrics.jsonl")
     graph_cost = summary.get("graph_cost") or {}
+    target_loss = summary.get("target_loss")
     methods: dict[str, MethodRuns] = {}
     for method, entry in methods_data.items():
         per_seed = entry.get("per_seed") or []
@@ -104,6 +115,8 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
             extra_steps=int((graph_cost.get(method) or {}).get("train_steps") or 0),
             signal_seconds=float(np.mean(seed_signals)) if seed_signals else None,
             epochs=dict(entry.get("epochs") or {}),
+            steps_to_target=({int(s["seed"]): (None if s.get("steps_to_target") is None else int(s["steps_to_target"]))
+                              for s in per_seed} if target_loss is not None else {}),
         )
     return BenchmarkRuns(
         name=str(summary.get("name") or folder.name),
@@ -113,6 +126,7 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
         methods=methods,
         wall_seconds=summary.get("wall_seconds"),
         jobs=summary.get("jobs"),
+        target_loss=None if target_loss is None else float(target_loss),
     )
 
 
@@ -178,6 +192,9 @@ class Row:
     signal_seconds: float | None
     epochs: dict[str, float | None]
     clear_win: bool = False  # mean Δ < 0 and |mean Δ| > the larger seed-to-seed std of the two methods
+    steps_to_target: float | None = None  # mean over seeds; None unless every seed reached the target
+    reached: tuple[int, int] = (0, 0)  # (seeds that reached the target, seeds); (0, 0) without a target
+    faster: bool = False  # reached on every seed, and saved more steps than the larger seed sd of the steps
 
 
 @dataclass(frozen=True)
@@ -189,6 +206,7 @@ class Overall:
     losses: int
     mean_rank: float
     clear_wins: int = 0  # benchmarks won by more than the seed-to-seed standard deviation
+    faster_wins: int = 0  # benchmarks where it reached the target faster by more than the seed sd of the steps
 
 
 @dataclass(frozen=True)
@@ -235,6 +253,7 @@ def build_leaderboard(
                 if runs.train_seconds else 0.0
             outside = float(np.mean(list(runs.eval_seconds.values()))) if runs.eval_seconds else 0.0
             outside += runs.signal_seconds or 0.0
+            to_target, reached, faster = _steps_to_target(runs, base, bench.steps, method == baseline)
             rows.append(Row(
                 benchmark=bench.name, method=method, seeds=len(runs.loss), loss=loss, loss_std=loss_std,
                 accuracy=acc, accuracy_std=acc_std, difference=difference, rank=ranks[method],
@@ -243,6 +262,7 @@ def build_leaderboard(
                 time_ratio=seconds / base_seconds if base_seconds and seconds is not None else None,
                 overhead_share=outside / spent if spent > 0 else None,
                 signal_seconds=runs.signal_seconds, epochs=runs.epochs, clear_win=clear,
+                steps_to_target=to_target, reached=reached, faster=faster,
             ))
     overall = []
     for method in dict.fromkeys(r.method for r in rows):
@@ -251,10 +271,36 @@ def build_leaderboard(
         overall.append(Overall(
             method=method, benchmarks=len(mine), wins=outcomes.count("win"), ties=outcomes.count("tie"),
             losses=outcomes.count("loss"), mean_rank=float(np.mean([r.rank for r in mine])),
-            clear_wins=sum(r.clear_win for r in mine),
+            clear_wins=sum(r.clear_win for r in mine), faster_wins=sum(r.faster for r in mine),
         ))
     overall.sort(key=lambda o: (o.mean_rank, o.method))
     return Leaderboard(baseline, confidence, tuple(benchmarks), tuple(rows), tuple(overall))
+
+
+def _steps_to_target(
+    runs: MethodRuns, base: MethodRuns | None, run_steps: int, is_baseline: bool
+) -> tuple[float | None, tuple[int, int], bool]:
+    """(mean steps to the target when every seed reached it, (reached, seeds), faster by more than the seed sd).
+
+    A baseline seed that never reached the target counts as ``run_steps`` (a lower bound), see the module
+    docstring.
+    """
+    if not runs.steps_to_target:
+        return None, (0, 0), False
+    steps = runs.steps_to_target
+    reached = sum(v is not None for v in steps.values())
+    mean = float(np.mean(list(steps.values()))) if reached == len(steps) else None
+    if mean is None or is_baseline or base is None or not base.steps_to_target:
+        return mean, (reached, len(steps)), False
+    seeds = sorted(set(steps) & set(base.steps_to_target))
+    if len(seeds) < 2:
+        return mean, (reached, len(steps)), False
+    mine = np.array([float(steps[s]) for s in seeds])  # (n,)
+    theirs = np.array([float(run_steps if base.steps_to_target[s] is None else base.steps_to_target[s])
+                       for s in seeds])  # (n,) censored at the run's length
+    saving = float(np.mean(theirs - mine))
+    faster = saving > 0 and saving > max(float(np.std(mine, ddof=1)), float(np.std(theirs, ddof=1)))
+    return mean, (reached, len(steps)), faster
 
 
 def _seconds_per_run(runs: MethodRuns) -> float | None:
@@ -287,42 +333,57 @@ def _epochs(epochs: Mapping[str, float | None]) -> str:
     return f"{min(values):.2f}–{max(values):.2f}"
 
 
+def _target(row: Row) -> str:
+    reached, seeds = row.reached
+    if row.steps_to_target is None:
+        return f"{reached}/{seeds} reached"
+    return f"{row.steps_to_target:.0f}" + (" (faster)" if row.faster else "")
+
+
 def to_markdown(board: Leaderboard) -> str:
     """The leaderboard as Markdown: an overall table, then one table per benchmark."""
     level = round(board.confidence * 100)
     lines = [
         f"## Overall: {len(board.benchmarks)} benchmark(s), baseline `{board.baseline}`",
         "",
-        f"| method | benchmarks | W / T / L vs {board.baseline} | wins > seed sd | mean rank |",
-        "|---|---:|---:|---:|---:|",
+        f"| method | benchmarks | W / T / L vs {board.baseline} | wins > seed sd | faster to target > seed sd | "
+        "mean rank |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for o in board.overall:
         lines.append(f"| {o.method} | {o.benchmarks} | {o.wins} / {o.ties} / {o.losses} | {o.clear_wins} | "
-                     f"{o.mean_rank:.2f} |")
+                     f"{o.faster_wins} | {o.mean_rank:.2f} |")
     lines += [
         "",
         f"W / T / L: the paired {level}% interval of the loss difference lies below 0 / contains 0 / lies above 0 "
         "(paired by seed, Student t); wins > seed sd: benchmarks where the mean loss difference is negative and "
-        f"larger in size than the larger of the two methods' seed-to-seed (sample) standard deviations; rank 1 = "
-        "lowest mean loss of the benchmark, ties share the mean rank.",
+        f"larger in size than the larger of the two methods' seed-to-seed (sample) standard deviations; faster to "
+        "target > seed sd: benchmarks with a target loss where the method reached it on every seed and its mean "
+        "saving of steps is larger than the larger seed sd of the two methods' steps (a baseline seed that never "
+        "reached it counts as the run's length); rank 1 = lowest mean loss of the benchmark, ties share the mean "
+        "rank.",
     ]
     for bench in board.benchmarks:
         rows = sorted((r for r in board.rows if r.benchmark == bench.name), key=lambda r: (r.rank, r.method))
         wall = f"; wall {bench.wall_seconds:.0f} s with {bench.jobs} job(s)" if bench.wall_seconds is not None else ""
+        target = bench.target_loss is not None
         lines += [
             "",
             f"### {bench.name} ({len(bench.seeds)} seed(s), {bench.steps} steps{wall})",
             "",
             f"| method | loss | acc % | Δloss vs {board.baseline} [{level}% CI] | vs {board.baseline} | rank | "
-            "extra steps | eval examples / run | time × " + board.baseline + " | eval+signal share | signals s | "
+            + (f"steps to loss ≤ {bench.target_loss:g} | " if target else "")
+            + "extra steps | eval examples / run | time × " + board.baseline + " | eval+signal share | signals s | "
             "epochs (min–max) |",
-            "|---|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|:---:|---:|" + ("---:|" if target else "") + "---:|---:|---:|---:|---:|---:|",
         ]
         for r in rows:
             outcome = r.difference.outcome or ("baseline" if r.method == board.baseline else "—")
             lines.append(
                 f"| {r.method} | {_pm(r.loss, r.loss_std)} | {_pm(r.accuracy, r.accuracy_std, 1, 100)} | "
-                f"{_difference(r.difference)} | {outcome} | {r.rank:g} | {r.extra_steps} | {r.eval_examples:.0f} | "
+                f"{_difference(r.difference)} | {outcome} | {r.rank:g} | "
+                + (f"{_target(r)} | " if target else "")
+                + f"{r.extra_steps} | {r.eval_examples:.0f} | "
                 f"{'—' if r.time_ratio is None else f'{r.time_ratio:.2f}'} | "
                 f"{'—' if r.overhead_share is None else f'{100 * r.overhead_share:.0f}%'} | "
                 f"{'—' if r.signal_seconds is None else f'{r.signal_seconds:.1f}'} | {_epochs(r.epochs)} |"
