@@ -277,7 +277,7 @@ def policies() -> None:
 
 @app.command()
 def compare(
-    run_dirs: list[Path] = typer.Argument(..., help="finished run directories, one per benchmark"),
+    run_dirs: list[Path] = typer.Argument(..., help="finished run directories; several of one benchmark (a method run later) are merged"),
     out: Path = typer.Option(Path("runs") / "compare", "--out", help="where leaderboard.md and leaderboard.png go"),
     baseline: str = typer.Option("stratified", "--baseline", help="the method every other one is paired with"),
     confidence: float = typer.Option(0.95, "--confidence", help="level of the paired t-interval"),

@@ -70,7 +70,21 @@ def test_online_refit_moves_the_graph_from_training_losses():
     assert np.asarray(state["matrix"]) == pytest.approx(np.eye(2))
 
 
-def test_a_graph_with_no_edge_to_the_objective_is_refused():
+def test_a_target_with_an_empty_column_trains_itself():
+    # a learned graph whose probes measured nothing for b: column b is all zeros → A_bb = 1, so b (the
+    # target) is the one live skill; a has no edge to b and is dropped
     graph = SkillsGraph([[1, 0], [0, 0]], ["a", "b"])
+    policy = SkillItPlus(graph, targets=["b"])
+    state = policy.init(context(train=("a", "b")))
+    assert state["matrix"] == [[0.0], [1.0]]
+    assert policy.weights(state) == pytest.approx([0.0, 1.0])
+    # a column with a positive entry is kept as it is, even without its diagonal: A[:, a] = [0, 0.5]
+    kept = SkillItPlus(SkillsGraph([[0, 0], [0.5, 0]], ["a", "b"]), targets=["a"]).init(context(train=("a", "b")))
+    assert kept["matrix"] == [[0.0], [0.5]]
+
+
+def test_an_out_of_domain_objective_with_no_edge_is_refused():
+    # the evaluation skill c is not a training skill, so there is no self-edge to fall back on
+    graph = SkillsGraph([[1.0, 0.0], [0.0, 0.0]], ["a", "b"], ["a", "c"])
     with pytest.raises(PolicyError, match="no training skill has an edge"):
-        SkillItPlus(graph, targets=["b"]).init(context(train=("a", "b")))
+        SkillItPlus(graph, targets=["c"]).init(context(train=("a", "b"), evals=("a", "c")))

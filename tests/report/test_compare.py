@@ -18,6 +18,7 @@ import json
 import math
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -30,13 +31,14 @@ from skillit.report.compare import (
     compare_runs,
     load_run_dir,
     mean_std,
+    merge_benchmarks,
     paired_difference,
     to_markdown,
 )
 
 
 def _write_run_dir(path, name, losses, *, seconds=None, graph_cost=None, signals=None, accuracy=0.5,
-                   target_loss=None, steps_to_target=None):
+                   target_loss=None, steps_to_target=None, config=None):
     """A finished run directory as `skillit run` leaves it (only the fields compare reads)."""
     seconds = seconds or {}
     steps_to_target = steps_to_target or {}
@@ -58,6 +60,8 @@ def _write_run_dir(path, name, losses, *, seconds=None, graph_cost=None, signals
         summary["graph_cost"] = graph_cost
     path.mkdir(parents=True)
     (path / "summary.json").write_text(json.dumps(summary))
+    if config is not None:
+        (path / "config.yaml").write_text(yaml.safe_dump(config))
     lines = [json.dumps({"method": m, "seed": s, "step": i, **rec}) for (m, s), recs in (signals or {}).items()
              for i, rec in enumerate(recs)]
     (path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
@@ -144,6 +148,39 @@ def test_no_target_loss_means_no_steps_column(run_dirs):
     assert "steps to loss" not in to_markdown(board)
 
 
+SETUP = {"name": "A", "task": {"name": "data", "params": {"max_examples": 10}}, "setting": "pretrain",
+         "training": {"steps": 300, "lr": 0.003}, "methods": {"stratified": {}, "m1": {}}}
+
+
+def test_a_method_run_later_merges_into_its_benchmark(tmp_path):
+    # the first directory: stratified and m1; the second, run later with --methods: stratified again
+    # (identical, it is seeded) and m3; its config names a training field the first does not (newer code)
+    first = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0, 1.2, 1.1], "m1": [0.8, 1.0, 1.0]}, config=SETUP)
+    later = {**SETUP, "training": {**SETUP["training"], "new_option": True}, "methods": {"m3": {}}}
+    second = _write_run_dir(tmp_path / "b", "A", {"stratified": [1.0, 1.2, 1.1], "m3": [0.9, 1.1, 1.0]},
+                            config=later)
+    board = compare_runs([first, second], tmp_path / "out")
+    assert len(board.benchmarks) == 1 and set(board.benchmarks[0].methods) == {"stratified", "m1", "m3"}
+    assert board.benchmarks[0].wall_seconds == 198.0  # 99 + 99
+    # m3 − stratified = −0.1 −0.1 −0.1: mean −0.1, s_d = 0 → the interval is [−0.1, −0.1], a win
+    m3 = _row(board, "A", "m3").difference
+    assert (m3.mean, m3.low, m3.high) == pytest.approx((-0.1, -0.1, -0.1)) and m3.outcome == "win"
+    assert {r.method: r.rank for r in board.rows} == {"stratified": 3, "m1": 1, "m3": 2}
+
+
+def test_merging_refuses_other_set_ups_and_differing_reruns(tmp_path):
+    first = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0, 1.2, 1.1], "m1": [0.8, 1.0, 1.0]}, config=SETUP)
+    other_lr = {**SETUP, "training": {"steps": 300, "lr": 0.01}}
+    second = _write_run_dir(tmp_path / "b", "A", {"m3": [0.9, 1.1, 1.0]}, config=other_lr)
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="different set-ups .*'training.lr'"):
+        compare_runs([first, second], out)
+    third = _write_run_dir(tmp_path / "c", "A", {"m1": [0.8, 1.0, 0.9]}, config=SETUP)  # m1 differs on seed 2
+    with pytest.raises(DataError, match="method 'm1' ran in .* with different losses"):
+        merge_benchmarks([load_run_dir(first), load_run_dir(third)])
+    assert not out.exists()
+
+
 def test_mean_std_and_costs(run_dirs):
     board = build_leaderboard([load_run_dir(d) for d in run_dirs])
     m1 = _row(board, "A", "m1")
@@ -195,7 +232,7 @@ def test_bad_input_is_one_error_and_writes_nothing(tmp_path, run_dirs):
     with pytest.raises(DataError, match="no summary.json"):
         load_run_dir(tmp_path / "nowhere")
     out = tmp_path / "out"
-    with pytest.raises(DataError, match="more than one run directory"):
+    with pytest.raises(DataError, match="given more than once"):
         compare_runs([run_dirs[0], run_dirs[0]], out)
     assert not out.exists()
     bad = tmp_path / "bad"

@@ -21,6 +21,11 @@ Design choices (each a parameter):
 * The window is always a **mean** (the paper sums in pre-training), so η does not scale with w.
 * ``zero_rows="drop"`` (default): skills with no positive edge to any objective skill get weight 0
   (``"keep"``: the paper's exp(0) = 1). To keep a floor instead, wrap with ``floor`` (``MinimumProbability``).
+* **A skill helps itself.** An objective column j with no positive entry whose skill is also a training
+  skill gets A_jj = 1 (the unit diagonal of the 0/1 graphs). This happens with learned graphs: when a skill
+  is already learned by the time the probes run, no probe lowers its loss and its column is all zeros;
+  without the self-edge the objective would have no live skill. Columns with a positive entry are kept as
+  they are.
 * ``graph_ridge=λ`` (default off) re-estimates the objective columns of A online from training losses, the
   idea of Aioli (frontier.md §5.1) without its probe rounds. Under the linear dynamic law, the relative drop
   of skill j's training loss between rounds, y_t,j = (L_{t−1,j} − L_{t,j}) / L_{t−1,j}, is ≈ Σ_i A_ij·x_t,i,
@@ -95,7 +100,7 @@ class SkillItPlus(MixingPolicy):
             raise PolicyError("skill-it-plus: no objective skills (no evaluation or target skills in the context)")
         if context.initial_eval is None:
             raise PolicyError("skill-it-plus: needs an evaluation before training (the per-skill reference losses)")
-        matrix = self.graph.submatrix(context.train_skills, columns)  # (k, m)
+        matrix = self._prior(context.train_skills, columns)  # (k, m)
         initial = context.initial_eval.loss_vector(columns)  # (m,)
         if (initial <= 0).any():
             bad = columns[int(np.argmin(initial))]
@@ -110,6 +115,14 @@ class SkillItPlus(MixingPolicy):
         return {"train_skills": list(context.train_skills), "columns": list(columns), "matrix": matrix.tolist(),
                 "initial": initial.tolist(), "history": [initial.tolist()], "log_prior": log_prior.tolist(),
                 "shares": [], "drops": [], "train_losses": None, "round": 0}
+
+    def _prior(self, train_skills: Sequence[str], columns: Sequence[str]) -> np.ndarray:
+        """A⁰ (k, m): the graph's submatrix, with A_jj = 1 for an objective column with no positive entry."""
+        matrix = self.graph.submatrix(train_skills, columns).copy()  # (k, m)
+        for j, column in enumerate(columns):
+            if column in train_skills and not (matrix[:, j] > 0).any():
+                matrix[list(train_skills).index(column), j] = 1.0
+        return matrix
 
     def _live(self, matrix: np.ndarray) -> np.ndarray:
         return (matrix.sum(axis=1) > 0) if self.zero_rows == "drop" else np.ones(matrix.shape[0], dtype=bool)
@@ -148,7 +161,7 @@ class SkillItPlus(MixingPolicy):
                           for c in columns]
         state = {**state, "shares": [*state["shares"], (drawn / drawn.sum()).tolist()],
                  "drops": [*state["drops"], drop_by_column]}
-        prior = self.graph.submatrix(skills, columns)  # (k, m) A⁰
+        prior = self._prior(skills, columns)  # (k, m) A⁰
         refit = refit_columns(prior, np.asarray(state["shares"]), state["drops"], self.graph_ridge)
         return {**state, "matrix": refit.tolist()}
 

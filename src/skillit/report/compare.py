@@ -24,6 +24,12 @@ Per benchmark and method, with n seeds:
   so the saving is understated, never overstated).
 * rank: 1 = lowest mean loss among the benchmark's methods; ties share the average rank. The mean rank
   averages a method's ranks over the benchmarks it ran on.
+* one benchmark in several directories (a method run later with ``skillit run CONFIG --methods NEW``): the
+  directories are merged into one benchmark, after checking that they ran the same set-up (the
+  ``config.yaml`` sections ``task``, ``setting``, ``target_skills``, ``target_loss``, ``model``,
+  ``training`` and ``warm_start`` agree wherever both name a field) and that a method present in more than
+  one of them has the same loss on every seed they share (the runs are seeded, so a re-run is identical);
+  otherwise it is an error naming the field or method. The merged benchmark's wall time is the sum.
 * costs: extra training steps (steps outside the compared runs, today the graph learning of
   ``graph: learn``: summary ``graph_cost``), evaluation examples per run, time per run relative to the
   baseline's, the share of a run's time spent outside the optimiser steps (evaluation + signals), and the
@@ -42,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from scipy import stats
 
 from skillit.errors import DataError
@@ -51,6 +58,7 @@ from skillit.report.stats import paired_difference as seed_difference
 from skillit.utils.io import atomic_write_bytes, atomic_write_text
 
 BASELINE = "stratified"
+SETUP_SECTIONS = ("task", "setting", "target_skills", "target_loss", "model", "training", "warm_start")
 
 
 # ---- what a run directory holds ------------------------------------------------------------------------
@@ -80,6 +88,7 @@ class BenchmarkRuns:
     wall_seconds: float | None = None
     jobs: int | None = None
     target_loss: float | None = None
+    setup: dict[str, Any] = field(default_factory=dict)  # config.yaml's set-up sections (SETUP_SECTIONS)
 
 
 def load_run_dir(path: str | Path) -> BenchmarkRuns:
@@ -127,6 +136,99 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
         wall_seconds=summary.get("wall_seconds"),
         jobs=summary.get("jobs"),
         target_loss=None if target_loss is None else float(target_loss),
+        setup=_setup(folder / "config.yaml"),
+    )
+
+
+def _setup(path: Path) -> dict[str, Any]:
+    """The set-up sections of a run directory's ``config.yaml`` (empty when there is none)."""
+    if not path.is_file():
+        return {}
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not readable YAML ({exc})") from None
+    if not isinstance(config, Mapping):
+        raise DataError(f"{path}: not a skillit run config (a mapping at the top level)")
+    return {key: config[key] for key in SETUP_SECTIONS if key in config}
+
+
+def _first_difference(a: Any, b: Any, where: str) -> str | None:
+    """The path of the first field both name with different values (fields only one names are skipped)."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        for key in a:
+            if key in b:
+                found = _first_difference(a[key], b[key], f"{where}.{key}" if where else str(key))
+                if found:
+                    return found
+        return None
+    return None if a == b else where
+
+
+def merge_benchmarks(benchmarks: Sequence[BenchmarkRuns]) -> list[BenchmarkRuns]:
+    """One entry per benchmark name, in first-seen order; directories of the same benchmark merged.
+
+    Raises ``DataError`` when the directories ran different set-ups, or the same method with different
+    results (module docstring).
+    """
+    groups: dict[str, list[BenchmarkRuns]] = {}
+    for bench in benchmarks:
+        groups.setdefault(bench.name, []).append(bench)
+    merged = []
+    for name, group in groups.items():
+        first = group[0]
+        methods = dict(first.methods)
+        for other in group[1:]:
+            if other.steps != first.steps:
+                raise DataError(f"benchmark {name!r}: {first.path} ran {first.steps} steps and {other.path} "
+                                f"{other.steps}; only runs of the same set-up can share a leaderboard")
+            different = _first_difference(first.setup, other.setup, "")
+            if different:
+                raise DataError(f"benchmark {name!r}: {first.path} and {other.path} ran different set-ups "
+                                f"(config.yaml field {different!r}); compare them as separate benchmarks by "
+                                "giving each its own name")
+            for method, runs in other.methods.items():
+                if method not in methods:
+                    methods[method] = runs
+                    continue
+                kept = methods[method]
+                shared = set(kept.loss) & set(runs.loss)
+                if any(not _same(kept.loss[s], runs.loss[s]) for s in shared):
+                    raise DataError(f"benchmark {name!r}: method {method!r} ran in {first.path} and {other.path} "
+                                    "with different losses on the same seed; leave it out of one of them")
+                if set(runs.loss) - set(kept.loss):  # seeds only the other directory ran
+                    methods[method] = _union(kept, runs)
+        walls = [b.wall_seconds for b in group]
+        merged.append(BenchmarkRuns(
+            name=name, path=" + ".join(b.path for b in group), steps=first.steps,
+            seeds=tuple(sorted({s for b in group for s in b.seeds})), methods=methods,
+            wall_seconds=float(sum(walls)) if all(w is not None for w in walls) else None,
+            jobs=first.jobs if all(b.jobs == first.jobs for b in group) else None,
+            target_loss=first.target_loss, setup=first.setup,
+        ))
+    return merged
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    """Equal losses of a seeded re-run (None: diverged; NaN equals NaN)."""
+    if a is None or b is None:
+        return a is None and b is None
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a))
+
+
+def _union(kept: MethodRuns, runs: MethodRuns) -> MethodRuns:
+    """A method's seeds from two directories (the kept one's values win on shared seeds)."""
+    def both(a: Mapping, b: Mapping) -> dict:
+        return {**b, **a}
+
+    return MethodRuns(
+        method=kept.method, loss=both(kept.loss, runs.loss), accuracy=both(kept.accuracy, runs.accuracy),
+        train_seconds=both(kept.train_seconds, runs.train_seconds), eval_seconds=both(kept.eval_seconds, runs.eval_seconds),
+        eval_examples=both(kept.eval_examples, runs.eval_examples), extra_steps=kept.extra_steps,
+        signal_seconds=kept.signal_seconds, epochs=kept.epochs,
+        steps_to_target=both(kept.steps_to_target, runs.steps_to_target),
     )
 
 
@@ -433,7 +535,12 @@ def compare_runs(
     """
     if not run_dirs:
         raise DataError("give at least one finished run directory")
-    board = build_leaderboard([load_run_dir(d) for d in run_dirs], baseline=baseline, confidence=confidence)
+    resolved = [Path(d).resolve() for d in run_dirs]
+    twice = next((d for d in run_dirs if resolved.count(Path(d).resolve()) > 1), None)
+    if twice is not None:
+        raise DataError(f"run directory {str(twice)!r} is given more than once; give each directory once")
+    board = build_leaderboard(merge_benchmarks([load_run_dir(d) for d in run_dirs]), baseline=baseline,
+                              confidence=confidence)
     out = Path(out_dir)
     atomic_write_text(out / "leaderboard.md", to_markdown(board))
     plot_leaderboard(board, out / "leaderboard.png")
@@ -450,6 +557,7 @@ __all__ = [
     "compare_runs",
     "load_run_dir",
     "mean_std",
+    "merge_benchmarks",
     "paired_difference",
     "plot_leaderboard",
     "to_markdown",
