@@ -35,17 +35,37 @@ def test_at_step_prints_means_stds_and_per_seed_steps_to_a_loss(tmp_path):
 
 
 def test_at_step_refuses_a_folder_that_is_not_a_run(tmp_path):
-    result = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True, check=False)
     assert result.returncode == 2 and "not a finished run directory" in result.stderr
 
 
-def _regroup_arena():
+def _script(name):
     import importlib.util
-    path = SCRIPT.parent / "regroup_arena.py"
-    spec = importlib.util.spec_from_file_location("regroup_arena", path)
+    path = SCRIPT.parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _regroup_arena():
+    return _script("regroup_arena")
+
+
+def test_arena_peers_keeps_the_set_up_and_takes_the_arena_parameters():
+    from skillit.experiment.config import load_config, shipped_config_path
+    from skillit.report.compare import SETUP_SECTIONS
+
+    module = _script("arena_peers")
+    for benchmark in ("addition-finetune", "lego-pretrain", "ni-stance"):
+        shipped = load_config(shipped_config_path(benchmark)).model_dump()
+        peers = module.peer_config(benchmark, seeds=2).model_dump()
+        assert list(peers["methods"]) == ["stratified", *module.PEERS]
+        assert peers["methods"]["aioli"]["params"] == {"lp_rounds": 1, "lp_steps": 1}  # the arena's cheap probes
+        assert peers["methods"]["doremi-online"]["reference"] == "stratified"
+        assert peers["seeds"] == [0, 1]
+        # everything `skillit compare` checks before merging is as shipped
+        assert all(peers[key] == shipped[key] for key in SETUP_SECTIONS)
 
 
 def test_regroup_arena_scores_both_groupings_per_validation_example():

@@ -448,8 +448,8 @@ def to_markdown(board: Leaderboard) -> str:
     lines = [
         f"## Overall: {len(board.benchmarks)} benchmark(s), baseline `{board.baseline}`",
         "",
-        f"| method | benchmarks | W / T / L vs {board.baseline} | wins > seed sd | faster to target > seed sd | "
-        "mean rank |",
+        (f"| method | benchmarks | W / T / L vs {board.baseline} | wins > seed sd | faster to target > seed sd | "
+         "mean rank |"),
         "|---|---:|---:|---:|---:|---:|",
     ]
     for o in board.overall:
@@ -457,13 +457,13 @@ def to_markdown(board: Leaderboard) -> str:
                      f"{o.faster_wins} | {o.mean_rank:.2f} |")
     lines += [
         "",
-        f"W / T / L: the paired {level}% interval of the loss difference lies below 0 / contains 0 / lies above 0 "
-        "(paired by seed, Student t); wins > seed sd: benchmarks where the mean loss difference is negative and "
-        f"larger in size than the larger of the two methods' seed-to-seed (sample) standard deviations; faster to "
-        "target > seed sd: benchmarks with a target loss where the method reached it on every seed and its mean "
-        "saving of steps is larger than the larger seed sd of the two methods' steps (a baseline seed that never "
-        "reached it counts as the run's length); rank 1 = lowest mean loss of the benchmark, ties share the mean "
-        "rank.",
+        (f"W / T / L: the paired {level}% interval of the loss difference lies below 0 / contains 0 / lies above 0 "
+         "(paired by seed, Student t); wins > seed sd: benchmarks where the mean loss difference is negative and "
+         "larger in size than the larger of the two methods' seed-to-seed (sample) standard deviations; faster to "
+         "target > seed sd: benchmarks with a target loss where the method reached it on every seed and its mean "
+         "saving of steps is larger than the larger seed sd of the two methods' steps (a baseline seed that never "
+         "reached it counts as the run's length); rank 1 = lowest mean loss of the benchmark, ties share the mean "
+         "rank."),
     ]
     for bench in board.benchmarks:
         rows = sorted((r for r in board.rows if r.benchmark == bench.name), key=lambda r: (r.rank, r.method))

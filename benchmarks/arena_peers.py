@@ -1,0 +1,58 @@
+"""Run the arena's peer methods on one of the earlier benchmarks, for `skillit compare` to merge (issue 9).
+
+The arena configs (`real-text`, `math-pretrain`, `math-finetune`) list every method; the earlier benchmarks
+(`addition-*`, `composition-*`, `lego-*`, `ni-stance`) list only their own, so their `skillit bench` stays
+inside its time budget. This script runs the peers there without editing the shipped configs: it takes the
+benchmark's config as shipped, replaces its methods by stratified and the peers — each with the parameters
+the arena configs give it (read from `math-pretrain.yaml`, the one source) — and runs them into ``--out``.
+Stratified is run again because DoReMi online uses it as its reference; it repeats the board's stratified
+runs exactly (seeded), which is what lets `skillit compare` merge the two directories:
+
+    skillit run addition-finetune --jobs 2 --out runs/arena/addition-finetune
+    python benchmarks/arena_peers.py addition-finetune --jobs 2 --out runs/arena-peers/addition-finetune
+    skillit compare runs/arena/addition-finetune runs/arena-peers/addition-finetune --out runs/board
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from skillit.experiment.config import load_config, shipped_config_path
+from skillit.experiment.runner import apply_overrides, run_experiment
+
+# every arena method that is not a graph-specific Skill-It variant (those take the benchmark's own graph)
+PEERS = ("aioli", "aioli-train-loss", "ado", "odm", "doremi-online", "rb-balance", "pike", "velocitune",
+         "natural", "temperature")
+SOURCE = "math-pretrain"
+
+
+def peer_config(benchmark: str, seeds: int | None = None):
+    """The benchmark's shipped config with methods = stratified + the peers (the arena's parameters)."""
+    config = load_config(shipped_config_path(benchmark))
+    arena = load_config(shipped_config_path(SOURCE)).model_dump()["methods"]
+    data = config.model_dump()
+    data["methods"] = {"stratified": arena["stratified"], **{name: arena[name] for name in PEERS}}
+    return apply_overrides(type(config).model_validate(data), seeds=seeds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("benchmark", help="a shipped benchmark config name, e.g. addition-finetune")
+    parser.add_argument("--out", type=Path, required=True, help="the run directory to write")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default: the config's)")
+    args = parser.parse_args(argv)
+    config = peer_config(args.benchmark, args.seeds)
+    start = time.perf_counter()
+    run_experiment(config, args.out, config_dir=shipped_config_path(args.benchmark).parent, jobs=args.jobs,
+                   progress=lambda done, total: print(f"\r{done}/{total} steps", end="", file=sys.stderr))
+    print(f"\n{args.benchmark}: {len(config.methods)} methods x {len(config.seeds)} seeds in "
+          f"{time.perf_counter() - start:.0f} s; results in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
