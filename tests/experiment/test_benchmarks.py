@@ -9,8 +9,8 @@ from skillit.report.table import reference_lines
 
 
 # one method per kind of signal or schedule: validation loss, the improved rule, probe sub-rounds,
-# training loss, gradient statistics, a reference run (the peers' update rules are tested in tests/policy)
-SMOKE_METHODS = ("skill-it", "skill-it-plus", "aioli", "odm", "rb-balance", "doremi-online")
+# training loss, gradient statistics, a reference run, a graph learned before the runs (the peers' update rules are tested in tests/policy)
+SMOKE_METHODS = ("skill-it", "skill-it-plus", "skill-it-plus-learned", "aioli", "odm", "rb-balance", "doremi-online")
 
 
 @pytest.mark.slow

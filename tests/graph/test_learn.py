@@ -19,7 +19,7 @@ from skillit.graph_learners import (
     TrajectoryProbe,
     build_learner,
 )
-from skillit.skills import Skill, SkillSet
+from skillit.skills import ListSource, Skill, SkillSet
 from tests.graph.planted import EXPECTED_EDGES, TRAINING, examples, V, model_builder, planted_skillset, tokenizer
 
 
@@ -236,3 +236,16 @@ def test_the_base_evaluates_at_its_start_and_end_only_and_snapshots_match_an_eva
         assert saved["examples_seen"] == seen
         for name, tensor in state.items():
             assert torch.equal(saved["model"][name], tensor), (step, name)
+
+
+def test_probe_mix_defaults_away_from_the_uniform_share_and_refuses_it_when_set():
+    # k = 2 at f = 0.5 gives M = [[0.5, 0.5], [0.5, 0.5]], singular; the default is 0.75 there, 0.5 otherwise
+    two = SkillSet([Skill(name, ListSource(examples(V, name)), examples(V, name)) for name in ("h", "t")])
+    default = TrajectoryProbe()
+    assert default.mixing_matrix(two).tolist() == [[0.75, 0.25], [0.25, 0.75]]
+    assert default.mixing_matrix(planted_skillset())[0].tolist() == pytest.approx([0.5, 0.25, 0.25])
+    default.check(two)  # no error
+    with pytest.raises(GraphError, match=r"mix 0.5 is the uniform share 1/k for k = 2"):
+        TrajectoryProbe(mix=0.5).check(two)
+    with pytest.raises(GraphError, match=r"k = 3"):
+        TrajectoryProbe(mix=1 / 3).check(planted_skillset())

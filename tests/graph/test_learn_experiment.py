@@ -118,3 +118,18 @@ def test_graph_learn_defaults_are_the_documented_ones_scaled_to_the_run():
     assert (explicit.base_steps, explicit.steps, explicit.scale) == (2, 3, "max")
     kept = parse_config(TINY.replace("jobs: 1}", "jobs: 1, scale: none}"))
     assert learner_for(kept).params.scale == "none"
+
+
+def test_diagnostics_of_a_data_task_without_prerequisites_has_no_planted_comparison():
+    # ni-stance is a data task with no prerequisites file: graph learning used to stop at the comparison
+    from skillit.experiment.config import load_config, shipped_config_path
+    from skillit.experiment.graph_learning import diagnostics_of
+    from skillit.graph import SkillsGraph
+
+    config = load_config(shipped_config_path("ni-stance"))
+    out = diagnostics_of(config, SkillsGraph.identity(["Stance Detection", "Text Matching"]))
+    assert set(out) == {"density"}
+    # a data task with one (math-pretrain) is still compared with its planted graph
+    math = load_config(shipped_config_path("math-pretrain"))
+    names = ["arithmetic__add_or_sub", "arithmetic__mul"]
+    assert "vs_planted" in diagnostics_of(math, SkillsGraph.identity(names))

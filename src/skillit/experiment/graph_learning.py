@@ -163,7 +163,10 @@ def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, An
     out: dict[str, Any] = {"density": density(graph).to_dict()}
     spec = get_task(config.task.name)
     if spec.prerequisites is not None:
-        planted = spec.prerequisites(parse_task_params(config.task.name, config.task.params))
+        try:
+            planted = spec.prerequisites(parse_task_params(config.task.name, config.task.params))
+        except GraphError:  # a data task without a prerequisites file plants no graph: nothing to compare with
+            return out
         try:
             out["vs_planted"] = compare_graphs(graph, planted).to_dict()
         except GraphError as exc:  # names that do not overlap: no comparison, say why

@@ -7,7 +7,9 @@ with short probes during the real run. This learner does the latter, offline and
    with snapshots at P = ``points`` evenly spaced steps t_1 < … < t_P = base_steps;
 2. at every snapshot t, for every training skill i, a short **probe** of h = ``steps`` steps on the
    mixture m_i = f·e_i + (1 − f)/(k − 1)·(1 − e_i) (f = ``mix``, default 0.5: a tilt that keeps every
-   skill in the batch; f = 1 is "skill i alone"), and, with ``control``, one probe on the uniform mixture u;
+   skill in the batch; f = 1 is "skill i alone"; with k = 2 skills the default is 0.75, because f = 1/k makes
+   every m_i the uniform mixture and M singular, and an explicit ``mix`` of 1/k is refused before any run),
+   and, with ``control``, one probe on the uniform mixture u;
 3. the loss decreases Δ_t[i, j] = L_j(t) − L_j(probe i) (divided by L_j(t) with ``normalise``) are
    *de-mixed* — under the linear dynamic law of Aioli/LMO, ΔL_j ≈ Σ_i p_i A_ij, so Δ_t = M Â_t with M the
    matrix of probe mixtures and Â_t = M⁻¹ Δ_t — and averaged over the points:
@@ -34,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from skillit.errors import GraphError
 from skillit.graph_learners.base import GraphLearner, LearnerParams
 from skillit.graph_learners.runs import ProbeRun, RunOutcome
 from skillit.skills.skillset import SkillSet
@@ -43,7 +46,8 @@ class ProbeParams(LearnerParams):
     steps: int = Field(25, ge=1, description="h: steps of each probe")
     base_steps: int = Field(300, ge=0, description="length of the shared stratified trajectory that is probed")
     points: int = Field(3, ge=1, description="probe points along the base trajectory (evenly spaced, the last at base_steps)")
-    mix: float = Field(0.5, gt=0, le=1, description="f: share of the probed skill in a probe's mixture (rest uniform)")
+    mix: float | None = Field(None, gt=0, le=1, description="f: share of the probed skill in a probe's mixture (rest "
+                              "uniform); default 0.5, or 0.75 with 2 training skills (0.5 = 1/k cannot be de-mixed)")
     control: bool = Field(False, description="subtract the loss decrease of a stratified control probe")
     normalise: bool = Field(True, description="relative loss decreases δ/L(t) instead of raw δ")
     negative: Literal["zero", "keep"] = Field("zero", description="keep negative entries or set them to 0")
@@ -62,9 +66,24 @@ class TrajectoryProbe(GraphLearner):
             return [0]
         return sorted({max(1, round(p.base_steps * (n + 1) / p.points)) for n in range(p.points)})
 
+    def share(self, k: int) -> float:
+        """f for k training skills: ``mix`` when set, else 0.5 (0.75 when k = 2, where 0.5 is the uniform share)."""
+        if self.params.mix is not None:
+            return self.params.mix
+        return 0.75 if k == 2 else 0.5
+
+    def check(self, skillset: SkillSet) -> None:
+        k = len(skillset.train_names)
+        if k > 1 and abs(self.share(k) - 1.0 / k) < 1e-9:
+            raise GraphError(
+                f"graph learner 'probe': mix {self.share(k):g} is the uniform share 1/k for k = {k} training skills, so "
+                "every probe would train on the same (uniform) mixture and the graph could not be de-mixed; set "
+                "graph_learning.mix to another value (e.g. 0.75), or leave it out"
+            )
+
     def _mixture(self, skillset: SkillSet, skill: str) -> dict[str, float]:
         names = skillset.train_names
-        f = self.params.mix
+        f = self.share(len(names))
         if f == 1.0 or len(names) == 1:
             return {skill: 1.0}
         rest = (1.0 - f) / (len(names) - 1)
