@@ -281,10 +281,12 @@ def compare(
     out: Path = typer.Option(Path("runs") / "compare", "--out", help="where leaderboard.md and leaderboard.png go"),
     baseline: str = typer.Option("stratified", "--baseline", help="the method every other one is paired with"),
     confidence: float = typer.Option(0.95, "--confidence", help="level of the paired t-interval"),
+    replace: bool = typer.Option(False, "--replace", help="a method in a later directory of the same benchmark "
+                                 "replaces the earlier one's (a method re-run with new parameters)"),
 ) -> None:
     """Leaderboard of methods × benchmarks: loss, accuracy, paired difference to the baseline, W/T/L, rank, cost."""
     try:
-        board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence)
+        board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence, replace=replace)
     except SkillitError as exc:
         _fail(exc)
         return

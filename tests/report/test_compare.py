@@ -179,6 +179,12 @@ def test_merging_refuses_other_set_ups_and_differing_reruns(tmp_path):
     with pytest.raises(DataError, match="method 'm1' ran in .* with different losses"):
         merge_benchmarks([load_run_dir(first), load_run_dir(third)])
     assert not out.exists()
+    # --replace: the later directory's m1 (0.8, 1.0, 0.9) replaces the earlier one's
+    merged = merge_benchmarks([load_run_dir(first), load_run_dir(third)], replace=True)[0]
+    assert merged.methods["m1"].loss == {0: 0.8, 1: 1.0, 2: 0.9}
+    result = CliRunner().invoke(app, ["compare", str(first), str(third), "--replace", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "| m1 | 0.900 ± 0.100 |" in (out / "leaderboard.md").read_text()
 
 
 def test_mean_std_and_costs(run_dirs):

@@ -29,7 +29,8 @@ Per benchmark and method, with n seeds:
   ``config.yaml`` sections ``task``, ``setting``, ``target_skills``, ``target_loss``, ``model``,
   ``training`` and ``warm_start`` agree wherever both name a field) and that a method present in more than
   one of them has the same loss on every seed they share (the runs are seeded, so a re-run is identical);
-  otherwise it is an error naming the field or method. The merged benchmark's wall time is the sum.
+  otherwise it is an error naming the field or method (``--replace``: a later directory's method replaces
+  the earlier one's, for a method re-run with new parameters). The merged benchmark's wall time is the sum.
 * costs: extra training steps (steps outside the compared runs, today the graph learning of
   ``graph: learn``: summary ``graph_cost``), evaluation examples per run, time per run relative to the
   baseline's, the share of a run's time spent outside the optimiser steps (evaluation + signals), and the
@@ -165,11 +166,12 @@ def _first_difference(a: Any, b: Any, where: str) -> str | None:
     return None if a == b else where
 
 
-def merge_benchmarks(benchmarks: Sequence[BenchmarkRuns]) -> list[BenchmarkRuns]:
+def merge_benchmarks(benchmarks: Sequence[BenchmarkRuns], *, replace: bool = False) -> list[BenchmarkRuns]:
     """One entry per benchmark name, in first-seen order; directories of the same benchmark merged.
 
     Raises ``DataError`` when the directories ran different set-ups, or the same method with different
-    results (module docstring).
+    results (module docstring). With ``replace``, a method in a later directory replaces the same method of
+    an earlier one instead (a method re-run with new parameters).
     """
     groups: dict[str, list[BenchmarkRuns]] = {}
     for bench in benchmarks:
@@ -191,11 +193,15 @@ def merge_benchmarks(benchmarks: Sequence[BenchmarkRuns]) -> list[BenchmarkRuns]
                 if method not in methods:
                     methods[method] = runs
                     continue
+                if replace:
+                    methods[method] = runs
+                    continue
                 kept = methods[method]
                 shared = set(kept.loss) & set(runs.loss)
                 if any(not _same(kept.loss[s], runs.loss[s]) for s in shared):
                     raise DataError(f"benchmark {name!r}: method {method!r} ran in {first.path} and {other.path} "
-                                    "with different losses on the same seed; leave it out of one of them")
+                                    "with different losses on the same seed; leave it out of one of them, or give "
+                                    "--replace to keep the later directory's runs")
                 if set(runs.loss) - set(kept.loss):  # seeds only the other directory ran
                     methods[method] = _union(kept, runs)
         walls = [b.wall_seconds for b in group]
@@ -527,7 +533,8 @@ def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
 
 
 def compare_runs(
-    run_dirs: Sequence[str | Path], out_dir: str | Path, *, baseline: str = BASELINE, confidence: float = 0.95
+    run_dirs: Sequence[str | Path], out_dir: str | Path, *, baseline: str = BASELINE, confidence: float = 0.95,
+    replace: bool = False,
 ) -> Leaderboard:
     """Read every run directory, build the leaderboard and write ``leaderboard.md`` and ``leaderboard.png``.
 
@@ -539,8 +546,8 @@ def compare_runs(
     twice = next((d for d in run_dirs if resolved.count(Path(d).resolve()) > 1), None)
     if twice is not None:
         raise DataError(f"run directory {str(twice)!r} is given more than once; give each directory once")
-    board = build_leaderboard(merge_benchmarks([load_run_dir(d) for d in run_dirs]), baseline=baseline,
-                              confidence=confidence)
+    board = build_leaderboard(merge_benchmarks([load_run_dir(d) for d in run_dirs], replace=replace),
+                              baseline=baseline, confidence=confidence)
     out = Path(out_dir)
     atomic_write_text(out / "leaderboard.md", to_markdown(board))
     plot_leaderboard(board, out / "leaderboard.png")
