@@ -7,6 +7,7 @@ from skillit.errors import PolicyError
 from skillit.graph import SkillsGraph, builtin_graph
 from skillit.policy import (
     AntiCurriculum,
+    Observation,
     Curriculum,
     MinimumProbability,
     Random,
@@ -115,6 +116,13 @@ def test_floor_and_smoothing_wrappers():
     assert smoothed.weights(state) == pytest.approx([0.5, 0, 0.5])  # 0.5·[1,0,0] + 0.5·[0,0,1]
     state = smoothed.update(state, observe(1, {}))
     assert smoothed.weights(state) == pytest.approx([0.75, 0, 0.25])
+    # a probe sub-round (Aioli's LearnParams) updates the inner policy (it flips) but not the EMA
+    probe = Observation(round=2, step=30, evals=(), kind="probe")
+    state = smoothed.update(state, probe)
+    assert smoothed.weights(state) == pytest.approx([0.75, 0, 0.25])
+    assert state["inner"]["weights"] == pytest.approx([0, 0, 1])  # flipped twice, then once more by the probe
+    state = smoothed.update(state, observe(3, {}))  # inner flips back to [1, 0, 0]
+    assert smoothed.weights(state) == pytest.approx([0.875, 0, 0.125])
 
 
 def test_static_graph_stratified_reports_missing_edges():

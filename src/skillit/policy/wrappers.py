@@ -103,7 +103,11 @@ class MinimumProbability(_Wrapper):
 
 
 class Smoothed(_Wrapper):
-    """p'_t = β · p'_{t−1} + (1 − β) · p_t, with p'_1 = p_1 (an EMA over rounds)."""
+    """p'_t = β · p'_{t−1} + (1 − β) · p_t, with p'_1 = p_1 (an EMA over training rounds).
+
+    The EMA advances on training rounds only: a probe sub-round that the inner policy planned (Aioli's
+    LearnParams) updates the inner state but not p', so β means the same with and without probes.
+    """
 
     wrapper_name = "smoothed"
     keeps_scope = False
@@ -120,6 +124,8 @@ class Smoothed(_Wrapper):
 
     def update(self, state: PolicyState, observation: Observation) -> PolicyState:
         inner = self.inner.update(state["inner"], observation)
+        if observation.kind == "probe":  # a probe sub-round: the inner policy learns, the mixture does not move
+            return {**state, "inner": inner}
         fresh = self.inner.weights(inner)
         smoothed = self.beta * np.asarray(state["smoothed"]) + (1.0 - self.beta) * fresh
         return {"inner": inner, "smoothed": (smoothed / smoothed.sum()).tolist()}
