@@ -175,6 +175,11 @@ def test_merging_refuses_other_set_ups_and_differing_reruns(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(DataError, match="different set-ups .*'training.lr'"):
         compare_runs([first, second], out)
+    other_data = _write_run_dir(tmp_path / "d", "A", {"m3": [0.9, 1.1, 1.0]}, config=SETUP)
+    (first / "manifest.json").write_text(json.dumps({"data_fingerprint": {"train.jsonl": "aaa"}}))
+    (other_data / "manifest.json").write_text(json.dumps({"data_fingerprint": {"train.jsonl": "bbb"}}))
+    with pytest.raises(DataError, match=r"manifest.json field 'data_fingerprint.train.jsonl'"):
+        compare_runs([first, other_data], out)
     third = _write_run_dir(tmp_path / "c", "A", {"m1": [0.8, 1.0, 0.9]}, config=SETUP)  # m1 differs on seed 2
     with pytest.raises(DataError, match="method 'm1' ran in .* with different losses"):
         merge_benchmarks([load_run_dir(first), load_run_dir(third)])

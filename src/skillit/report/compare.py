@@ -27,8 +27,9 @@ Per benchmark and method, with n seeds:
 * one benchmark in several directories (a method run later with ``skillit run CONFIG --methods NEW``): the
   directories are merged into one benchmark, after checking that they ran the same set-up (the
   ``config.yaml`` sections ``task``, ``setting``, ``target_skills``, ``target_loss``, ``model``,
-  ``training`` and ``warm_start`` agree wherever both name a field) and that a method present in more than
-  one of them has the same loss on every seed they share (the runs are seeded, so a re-run is identical);
+  ``training`` and ``warm_start`` agree wherever both name a field, and so do the data files' fingerprints in
+  ``manifest.json``) and that a method present in more than one of them has the same loss on every seed
+  they share (the runs are seeded, so a re-run is identical);
   otherwise it is an error naming the field or method (``--replace``: a later directory's method replaces
   the earlier one's, for a method re-run with new parameters). The merged benchmark's wall time is the sum.
 * costs: extra training steps (steps outside the compared runs, today the graph learning of
@@ -137,21 +138,32 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
         wall_seconds=summary.get("wall_seconds"),
         jobs=summary.get("jobs"),
         target_loss=None if target_loss is None else float(target_loss),
-        setup=_setup(folder / "config.yaml"),
+        setup=_setup(folder),
     )
 
 
-def _setup(path: Path) -> dict[str, Any]:
-    """The set-up sections of a run directory's ``config.yaml`` (empty when there is none)."""
-    if not path.is_file():
-        return {}
-    try:
-        config = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not readable YAML ({exc})") from None
-    if not isinstance(config, Mapping):
-        raise DataError(f"{path}: not a skillit run config (a mapping at the top level)")
-    return {key: config[key] for key in SETUP_SECTIONS if key in config}
+def _setup(folder: Path) -> dict[str, Any]:
+    """What must agree before two directories merge: the set-up sections of ``config.yaml`` and the data
+    files' fingerprints of ``manifest.json`` (each absent when its file is)."""
+    setup: dict[str, Any] = {}
+    path = folder / "config.yaml"
+    if path.is_file():
+        try:
+            config = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise DataError(f"{path}: not readable YAML ({exc})") from None
+        if not isinstance(config, Mapping):
+            raise DataError(f"{path}: not a skillit run config (a mapping at the top level)")
+        setup.update({key: config[key] for key in SETUP_SECTIONS if key in config})
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        try:
+            fingerprint = json.loads(manifest.read_text()).get("data_fingerprint")
+        except (json.JSONDecodeError, AttributeError):
+            raise DataError(f"{manifest}: not a skillit run manifest") from None
+        if fingerprint:
+            setup["data_fingerprint"] = fingerprint
+    return setup
 
 
 def _first_difference(a: Any, b: Any, where: str) -> str | None:
@@ -186,8 +198,9 @@ def merge_benchmarks(benchmarks: Sequence[BenchmarkRuns], *, replace: bool = Fal
                                 f"{other.steps}; only runs of the same set-up can share a leaderboard")
             different = _first_difference(first.setup, other.setup, "")
             if different:
+                where = "manifest.json" if different.startswith("data_fingerprint") else "config.yaml"
                 raise DataError(f"benchmark {name!r}: {first.path} and {other.path} ran different set-ups "
-                                f"(config.yaml field {different!r}); compare them as separate benchmarks by "
+                                f"({where} field {different!r}); compare them as separate benchmarks by "
                                 "giving each its own name")
             for method, runs in other.methods.items():
                 if method not in methods:
