@@ -3,10 +3,12 @@
 The arena configs (`real-text`, `math-pretrain`, `math-finetune`) list every method; the earlier benchmarks
 (`addition-*`, `composition-*`, `lego-*`, `ni-stance`) list only their own, so their `skillit bench` stays
 inside its time budget. This script runs the peers there without editing the shipped configs: it takes the
-benchmark's config as shipped, replaces its methods by stratified and the peers — each with the parameters
-the arena configs give it (read from `math-pretrain.yaml`, the one source) — and runs them into ``--out``.
-Stratified is run again because DoReMi online uses it as its reference; it repeats the board's stratified
-runs exactly (seeded), which is what lets `skillit compare` merge the two directories:
+benchmark's config as shipped, replaces its methods by the benchmark's own `stratified` (as the config gives
+it: in `addition-finetune` and `composition-finetune` it is stratified over the skills with an edge to the
+target) and the peers — each with the parameters the arena configs give it (read from `math-pretrain.yaml`,
+the one source) — and runs them into ``--out``. Stratified is run again because DoReMi online uses it as its
+reference; it repeats the board's stratified runs exactly (seeded), which is what lets `skillit compare`
+merge the two directories (it refuses if they differ):
 
     skillit run addition-finetune --jobs 2 --out runs/arena/addition-finetune
     python benchmarks/arena_peers.py addition-finetune --jobs 2 --out runs/arena-peers/addition-finetune
@@ -30,11 +32,11 @@ SOURCE = "math-pretrain"
 
 
 def peer_config(benchmark: str, seeds: int | None = None):
-    """The benchmark's shipped config with methods = stratified + the peers (the arena's parameters)."""
+    """The benchmark's shipped config with methods = its own stratified + the peers (the arena's parameters)."""
     config = load_config(shipped_config_path(benchmark))
     arena = load_config(shipped_config_path(SOURCE)).model_dump()["methods"]
     data = config.model_dump()
-    data["methods"] = {"stratified": arena["stratified"], **{name: arena[name] for name in PEERS}}
+    data["methods"] = {"stratified": data["methods"]["stratified"], **{name: arena[name] for name in PEERS}}
     return apply_overrides(type(config).model_validate(data), seeds=seeds)
 
 

@@ -64,6 +64,7 @@ def test_arena_peers_keeps_the_set_up_and_takes_the_arena_parameters():
         assert peers["methods"]["aioli"]["params"] == {"lp_rounds": 1, "lp_steps": 1}  # the arena's cheap probes
         assert peers["methods"]["doremi-online"]["reference"] == "stratified"
         assert peers["seeds"] == [0, 1]
+        assert peers["methods"]["stratified"] == shipped["methods"]["stratified"]  # the board's baseline, as shipped
         # everything `skillit compare` checks before merging is as shipped
         assert all(peers[key] == shipped[key] for key in SETUP_SECTIONS)
 
