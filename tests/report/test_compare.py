@@ -190,6 +190,10 @@ def test_merging_refuses_other_set_ups_and_differing_reruns(tmp_path):
     result = CliRunner().invoke(app, ["compare", str(first), str(third), "--replace", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "| m1 | 0.900 ± 0.100 |" in (out / "leaderboard.md").read_text()
+    # the baseline is never replaced: a different stratified is an error even with --replace
+    fourth = _write_run_dir(tmp_path / "e", "A", {"stratified": [1.0, 1.2, 1.0]}, config=SETUP)
+    with pytest.raises(DataError, match="the baseline 'stratified' ran in .* never replaced"):
+        merge_benchmarks([load_run_dir(first), load_run_dir(fourth)], replace=True)
 
 
 def test_mean_std_and_costs(run_dirs):

@@ -31,7 +31,8 @@ Per benchmark and method, with n seeds:
   ``manifest.json``) and that a method present in more than one of them has the same loss on every seed
   they share (the runs are seeded, so a re-run is identical);
   otherwise it is an error naming the field or method (``--replace``: a later directory's method replaces
-  the earlier one's, for a method re-run with new parameters). The merged benchmark's wall time is the sum.
+  the earlier one's, for a method re-run with new parameters; never the baseline, which every other method
+  is paired with). The merged benchmark's wall time is the sum.
 * costs: extra training steps (steps outside the compared runs, today the graph learning of
   ``graph: learn``: summary ``graph_cost``), evaluation examples per run, time per run relative to the
   baseline's, the share of a run's time spent outside the optimiser steps (evaluation + signals), and the
@@ -178,12 +179,15 @@ def _first_difference(a: Any, b: Any, where: str) -> str | None:
     return None if a == b else where
 
 
-def merge_benchmarks(benchmarks: Sequence[BenchmarkRuns], *, replace: bool = False) -> list[BenchmarkRuns]:
+def merge_benchmarks(
+    benchmarks: Sequence[BenchmarkRuns], *, replace: bool = False, baseline: str = BASELINE
+) -> list[BenchmarkRuns]:
     """One entry per benchmark name, in first-seen order; directories of the same benchmark merged.
 
     Raises ``DataError`` when the directories ran different set-ups, or the same method with different
     results (module docstring). With ``replace``, a method in a later directory replaces the same method of
-    an earlier one instead (a method re-run with new parameters).
+    an earlier one instead (a method re-run with new parameters) — except the baseline: every method of the
+    earlier directories is paired with it, so differing baseline runs are always an error.
     """
     groups: dict[str, list[BenchmarkRuns]] = {}
     for bench in benchmarks:
@@ -206,15 +210,24 @@ def merge_benchmarks(benchmarks: Sequence[BenchmarkRuns], *, replace: bool = Fal
                 if method not in methods:
                     methods[method] = runs
                     continue
-                if replace:
-                    methods[method] = runs
-                    continue
                 kept = methods[method]
                 shared = set(kept.loss) & set(runs.loss)
                 if any(not _same(kept.loss[s], runs.loss[s]) for s in shared):
-                    raise DataError(f"benchmark {name!r}: method {method!r} ran in {first.path} and {other.path} "
-                                    "with different losses on the same seed; leave it out of one of them, or give "
-                                    "--replace to keep the later directory's runs")
+                    if method == baseline:
+                        raise DataError(
+                            f"benchmark {name!r}: the baseline {method!r} ran in {first.path} and {other.path} with "
+                            "different losses on the same seed (a different baseline spec or code); every other "
+                            "method is paired with it, so it is never replaced: re-run one directory's methods "
+                            "with the other's baseline"
+                        )
+                    if not replace:
+                        raise DataError(
+                            f"benchmark {name!r}: method {method!r} ran in {first.path} and {other.path} with "
+                            "different losses on the same seed; leave it out of one of them, or give --replace to "
+                            "keep the later directory's runs"
+                        )
+                    methods[method] = runs
+                    continue
                 if set(runs.loss) - set(kept.loss):  # seeds only the other directory ran
                     methods[method] = _union(kept, runs)
         walls = [b.wall_seconds for b in group]
@@ -559,7 +572,7 @@ def compare_runs(
     twice = next((d for d in run_dirs if resolved.count(Path(d).resolve()) > 1), None)
     if twice is not None:
         raise DataError(f"run directory {str(twice)!r} is given more than once; give each directory once")
-    board = build_leaderboard(merge_benchmarks([load_run_dir(d) for d in run_dirs], replace=replace),
+    board = build_leaderboard(merge_benchmarks([load_run_dir(d) for d in run_dirs], replace=replace, baseline=baseline),
                               baseline=baseline, confidence=confidence)
     out = Path(out_dir)
     atomic_write_text(out / "leaderboard.md", to_markdown(board))
