@@ -91,7 +91,7 @@ class BenchmarkRuns:
     wall_seconds: float | None = None
     jobs: int | None = None
     target_loss: float | None = None
-    setup: dict[str, Any] = field(default_factory=dict)  # config.yaml's set-up sections (SETUP_SECTIONS)
+    setup: dict[str, Any] = field(default_factory=dict)  # SETUP_SECTIONS of config.yaml + data_fingerprint
 
 
 def load_run_dir(path: str | Path) -> BenchmarkRuns:
