@@ -109,7 +109,9 @@ def test_graph_learn_defaults_are_the_documented_ones_scaled_to_the_run():
     params = learner_for(long_run).params.model_dump()
     assert learner_for(long_run).name == "probe"
     assert {k: params[k] for k in ("base_steps", "steps", "points", "mix", "scale")} == {
-        "base_steps": 600, "steps": 25, "points": 3, "mix": 0.5, "scale": "max"}
+        "base_steps": 600, "steps": 25, "points": 3, "mix": None, "scale": "max"}
+    # mix unset means the learner's default share: 0.5, or 0.75 with 2 training skills (0.5 = 1/k is singular)
+    assert (learner_for(long_run).share(3), learner_for(long_run).share(2)) == (0.5, 0.75)
     short_run = learner_for(parse_config(bare.replace("steps: 8,", "steps: 200,"))).params
     assert (short_run.base_steps, short_run.steps, short_run.scale) == (60, 5, "max")  # h: at least 5 steps
     linear = learner_for(long_run, "linear").params
