@@ -113,6 +113,23 @@ def test_paired_intervals_outcomes_and_ranks_match_the_hand_computation(run_dirs
     assert _row(board, "A", "m1").clear_win and not _row(board, "B", "m2").clear_win
 
 
+def test_common_rank_reranks_each_benchmark_among_the_methods_run_on_all_of_them(tmp_path):
+    # A: stratified 1, m1 2, m3 0.5 → own ranks m3 1, stratified 2, m1 3. B (no m3): m1 1, stratified 2 →
+    # own ranks m1 1, stratified 2. Mean ranks: stratified 2.0, m1 2.0, m3 1.0 (one benchmark, the best).
+    # Among the methods on both (stratified, m1): A stratified 1, m1 2; B m1 1, stratified 2 → 1.5 each; m3 none.
+    a = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0] * 3, "m1": [2.0] * 3, "m3": [0.5] * 3})
+    b = _write_run_dir(tmp_path / "b", "B", {"stratified": [2.0] * 3, "m1": [1.0] * 3})
+    board = build_leaderboard([load_run_dir(a), load_run_dir(b)])
+    overall = {o.method: (o.mean_rank, o.common_rank) for o in board.overall}
+    assert overall == {"stratified": (2.0, 1.5), "m1": (2.0, 1.5), "m3": (1.0, None)}
+    # sorted by the common rank, methods without one last, however good their own mean rank
+    assert [o.method for o in board.overall] == ["m1", "stratified", "m3"]
+    text = to_markdown(board)
+    assert "| m3 | 1 | 1 / 0 / 0 | 1 | 0 | — | 1.00 |" in text
+    assert "| m1 | 2 | 1 / 0 / 1 | 1 | 0 | 1.50 | 2.00 |" in text
+    assert "only the 2 method(s) run on all 2 benchmarks" in text
+
+
 def test_a_win_inside_the_seed_sd_is_not_a_clear_win(tmp_path):
     # Δ = −0.05 each seed: a win by the interval ([−0.05, −0.05]) but 0.05 is below both seed sds (0.1)
     a = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0, 1.1, 1.2], "m": [0.95, 1.05, 1.15]})

@@ -23,7 +23,11 @@ Per benchmark and method, with n seeds:
   A baseline seed that never reached the target counts as the run's length (a lower bound on its steps,
   so the saving is understated, never overstated).
 * rank: 1 = lowest mean loss among the benchmark's methods; ties share the average rank. The mean rank
-  averages a method's ranks over the benchmarks it ran on.
+  averages a method's ranks over the benchmarks it ran on, so two methods' mean ranks are comparable only
+  when they ran on the same benchmarks against the same rivals. The *common rank* is the comparable one: each
+  benchmark is re-ranked among only the methods that ran on every benchmark given, and those ranks are
+  averaged; a method missing from some benchmark has none. The overall table is sorted by it, then by the
+  mean rank.
 * one benchmark in several directories (a method run later with ``skillit run CONFIG --methods NEW``): the
   directories are merged into one benchmark, after checking that they ran the same set-up (the
   ``config.yaml`` sections ``task``, ``setting``, ``target_skills``, ``target_loss``, ``model``,
@@ -341,6 +345,7 @@ class Overall:
     mean_rank: float
     clear_wins: int = 0  # benchmarks won by more than the seed-to-seed standard deviation
     faster_wins: int = 0  # benchmarks where it reached the target faster by more than the seed sd of the steps
+    common_rank: float | None = None  # mean rank among the methods run on every benchmark; None if not one
 
 
 @dataclass(frozen=True)
@@ -398,6 +403,7 @@ def build_leaderboard(
                 signal_seconds=runs.signal_seconds, epochs=runs.epochs, clear_win=clear,
                 steps_to_target=to_target, reached=reached, faster=faster,
             ))
+    common = _common_ranks(benchmarks)
     overall = []
     for method in dict.fromkeys(r.method for r in rows):
         mine = [r for r in rows if r.method == method]
@@ -406,9 +412,20 @@ def build_leaderboard(
             method=method, benchmarks=len(mine), wins=outcomes.count("win"), ties=outcomes.count("tie"),
             losses=outcomes.count("loss"), mean_rank=float(np.mean([r.rank for r in mine])),
             clear_wins=sum(r.clear_win for r in mine), faster_wins=sum(r.faster for r in mine),
+            common_rank=common.get(method),
         ))
-    overall.sort(key=lambda o: (o.mean_rank, o.method))
+    overall.sort(key=lambda o: (o.common_rank is None, o.common_rank or 0.0, o.mean_rank, o.method))
     return Leaderboard(baseline, confidence, tuple(benchmarks), tuple(rows), tuple(overall))
+
+
+def _common_ranks(benchmarks: Sequence[BenchmarkRuns]) -> dict[str, float]:
+    """Per method run on every benchmark: its mean rank when each benchmark ranks only those methods."""
+    everywhere = [m for m in benchmarks[0].methods if all(m in b.methods for b in benchmarks)] if benchmarks else []
+    if not everywhere:
+        return {}
+    ranks = [average_ranks({m: mean_std(list(b.methods[m].loss.values()))[0] for m in everywhere})
+             for b in benchmarks]  # one {method: rank} per benchmark
+    return {m: float(np.mean([r[m] for r in ranks])) for m in everywhere}
 
 
 def _steps_to_target(
@@ -477,16 +494,18 @@ def _target(row: Row) -> str:
 def to_markdown(board: Leaderboard) -> str:
     """The leaderboard as Markdown: an overall table, then one table per benchmark."""
     level = round(board.confidence * 100)
+    n_common = sum(o.common_rank is not None for o in board.overall)
     lines = [
         f"## Overall: {len(board.benchmarks)} benchmark(s), baseline `{board.baseline}`",
         "",
         (f"| method | benchmarks | W / T / L vs {board.baseline} | wins > seed sd | faster to target > seed sd | "
-         "mean rank |"),
-        "|---|---:|---:|---:|---:|---:|",
+         "common rank | mean rank |"),
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for o in board.overall:
+        common = "—" if o.common_rank is None else f"{o.common_rank:.2f}"
         lines.append(f"| {o.method} | {o.benchmarks} | {o.wins} / {o.ties} / {o.losses} | {o.clear_wins} | "
-                     f"{o.faster_wins} | {o.mean_rank:.2f} |")
+                     f"{o.faster_wins} | {common} | {o.mean_rank:.2f} |")
     lines += [
         "",
         (f"W / T / L: the paired {level}% interval of the loss difference lies below 0 / contains 0 / lies above 0 "
@@ -495,7 +514,9 @@ def to_markdown(board: Leaderboard) -> str:
          "target > seed sd: benchmarks with a target loss where the method reached it on every seed and its mean "
          "saving of steps is larger than the larger seed sd of the two methods' steps (a baseline seed that never "
          "reached it counts as the run's length); rank 1 = lowest mean loss of the benchmark, ties share the mean "
-         "rank."),
+         f"rank; common rank: the mean rank when every benchmark ranks only the {n_common} method(s) run on all "
+         f"{len(board.benchmarks)} benchmarks (— for the others), the one ranking that compares like with like; "
+         "mean rank: over the benchmarks the method ran on, against whichever methods ran there."),
     ]
     for bench in board.benchmarks:
         rows = sorted((r for r in board.rows if r.benchmark == bench.name), key=lambda r: (r.rank, r.method))
