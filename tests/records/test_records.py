@@ -7,7 +7,7 @@ import pytest
 
 from skillit.errors import DataError
 from skillit.records.metrics import RunRecord, finite_or_none, read_metrics, write_metrics
-from skillit.records.summary import steps_to_target, summarize
+from skillit.records.summary import read_summary, steps_to_target, summarize
 
 
 def record(step, losses, accuracies, weights=None):
@@ -79,3 +79,16 @@ def test_corrupt_metrics_and_run_files_name_the_file_and_line(tmp_path):
     (tmp_path / "run.json").write_text('{"method": "m"}')
     with pytest.raises(DataError, match="run.json: not a run record"):
         RunRecord.load(tmp_path / "run.json")
+
+
+def test_read_summary_names_the_directory_and_what_is_wrong(tmp_path):
+    with pytest.raises(DataError, match=r"'.*nothing' is not a finished run directory: it has no summary.json"):
+        read_summary(tmp_path / "nothing")
+    (tmp_path / "summary.json").write_text("{not json")
+    with pytest.raises(DataError, match=r"summary.json: not a skillit summary \(not JSON: .*line 1\)"):
+        read_summary(tmp_path)
+    (tmp_path / "summary.json").write_text(json.dumps([1, 2]))
+    with pytest.raises(DataError, match="no 'methods' map"):
+        read_summary(tmp_path)
+    (tmp_path / "summary.json").write_text(json.dumps({"methods": {"stratified": {}}, "steps": 3}))
+    assert read_summary(tmp_path) == {"methods": {"stratified": {}}, "steps": 3}

@@ -60,6 +60,7 @@ from scipy import stats
 
 from skillit.errors import DataError
 from skillit.records.metrics import read_metrics
+from skillit.records.summary import SUMMARY_FILE, read_summary
 from skillit.report.stats import PairedDifference
 from skillit.report.stats import paired_difference as seed_difference
 from skillit.utils.io import atomic_write_bytes, atomic_write_text
@@ -101,17 +102,9 @@ class BenchmarkRuns:
 def load_run_dir(path: str | Path) -> BenchmarkRuns:
     """Read a finished run directory (``summary.json`` and, when present, ``metrics.jsonl``)."""
     folder = Path(path)
-    summary_path = folder / "summary.json"
-    if not summary_path.is_file():
-        raise DataError(
-            f"{str(folder)!r} is not a finished run directory: it has no summary.json (let `skillit run` or "
-            "`skillit bench` finish, or resume it with `skillit run --resume DIR`)"
-        )
-    try:
-        summary = json.loads(summary_path.read_text())
-        methods_data = summary["methods"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise DataError(f"{summary_path}: not a skillit summary ({exc})") from None
+    summary = read_summary(folder)
+    summary_path = folder / SUMMARY_FILE
+    methods_data = summary["methods"]
     signals = _signal_seconds(folder / "metrics.jsonl")
     graph_cost = summary.get("graph_cost") or {}
     target_loss = summary.get("target_loss")

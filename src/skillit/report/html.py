@@ -28,6 +28,7 @@ import numpy as np
 from skillit.errors import DataError
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.records.metrics import RunRecord, read_metrics
+from skillit.records.summary import read_summary
 from skillit.report.graph_plots import graph_lines, heatmap_figure
 from skillit.report.plots import _pyplot, metric_figure, weights_figure
 from skillit.report.stats import PairedDifference, paired_difference
@@ -74,16 +75,7 @@ class RunContents:
 def load_run_directory(path: str | Path) -> RunContents:
     """Read ``summary.json``, ``metrics.jsonl``, ``config.yaml`` and ``graph/graph.json`` of a finished run."""
     root = Path(path)
-    summary_path = root / "summary.json"
-    if not summary_path.is_file():
-        raise DataError(
-            f"{str(root)!r} is not a finished run directory: it has no summary.json "
-            "(give the --out directory of a `skillit run` that has finished)"
-        )
-    try:
-        summary = json.loads(summary_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{summary_path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    summary = read_summary(root)
     metrics_path = root / "metrics.jsonl"
     if not metrics_path.is_file():
         raise DataError(f"{str(root)!r} has summary.json but no metrics.jsonl; rerun or --resume the run")
