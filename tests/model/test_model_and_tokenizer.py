@@ -58,3 +58,34 @@ def test_word_tokenizer_splits_punctuation_and_folds_one_space_into_the_next_wor
     assert tok.vocab_size == 3 + len({"the", " bathroom", ".", "a", ",", " yes"})
     for text in ["the bathroom.", "a bathroom, yes", "a bathroom."]:
         assert tok.decode(tok.encode(text)) == text
+
+
+class _DuckTokenizer:
+    """The four attributes and two methods HFTokenizer reads from a Hugging Face tokenizer, nothing more."""
+
+    eos_token_id, bos_token_id, pad_token_id = 7, None, None
+
+    def __len__(self):
+        return 9
+
+    def encode(self, text, add_special_tokens=True):
+        assert add_special_tokens is False  # skillit adds bos/eos itself
+        return [ord(c) - ord("a") for c in text]
+
+    def decode(self, ids, skip_special_tokens=False):
+        assert skip_special_tokens is True
+        return "".join(chr(i + ord("a")) for i in ids)
+
+
+def test_hf_tokenizer_needs_no_transformers_and_falls_back_to_eos():
+    # one class for the Trainer integration and the grafting commands (model.tokenizer imports no transformers)
+    from skillit.model.tokenizer import HFTokenizer, Tokenizer
+
+    tok = HFTokenizer(_DuckTokenizer())
+    assert isinstance(tok, Tokenizer)
+    assert (tok.eos_id, tok.bos_id, tok.pad_id, tok.vocab_size) == (7, 7, 7, 9)
+    assert tok.encode("bad") == [1, 0, 3] and tok.decode([1, 0, 3]) == "bad"
+    missing = _DuckTokenizer()
+    missing.eos_token_id = None
+    with pytest.raises(DataError, match="has no eos token"):
+        HFTokenizer(missing)

@@ -54,6 +54,7 @@ from transformers import PreTrainedTokenizerFast, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
 from skillit.errors import CheckpointError, ConfigError, DataError
+from skillit.model.tokenizer import HFTokenizer
 from skillit.policy.base import MixingPolicy, Setting
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import collate
@@ -64,34 +65,6 @@ STATE_VERSION = 2  # 2: the mixing state is the Mixer's state_dict
 
 
 # ---- tokenizers ------------------------------------------------------------------------------------
-class HFTokenizer:
-    """skillit's tokenizer contract over a Hugging Face fast tokenizer.
-
-    ``encode`` adds no special tokens (skillit adds ``bos``/``eos`` itself, around prompt + answer).
-    ``pad_id`` falls back to ``eos_id`` and ``bos_id`` to ``eos_id`` when the tokenizer defines none
-    (GPT-2 style tokenizers have one ``<|endoftext|>`` token); an ``eos`` token is required.
-    """
-
-    def __init__(self, tokenizer: Any):
-        eos = tokenizer.eos_token_id
-        if eos is None:
-            raise DataError(
-                "the Hugging Face tokenizer has no eos token; set one (tokenizer.eos_token = '...') so skillit "
-                "can end every example"
-            )
-        self.tokenizer = tokenizer
-        self.eos_id = int(eos)
-        self.bos_id = int(tokenizer.bos_token_id) if tokenizer.bos_token_id is not None else self.eos_id
-        self.pad_id = int(tokenizer.pad_token_id) if tokenizer.pad_token_id is not None else self.eos_id
-        self.vocab_size = len(tokenizer)
-
-    def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
-
-
 def train_hf_tokenizer(
     texts: Iterable[str], *, vocab_size: int = 512, min_frequency: int = 2
 ) -> HFTokenizer:

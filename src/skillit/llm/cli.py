@@ -46,6 +46,7 @@ from skillit.llm.stat import (
     skill_map_from_records,
     stat_sel,
 )
+from skillit.model.tokenizer import HFTokenizer
 from skillit.report.console import fail
 from skillit.skills.example import Example
 from skillit.utils.io import atomic_write_json, atomic_write_text
@@ -366,7 +367,7 @@ def _load_hf(path: Path):
         raise DataError(f"model folder {str(path)!r} does not exist")
     try:
         model = AutoModelForCausalLM.from_pretrained(path)
-        tokenizer = gr.TokenizerAdapter(AutoTokenizer.from_pretrained(path))
+        tokenizer = HFTokenizer(AutoTokenizer.from_pretrained(path))
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot load a Hugging Face causal LM and tokenizer from {str(path)!r}: {exc}") from None
     return model, tokenizer

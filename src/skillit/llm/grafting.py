@@ -272,28 +272,6 @@ def load_mask(path: str | Path) -> Mask:
 # ---- helpers for skillit-style (prompt, answer) data ---------------------------------------------
 
 
-class TokenizerAdapter:
-    """skillit's tokenizer contract over any Hugging Face tokenizer object (duck-typed, so this module does
-    not import ``transformers``; :class:`skillit.integrations.hf.HFTokenizer` is the same contract for
-    the Trainer integration). ``bos``/``pad`` fall back to ``eos`` when the tokenizer has none."""
-
-    def __init__(self, tokenizer: Any):
-        if tokenizer.eos_token_id is None:
-            raise DataError("the tokenizer has no eos token; set tokenizer.eos_token so examples can end")
-        self.tokenizer = tokenizer
-        self.eos_id = int(tokenizer.eos_token_id)
-        self.bos_id = int(tokenizer.bos_token_id) if tokenizer.bos_token_id is not None else self.eos_id
-        self.pad_id = int(tokenizer.pad_token_id) if tokenizer.pad_token_id is not None else self.eos_id
-        self.vocab_size = len(tokenizer)
-
-    def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
-
-
-
 def answer_loss(tokenizer: Tokenizer, examples: Sequence[Example], *, batch_size: int = 256,
                 max_length: int | None = None) -> Callable[[Forward], torch.Tensor]:
     """``loss_fn`` for :func:`graft`: mean cross-entropy on the answer tokens of ``examples``."""
@@ -327,7 +305,6 @@ def answer_accuracy(tokenizer: Tokenizer, examples: Sequence[Example], **kwargs:
 __all__ = [
     "DEFAULT_EXCLUDE",
     "GraftResult",
-    "TokenizerAdapter",
     "answer_accuracy",
     "answer_loss",
     "apply_graft",

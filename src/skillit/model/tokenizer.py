@@ -1,13 +1,14 @@
 """Tiny tokenizers for models trained from scratch: one token per character, or per word or punctuation mark.
 
-Both share the call contract the trainer needs (and that a Hugging Face tokenizer adapter provides):
-``encode(text) -> list[int]``, ``decode(ids) -> str``, ``vocab_size``, ``pad_id``, ``bos_id``, ``eos_id``.
+Both share the call contract the trainer needs, :class:`Tokenizer`: ``encode(text) -> list[int]``,
+``decode(ids) -> str``, ``vocab_size``, ``pad_id``, ``bos_id``, ``eos_id``. :class:`HFTokenizer` gives a
+Hugging Face tokenizer the same contract (for the Trainer integration and the grafting commands).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from skillit.errors import DataError
 from skillit.utils.text import word_units
@@ -25,6 +26,35 @@ class Tokenizer(Protocol):
     def encode(self, text: str) -> list[int]: ...
 
     def decode(self, ids: Sequence[int]) -> str: ...
+
+
+class HFTokenizer:
+    """skillit's tokenizer contract over a Hugging Face tokenizer (duck-typed: this module does not import
+    ``transformers``, so the grafting commands and the Trainer integration share it).
+
+    ``encode`` adds no special tokens (skillit adds ``bos``/``eos`` itself, around prompt + answer).
+    ``pad_id`` falls back to ``eos_id`` and ``bos_id`` to ``eos_id`` when the tokenizer defines none
+    (GPT-2 style tokenizers have one ``<|endoftext|>`` token); an ``eos`` token is required.
+    """
+
+    def __init__(self, tokenizer: Any):
+        eos = tokenizer.eos_token_id
+        if eos is None:
+            raise DataError(
+                "the Hugging Face tokenizer has no eos token; set one (tokenizer.eos_token = '...') so skillit "
+                "can end every example"
+            )
+        self.tokenizer = tokenizer
+        self.eos_id = int(eos)
+        self.bos_id = int(tokenizer.bos_token_id) if tokenizer.bos_token_id is not None else self.eos_id
+        self.pad_id = int(tokenizer.pad_token_id) if tokenizer.pad_token_id is not None else self.eos_id
+        self.vocab_size = len(tokenizer)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
 
 
 class _TableTokenizer:
