@@ -283,10 +283,13 @@ def compare(
     confidence: float = typer.Option(0.95, "--confidence", help="level of the paired t-interval"),
     replace: bool = typer.Option(False, "--replace", help="a method in a later directory of the same benchmark "
                                  "replaces the earlier one's (a method re-run with new parameters)"),
+    rank_decimals: int = typer.Option(3, "--rank-decimals", min=0,
+                                      help="losses are ranked rounded to this many decimals (as the tables print them)"),
 ) -> None:
     """Leaderboard of methods × benchmarks: loss, accuracy, paired difference to the baseline, W/T/L, rank, cost."""
     try:
-        board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence, replace=replace)
+        board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence, replace=replace,
+                             rank_decimals=rank_decimals)
     except SkillitError as exc:
         _fail(exc)
         return

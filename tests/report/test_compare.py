@@ -288,6 +288,22 @@ def test_cli_writes_markdown_and_png(run_dirs, tmp_path):
 
 def test_average_ranks_share_ties_and_put_missing_last():
     assert average_ranks({"a": 1.0, "b": 1.0, "c": 0.5, "d": None}) == {"a": 2.5, "b": 2.5, "c": 1.0, "d": 4.0}
+    # rounded to 3 decimals, 0.00001 and 0.00004 are the same loss (as the tables print them); exactly, they are not
+    scores = {"a": 0.00004, "b": 0.00001, "c": 0.0012}
+    assert average_ranks(scores, 3) == {"a": 1.5, "b": 1.5, "c": 3.0}
+    assert average_ranks(scores) == {"a": 2.0, "b": 1.0, "c": 3.0}
+
+
+def test_losses_equal_at_the_printed_decimals_share_a_rank_and_keep_their_order(tmp_path):
+    # saturated: m1 5e-5, stratified 1e-5, m2 2e-3 → 0.000, 0.000, 0.002 at 3 decimals: ranks 1.5, 1.5, 3
+    d = _write_run_dir(tmp_path / "s", "S", {"stratified": [1e-5] * 3, "m1": [5e-5] * 3, "m2": [2e-3] * 3})
+    board = build_leaderboard([load_run_dir(d)])
+    assert {m: _row(board, "S", m).rank for m in ("stratified", "m1", "m2")} == {"stratified": 1.5, "m1": 1.5, "m2": 3}
+    exact = build_leaderboard([load_run_dir(d)], rank_decimals=None)
+    assert {m: _row(exact, "S", m).rank for m in ("stratified", "m1", "m2")} == {"stratified": 1, "m1": 2, "m2": 3}
+    text = to_markdown(board)
+    assert text.index("| stratified | 0.000") < text.index("| m1 | 0.000")  # a shared rank lists the lower loss first
+    assert "rank 1 = lowest mean loss of the benchmark at 3 decimals (as printed)" in text
 
 
 def test_mean_std_uses_the_sample_std():

@@ -22,7 +22,9 @@ Per benchmark and method, with n seeds:
   S_method(s)), is larger than the larger of the two methods' seed-to-seed standard deviations of the steps.
   A baseline seed that never reached the target counts as the run's length (a lower bound on its steps,
   so the saving is understated, never overstated).
-* rank: 1 = lowest mean loss among the benchmark's methods; ties share the average rank. The mean rank
+* rank: 1 = lowest mean loss among the benchmark's methods, compared as the table shows them, rounded to
+  ``rank_decimals`` (3) decimals: a saturated benchmark's 10⁻⁵-nat differences are below anything the seeds
+  resolve, and ranking them would turn noise into rank points. Ties share the average rank. The mean rank
   averages a method's ranks over the benchmarks it ran on, so two methods' mean ranks are comparable only
   when they ran on the same benchmarks against the same rivals. The *common rank* is the comparable one: each
   benchmark is re-ranked among only the methods that ran on every benchmark given, and those ranks are
@@ -66,6 +68,7 @@ from skillit.report.stats import paired_difference as seed_difference
 from skillit.utils.io import atomic_write_bytes, atomic_write_text
 
 BASELINE = "stratified"
+RANK_DECIMALS = 3  # losses are ranked as the tables print them
 SETUP_SECTIONS = ("task", "setting", "target_skills", "target_loss", "model", "training", "warm_start")
 
 
@@ -297,10 +300,14 @@ def _finite(value: Any) -> bool:
     return value is not None and math.isfinite(float(value))
 
 
-def average_ranks(scores: Mapping[str, float | None]) -> dict[str, float]:
-    """Rank 1 = lowest score; equal scores share the mean of their ranks; a missing score ranks last."""
+def average_ranks(scores: Mapping[str, float | None], decimals: int | None = None) -> dict[str, float]:
+    """Rank 1 = lowest score; equal scores share the mean of their ranks; a missing score ranks last.
+
+    ``decimals``: scores are compared rounded to this many decimals (None: exactly).
+    """
     names = list(scores)
-    values = [float(scores[n]) if _finite(scores[n]) else math.inf for n in names]
+    values = [(float(scores[n]) if decimals is None else round(float(scores[n]), decimals))
+              if _finite(scores[n]) else math.inf for n in names]
     return {name: float(rank) for name, rank in zip(names, stats.rankdata(values, method="average"))}
 
 
@@ -347,11 +354,13 @@ class Leaderboard:
     confidence: float
     benchmarks: tuple[BenchmarkRuns, ...]
     rows: tuple[Row, ...]
-    overall: tuple[Overall, ...]  # sorted by mean rank
+    overall: tuple[Overall, ...]  # sorted by common rank, then mean rank
+    rank_decimals: int | None = RANK_DECIMALS  # losses were ranked rounded to this many decimals
 
 
 def build_leaderboard(
-    benchmarks: Sequence[BenchmarkRuns], *, baseline: str = BASELINE, confidence: float = 0.95
+    benchmarks: Sequence[BenchmarkRuns], *, baseline: str = BASELINE, confidence: float = 0.95,
+    rank_decimals: int | None = RANK_DECIMALS,
 ) -> Leaderboard:
     """Rows per benchmark × method, and per method its wins/ties/losses and mean rank over benchmarks."""
     names = [b.name for b in benchmarks]
@@ -368,7 +377,7 @@ def build_leaderboard(
     for bench in benchmarks:
         base = bench.methods.get(baseline)
         means = {m: mean_std(list(r.loss.values()))[0] for m, r in bench.methods.items()}
-        ranks = average_ranks(means)
+        ranks = average_ranks(means, rank_decimals)
         base_seconds = _seconds_per_run(base) if base is not None else None
         base_std = mean_std(list(base.loss.values()))[1] if base is not None else None
         for method, runs in bench.methods.items():
@@ -396,7 +405,7 @@ def build_leaderboard(
                 signal_seconds=runs.signal_seconds, epochs=runs.epochs, clear_win=clear,
                 steps_to_target=to_target, reached=reached, faster=faster,
             ))
-    common = _common_ranks(benchmarks)
+    common = _common_ranks(benchmarks, rank_decimals)
     overall = []
     for method in dict.fromkeys(r.method for r in rows):
         mine = [r for r in rows if r.method == method]
@@ -408,15 +417,15 @@ def build_leaderboard(
             common_rank=common.get(method),
         ))
     overall.sort(key=lambda o: (o.common_rank is None, o.common_rank or 0.0, o.mean_rank, o.method))
-    return Leaderboard(baseline, confidence, tuple(benchmarks), tuple(rows), tuple(overall))
+    return Leaderboard(baseline, confidence, tuple(benchmarks), tuple(rows), tuple(overall), rank_decimals)
 
 
-def _common_ranks(benchmarks: Sequence[BenchmarkRuns]) -> dict[str, float]:
+def _common_ranks(benchmarks: Sequence[BenchmarkRuns], decimals: int | None) -> dict[str, float]:
     """Per method run on every benchmark: its mean rank when each benchmark ranks only those methods."""
     everywhere = [m for m in benchmarks[0].methods if all(m in b.methods for b in benchmarks)] if benchmarks else []
     if not everywhere:
         return {}
-    ranks = [average_ranks({m: mean_std(list(b.methods[m].loss.values()))[0] for m in everywhere})
+    ranks = [average_ranks({m: mean_std(list(b.methods[m].loss.values()))[0] for m in everywhere}, decimals)
              for b in benchmarks]  # one {method: rank} per benchmark
     return {m: float(np.mean([r[m] for r in ranks])) for m in everywhere}
 
@@ -506,13 +515,15 @@ def to_markdown(board: Leaderboard) -> str:
          "larger in size than the larger of the two methods' seed-to-seed (sample) standard deviations; faster to "
          "target > seed sd: benchmarks with a target loss where the method reached it on every seed and its mean "
          "saving of steps is larger than the larger seed sd of the two methods' steps (a baseline seed that never "
-         "reached it counts as the run's length); rank 1 = lowest mean loss of the benchmark, ties share the mean "
-         f"rank; common rank: the mean rank when every benchmark ranks only the {n_common} method(s) run on all "
+         "reached it counts as the run's length); rank 1 = lowest mean loss of the benchmark"
+         + ("" if board.rank_decimals is None else f" at {board.rank_decimals} decimals (as printed)")
+         + f", ties share the mean rank; common rank: the mean rank when every benchmark ranks only the {n_common} method(s) run on all "
          f"{len(board.benchmarks)} benchmarks (— for the others), the one ranking that compares like with like; "
          "mean rank: over the benchmarks the method ran on, against whichever methods ran there."),
     ]
     for bench in board.benchmarks:
-        rows = sorted((r for r in board.rows if r.benchmark == bench.name), key=lambda r: (r.rank, r.method))
+        rows = sorted((r for r in board.rows if r.benchmark == bench.name),
+                      key=lambda r: (r.rank, math.inf if r.loss is None else r.loss, r.method))
         wall = f"; wall {bench.wall_seconds:.0f} s with {bench.jobs} job(s)" if bench.wall_seconds is not None else ""
         target = bench.target_loss is not None
         lines += [
@@ -574,7 +585,7 @@ def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
 
 def compare_runs(
     run_dirs: Sequence[str | Path], out_dir: str | Path, *, baseline: str = BASELINE, confidence: float = 0.95,
-    replace: bool = False,
+    replace: bool = False, rank_decimals: int | None = RANK_DECIMALS,
 ) -> Leaderboard:
     """Read every run directory, build the leaderboard and write ``leaderboard.md`` and ``leaderboard.png``.
 
@@ -587,7 +598,7 @@ def compare_runs(
     if twice is not None:
         raise DataError(f"run directory {str(twice)!r} is given more than once; give each directory once")
     board = build_leaderboard(merge_benchmarks([load_run_dir(d) for d in run_dirs], replace=replace, baseline=baseline),
-                              baseline=baseline, confidence=confidence)
+                              baseline=baseline, confidence=confidence, rank_decimals=rank_decimals)
     out = Path(out_dir)
     atomic_write_text(out / "leaderboard.md", to_markdown(board))
     plot_leaderboard(board, out / "leaderboard.png")
