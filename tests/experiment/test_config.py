@@ -46,6 +46,8 @@ def test_minimal_config_and_defaults():
         (("name: lego", "name: legoo"), r"<config>:3: task.name: unknown task 'legoo'; did you mean 'lego'"),
         (("name: t\n", "name: t\nsetting: finetune\n"), r"setting 'finetune' needs target_skills"),
         (("training:", "training: [1]\nx:"), r"invalid YAML|training"),
+        (("  eval_every: 5\n", "  eval_every: 5\n  train_loss: prompt\n"),
+         r"<config>:9: training.train_loss: Input should be 'text', 'answer' or 'completion'"),
     ],
 )
 def test_bad_configs_name_the_key_and_line(edit, message):
@@ -60,6 +62,11 @@ def test_not_a_mapping_and_missing_file(tmp_path):
         load_config(tmp_path / "nope.yaml")
     with pytest.raises(ConfigError, match="no config file or shipped config named 'lego-dmo'.*lego-demo"):
         load_config("lego-dmo")
+
+
+def test_completion_training_loss_is_accepted():
+    config = parse_config(GOOD.replace("  eval_every: 5\n", "  eval_every: 5\n  train_loss: completion\n"))
+    assert config.training.train_loss == "completion"
 
 
 def test_overrides():

@@ -15,7 +15,7 @@ from skillit.integrations.hf import LazyBatch, SkillMixingCallback, SkillMixingD
 from skillit.policy import PolicyContext, Static, Stratified, build_policy
 from skillit.tasks.lego import prerequisite_graph
 from skillit.trainer import TrainConfig, token_losses, train
-from skillit.trainer.batching import collate
+from skillit.trainer.batching import collate, loss_mask
 from skillit.trainer.mixer import Mixer, MixerConfig
 
 ROUND, EVAL = 4, 2
@@ -128,15 +128,19 @@ def test_lazy_batches_draw_on_first_read_and_rebuild_resolved(lego_skills, lego_
 def test_labels_make_the_hf_loss_equal_skillits_training_loss(lego_skills, lego_tokenizer, gpt2_factory):
     model = gpt2_factory(lego_tokenizer).eval()
     examples = [lego_skills["var2"].validation[i] for i in range(5)] + [lego_skills["var3"].validation[0]]
-    for train_loss, mask_name in (("text", "text_mask"), ("answer", "answer_mask")):
+    for train_loss in ("text", "answer", "completion"):
         inputs = hf_batch(lego_tokenizer, examples, train_loss=train_loss)
         with torch.no_grad():
             hf_loss = model(**inputs).loss
             batch = collate(lego_tokenizer, examples)
             per_token, _ = token_losses(model, batch)
-            mask = getattr(batch, mask_name)
+            mask = loss_mask(batch, train_loss)
             ours = (per_token * mask).sum() / mask.sum()
         assert float(hf_loss) == pytest.approx(float(ours), rel=1e-5)
+        trained = inputs["labels"][0][inputs["labels"][0] != -100].tolist()  # the ids trained in row 0
+        answer, eos = lego_tokenizer.encode(examples[0].answer), lego_tokenizer.eos_id
+        prompt = lego_tokenizer.encode(examples[0].prompt)
+        assert trained == {"text": [*prompt, *answer, eos], "answer": answer, "completion": [*answer, eos]}[train_loss]
 
 
 def test_a_hugging_face_model_trains_in_skillits_own_loop(lego_skills, lego_tokenizer, gpt2_factory, tmp_path):

@@ -31,13 +31,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from skillit.errors import ConfigError, SkillitError, did_you_mean
 from skillit.graph_learners import build_learner
 from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
-
+from skillit.trainer.batching import TrainLoss
 
 # ---- limits: values beyond these would crash or exhaust memory long after the run directory exists --------
 MAX_SEED = 2**32 - 1  # numpy's seed range
@@ -96,7 +103,9 @@ class TrainingConfig(_Strict):
     warmup_steps: int = Field(50, ge=0)
     weight_decay: float = Field(0.01, ge=0)
     grad_clip: float | None = Field(1.0, gt=0)
-    train_loss: Literal["text", "answer"] = "text"
+    train_loss: TrainLoss = Field(
+        "text", description="trained positions: text (prompt, answer, eos), answer (answer tokens only: never "
+        "learns to stop), completion (answer and its eos)")
     sampling: Literal["quota", "iid"] = "quota"
     exhausted: Literal["cycle", "drop", "stop"] = "cycle"
     eval_batch_size: int = Field(512, ge=1, le=MAX_BATCH)

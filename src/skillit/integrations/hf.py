@@ -38,7 +38,9 @@ IterableDataset ahead on the main process and slices it for the ranks; instead e
 share: the sampler gives rank r slots r, r + W, ... of each global micro-batch).
 
 Labels: the collate builds ``labels`` = the input ids with ``-100`` on padding, and also on the prompt when
-``train_loss="answer"`` (the default ``"text"`` trains on prompt and answer, as skillit's own loop does).
+``train_loss="completion"`` (answer and ``[eos]``) or ``"answer"`` (answer only, ``[eos]`` masked too: the
+model does not learn to stop); the default ``"text"`` trains on prompt, answer and ``[eos]``, as skillit's own
+loop does.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from skillit.errors import CheckpointError, ConfigError, DataError
 from skillit.model.tokenizer import HFTokenizer
 from skillit.policy.base import MixingPolicy, Setting
 from skillit.skills.skillset import SkillSet
-from skillit.trainer.batching import collate
+from skillit.trainer.batching import TRAIN_LOSSES, TrainLoss, collate, loss_mask
 from skillit.trainer.distributed import make_all_reduce
 from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses, objective_skills
 
@@ -94,18 +96,19 @@ def train_hf_tokenizer(
 
 
 # ---- the dataset -------------------------------------------------------------------------------------
-def hf_batch(tokenizer: Any, examples: Sequence[Any], *, train_loss: Literal["text", "answer"] = "text",
+def hf_batch(tokenizer: Any, examples: Sequence[Any], *, train_loss: TrainLoss = "text",
              max_length: int | None = None) -> dict[str, torch.Tensor]:
     """``input_ids``, ``attention_mask``, ``labels`` (B, L) for a causal LM that shifts labels itself.
 
     The sequence is skillit's ``[bos] prompt answer [eos]``; ``labels`` repeats the ids with -100 where
-    nothing is trained (padding, the leading bos, and the prompt when ``train_loss="answer"``), so the
-    model's mean token loss equals skillit's training loss on the same examples.
+    nothing is trained (padding, the leading bos; the prompt when ``train_loss`` is ``"answer"`` or
+    ``"completion"``, and the ``[eos]`` too with ``"answer"``), so the model's mean token loss equals skillit's
+    training loss on the same examples.
     """
     batch = collate(tokenizer, examples, None if max_length is None else max_length - 1)
     ids = torch.cat([batch.input_ids[:, :1], batch.targets], dim=1)  # (B, T + 1): bos, then the targets
     attention = torch.cat([torch.ones_like(batch.attention_mask[:, :1]), batch.text_mask.long()], dim=1)
-    mask = batch.answer_mask if train_loss == "answer" else batch.text_mask  # (B, T) on the targets
+    mask = loss_mask(batch, train_loss)  # (B, T) on the targets
     labels = torch.cat([torch.full_like(ids[:, :1], -100), torch.where(mask, batch.targets, -100)], dim=1)
     return {"input_ids": ids, "attention_mask": attention, "labels": labels}
 
@@ -155,7 +158,8 @@ class SkillMixingDataset(torch.utils.data.IterableDataset):
         skillset: the skills; every skill with a training source is sampled.
         tokenizer: skillit's tokenizer contract (e.g. :class:`HFTokenizer`).
         seed, sampling, exhausted: the sampler's (see ``MixtureSampler``).
-        train_loss: ``text`` (prompt and answer) or ``answer`` (answer tokens only).
+        train_loss: ``text`` (prompt, answer and eos), ``answer`` (answer tokens only; the model does not
+            learn to stop) or ``completion`` (answer tokens and eos, for a model that will generate).
         max_length: the model's context length in tokens (default: unchecked).
         on_draw: called as ``on_draw(micro_batch_number, round, [(skill, example index), ...])`` with this
             rank's draws, e.g. to log them.
@@ -169,7 +173,7 @@ class SkillMixingDataset(torch.utils.data.IterableDataset):
         seed: int = 0,
         sampling: Literal["quota", "iid"] = "quota",
         exhausted: Literal["cycle", "drop", "stop"] = "cycle",
-        train_loss: Literal["text", "answer"] = "text",
+        train_loss: TrainLoss = "text",
         max_length: int | None = None,
         on_draw: DrawListener | None = None,
     ):
@@ -180,8 +184,8 @@ class SkillMixingDataset(torch.utils.data.IterableDataset):
         if not self.train_names:
             raise DataError("the SkillSet has no training skill (no skill with a training source)")
         self.seed, self.sampling, self.exhausted = seed, sampling, exhausted
-        if train_loss not in ("text", "answer"):
-            raise ConfigError(f"train_loss must be 'text' or 'answer', got {train_loss!r}")
+        if train_loss not in TRAIN_LOSSES:
+            raise ConfigError(f"train_loss must be one of {', '.join(TRAIN_LOSSES)}, got {train_loss!r}")
         self.train_loss = train_loss
         self.max_length = max_length
         self.on_draw = on_draw

@@ -2,14 +2,18 @@
 
 A sequence is ``[bos] + prompt + answer + [eos]``; the model reads it shifted by one. Positions whose target
 is an answer token form the *answer mask*: validation loss and exact-match accuracy are measured there.
-The training loss covers every target token (``text``, the paper's full-sequence LM loss) or the answer
-tokens only (``answer``).
+The training loss (:func:`loss_mask`) covers every target token (``text``, the paper's full-sequence LM
+loss), the answer tokens only (``answer``), or the answer tokens and the ``[eos]`` that ends them
+(``completion``, what completion-only fine-tuning losses train). ``answer`` never trains ``[eos]``, so a
+model trained with it alone does not learn where an answer stops; the evaluation does not need it (it
+scores the answer tokens under teacher forcing), a model that will generate does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 from torch.nn import functional as F
@@ -17,6 +21,9 @@ from torch.nn import functional as F
 from skillit.errors import DataError
 from skillit.model.tokenizer import Tokenizer
 from skillit.skills.example import Example
+
+TrainLoss = Literal["text", "answer", "completion"]
+TRAIN_LOSSES: tuple[str, ...] = get_args(TrainLoss)
 
 
 @dataclass
@@ -72,6 +79,23 @@ def collate(tokenizer: Tokenizer, examples: Sequence[Example], max_length: int |
 def logits_of(output) -> torch.Tensor:
     """Logits from our GPT, a Hugging Face model output (``.logits``) or a bare tensor."""
     return output.logits if hasattr(output, "logits") else output
+
+
+def loss_mask(batch: Batch, train_loss: str) -> torch.Tensor:
+    """The positions (B, T) bool whose next-token loss is trained, for ``train_loss`` (module docstring).
+
+    ``completion`` = the answer positions and the one after the last of them, whose target is ``[eos]``
+    (the answer mask shifted right by one position, or-ed with itself).
+    """
+    if train_loss == "text":
+        return batch.text_mask
+    if train_loss == "answer":
+        return batch.answer_mask
+    if train_loss == "completion":
+        shifted = torch.zeros_like(batch.answer_mask)
+        shifted[:, 1:] = batch.answer_mask[:, :-1]  # position t + 1 predicts the token after answer token t
+        return batch.answer_mask | shifted
+    raise DataError(f"train_loss must be one of {', '.join(TRAIN_LOSSES)}, got {train_loss!r}")
 
 
 def token_losses(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:

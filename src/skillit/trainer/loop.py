@@ -40,7 +40,13 @@ from skillit.errors import CheckpointError, ConfigError
 from skillit.model.tokenizer import Tokenizer
 from skillit.policy.base import MixingPolicy, Setting
 from skillit.skills.skillset import SkillSet
-from skillit.trainer.batching import collate, logits_of
+from skillit.trainer.batching import (
+    TRAIN_LOSSES,
+    TrainLoss,
+    collate,
+    logits_of,
+    loss_mask,
+)
 from skillit.trainer.evaluation import AllReduce
 from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses
 from skillit.trainer.optim import build_optimizer, linear_schedule
@@ -62,7 +68,7 @@ class TrainConfig:
     warmup_steps: int = 50
     weight_decay: float = 0.01
     grad_clip: float | None = 1.0
-    train_loss: Literal["text", "answer"] = "text"
+    train_loss: TrainLoss = "text"  # trained positions: text, answer, or completion (answer + eos); see batching
     sampling: Literal["quota", "iid"] = "quota"
     exhausted: Literal["cycle", "drop", "stop"] = "cycle"
     eval_batch_size: int = 512
@@ -75,6 +81,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "round_steps", "eval_every", "eval_batch_size", "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"training.{name} must be >= 1, got {getattr(self, name)}")
+        if self.train_loss not in TRAIN_LOSSES:
+            raise ConfigError(f"training.train_loss must be one of {', '.join(TRAIN_LOSSES)}, got {self.train_loss!r}")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
             raise ConfigError(f"training.checkpoint_every must be >= 1, got {self.checkpoint_every}")
 
@@ -229,7 +237,7 @@ def train(
         micro_size = len(pairs) // config.gradient_accumulation_steps
         micro_pairs = [pairs[m : m + micro_size] for m in range(0, len(pairs), micro_size)]
         micro = [collate(tokenizer, mixer.examples(chunk), max_length).to(device) for chunk in micro_pairs]
-        masks = [b.answer_mask if config.train_loss == "answer" else b.text_mask for b in micro]  # (b, T) each
+        masks = [loss_mask(b, config.train_loss) for b in micro]  # (b, T) each
         global_tokens = float(_sum_over_ranks(dist, [sum(float(m.sum()) for m in masks)])[0])
         # per-rank denominator: DDP averages gradients over ranks, so Σ_ranks (sum_r · W / N) / W = Σ / N
         denominator = max(global_tokens, 1.0) / dist.world_size
