@@ -26,17 +26,22 @@ from skillit.experiment.config import load_config, shipped_config_path
 from skillit.experiment.runner import apply_overrides, run_experiment
 
 # every arena method that is not a graph-specific Skill-It variant (those take the benchmark's own graph)
-PEERS = ("aioli", "aioli-train-loss", "ado", "odm", "doremi-online", "rb-balance", "pike", "velocitune",
-         "natural", "temperature")
+PEERS = ("aioli", "aioli-train-loss", "ado", "ado-low-floor", "odm", "doremi-online", "rb-balance", "pike",
+         "velocitune", "natural", "temperature")
 SOURCE = "math-pretrain"
 
 
-def peer_config(benchmark: str, seeds: int | None = None):
-    """The benchmark's shipped config with methods = its own stratified + the peers (the arena's parameters)."""
+def peer_config(benchmark: str, seeds: int | None = None, peers: tuple[str, ...] = PEERS):
+    """The benchmark's shipped config with methods = the peers (the arena's parameters), after the benchmark's
+    own stratified when DoReMi online (its reference) is among them or all of them run."""
+    unknown = [name for name in peers if name not in PEERS]
+    if unknown:
+        raise SystemExit(f"unknown peer(s) {', '.join(unknown)}; choose from {', '.join(PEERS)}")
     config = load_config(shipped_config_path(benchmark))
     arena = load_config(shipped_config_path(SOURCE)).model_dump()["methods"]
     data = config.model_dump()
-    data["methods"] = {"stratified": data["methods"]["stratified"], **{name: arena[name] for name in PEERS}}
+    baseline = {"stratified": data["methods"]["stratified"]} if "doremi-online" in peers or peers == PEERS else {}
+    data["methods"] = {**baseline, **{name: arena[name] for name in peers}}
     return apply_overrides(type(config).model_validate(data), seeds=seeds)
 
 
@@ -46,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the run directory to write")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default: the config's)")
+    parser.add_argument("--peers", default=",".join(PEERS),
+                        help="comma-separated peers to run (default: all; a peer added later runs alone)")
     args = parser.parse_args(argv)
-    config = peer_config(args.benchmark, args.seeds)
+    config = peer_config(args.benchmark, args.seeds, tuple(p.strip() for p in args.peers.split(",") if p.strip()))
     start = time.perf_counter()
     run_experiment(config, args.out, config_dir=shipped_config_path(args.benchmark).parent, jobs=args.jobs,
                    progress=lambda done, total: print(f"\r{done}/{total} steps", end="", file=sys.stderr))

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from skillit.records.metrics import RunRecord, write_metrics
 from skillit.records.summary import summarize
 from skillit.utils.io import atomic_write_json
@@ -67,6 +69,14 @@ def test_arena_peers_keeps_the_set_up_and_takes_the_arena_parameters():
         assert peers["methods"]["stratified"] == shipped["methods"]["stratified"]  # the board's baseline, as shipped
         # everything `skillit compare` checks before merging is as shipped
         assert all(peers[key] == shipped[key] for key in SETUP_SECTIONS)
+    assert module.PEERS.index("ado-low-floor") == module.PEERS.index("ado") + 1
+    alone = module.peer_config("lego-finetune", peers=("ado-low-floor",)).model_dump()["methods"]
+    # a peer added later runs alone (no stratified: nothing needs it)
+    assert alone == {"ado-low-floor": {"policy": "ado", "params": {"e_min": -5.0}, "reference": None, "wrappers": []}}
+    assert list(module.peer_config("lego-finetune", peers=("doremi-online",)).model_dump()["methods"]) == \
+        ["stratified", "doremi-online"]  # DoReMi online's reference comes with it
+    with pytest.raises(SystemExit, match="unknown peer"):
+        module.peer_config("lego-finetune", peers=("adoo",))
 
 
 def test_regroup_arena_scores_both_groupings_per_validation_example():

@@ -75,3 +75,26 @@ def test_prior_until_start_then_fits_from_training_losses():
     # h stays μ (draws 3:1), slopes e²:1 → ρ ∝ [e²·0.75·√0.75, 1·0.25·√0.25]; a gains share over μ
     assert policy.weights(state)[0] > 0.75
     assert np.asarray(state["params"])[:, 2] == pytest.approx([0.5, 0.5], abs=0.02)
+
+
+def test_below_the_codes_floor_every_fit_collapses_and_ado_stays_at_its_prior():
+    # losses 0.1 + c·n^-0.5 lie below e^0.5 ≈ 1.65 nats: with the code's e ≥ 0.5 no power law fits under them,
+    # the best fit drives a to its bound −10 (the falling term vanishes) for both skills, every slope is ~0
+    # and p stays μ — the arena's `ado` on LEGO, Composition and lego-finetune. With e ≥ −5 (`ado-low-floor`)
+    # the fits find the curves and the skill that still learns fast (c = e²) gains share.
+    weights, params = {}, {}
+    for e_min in (0.5, -5.0):
+        policy = ADO(prior="uniform", e_min=e_min)
+        state = policy.init(context(train=("a", "b")))
+        seen = np.zeros(2)
+        for t in range(6):
+            seen = seen + 20
+            n = seen.sum()
+            obs = Observation(round=t, step=10 * (t + 1), evals=(),
+                              train_loss={"a": 0.1 + math.exp(2.0) * n**-0.5, "b": 0.1 + 1.0 * n**-0.5},
+                              examples_seen={"a": int(seen[0]), "b": int(seen[1])}, round_examples={"a": 20, "b": 20})
+            state = policy.update(state, obs)
+        weights[e_min], params[e_min] = policy.weights(state), np.asarray(state["params"])
+    assert weights[0.5] == pytest.approx([0.5, 0.5]) and params[0.5][:, 0] == pytest.approx([-10.0, -10.0])
+    assert weights[-5.0][0] > 0.75  # measured 0.795
+    assert params[-5.0][:, 0] == pytest.approx([2.0, 0.0], abs=0.05)  # a = log c recovered
