@@ -94,3 +94,26 @@ def test_regroup_arena_keeps_the_first_rows_of_every_skill_in_file_order(tmp_pat
     path.write_text("".join(__import__("json").dumps(row) + "\n" for row in rows))
     kept = module.first_rows(path, 2, "skill")
     assert [row["text"] for row in kept] == ["0", "1", "2", "3"]
+
+
+def test_mixture_movement_reads_the_regular_evaluations_only(tmp_path, capsys):
+    # eval_every 5. "moving": seed 0 goes 0.5 → 0.8 on a (0.3), seed 1 0.5 → 0.6 (0.1): M = 0.2; its probe
+    # record at step 3 (one-hot 1.0 / 0.0, not a multiple of 5) is left out. "static": M = 0.
+    module = _script("mixture_movement")
+    runs = []
+    for seed, top in enumerate([0.8, 0.6]):
+        moving = [(0, 0.5), (3, 1.0), (5, 0.5), (10, top)]
+        records = [{"step": step, "losses": {"a": 1.0, "b": 1.0}, "accuracies": {"a": 0.0, "b": 0.0},
+                    "weights": {"a": w, "b": 1.0 - w}} for step, w in moving]
+        runs.append(RunRecord("moving", seed, {}, records, 10, 1.0, 0.1, 4))
+        static = [{**r, "weights": {"a": 0.7, "b": 0.3}} for r in records]
+        runs.append(RunRecord("static", seed, {}, static, 10, 1.0, 0.1, 4))
+    out = tmp_path / "run"
+    write_metrics(out / "metrics.jsonl", runs)
+    atomic_write_json(out / "summary.json", summarize(runs, task="t", setting="pretrain", steps=10,
+                                                     objective_skills=["a"], target_loss=None))
+    (out / "config.yaml").write_text("training: {steps: 10, eval_every: 5}\n")
+    assert module.movement(out) == pytest.approx({"moving": 0.2, "static": 0.0})
+    assert module.main([str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["moving", "0.200"]
+    assert module.main([str(tmp_path / "nothing")]) == 2
