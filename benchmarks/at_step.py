@@ -10,13 +10,13 @@ one row per method and step, plus the per-seed accuracies. docs/results.md quote
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
+from skillit.errors import DataError
 from skillit.records.metrics import read_metrics
-from skillit.records.summary import steps_to_target
+from skillit.records.summary import read_summary, steps_to_target
 
 
 def main() -> None:
@@ -25,9 +25,12 @@ def main() -> None:
     parser.add_argument("--steps", default="", help="comma-separated evaluation steps (default: the last)")
     parser.add_argument("--targets", default="", help="comma-separated losses: first step each seed reaches them")
     args = parser.parse_args()
-    if not (args.run_dir / "summary.json").is_file() or not (args.run_dir / "metrics.jsonl").is_file():
+    try:
+        summary = read_summary(args.run_dir)
+    except DataError as exc:
+        parser.error(str(exc))
+    if not (args.run_dir / "metrics.jsonl").is_file():
         parser.error(f"{args.run_dir}: not a finished run directory (needs summary.json and metrics.jsonl)")
-    summary = json.loads((args.run_dir / "summary.json").read_text())
     skills = summary["objective_skills"]
     lines = read_metrics(args.run_dir / "metrics.jsonl")
     steps = [int(s) for s in args.steps.split(",") if s] or [summary["steps"]]

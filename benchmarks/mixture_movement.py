@@ -25,9 +25,12 @@ from skillit.records.metrics import read_metrics
 from skillit.records.summary import read_summary
 
 
-def movement(run_dir: Path) -> dict[str, float]:
-    """{method: mean over seeds of the largest |p_k(t) − p_k(0)| over the regular evaluations}."""
-    summary = read_summary(run_dir)
+def movement(run_dir: Path, summary: dict | None = None) -> dict[str, float]:
+    """{method: mean over seeds of the largest |p_k(t) − p_k(0)| over the regular evaluations}.
+
+    ``summary``: the run's summary.json when the caller has read it already.
+    """
+    summary = summary if summary is not None else read_summary(run_dir)
     training = yaml.safe_load((run_dir / "config.yaml").read_text())["training"]
     every, last = int(training["eval_every"]), int(summary["steps"])
     per_run: dict[tuple[str, int], list[dict[str, float]]] = {}
@@ -48,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for run_dir in args.run_dirs:
         try:
-            summary, moved = read_summary(run_dir), movement(run_dir)
+            summary = read_summary(run_dir)
+            moved = movement(run_dir, summary)
         except (SkillitError, OSError, KeyError) as exc:
             print(f"error: {run_dir}: {exc}", file=sys.stderr)
             return 2

@@ -38,6 +38,7 @@ import yaml
 
 from skillit.discover.metrics import adjusted_rand, cluster_accuracy
 from skillit.discover.regroup import regroup
+from skillit.records.summary import read_summary
 from skillit.report.stats import paired_difference
 from skillit.utils.io import atomic_write_text
 
@@ -114,7 +115,7 @@ def main() -> int:
         if args.steps:
             command += ["--steps", str(args.steps)]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        summary = json.loads((run_dir / "summary.json").read_text())
+        summary = read_summary(run_dir)
         for method, entry in summary["methods"].items():
             results[column][method] = {run["seed"]: example_weighted_loss(run["per_skill"], counts)
                                        for run in entry["per_seed"]}

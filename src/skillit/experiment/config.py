@@ -31,20 +31,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from skillit.errors import ConfigError, SkillitError, did_you_mean
 from skillit.graph_learners import build_learner
 from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
 from skillit.trainer.batching import TrainLoss
+
 
 # ---- limits: values beyond these would crash or exhaust memory long after the run directory exists --------
 MAX_SEED = 2**32 - 1  # numpy's seed range

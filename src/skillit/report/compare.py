@@ -374,9 +374,11 @@ def build_leaderboard(
     if not 0 < confidence < 1:
         raise DataError(f"confidence must lie strictly between 0 and 1, got {confidence}")
     rows: list[Row] = []
+    means_per_benchmark = []  # {method: mean loss} per benchmark, for the ranks and the common ranks
     for bench in benchmarks:
         base = bench.methods.get(baseline)
         means = {m: mean_std(list(r.loss.values()))[0] for m, r in bench.methods.items()}
+        means_per_benchmark.append(means)
         ranks = average_ranks(means, rank_decimals)
         base_seconds = _seconds_per_run(base) if base is not None else None
         base_std = mean_std(list(base.loss.values()))[1] if base is not None else None
@@ -405,7 +407,7 @@ def build_leaderboard(
                 signal_seconds=runs.signal_seconds, epochs=runs.epochs, clear_win=clear,
                 steps_to_target=to_target, reached=reached, faster=faster,
             ))
-    common = _common_ranks(benchmarks, rank_decimals)
+    common = _common_ranks(means_per_benchmark, rank_decimals)
     overall = []
     for method in dict.fromkeys(r.method for r in rows):
         mine = [r for r in rows if r.method == method]
@@ -420,13 +422,15 @@ def build_leaderboard(
     return Leaderboard(baseline, confidence, tuple(benchmarks), tuple(rows), tuple(overall), rank_decimals)
 
 
-def _common_ranks(benchmarks: Sequence[BenchmarkRuns], decimals: int | None) -> dict[str, float]:
-    """Per method run on every benchmark: its mean rank when each benchmark ranks only those methods."""
-    everywhere = [m for m in benchmarks[0].methods if all(m in b.methods for b in benchmarks)] if benchmarks else []
+def _common_ranks(means: Sequence[Mapping[str, float | None]], decimals: int | None) -> dict[str, float]:
+    """Per method run on every benchmark: its mean rank when each benchmark ranks only those methods.
+
+    ``means``: one {method: mean loss} per benchmark.
+    """
+    everywhere = [m for m in means[0] if all(m in b for b in means)] if means else []
     if not everywhere:
         return {}
-    ranks = [average_ranks({m: mean_std(list(b.methods[m].loss.values()))[0] for m in everywhere}, decimals)
-             for b in benchmarks]  # one {method: rank} per benchmark
+    ranks = [average_ranks({m: b[m] for m in everywhere}, decimals) for b in means]  # one {method: rank} each
     return {m: float(np.mean([r[m] for r in ranks])) for m in everywhere}
 
 
