@@ -47,7 +47,7 @@ def main() -> None:
             print(f"{method:24} {step:>6} {loss.mean():6.3f}±{loss.std():.3f} {acc.mean():5.1f}±{acc.std():4.1f}  {seeds}")
     targets = [float(t) for t in args.targets.split(",") if t]
     if targets:
-        print(f"\nfirst evaluation step at which the objective skills' mean loss is ≤ the target, per seed (— never)")
+        print("\nfirst evaluation step at which the objective skills' mean loss is ≤ the target, per seed (— never)")
         for method in summary["methods"]:
             runs = {}
             for line in lines:

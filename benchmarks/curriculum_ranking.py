@@ -16,8 +16,8 @@ from collections import Counter
 
 import torch
 
-from skillit.experiment.config import load_config
 from skillit.experiment.build import build_model, build_tokenizer, context_length, task_skillset
+from skillit.experiment.config import load_config
 from skillit.policy import AntiCurriculum, Curriculum
 from skillit.policy.base import PolicyContext
 from skillit.trainer.evaluation import pool_answer_losses

@@ -28,7 +28,15 @@ import numpy as np
 import torch
 
 from skillit import GPT, CharTokenizer, GPTConfig, Static, TrainConfig, train
-from skillit.llm.grafting import DEFAULT_EXCLUDE, answer_accuracy, answer_loss, apply_graft, graft, mask_overlap, overlap_graph
+from skillit.llm.grafting import (
+    DEFAULT_EXCLUDE,
+    answer_accuracy,
+    answer_loss,
+    apply_graft,
+    graft,
+    mask_overlap,
+    overlap_graph,
+)
 from skillit.llm.oracles import ALPHABET, digit_ops_task
 
 BASE_SKILLS = ("addition", "subtraction")

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import torch
 
-
 # Per config and learner: the graph_learning section used. Runs of h/H steps from a stratified warm start
 # of base_steps (single-skill training from scratch mostly teaches the answer format, skillit.md §1.3).
 # "threshold-te" reads the threshold runs per example of the target skill (same runs, no extra cost).

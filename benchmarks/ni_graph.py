@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from skillit.experiment.config import load_config, shipped_config_path
 from skillit.experiment.build import build_model, build_skillset, build_tokenizer, context_length, task_skillset
+from skillit.experiment.config import load_config, shipped_config_path
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.policy import Stratified
 from skillit.trainer import TrainConfig, train

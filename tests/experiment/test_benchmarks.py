@@ -2,11 +2,10 @@
 
 import pytest
 
-from skillit.experiment.config import benchmark_names, load_config, shipped_config_path
 from skillit.experiment.build import build_skillset
+from skillit.experiment.config import benchmark_names, load_config, shipped_config_path
 from skillit.experiment.runner import apply_overrides, run_experiment
 from skillit.report.table import reference_lines
-
 
 # one method per kind of signal or schedule: validation loss, the improved rule, probe sub-rounds,
 # training loss, gradient statistics, a reference run, a graph learned before the runs (the peers' update rules are tested in tests/policy)

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from skillit.experiment.config import parse_config
 from skillit.experiment.build import build_tokenizer, context_info, context_length, task_skillset
+from skillit.experiment.config import parse_config
 
 CONFIG = """\
 name: t

@@ -20,7 +20,7 @@ from skillit.graph_learners import (
     build_learner,
 )
 from skillit.skills import ListSource, Skill, SkillSet
-from tests.graph.planted import EXPECTED_EDGES, TRAINING, examples, V, model_builder, planted_skillset, tokenizer
+from tests.graph.planted import EXPECTED_EDGES, TRAINING, V, examples, model_builder, planted_skillset, tokenizer
 
 
 def fit(learner, skillset=None, **kwargs):

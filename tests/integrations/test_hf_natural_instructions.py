@@ -15,7 +15,6 @@ from skillit.integrations.hf import SkillMixingCallback, SkillMixingDataset, tra
 from skillit.policy import SkillIt, TargetOnly
 from skillit.skills.io import load_skills
 from skillit.trainer import encode_example
-
 from tests.conftest import SHARED_DATA
 
 NI = SHARED_DATA / "natural_instructions"

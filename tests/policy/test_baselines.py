@@ -7,9 +7,9 @@ from skillit.errors import PolicyError
 from skillit.graph import SkillsGraph, builtin_graph
 from skillit.policy import (
     AntiCurriculum,
-    Observation,
     Curriculum,
     MinimumProbability,
+    Observation,
     Random,
     SkillAntiCurriculum,
     SkillCurriculum,

@@ -60,8 +60,8 @@ def test_dropping_never_moves_another_example_between_train_and_validation():
 
 
 def test_max_length_counts_the_models_tokens_in_a_config(tmp_path):
-    from skillit.experiment.config import parse_config
     from skillit.experiment.build import task_skillset
+    from skillit.experiment.config import parse_config
 
     path = tmp_path / "train.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in ROWS))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from skillit.errors import ConfigError, GraphError
-from skillit.experiment.config import load_config, parse_config
 from skillit.experiment.build import graph_resolver
+from skillit.experiment.config import load_config, parse_config
 from skillit.tasks import build_task, parse_task_params
 from skillit.tasks.data import closure_graph, prerequisite_graph
 

@@ -18,7 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skillit.experiment.build import build_method, build_model, build_skillset, build_tokenizer, context_length, task_skillset
+from skillit.experiment.build import (
+    build_method,
+    build_model,
+    build_skillset,
+    build_tokenizer,
+    context_length,
+    task_skillset,
+)
 from skillit.experiment.config import parse_config
 from skillit.experiment.runner import run_experiment
 from tests.processes import run_tree

@@ -24,7 +24,6 @@ from skillit.policy import MixingPolicy, PolicySpec, RoundPlan, build_policy, re
 from skillit.policy.registry import POLICIES
 from skillit.testing import check_policy
 from skillit.trainer import TrainConfig, train
-from skillit.trainer.batching import collate
 from skillit.trainer.mixer import RecordedReference
 from skillit.trainer.signals import SignalTap, grad_stats_from_sums
 

@@ -8,7 +8,7 @@ from skillit.discover.discovery import FEATURE_SETS, Discovery, discover
 from skillit.discover.metrics import adjusted_rand, cluster_accuracy, recovery
 from skillit.discover.profile import Outcome, Profile, missing_skill_profile
 from skillit.discover.regroup import Regrouping, regroup
-from skillit.discover.trajectories import TrajectoryConfig, Trajectories, loss_trajectories
+from skillit.discover.trajectories import Trajectories, TrajectoryConfig, loss_trajectories
 
 __all__ = [
     "FEATURE_SETS",

@@ -39,7 +39,6 @@ from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
 from skillit.trainer.batching import TrainLoss
 
-
 # ---- limits: values beyond these would crash or exhaust memory long after the run directory exists --------
 MAX_SEED = 2**32 - 1  # numpy's seed range
 MAX_STEPS = 10**9

@@ -21,7 +21,15 @@ from skillit.llm.backends import (
     OpenAIChatBackend,
     build_backend,
 )
-from skillit.llm.grafting import answer_accuracy, answer_loss, apply_graft, graft, mask_overlap, overlap_graph, sparsity_curve
+from skillit.llm.grafting import (
+    answer_accuracy,
+    answer_loss,
+    apply_graft,
+    graft,
+    mask_overlap,
+    overlap_graph,
+    sparsity_curve,
+)
 from skillit.llm.jsonl import JsonlAppender, read_jsonl
 from skillit.llm.stat import MissingSkillProfile, diagnose, match_skill, parse_diagnosis, stat_sel
 

@@ -1,5 +1,7 @@
 """Mixing policies: pure ``init`` / ``update`` / ``weights`` over a serialisable state, one file each."""
 
+from skillit.policy.ado import ADO
+from skillit.policy.aioli import Aioli, AioliTrainLoss
 from skillit.policy.base import (
     SIGNALS,
     EvalResult,
@@ -12,8 +14,6 @@ from skillit.policy.base import (
     normalise,
     stable_softmax,
 )
-from skillit.policy.ado import ADO
-from skillit.policy.aioli import Aioli, AioliTrainLoss
 from skillit.policy.curriculum import AntiCurriculum, Curriculum
 from skillit.policy.doremi import DoReMiOnline
 from skillit.policy.natural import Natural

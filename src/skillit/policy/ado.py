@@ -37,8 +37,8 @@ Choices, named (the code is step-level, this interface is round-level):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np

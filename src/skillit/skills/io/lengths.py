@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from skillit.errors import DataError
-from skillit.utils.text import word_units
 from skillit.skills.example import Example
+from skillit.utils.text import word_units
 
 TooLong = Literal["drop", "truncate", "error"]
 LengthUnit = Literal["word", "char"]
