@@ -53,7 +53,7 @@ from skillit.experiment.runner import apply_overrides, default_jobs, run_experim
 from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
 from skillit.report.compare import compare_runs, to_markdown
-from skillit.report.console import fail, print_error
+from skillit.report.console import fail, print_error, reports_errors
 from skillit.report.graph_plots import graph_lines, graph_table
 from skillit.report.html import write_graph_report, write_report
 from skillit.report.live import LiveView
@@ -71,9 +71,6 @@ app = typer.Typer(
 console = Console(width=output_width(sys.stdout.isatty()))
 
 DEFAULT_CONFIG = "lego-demo"
-
-
-_fail = fail  # one plain-text message, exit 2 (skillit.report.console), as in every command module
 
 
 def _check_jobs(jobs: int | None) -> None:
@@ -128,7 +125,7 @@ def run(
     except SkillitError as exc:
         if launched_by_torchrun() and torchrun_env()[0] != 0:
             raise typer.Exit(2) from None  # rank 0 prints the message
-        _fail(exc)
+        fail(exc)
         return
     _print_results(cfg, summary, out_dir)
 
@@ -177,6 +174,7 @@ def _print_results(cfg, summary: dict, out_dir: Path) -> None:
 
 
 @app.command()
+@reports_errors
 def graph(
     config: str = typer.Argument(..., help="a YAML file or a shipped config name"),
     method: Optional[str] = typer.Option(
@@ -189,20 +187,16 @@ def graph(
 
     Running it again with the same --out resumes an interrupted run without redoing finished runs.
     """
-    try:
-        _check_jobs(jobs)
-        path = resolve_config_path(config)
-        cfg = load_config(path)
-        learner = learner_for(cfg, method)  # validates --method before anything is written
-        # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it
-        out_dir = RunDirectory.check_output_location(out) if out is not None else RunDirectory(Path("runs") / cfg.name).graph_dir
-        console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/] → {out_dir}")
-        with LiveView(console, [], cfg.training.steps) as view:
-            learned = learn_graph(cfg, out_dir, method=method, jobs=jobs, progress=view.progress)
-        report_path = write_graph_report(learned, out_dir, title=f"{cfg.name}: {learner.name}")
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    _check_jobs(jobs)
+    path = resolve_config_path(config)
+    cfg = load_config(path)
+    learner = learner_for(cfg, method)  # validates --method before anything is written
+    # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it
+    out_dir = RunDirectory.check_output_location(out) if out is not None else RunDirectory(Path("runs") / cfg.name).graph_dir
+    console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/] → {out_dir}")
+    with LiveView(console, [], cfg.training.steps) as view:
+        learned = learn_graph(cfg, out_dir, method=method, jobs=jobs, progress=view.progress)
+    report_path = write_graph_report(learned, out_dir, title=f"{cfg.name}: {learner.name}")
     console.print(graph_table(learned))
     for line in graph_lines(learned):
         console.print(line, highlight=False)
@@ -211,6 +205,7 @@ def graph(
 
 
 @app.command()
+@reports_errors
 def bench(
     name: Optional[str] = typer.Argument(None, help="a benchmark config (without NAME: list them)"),
     seeds: Optional[int] = typer.Option(None, "--seeds", help="run seeds 0..N-1 instead of the config's seeds"),
@@ -219,21 +214,17 @@ def bench(
 ) -> None:
     """Run a shipped benchmark (configs tagged `benchmark`) and show the paper's figures beside the results."""
 
-    try:
-        if name is None:
-            _list_configs(benchmark_names(), "benchmarks (skillit bench NAME)")
-            return
-        if name not in benchmark_names():
-
-            raise ConfigError(f"unknown benchmark {name!r}; {did_you_mean(name, benchmark_names())}")
-        _check_jobs(jobs)
-        path = shipped_config_path(name)
-        cfg = apply_overrides(load_config(path), seeds=seeds)
-        out_dir = out if out is not None else Path("runs") / "bench" / cfg.name
-        summary = _execute(cfg, path.parent, out_dir, jobs, False)
-    except SkillitError as exc:
-        _fail(exc)
+    if name is None:
+        _list_configs(benchmark_names(), "benchmarks (skillit bench NAME)")
         return
+    if name not in benchmark_names():
+
+        raise ConfigError(f"unknown benchmark {name!r}; {did_you_mean(name, benchmark_names())}")
+    _check_jobs(jobs)
+    path = shipped_config_path(name)
+    cfg = apply_overrides(load_config(path), seeds=seeds)
+    out_dir = out if out is not None else Path("runs") / "bench" / cfg.name
+    summary = _execute(cfg, path.parent, out_dir, jobs, False)
     _print_results(cfg, summary, out_dir)
 
 
@@ -276,6 +267,7 @@ def policies() -> None:
 
 
 @app.command()
+@reports_errors
 def compare(
     run_dirs: list[Path] = typer.Argument(..., help="finished run directories; several of one benchmark (a method run later) are merged"),
     out: Path = typer.Option(Path("runs") / "compare", "--out", help="where leaderboard.md and leaderboard.png go"),
@@ -287,12 +279,8 @@ def compare(
                                       help="losses are ranked rounded to this many decimals (as the tables print them)"),
 ) -> None:
     """Leaderboard of methods × benchmarks: loss, accuracy, paired difference to the baseline, W/T/L, rank, cost."""
-    try:
-        board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence, replace=replace,
-                             rank_decimals=rank_decimals)
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence, replace=replace,
+                         rank_decimals=rank_decimals)
     console.print(to_markdown(board), markup=False, highlight=False)
     console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
 
@@ -301,6 +289,7 @@ app.add_typer(data_app, name="data")
 
 
 @data_app.command("inspect")
+@reports_errors
 def data_inspect(
     source: Path = typer.Argument(..., help="training data: a .jsonl (.gz) or .parquet file"),
     skill_column: str = typer.Option("skill", "--skill-column", help="the column naming each example's skill"),
@@ -324,19 +313,15 @@ def data_inspect(
     """
 
 
-    try:
-        if tokenizer not in ("word", "char"):
+    if tokenizer not in ("word", "char"):
 
-            raise DataError(f"--tokenizer must be word or char, got {tokenizer!r}")
-        report = inspect_data(
-            source, validation, skill=skill_column, prompt_field=prompt_field or None, answer_field=answer_field,
-            text_field=text_field, separator=separator.replace("\\n", "\n").replace("\\t", "\t"), holdout=holdout,
-            holdout_seed=holdout_seed, tokenizer=tokenizer,  # type: ignore[arg-type]
-            skills=_split(skills), max_length=max_length,
-        )
-    except SkillitError as exc:
-        _fail(exc)
-        return
+        raise DataError(f"--tokenizer must be word or char, got {tokenizer!r}")
+    report = inspect_data(
+        source, validation, skill=skill_column, prompt_field=prompt_field or None, answer_field=answer_field,
+        text_field=text_field, separator=separator.replace("\\n", "\n").replace("\\t", "\t"), holdout=holdout,
+        holdout_seed=holdout_seed, tokenizer=tokenizer,  # type: ignore[arg-type]
+        skills=_split(skills), max_length=max_length,
+    )
     if as_json:
         print(json_module.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -394,34 +379,28 @@ register_discover_commands(app)  # discover, regroup, profile (skillit.discover.
 
 
 @app.command()
+@reports_errors
 def report(
     run_dirs: list[Path] = typer.Argument(..., help="one or more run directories (the --out of `skillit run`)"),
     out: Optional[Path] = typer.Option(None, "--out", help="the HTML file (default: FIRST_RUN_DIR/report.html)"),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="also write TensorBoard events (RUN_DIR/tensorboard)"),
 ) -> None:
     """Write one self-contained report.html for run directories (several: a comparison)."""
-    try:
-        path = write_report(run_dirs, out)
-        written = [write_tensorboard(run_dir) for run_dir in run_dirs] if tensorboard else []
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    path = write_report(run_dirs, out)
+    written = [write_tensorboard(run_dir) for run_dir in run_dirs] if tensorboard else []
     for run_dir, logdirs in zip(run_dirs, written):
         _plain(f"tensorboard: {len(logdirs)} run(s); view with: tensorboard --logdir {run_dir / 'tensorboard'}")
     _plain(f"report: {path}")
 
 
 @app.command("tensorboard")
+@reports_errors
 def tensorboard_events(
     run_dir: Path = typer.Argument(..., help="a finished run directory"),
     logdir: Optional[Path] = typer.Option(None, "--logdir", help="where the events go (default: RUN_DIR/tensorboard)"),
 ) -> None:
     """Write TensorBoard scalars (per-skill loss, accuracy, weights, examples seen) from a run's metrics.jsonl."""
-    try:
-        written = write_tensorboard(run_dir, logdir)
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    written = write_tensorboard(run_dir, logdir)
     _plain(f"{len(written)} run(s) written; view with: tensorboard --logdir {logdir or run_dir / 'tensorboard'}")
 
 

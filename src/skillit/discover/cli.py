@@ -29,7 +29,7 @@ from skillit.discover.trained_profile import profile_after_training
 from skillit.discover.trajectories import TrajectoryConfig
 from skillit.errors import DataError, SkillitError
 from skillit.experiment.config import load_config, resolve_config_path
-from skillit.report.console import fail
+from skillit.report.console import reports_errors
 from skillit.skills.io.records import open_rows
 from skillit.utils.io import atomic_write_json, atomic_write_text
 
@@ -41,9 +41,6 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 
 def _console() -> Console:
     return console
-
-
-_fail = fail  # one plain-text message, exit 2, as every skillit command (skillit.report.console)
 
 
 def _need_sklearn() -> None:
@@ -61,6 +58,7 @@ def _out_dir(out: Optional[Path], data: Path, command: str) -> Path:
     return folder
 
 
+@reports_errors
 def discover_command(
     data: Path = typer.Argument(..., help="a .jsonl or .parquet file of examples (prompt/answer or text)"),
     k: int = typer.Option(..., "--k", help="number of skills to find"),
@@ -89,39 +87,35 @@ def discover_command(
     """
 
     console = _console()
-    try:
-        _need_sklearn()
-        chosen = [f.strip() for f in features.split(",") if f.strip()]
-        unknown = [f for f in chosen if f not in FEATURE_SETS]
-        if not chosen or unknown:
-            raise DataError(f"--features: unknown {unknown or '(none given)'}; choose from {', '.join(FEATURE_SETS)}")
-        if mix not in ("tfidf", "uniform", "skills"):
-            raise DataError(f"--mix must be tfidf, uniform or skills, got {mix!r}")
-        for name, value in (("--analyzer", analyzer), ("--tokenizer", tokenizer)):
-            if value not in ("char", "word"):
-                raise DataError(f"{name} must be char or word, got {value!r}")
-        if not column:
-            raise DataError("--column must name a column")
-        config = TrajectoryConfig(runs=runs, steps=steps, checkpoint_every=checkpoint_every, seed=seed,
-                                  tokenizer=tokenizer)  # type: ignore[arg-type]
-        folder = _out_dir(out, data, "discover")
-        table = read_table(data, prompt_field=prompt_field or None, answer_field=answer_field,
-                           text_field=text_field, label_column=label_column or None, max_rows=max_rows)
-        if not 2 <= k <= len(table.examples):
-            raise DataError(f"--k must be between 2 and the number of examples ({len(table.examples)}), got {k}")
-        if mix == "skills" and table.labels is None:
-            raise DataError(f"--mix skills needs the column {label_column!r} on every row of {table.source}")
-        console.print(f"[bold]discover[/]: {len(table.examples)} examples of {table.source}, k = {k}; "
-                      f"{2 * runs} probe trainings of {steps} steps → {folder}", highlight=False)
-        result = discover(table.examples, k, config=config, mix=mix, feature_sets=chosen,  # type: ignore[arg-type]
-                          analyzer=analyzer, truth=table.labels)  # type: ignore[arg-type]
-        main = "trajectory" if "trajectory" in result.labels else chosen[0]
-        report = {"source": table.source, "labels_from": main, "column": column, **result.to_dict(table.examples)}
-        write_with_column(folder / "data.jsonl", table.rows, column, [f"skill{int(c)}" for c in result.labels[main]])
-        atomic_write_json(folder / "report.json", report)
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    _need_sklearn()
+    chosen = [f.strip() for f in features.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in FEATURE_SETS]
+    if not chosen or unknown:
+        raise DataError(f"--features: unknown {unknown or '(none given)'}; choose from {', '.join(FEATURE_SETS)}")
+    if mix not in ("tfidf", "uniform", "skills"):
+        raise DataError(f"--mix must be tfidf, uniform or skills, got {mix!r}")
+    for name, value in (("--analyzer", analyzer), ("--tokenizer", tokenizer)):
+        if value not in ("char", "word"):
+            raise DataError(f"{name} must be char or word, got {value!r}")
+    if not column:
+        raise DataError("--column must name a column")
+    config = TrajectoryConfig(runs=runs, steps=steps, checkpoint_every=checkpoint_every, seed=seed,
+                              tokenizer=tokenizer)  # type: ignore[arg-type]
+    folder = _out_dir(out, data, "discover")
+    table = read_table(data, prompt_field=prompt_field or None, answer_field=answer_field,
+                       text_field=text_field, label_column=label_column or None, max_rows=max_rows)
+    if not 2 <= k <= len(table.examples):
+        raise DataError(f"--k must be between 2 and the number of examples ({len(table.examples)}), got {k}")
+    if mix == "skills" and table.labels is None:
+        raise DataError(f"--mix skills needs the column {label_column!r} on every row of {table.source}")
+    console.print(f"[bold]discover[/]: {len(table.examples)} examples of {table.source}, k = {k}; "
+                  f"{2 * runs} probe trainings of {steps} steps → {folder}", highlight=False)
+    result = discover(table.examples, k, config=config, mix=mix, feature_sets=chosen,  # type: ignore[arg-type]
+                      analyzer=analyzer, truth=table.labels)  # type: ignore[arg-type]
+    main = "trajectory" if "trajectory" in result.labels else chosen[0]
+    report = {"source": table.source, "labels_from": main, "column": column, **result.to_dict(table.examples)}
+    write_with_column(folder / "data.jsonl", table.rows, column, [f"skill{int(c)}" for c in result.labels[main]])
+    atomic_write_json(folder / "report.json", report)
     _print_clusters(result.cluster_report(table.examples, main), f"{main} clusters")
     for name, score in result.scores.items():
         console.print(f"{name:12s} ARI {score['ari']:.3f}  accuracy {100 * score['accuracy']:.1f}%", highlight=False)
@@ -140,6 +134,7 @@ def _print_clusters(report: list[dict], title: str) -> None:
     _console().print(table)
 
 
+@reports_errors
 def regroup_command(
     data: Path = typer.Argument(..., help="a .jsonl or .parquet file of examples"),
     k: Optional[int] = typer.Option(None, "--k", help="number of groups (default: silhouette sweep)"),
@@ -163,31 +158,27 @@ def regroup_command(
     """
 
     console = _console()
-    try:
-        _need_sklearn()
-        if analyzer not in ("char", "word"):
-            raise DataError(f"--analyzer must be char or word, got {analyzer!r}")
-        if k is None and not 2 <= k_min <= k_max:
-            raise DataError(f"the sweep needs 2 <= --k-min <= --k-max, got {k_min}..{k_max}")
-        if k is not None and k < 2:
-            raise DataError(f"--k must be at least 2, got {k}")
-        if not column:
-            raise DataError("--column must name a column")
-        folder = _out_dir(out, data, "regroup")
-        table = read_table(data, prompt_field=prompt_field or None, answer_field=answer_field,
-                           text_field=text_field, label_column=label_column or None, max_rows=max_rows)
-        if k is not None and k > len(table.examples):
-            raise DataError(f"--k {k} is more than the {len(table.examples)} examples")
-        result = regroup([e.text for e in table.examples], k=k, ks=range(k_min, k_max + 1), analyzer=analyzer,  # type: ignore[arg-type]
-                         svd=svd, seed=seed)
-        report = {"source": table.source, "column": column, **result.to_dict()}
-        if table.labels is not None:
-            report["scores"] = recovery(result.labels.tolist(), table.labels)
-        write_with_column(folder / "data.jsonl", table.rows, column, result.names())
-        atomic_write_json(folder / "regroup.json", report)
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    _need_sklearn()
+    if analyzer not in ("char", "word"):
+        raise DataError(f"--analyzer must be char or word, got {analyzer!r}")
+    if k is None and not 2 <= k_min <= k_max:
+        raise DataError(f"the sweep needs 2 <= --k-min <= --k-max, got {k_min}..{k_max}")
+    if k is not None and k < 2:
+        raise DataError(f"--k must be at least 2, got {k}")
+    if not column:
+        raise DataError("--column must name a column")
+    folder = _out_dir(out, data, "regroup")
+    table = read_table(data, prompt_field=prompt_field or None, answer_field=answer_field,
+                       text_field=text_field, label_column=label_column or None, max_rows=max_rows)
+    if k is not None and k > len(table.examples):
+        raise DataError(f"--k {k} is more than the {len(table.examples)} examples")
+    result = regroup([e.text for e in table.examples], k=k, ks=range(k_min, k_max + 1), analyzer=analyzer,  # type: ignore[arg-type]
+                     svd=svd, seed=seed)
+    report = {"source": table.source, "column": column, **result.to_dict()}
+    if table.labels is not None:
+        report["scores"] = recovery(result.labels.tolist(), table.labels)
+    write_with_column(folder / "data.jsonl", table.rows, column, result.names())
+    atomic_write_json(folder / "regroup.json", report)
     for kk, score in sorted(result.sweep.silhouettes.items()):
         mark = "  ← chosen" if kk == result.k else ""
         console.print(f"k = {kk:3d}  silhouette {score:.3f}{mark}", highlight=False)
@@ -198,6 +189,7 @@ def regroup_command(
     console.print(f"results in {folder}/ (data.jsonl, regroup.json)")
 
 
+@reports_errors
 def profile_command(
     source: str = typer.Argument(..., help="per-example results (.jsonl: skill, correct and/or loss, optional "
                                             "needs) or a config to train once and profile"),
@@ -218,48 +210,44 @@ def profile_command(
     """
 
     console = _console()
-    try:
-        if signal not in ("accuracy", "loss"):
-            raise DataError(f"--signal must be accuracy or loss, got {signal!r}")
-        if not 0 < coverage <= 1:
-            raise DataError(f"--coverage must be in (0, 1], got {coverage}")
-        name = Path(source).name.split(".")[0]
-        folder = out if out is not None else Path("runs") / "profile" / name
-        if folder.exists() and not folder.is_dir():
-            raise DataError(f"--out {str(folder)!r} is a file; give a directory")
-        given = _read_prerequisites(prerequisites) if prerequisites is not None else None
-        outcomes_text = None
-        train_skills = None
-        if source.endswith(RESULT_SUFFIXES):
-            if any(v is not None for v in (method, seed, steps)):
-                raise DataError("--method, --seed and --steps apply to a config SOURCE, not a results file")
-            outcomes, needs = _read_outcomes(Path(source), signal)
-            profile = missing_skill_profile(outcomes, {**needs, **(given or {})}, signal=signal)  # type: ignore[arg-type]
-            header = f"{len(outcomes)} results from {source}"
-        else:
+    if signal not in ("accuracy", "loss"):
+        raise DataError(f"--signal must be accuracy or loss, got {signal!r}")
+    if not 0 < coverage <= 1:
+        raise DataError(f"--coverage must be in (0, 1], got {coverage}")
+    name = Path(source).name.split(".")[0]
+    folder = out if out is not None else Path("runs") / "profile" / name
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"--out {str(folder)!r} is a file; give a directory")
+    given = _read_prerequisites(prerequisites) if prerequisites is not None else None
+    outcomes_text = None
+    train_skills = None
+    if source.endswith(RESULT_SUFFIXES):
+        if any(v is not None for v in (method, seed, steps)):
+            raise DataError("--method, --seed and --steps apply to a config SOURCE, not a results file")
+        outcomes, needs = _read_outcomes(Path(source), signal)
+        profile = missing_skill_profile(outcomes, {**needs, **(given or {})}, signal=signal)  # type: ignore[arg-type]
+        header = f"{len(outcomes)} results from {source}"
+    else:
 
-            path = resolve_config_path(source)
-            cfg = load_config(path)
-            trained = profile_after_training(cfg, path.parent, method=method, seed=seed, steps=steps,
-                                             signal=signal)  # type: ignore[arg-type]
-            profile = trained.profile
-            if given is not None:
-                profile = missing_skill_profile(trained.outcomes, given, signal=signal)  # type: ignore[arg-type]
-            train_skills = trained.train_skills
-            outcomes_text = "".join(json.dumps({"skill": o.skill, "correct": o.correct, "loss": o.loss}) + "\n"
-                                    for o in trained.outcomes)
-            header = (f"{cfg.name}: {trained.method}, seed {trained.seed}, {trained.steps} steps on "
-                      f"{', '.join(trained.train_skills)}")
-        report = profile.to_dict(coverage=coverage, floor=floor)
-        if train_skills is not None:
-            report["train_skills"] = train_skills
-        report["mixture"] = profile.mixture(floor=floor)
-        atomic_write_json(folder / "profile.json", report)
-        if outcomes_text is not None:
-            atomic_write_text(folder / "outcomes.jsonl", outcomes_text)
-    except SkillitError as exc:
-        _fail(exc)
-        return
+        path = resolve_config_path(source)
+        cfg = load_config(path)
+        trained = profile_after_training(cfg, path.parent, method=method, seed=seed, steps=steps,
+                                         signal=signal)  # type: ignore[arg-type]
+        profile = trained.profile
+        if given is not None:
+            profile = missing_skill_profile(trained.outcomes, given, signal=signal)  # type: ignore[arg-type]
+        train_skills = trained.train_skills
+        outcomes_text = "".join(json.dumps({"skill": o.skill, "correct": o.correct, "loss": o.loss}) + "\n"
+                                for o in trained.outcomes)
+        header = (f"{cfg.name}: {trained.method}, seed {trained.seed}, {trained.steps} steps on "
+                  f"{', '.join(trained.train_skills)}")
+    report = profile.to_dict(coverage=coverage, floor=floor)
+    if train_skills is not None:
+        report["train_skills"] = train_skills
+    report["mixture"] = profile.mixture(floor=floor)
+    atomic_write_json(folder / "profile.json", report)
+    if outcomes_text is not None:
+        atomic_write_text(folder / "outcomes.jsonl", outcomes_text)
     _print_profile(profile, header, report)
     console.print(f"results in {folder}/ (profile.json{', outcomes.jsonl' if outcomes_text else ''})")
 

@@ -47,7 +47,7 @@ from skillit.llm.stat import (
     stat_sel,
 )
 from skillit.model.tokenizer import HFTokenizer
-from skillit.report.console import fail
+from skillit.report.console import reports_errors
 from skillit.skills.example import Example
 from skillit.utils.io import atomic_write_json, atomic_write_text
 
@@ -70,9 +70,6 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 
 def _console() -> Console:
     return console
-
-
-_fail = fail  # one plain-text message, exit 2, as every skillit command (skillit.report.console)
 
 
 def _backend(kind: str, base_url: str | None, model: str | None, cache_dir: Path | None, no_cache: bool,
@@ -101,6 +98,7 @@ def _run_items(backend, function, items: list[dict[str, Any]], out: Path, what: 
 
 
 @skillmix_app.command("generate")
+@reports_errors
 def skillmix_generate(
     skills: Path = typer.Option(..., "--skills", help="skills file: .jsonl (skill, definition, example), .csv or .txt"),
     topics: Path = typer.Option(..., "--topics", help="topics: a JSON list or one per line"),
@@ -117,20 +115,17 @@ def skillmix_generate(
     timeout: float = TIMEOUT, retries: int = RETRIES,
 ) -> None:
     """Ask a student model for texts that combine k random skills on a random topic (seeded)."""
-    try:
-        skill_list = sm.load_text_skills(skills)
-        combinations = sm.sample_combinations(skill_list, sm.load_topics(topics), k, n, seed)
-        student = _backend(backend, base_url, model, cache_dir, no_cache, concurrency, timeout, retries)
-        settings = sm.GenerationSettings(temperature=temperature, max_tokens=max_tokens, rounds=rounds, revise=revise)
-        ran = _run_items(student, lambda c: sm.generate(student, c, skill_list, settings), combinations, out,
-                         "combinations")
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    skill_list = sm.load_text_skills(skills)
+    combinations = sm.sample_combinations(skill_list, sm.load_topics(topics), k, n, seed)
+    student = _backend(backend, base_url, model, cache_dir, no_cache, concurrency, timeout, retries)
+    settings = sm.GenerationSettings(temperature=temperature, max_tokens=max_tokens, rounds=rounds, revise=revise)
+    ran = _run_items(student, lambda c: sm.generate(student, c, skill_list, settings), combinations, out,
+                     "combinations")
     _console().print(f"{ran} combination(s) generated → {out}", highlight=False)
 
 
 @skillmix_app.command("grade")
+@reports_errors
 def skillmix_grade(
     generations: Path = typer.Argument(..., help="JSONL written by `skillit skillmix generate`"),
     skills: Path = typer.Option(..., "--skills", help="the skills file used for generation"),
@@ -143,37 +138,30 @@ def skillmix_grade(
     timeout: float = TIMEOUT, retries: int = RETRIES,
 ) -> None:
     """Grade generated texts with the (k + 3)-point rubric; prints the aggregated metrics."""
-    try:
-        skill_list = sm.load_text_skills(skills)
-        records = []
-        for i, row in enumerate(read_jsonl(generations, what="generations"), start=1):
-            record = sm.combination_from_dict(row, f"{generations}:{i}")
-            if not record.get("generations"):
-                raise DataError(f"{generations}:{i}: record {record['id']!r} has no 'generations'")
-            sm.check_combination(record, skill_list, f"{generations}:{i}")
-            records.append(record)
-        grader = _backend(backend, base_url, model, cache_dir, no_cache, concurrency, timeout, retries)
-        _run_items(grader, lambda r: sm.grade(grader, r, skill_list, rounds=grading_rounds,
-                                              filter_explicit_name=filter_names, max_tokens=max_tokens),
-                   records, out, "texts graded")
-        summary = sm.summarize(read_jsonl(out, what="graded"))
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    skill_list = sm.load_text_skills(skills)
+    records = []
+    for i, row in enumerate(read_jsonl(generations, what="generations"), start=1):
+        record = sm.combination_from_dict(row, f"{generations}:{i}")
+        if not record.get("generations"):
+            raise DataError(f"{generations}:{i}: record {record['id']!r} has no 'generations'")
+        sm.check_combination(record, skill_list, f"{generations}:{i}")
+        records.append(record)
+    grader = _backend(backend, base_url, model, cache_dir, no_cache, concurrency, timeout, retries)
+    _run_items(grader, lambda r: sm.grade(grader, r, skill_list, rounds=grading_rounds,
+                                          filter_explicit_name=filter_names, max_tokens=max_tokens),
+               records, out, "texts graded")
+    summary = sm.summarize(read_jsonl(out, what="graded"))
     _print_skillmix(summary)
 
 
 @skillmix_app.command("metrics")
+@reports_errors
 def skillmix_metrics(
     graded: Path = typer.Argument(..., help="JSONL written by `skillit skillmix grade`"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Ratio of full marks, ratio of all skills and skill fraction (mean ± SE over combinations), per k."""
-    try:
-        summary = sm.summarize(read_jsonl(graded, what="graded"))
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    summary = sm.summarize(read_jsonl(graded, what="graded"))
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
@@ -193,6 +181,7 @@ def _print_skillmix(summary: dict[str, Any]) -> None:
 # ---- Instruct-SkillMix ---------------------------------------------------------------------------
 
 
+@reports_errors
 def synth(
     skills: Path = typer.Option(..., "--skills", help="skills: .txt (one per line), .jsonl or .csv"),
     query_types: Path = typer.Option(..., "--query-types", help="query types: .json/.jsonl (name, definition) or 'name: definition' lines"),
@@ -212,17 +201,13 @@ def synth(
     Every record keeps its skills; `skillit data inspect OUT` and `load_skills(OUT)` read it as a data set
     (one skill per combination, prompt/answer columns).
     """
-    try:
-        skill_list = sm.load_text_skills(skills)
-        specs = sy.sample_specs([s.name for s in skill_list], sy.load_query_types(query_types), k, n, seed)
-        definitions = {s.name: s.definition for s in skill_list}
-        generator = _backend(backend, base_url, model, cache_dir, no_cache, concurrency, timeout, retries)
-        ran = _run_items(generator, lambda spec: sy.synthesize(generator, spec, definitions=definitions, refine=refine,
-                                                               temperature=temperature, max_tokens=max_tokens),
-                         specs, out, "examples")
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    skill_list = sm.load_text_skills(skills)
+    specs = sy.sample_specs([s.name for s in skill_list], sy.load_query_types(query_types), k, n, seed)
+    definitions = {s.name: s.definition for s in skill_list}
+    generator = _backend(backend, base_url, model, cache_dir, no_cache, concurrency, timeout, retries)
+    ran = _run_items(generator, lambda spec: sy.synthesize(generator, spec, definitions=definitions, refine=refine,
+                                                           temperature=temperature, max_tokens=max_tokens),
+                     specs, out, "examples")
     _console().print(f"{ran} example(s) written → {out} (load with skillit.load_skills({str(out)!r}))", highlight=False)
 
 
@@ -234,6 +219,7 @@ def _skill_names(path: Path) -> list[str]:
 
 
 @stat_app.command("profile")
+@reports_errors
 def stat_profile(
     failures: Path = typer.Argument(..., help="JSONL of difficult questions: id, question, response (, reference)"),
     skills: Path = typer.Option(..., "--skills", help="the allowed skill list: .txt (one per line), .jsonl or .csv"),
@@ -246,22 +232,18 @@ def stat_profile(
     timeout: float = TIMEOUT, retries: int = RETRIES,
 ) -> None:
     """A teacher reads each failure and names the missing skills; the counts become the missing-skill profile."""
-    try:
-        names = _skill_names(skills)
-        items = read_jsonl(failures, what="failures")
-        for i, item in enumerate(items, start=1):
-            missing = [key for key in ("id", "question", "response") if key not in item]
-            if missing:
-                raise DataError(f"{failures}:{i}: record lacks {missing} (needs id, question, response)")
-        teacher = _backend(backend, base_url, model, cache_dir, no_cache, concurrency, timeout, retries)
-        _run_items(teacher, lambda item: diagnose(teacher, item, names, max_skills=max_skills, cutoff=cutoff),
-                   items, out, "failures diagnosed")
-        records = read_jsonl(out, what="diagnoses")
-        result = MissingSkillProfile.from_records(records, names)
-        result.save(profile)
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    names = _skill_names(skills)
+    items = read_jsonl(failures, what="failures")
+    for i, item in enumerate(items, start=1):
+        missing = [key for key in ("id", "question", "response") if key not in item]
+        if missing:
+            raise DataError(f"{failures}:{i}: record lacks {missing} (needs id, question, response)")
+    teacher = _backend(backend, base_url, model, cache_dir, no_cache, concurrency, timeout, retries)
+    _run_items(teacher, lambda item: diagnose(teacher, item, names, max_skills=max_skills, cutoff=cutoff),
+               items, out, "failures diagnosed")
+    records = read_jsonl(out, what="diagnoses")
+    result = MissingSkillProfile.from_records(records, names)
+    result.save(profile)
     counts = result.counts()
     total = sum(counts.values())
     table = Table(title=f"missing-skill profile ({len(result.questions)} question(s) with named skills)")
@@ -278,6 +260,7 @@ def stat_profile(
 
 
 @stat_app.command("select")
+@reports_errors
 def stat_select(
     profile: Path = typer.Option(..., "--profile", help="profile JSON from `skillit stat profile`"),
     data: Path = typer.Option(..., "--data", help="training JSONL with a skill column (or a 'skills' list)"),
@@ -288,14 +271,10 @@ def stat_select(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """STAT-Sel: draw training examples of each profiled skill, in proportion to its count."""
-    try:
-        msp = MissingSkillProfile.load(profile)
-        records = read_jsonl(data, what="training data")
-        chosen = stat_sel(msp, skill_map_from_records(records, skill_column), per_pair=per_pair, budget=budget, seed=seed)
-        atomic_write_text(out, "".join(json.dumps(records[i], ensure_ascii=False) + "\n" for i in chosen))
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    msp = MissingSkillProfile.load(profile)
+    records = read_jsonl(data, what="training data")
+    chosen = stat_sel(msp, skill_map_from_records(records, skill_column), per_pair=per_pair, budget=budget, seed=seed)
+    atomic_write_text(out, "".join(json.dumps(records[i], ensure_ascii=False) + "\n" for i in chosen))
     _console().print(f"{len(chosen)} example(s) selected → {out}", highlight=False)
 
 
@@ -303,6 +282,7 @@ def stat_select(
 
 
 @graft_app.command("run")
+@reports_errors
 def graft_run(
     base: Path = typer.Argument(..., help="pre-trained Hugging Face model folder"),
     finetuned: Path = typer.Argument(..., help="the fine-tuned model folder (same architecture)"),
@@ -318,36 +298,32 @@ def graft_run(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Find the few parameters that carry a fine-tuned skill; print the sparsity–accuracy curve."""
-    try:
-        levels = [float(s) for s in sparsity.split(",") if s.strip()]
-        if not levels or not all(0 < s <= 1 for s in levels):
-            raise DataError(f"--sparsity must be comma-separated numbers in (0, 1], got {sparsity!r}")
-        rows = read_jsonl(data, what="skill data")
-        examples = []
-        for i, row in enumerate(rows, start=1):
-            if prompt_field not in row or answer_field not in row:
-                raise DataError(f"{data}:{i}: needs {prompt_field!r} and {answer_field!r} fields")
-            examples.append(Example(str(row[prompt_field]), str(row[answer_field]), "skill"))
-        if not examples:
-            raise DataError(f"{data}: no examples")
-        base_model, tokenizer = _load_hf(base)
-        ft_model, _ = _load_hf(finetuned)
-        loss_fn = gr.answer_loss(tokenizer, examples)
-        evaluate = gr.answer_accuracy(tokenizer, examples)
-        curve = []
-        base_score, ft_score = evaluate(base_model), evaluate(ft_model)
-        for level in levels:
-            result = gr.graft(base_model, ft_model, loss_fn, sparsity=level, steps=steps, evaluate=evaluate, seed=seed,
-                              exclude=() if include_embeddings else gr.DEFAULT_EXCLUDE)
-            path = gr.save_mask(out / f"mask_{level:g}.pt", result.mask)
-            gain = ft_score - base_score
-            curve.append({"sparsity": level, "fraction": result.fraction, "count": result.count,
-                          "accuracy": result.score, "base": base_score, "finetuned": ft_score,
-                          "recovered": (result.score - base_score) / gain if gain else None, "mask": path.name})
-        atomic_write_json(out / "curve.json", curve)
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    levels = [float(s) for s in sparsity.split(",") if s.strip()]
+    if not levels or not all(0 < s <= 1 for s in levels):
+        raise DataError(f"--sparsity must be comma-separated numbers in (0, 1], got {sparsity!r}")
+    rows = read_jsonl(data, what="skill data")
+    examples = []
+    for i, row in enumerate(rows, start=1):
+        if prompt_field not in row or answer_field not in row:
+            raise DataError(f"{data}:{i}: needs {prompt_field!r} and {answer_field!r} fields")
+        examples.append(Example(str(row[prompt_field]), str(row[answer_field]), "skill"))
+    if not examples:
+        raise DataError(f"{data}: no examples")
+    base_model, tokenizer = _load_hf(base)
+    ft_model, _ = _load_hf(finetuned)
+    loss_fn = gr.answer_loss(tokenizer, examples)
+    evaluate = gr.answer_accuracy(tokenizer, examples)
+    curve = []
+    base_score, ft_score = evaluate(base_model), evaluate(ft_model)
+    for level in levels:
+        result = gr.graft(base_model, ft_model, loss_fn, sparsity=level, steps=steps, evaluate=evaluate, seed=seed,
+                          exclude=() if include_embeddings else gr.DEFAULT_EXCLUDE)
+        path = gr.save_mask(out / f"mask_{level:g}.pt", result.mask)
+        gain = ft_score - base_score
+        curve.append({"sparsity": level, "fraction": result.fraction, "count": result.count,
+                      "accuracy": result.score, "base": base_score, "finetuned": ft_score,
+                      "recovered": (result.score - base_score) / gain if gain else None, "mask": path.name})
+    atomic_write_json(out / "curve.json", curve)
     table = Table(title=f"grafting {finetuned} onto {base} (base {base_score:.3f}, fine-tuned {ft_score:.3f})")
     for column in ("sparsity", "parameters", "share", "accuracy", "gain recovered"):
         table.add_column(column, justify="right")
@@ -374,22 +350,19 @@ def _load_hf(path: Path):
 
 
 @graft_app.command("overlap")
+@reports_errors
 def graft_overlap(
     masks: list[Path] = typer.Argument(..., help="two or more masks (mask_*.pt), one per skill"),
     names: Optional[str] = typer.Option(None, "--names", help="comma-separated skill names (default: file stems)"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the overlap skills graph (JSON)"),
 ) -> None:
     """Overlap |γ_i ∩ γ_j| / |γ_j| of skills' masks, as a skills graph."""
-    try:
-        labels = [s.strip() for s in names.split(",")] if names else [p.stem for p in masks]
-        if len(labels) != len(masks) or len(set(labels)) != len(labels):
-            raise DataError(f"--names needs {len(masks)} distinct names, got {labels}")
-        graph = gr.overlap_graph({label: gr.load_mask(path) for label, path in zip(labels, masks)})
-        if out is not None:
-            graph.save(out)
-    except SkillitError as exc:
-        _fail(exc)
-        return
+    labels = [s.strip() for s in names.split(",")] if names else [p.stem for p in masks]
+    if len(labels) != len(masks) or len(set(labels)) != len(labels):
+        raise DataError(f"--names needs {len(masks)} distinct names, got {labels}")
+    graph = gr.overlap_graph({label: gr.load_mask(path) for label, path in zip(labels, masks)})
+    if out is not None:
+        graph.save(out)
     table = Table(title="mask overlap |row ∩ column| / |column|")
     table.add_column("")
     for label in labels:

@@ -2,12 +2,15 @@
 
 Plain text: the message is never read as rich markup, so user content such as a skill named ``[b]mul``
 is printed as it is (with markup it vanished). Shared by ``skillit.cli`` and the command modules it
-registers (``skillit.llm.cli``, ``skillit.discover.cli``).
+registers (``skillit.llm.cli``, ``skillit.discover.cli``); :func:`reports_errors` is the one handler their
+commands use.
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+import functools
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,4 +32,23 @@ def fail(exc: SkillitError) -> NoReturn:
     raise typer.Exit(2)
 
 
-__all__ = ["err_console", "fail", "print_error"]
+Command = TypeVar("Command", bound=Callable[..., object])
+
+
+def reports_errors(command: Command) -> Command:
+    """Decorate a typer command so that a :class:`SkillitError` it raises ends it through :func:`fail`.
+
+    Put it below ``@app.command(...)``; typer reads the wrapped function's signature (``functools.wraps``).
+    """
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SkillitError as exc:
+            fail(exc)
+
+    return run  # type: ignore[return-value]
+
+
+__all__ = ["err_console", "fail", "print_error", "reports_errors"]
