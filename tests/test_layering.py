@@ -139,3 +139,23 @@ def test_function_level_imports_are_only_for_optional_dependencies():
                     if name.split(".")[0] not in OPTIONAL and name not in OPTIONAL:
                         offending.append(f"{path.relative_to(SRC.parent)}:{node.lineno} imports {name} inside a block")
     assert not offending, "function-level imports of core modules (move them to the top of the file):\n" + "\n".join(offending)
+
+
+def test_the_lazy_integrations_names_import_transformers_only_where_needed():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.modules['transformers'] = None\n"  # as if transformers were not installed
+        "from skillit.integrations import HFTokenizer\n"
+        "from skillit.model.tokenizer import HFTokenizer as defined\n"
+        "assert HFTokenizer is defined\n"
+        "try:\n"
+        "    from skillit.integrations import SkillMixingCallback\n"
+        "except ImportError:\n"
+        "    print('callback needs transformers')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "callback needs transformers"
