@@ -31,7 +31,7 @@ PEERS = ("aioli", "aioli-train-loss", "ado", "ado-low-floor", "odm", "doremi-onl
 SOURCE = "math-pretrain"
 
 
-def peer_config(benchmark: str, seeds: int | None = None, peers: tuple[str, ...] = PEERS):
+def peer_config(benchmark: str, seeds: int | str | None = None, peers: tuple[str, ...] = PEERS):
     """The benchmark's shipped config with methods = the peers (the arena's parameters), after the benchmark's
     own stratified when DoReMi online (its reference) is among them or all of them run."""
     unknown = [name for name in peers if name not in PEERS]
@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("benchmark", help="a shipped benchmark config name, e.g. addition-finetune")
     parser.add_argument("--out", type=Path, required=True, help="the run directory to write")
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default: the config's)")
+    parser.add_argument("--seeds", default=None,
+                        help="N: seeds 0..N-1, or seeds and ranges such as 3-6 (default: the config's)")
     parser.add_argument("--peers", default=",".join(PEERS),
                         help="comma-separated peers to run (default: all; a peer added later runs alone)")
     args = parser.parse_args(argv)

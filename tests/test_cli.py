@@ -65,6 +65,24 @@ def test_default_run_uses_the_shipped_demo(tmp_path):
     assert summary["name"] == "lego-demo" and list(summary["methods"]) == ["stratified", "random"]
 
 
+@pytest.mark.slow
+def test_more_seeds_run_later_merge_into_the_board(tmp_path):
+    # seeds 0-1 first, then --seeds 1-2 later: compare merges them, and the repeated seed 1 must match (seeded)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    for out, seeds in (("a", "2"), ("b", "1-2")):
+        result = skillit("run", str(config), "--seeds", seeds, "--methods", "stratified,random", "--jobs", "1",
+                         "--out", str(tmp_path / out))
+        assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["seeds"] == [1, 2]
+    board = skillit("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "board"))
+    assert board.returncode == 0, board.stderr
+    assert "### tiny (3 seed(s), 12 steps" in (tmp_path / "board" / "leaderboard.md").read_text()
+    bad = skillit("run", str(config), "--seeds", "3-1", "--out", str(tmp_path / "c"))
+    assert bad.returncode == 2 and "--seeds: the range '3-1' must go up" in bad.stderr
+    assert not (tmp_path / "c").exists()
+
+
 def test_configs_and_policies_list():
     listing = skillit("configs")
     assert listing.returncode == 0 and "lego-demo" in listing.stdout

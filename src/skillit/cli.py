@@ -1,8 +1,8 @@
 """The ``skillit`` command line.
 
-    skillit run [CONFIG] [--out DIR] [--seeds N] [--steps N] [--methods a,b] [--jobs N] [--resume]
+    skillit run [CONFIG] [--out DIR] [--seeds N|a-b,c] [--steps N] [--methods a,b] [--jobs N] [--resume]
     skillit graph CONFIG [--method M] [--out DIR] [--jobs N]   learn the skills graph (graph.json + plots)
-    skillit bench [NAME] [--seeds N]     run a shipped benchmark (without NAME: list them)
+    skillit bench [NAME] [--seeds N|a-b,c] run a shipped benchmark (without NAME: list them)
     skillit configs                       list the shipped configs
     skillit data inspect SOURCE [--skill-column COL] [--validation FILE] [--holdout F] [--skills a,b]
                          [--max-length N] [--json]
@@ -71,6 +71,7 @@ app = typer.Typer(
 console = Console(width=output_width(sys.stdout.isatty()))
 
 DEFAULT_CONFIG = "lego-demo"
+SEEDS_HELP = "N: seeds 0..N-1 instead of the config's; or seeds and ranges, e.g. 3-6 or 0,2,5 (more seeds later)"
 
 
 def _check_jobs(jobs: int | None) -> None:
@@ -89,7 +90,7 @@ def _split(value: str | None) -> list[str] | None:
 def run(
     config: Optional[str] = typer.Argument(None, help=f"a YAML file or a shipped config name (default: {DEFAULT_CONFIG})"),
     out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: runs/<name>)"),
-    seeds: Optional[int] = typer.Option(None, "--seeds", help="run seeds 0..N-1 instead of the config's seeds"),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help=SEEDS_HELP),
     steps: Optional[int] = typer.Option(None, "--steps", help="training steps (rounds and evaluations scale along)"),
     methods: Optional[str] = typer.Option(None, "--methods", help="comma-separated subset of the config's methods"),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
@@ -208,7 +209,7 @@ def graph(
 @reports_errors
 def bench(
     name: Optional[str] = typer.Argument(None, help="a benchmark config (without NAME: list them)"),
-    seeds: Optional[int] = typer.Option(None, "--seeds", help="run seeds 0..N-1 instead of the config's seeds"),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help=SEEDS_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: runs/bench/<name>)"),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
 ) -> None:

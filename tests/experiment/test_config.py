@@ -4,7 +4,7 @@ import pytest
 
 from skillit.errors import ConfigError
 from skillit.experiment.config import load_config, parse_config, shipped_config_names, shipped_config_path
-from skillit.experiment.runner import apply_overrides, validate_experiment
+from skillit.experiment.runner import apply_overrides, parse_seeds, validate_experiment
 
 GOOD = """\
 name: t
@@ -76,3 +76,27 @@ def test_overrides():
     assert short.training.steps == 4 and short.training.round_steps == 2 and short.training.eval_every == 2
     with pytest.raises(ConfigError, match="unknown method 'rnd' in --methods"):
         apply_overrides(config, methods=["rnd"])
+
+
+@pytest.mark.parametrize("text, seeds", [("3", [0, 1, 2]), ("1", [0]), ("3-6", [3, 4, 5, 6]), ("0,2,5-6", [0, 2, 5, 6]),
+                                         ("7", [0, 1, 2, 3, 4, 5, 6]), (" 4-4 ", [4]), ("9,1", [9, 1])])
+def test_seeds_override_count_list_and_ranges(text, seeds):
+    assert parse_seeds(text) == seeds
+    assert apply_overrides(parse_config(GOOD), seeds=text).seeds == seeds
+
+
+@pytest.mark.parametrize("text, message", [("0", "from 1 to 10000"), ("6-3", "must go up"), ("a", "not a seed or a range"),
+                                           ("3-", "not a seed or a range"), ("1,,2", "not a seed or a range"),
+                                           ("-1", "not a seed or a range"), ("1-3,2", r"seed\(s\) \[2\] twice"),
+                                           ("0-10000", "more than 10000 seeds"), ("1-4294967296", "at most 4294967295")])
+def test_seeds_override_refuses_bad_lists(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_seeds(text)
+
+
+def test_seeds_override_keeps_the_integer_and_sequence_forms():
+    config = parse_config(GOOD)
+    assert apply_overrides(config, seeds=2).seeds == [0, 1]
+    assert apply_overrides(config, seeds=[5, 8]).seeds == [5, 8]
+    with pytest.raises(ConfigError, match="from 1 to 10000, got 0"):
+        apply_overrides(config, seeds=0)

@@ -51,7 +51,7 @@ from skillit.experiment.build import (
     validated_policies,
     warm_start,
 )
-from skillit.experiment.config import MAX_STEPS, ExperimentConfig
+from skillit.experiment.config import MAX_SEED, MAX_STEPS, ExperimentConfig
 from skillit.experiment.graph_learning import prepare_graphs
 from skillit.experiment.run_dir import RunDirectory, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
@@ -148,15 +148,53 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
 
 
 # ---- the experiment ------------------------------------------------------------------------------
+MAX_SEEDS = 10_000  # seeds one --seeds may ask for
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds``: ``N`` (seeds 0..N-1), or a comma-separated list of seeds and inclusive ranges ``a-b``.
+
+    ``3`` → [0, 1, 2]; ``3-6`` → [3, 4, 5, 6]; ``0,2,5-6`` → [0, 2, 5, 6]. A list gives the extra seeds of a
+    board run later (`skillit compare` merges them with the first directory's seeds).
+    """
+    text = text.strip()
+    if text.isdigit():
+        count = int(text)
+        if not 1 <= count <= MAX_SEEDS:
+            raise ConfigError(f"--seeds N must be from 1 to {MAX_SEEDS}, got {count}")
+        return list(range(count))
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ConfigError(f"--seeds: {part!r} in {text!r} is not a seed or a range a-b; "
+                              "give N (seeds 0..N-1) or a list like 3-6 or 0,2,5")
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low or high > MAX_SEED:
+            raise ConfigError(f"--seeds: the range {part!r} must go up, from 0 to at most {MAX_SEED}")
+        if len(seeds) + high - low + 1 > MAX_SEEDS:
+            raise ConfigError(f"--seeds {text!r} asks for more than {MAX_SEEDS} seeds")
+        seeds.extend(range(low, high + 1))
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"--seeds {text!r} names seed(s) {repeated} twice")
+    return seeds
+
+
 def apply_overrides(
-    config: ExperimentConfig, *, seeds: int | None = None, steps: int | None = None, methods: Sequence[str] | None = None
+    config: ExperimentConfig, *, seeds: int | str | Sequence[int] | None = None, steps: int | None = None,
+    methods: Sequence[str] | None = None,
 ) -> ExperimentConfig:
-    """The config with ``--seeds N`` (seeds 0..N-1), ``--steps N`` and ``--methods a,b`` applied."""
+    """The config with ``--seeds`` (N: seeds 0..N-1; or a list, :func:`parse_seeds`), ``--steps N`` and
+    ``--methods a,b`` applied."""
     data = config.model_dump()
     if seeds is not None:
-        if not 1 <= seeds <= 10_000:
-            raise ConfigError(f"--seeds must be from 1 to 10000, got {seeds}")
-        data["seeds"] = list(range(seeds))
+        if isinstance(seeds, int):
+            if not 1 <= seeds <= MAX_SEEDS:
+                raise ConfigError(f"--seeds N must be from 1 to {MAX_SEEDS}, got {seeds}")
+            data["seeds"] = list(range(seeds))
+        else:
+            data["seeds"] = parse_seeds(seeds) if isinstance(seeds, str) else [int(s) for s in seeds]
     if steps is not None:
         if not 1 <= steps <= MAX_STEPS:
             raise ConfigError(f"--steps must be from 1 to {MAX_STEPS}, got {steps}")
