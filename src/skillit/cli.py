@@ -219,7 +219,6 @@ def bench(
         _list_configs(benchmark_names(), "benchmarks (skillit bench NAME)")
         return
     if name not in benchmark_names():
-
         raise ConfigError(f"unknown benchmark {name!r}; {did_you_mean(name, benchmark_names())}")
     _check_jobs(jobs)
     path = shipped_config_path(name)
