@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from skillit.errors import SkillitError
 from skillit.experiment.config import load_config, shipped_config_path
 from skillit.experiment.runner import apply_overrides, run_experiment
 
@@ -55,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", default=",".join(PEERS),
                         help="comma-separated peers to run (default: all; a peer added later runs alone)")
     args = parser.parse_args(argv)
-    config = peer_config(args.benchmark, args.seeds, tuple(p.strip() for p in args.peers.split(",") if p.strip()))
+    try:
+        config = peer_config(args.benchmark, args.seeds, tuple(p.strip() for p in args.peers.split(",") if p.strip()))
+    except SkillitError as exc:  # a bad --seeds or benchmark name: one message, nothing run or written
+        parser.error(str(exc))
     start = time.perf_counter()
     run_experiment(config, args.out, config_dir=shipped_config_path(args.benchmark).parent, jobs=args.jobs,
                    progress=lambda done, total: print(f"\r{done}/{total} steps", end="", file=sys.stderr))

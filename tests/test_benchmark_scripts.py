@@ -77,6 +77,15 @@ def test_arena_peers_keeps_the_set_up_and_takes_the_arena_parameters():
         ["stratified", "doremi-online"]  # DoReMi online's reference comes with it
     with pytest.raises(SystemExit, match="unknown peer"):
         module.peer_config("lego-finetune", peers=("adoo",))
+    assert module.peer_config("lego-finetune", seeds="3-4", peers=("aioli",)).seeds == [3, 4]
+
+
+def test_arena_peers_refuses_bad_seeds_in_one_message_before_running(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "arena_peers.py"
+    result = subprocess.run([sys.executable, str(script), "lego-finetune", "--seeds", "6-3", "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--seeds: the range '6-3' must go up" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
 
 
 def test_regroup_arena_scores_both_groupings_per_validation_example():

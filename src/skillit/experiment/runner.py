@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -151,6 +152,13 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
 MAX_SEEDS = 10_000  # seeds one --seeds may ask for
 
 
+def first_seeds(count: int) -> list[int]:
+    """``--seeds N``: seeds 0..N-1."""
+    if not 1 <= count <= MAX_SEEDS:
+        raise ConfigError(f"--seeds N must be from 1 to {MAX_SEEDS}, got {count}")
+    return list(range(count))
+
+
 def parse_seeds(text: str) -> list[int]:
     """``--seeds``: ``N`` (seeds 0..N-1), or a comma-separated list of seeds and inclusive ranges ``a-b``.
 
@@ -159,10 +167,7 @@ def parse_seeds(text: str) -> list[int]:
     """
     text = text.strip()
     if text.isdigit():
-        count = int(text)
-        if not 1 <= count <= MAX_SEEDS:
-            raise ConfigError(f"--seeds N must be from 1 to {MAX_SEEDS}, got {count}")
-        return list(range(count))
+        return first_seeds(int(text))
     seeds: list[int] = []
     for part in (p.strip() for p in text.split(",")):
         first, dash, last = part.partition("-")
@@ -175,7 +180,7 @@ def parse_seeds(text: str) -> list[int]:
         if len(seeds) + high - low + 1 > MAX_SEEDS:
             raise ConfigError(f"--seeds {text!r} asks for more than {MAX_SEEDS} seeds")
         seeds.extend(range(low, high + 1))
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    repeated = sorted(seed for seed, times in Counter(seeds).items() if times > 1)
     if repeated:
         raise ConfigError(f"--seeds {text!r} names seed(s) {repeated} twice")
     return seeds
@@ -190,9 +195,7 @@ def apply_overrides(
     data = config.model_dump()
     if seeds is not None:
         if isinstance(seeds, int):
-            if not 1 <= seeds <= MAX_SEEDS:
-                raise ConfigError(f"--seeds N must be from 1 to {MAX_SEEDS}, got {seeds}")
-            data["seeds"] = list(range(seeds))
+            data["seeds"] = first_seeds(seeds)
         else:
             data["seeds"] = parse_seeds(seeds) if isinstance(seeds, str) else [int(s) for s in seeds]
     if steps is not None:

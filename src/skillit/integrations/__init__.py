@@ -1,9 +1,9 @@
 """Adapters that put skillit's policies into other training stacks (callbacks and small adapters, never a fork).
 
 * ``skillit.integrations.hf``: Hugging Face Transformers: :class:`~skillit.model.tokenizer.HFTokenizer`
-  (no ``transformers`` import of its own), :func:`~skillit.integrations.hf.train_hf_tokenizer`, :class:`~skillit.integrations.hf.SkillMixingDataset`
-  and :class:`~skillit.integrations.hf.SkillMixingCallback` for a stock ``transformers.Trainer``
-  (needs the ``hf`` extra: ``pip install skillit[hf]``).
+  (no ``transformers`` import of its own), :func:`~skillit.integrations.hf.train_hf_tokenizer`,
+  :class:`~skillit.integrations.hf.SkillMixingDataset` and :class:`~skillit.integrations.hf.SkillMixingCallback`
+  for a stock ``transformers.Trainer`` (needs the ``hf`` extra: ``pip install skillit[hf]``).
 
 PyTorch DDP with skillit's own loop lives in ``skillit.trainer.distributed``.
 """
