@@ -38,7 +38,7 @@ from skillit.report.compare import (
 
 
 def _write_run_dir(path, name, losses, *, seconds=None, graph_cost=None, signals=None, accuracy=0.5,
-                   target_loss=None, steps_to_target=None, config=None):
+                   target_loss=None, steps_to_target=None, config=None, offline_cost=None):
     """A finished run directory as `skillit run` leaves it (only the fields compare reads)."""
     seconds = seconds or {}
     steps_to_target = steps_to_target or {}
@@ -58,6 +58,8 @@ def _write_run_dir(path, name, losses, *, seconds=None, graph_cost=None, signals
                "methods": methods, "wall_seconds": 99.0, "jobs": 2, "target_loss": target_loss}
     if graph_cost:
         summary["graph_cost"] = graph_cost
+    if offline_cost:
+        summary["offline_cost"] = offline_cost
     path.mkdir(parents=True)
     (path / "summary.json").write_text(json.dumps(summary))
     if config is not None:
@@ -111,6 +113,15 @@ def test_paired_intervals_outcomes_and_ranks_match_the_hand_computation(run_dirs
     assert overall["stratified"].mean_rank == 1.75
     assert (overall["m1"].clear_wins, overall["m2"].clear_wins, overall["stratified"].clear_wins) == (1, 0, 0)
     assert _row(board, "A", "m1").clear_win and not _row(board, "B", "m2").clear_win
+
+
+def test_extra_steps_add_a_learned_graph_and_an_offline_search(tmp_path):
+    a = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0] * 3, "m1": [0.9] * 3, "m2": [1.0] * 3},
+                       graph_cost={"m1": {"train_steps": 40}}, offline_cost={"m1": {"train_steps": 300, "runs": 1},
+                                                                              "m2": {"train_steps": 7500}})
+    board = build_leaderboard([load_run_dir(a)])
+    assert {m: _row(board, "A", m).extra_steps for m in ("stratified", "m1", "m2")} == \
+        {"stratified": 0, "m1": 340, "m2": 7500}
 
 
 def test_common_rank_reranks_each_benchmark_among_the_methods_run_on_all_of_them(tmp_path):

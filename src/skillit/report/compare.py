@@ -39,8 +39,9 @@ Per benchmark and method, with n seeds:
   otherwise it is an error naming the field or method (``--replace``: a later directory's method replaces
   the earlier one's, for a method re-run with new parameters; never the baseline, which every other method
   is paired with). The merged benchmark's wall time is the sum.
-* costs: extra training steps (steps outside the compared runs, today the graph learning of
-  ``graph: learn``: summary ``graph_cost``), evaluation examples per run, time per run relative to the
+* costs: extra training steps (steps outside the compared runs: the graph learning of ``graph: learn``,
+  summary ``graph_cost``, plus an offline search that chose a static mixture, summary ``offline_cost``,
+  which ``benchmarks/mixture_search.py`` writes), evaluation examples per run, time per run relative to the
   baseline's, the share of a run's time spent outside the optimiser steps (evaluation + signals), and the
   signals' seconds when the records carry them (``signal_seconds`` in ``metrics.jsonl`` records: a number or
   ``{signal: seconds}``, cumulative; absent = not reported).
@@ -110,6 +111,7 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
     methods_data = summary["methods"]
     signals = _signal_seconds(folder / "metrics.jsonl")
     graph_cost = summary.get("graph_cost") or {}
+    offline_cost = summary.get("offline_cost") or {}
     target_loss = summary.get("target_loss")
     methods: dict[str, MethodRuns] = {}
     for method, entry in methods_data.items():
@@ -124,7 +126,8 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
             train_seconds={int(s["seed"]): float(s.get("train_seconds") or 0.0) for s in per_seed},
             eval_seconds={int(s["seed"]): float(s.get("eval_seconds") or 0.0) for s in per_seed},
             eval_examples={int(s["seed"]): int(s.get("eval_examples") or 0) for s in per_seed},
-            extra_steps=int((graph_cost.get(method) or {}).get("train_steps") or 0),
+            extra_steps=int((graph_cost.get(method) or {}).get("train_steps") or 0)
+            + int((offline_cost.get(method) or {}).get("train_steps") or 0),
             signal_seconds=float(np.mean(seed_signals)) if seed_signals else None,
             epochs=dict(entry.get("epochs") or {}),
             steps_to_target=({int(s["seed"]): (None if s.get("steps_to_target") is None else int(s["steps_to_target"]))
