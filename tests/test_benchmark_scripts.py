@@ -126,3 +126,42 @@ def test_mixture_movement_reads_the_regular_evaluations_only(tmp_path, capsys):
     assert module.main([str(out)]) == 0
     assert capsys.readouterr().out.splitlines()[1].split() == ["moving", "0.200"]
     assert module.main([str(tmp_path / "nothing")]) == 2
+
+
+@pytest.mark.slow
+def test_mixture_search_runs_the_search_at_a_held_out_seed_then_tests_the_proposal(tmp_path):
+    import json
+
+    script = SCRIPT.parent / "mixture_search.py"
+    out = tmp_path / "search"
+    args = [sys.executable, str(script), "math-finetune", "--trials", "3", "--steps", "4", "--seeds", "1",
+            "--top-k", "8", "--model", "log", "--out", str(out)]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
+    record = json.loads((out / "search-log.json").read_text())
+    assert [t["method"] for t in record["trials"]] == ["stratified", "mix-00", "mix-01", "mix-02"]
+    assert record["trials"][0]["mixture"] == pytest.approx([1 / 6] * 6)  # stratified is the uniform sample
+    assert sum(record["proposal"].values()) == pytest.approx(1.0) and len(record["proposal"]) == 6
+    assert json.loads((out / "search" / "summary.json").read_text())["seeds"] == [100]  # never a test seed
+    test = json.loads((out / "test-log" / "summary.json").read_text())
+    assert list(test["methods"]) == ["stratified", "search-log"] and test["seeds"] == [0]
+    assert "search-log - stratified per seed" in first.stdout
+    # the search's 4 runs of 4 steps are the static method's cost, for compare's extra-steps column
+    assert test["offline_cost"]["search-log"]["train_steps"] == 16
+    # run again: both finished phases are reused, nothing retrained, the same proposal
+    second = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
+    assert second.stderr.count("finished earlier, reused") == 2
+    assert json.loads((out / "search-log.json").read_text())["proposal"] == record["proposal"]
+    # no fit: the best trial's own mixture, from the same search runs
+    subprocess.run([*args[:-4], "--model", "best-trial", "--search-only", "--out", str(out)], capture_output=True,
+                   text=True, timeout=600, check=True)
+    best = json.loads((out / "search-best-trial.json").read_text())
+    lowest = min(record["trials"], key=lambda trial: trial["loss"])
+    assert best["best_trial"]["method"] == lowest["method"] and best["coef"] is None
+    assert list(best["proposal"].values()) == pytest.approx(lowest["mixture"])
+
+
+def test_mixture_search_refuses_too_few_trials_before_running(tmp_path):
+    script = SCRIPT.parent / "mixture_search.py"
+    result = subprocess.run([sys.executable, str(script), "math-pretrain", "--trials", "1", "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--trials must be at least 2" in result.stderr and not (tmp_path / "o").exists()

@@ -1,0 +1,148 @@
+"""How good can a static mixture be? A RegMix-style search on one benchmark, then a held-out test (issue 9).
+
+Search: ``--trials`` static mixtures drawn around stratified (plus stratified itself), one run each at one
+held-out seed (``--search-seed``, default 100: not a board seed), through the one experiment driver; a ridge
+fit of the objective on the mixture (``--model linear``, RegMix's, or ``log``, on log-shares); the mean of the
+top-k simulated mixtures by predicted loss (``skillit.experiment.mixture_search`` has the equations); or
+``--model best-trial``, no fit: the trial with the lowest loss. Test:
+the proposed mixture as a ``static`` method (``search-MODEL``) beside the benchmark's own stratified, on the
+evaluation seeds (default: the config's, 0-2), which the search never saw.
+
+    python benchmarks/mixture_search.py math-pretrain --trials 24 --model log --jobs 2 --out runs/search/math-pretrain
+    skillit compare runs/search/math-pretrain/test-log --out runs/search/math-pretrain/board-log
+
+Outputs in OUT: ``search/`` (the trial runs, shared by every model), ``search-MODEL.json`` (every trial's
+mixture and loss, the fit's coefficients and leave-one-out error, the proposal), ``test-MODEL/`` (the
+held-out runs; its ``summary.json`` records the search's ``trials + 1`` runs as ``offline_cost``, which
+``skillit compare`` shows as extra steps). A finished phase is reused when the script runs again with the same arguments, so an
+interrupted search resumes by phase and the second model costs only its test. The search costs
+``trials + 1`` runs of the benchmark's length: the price of the hindsight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from skillit.errors import SkillitError
+from skillit.experiment.build import build_skillset
+from skillit.experiment.config import ExperimentConfig, load_config, shipped_config_path
+from skillit.experiment.mixture_search import FEATURES, fit_linear, propose, sample_mixtures
+from skillit.experiment.runner import apply_overrides, run_experiment
+from skillit.utils.io import atomic_write_json
+
+
+def _train_skills(config: ExperimentConfig) -> list[str]:
+    return build_skillset(config, config.seeds[0]).train_names
+
+
+def _with_methods(config: ExperimentConfig, methods: dict, seeds, steps: int | None) -> ExperimentConfig:
+    data = config.model_dump()
+    data["methods"] = methods
+    return apply_overrides(type(config).model_validate(data), seeds=seeds, steps=steps)
+
+
+def _run(config: ExperimentConfig, out: Path, config_dir: Path, jobs: int) -> dict:
+    summary = out / "summary.json"
+    if summary.exists():
+        print(f"{out}: finished earlier, reused", file=sys.stderr)
+        return json.loads(summary.read_text())
+    return run_experiment(config, out, config_dir=config_dir, jobs=jobs,
+                          progress=lambda done, total: print(f"\r{done}/{total} steps", end="", file=sys.stderr))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("benchmark", help="a shipped benchmark config name, e.g. math-pretrain")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--trials", type=int, default=24, help="static mixtures to train (plus stratified)")
+    parser.add_argument("--search-seed", type=int, default=100, help="the one seed of the search runs (held out)")
+    parser.add_argument("--seeds", default=None, help="evaluation seeds: N or a list such as 0-2 (default: the config's)")
+    parser.add_argument("--model", choices=(*FEATURES, "best-trial"), default="linear",
+                        help="features of the fit: linear (RegMix) or log (log-shares, ours); or best-trial: no "
+                             "fit, the trial with the lowest loss at the search seed")
+    parser.add_argument("--ridge", type=float, default=1e-2)
+    parser.add_argument("--top-k", type=int, default=128)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=None, help="override the benchmark's steps (smoke runs)")
+    parser.add_argument("--search-only", action="store_true", help="stop after the proposal")
+    args = parser.parse_args(argv)
+    if args.trials < 2:  # stratified + 2 trials: the fewest a fit with leave-one-out errors takes
+        parser.error(f"--trials must be at least 2, got {args.trials}")
+    path = shipped_config_path(args.benchmark)
+    try:
+        config = load_config(path)
+        skills = _train_skills(config)
+        rng = np.random.default_rng([args.search_seed, len(skills), args.trials])
+        trials = sample_mixtures(len(skills), args.trials, rng)  # (n, k)
+        methods = {"stratified": config.model_dump()["methods"].get("stratified", {})}
+        names = [f"mix-{t:02d}" for t in range(args.trials)]
+        for name, mixture in zip(names, trials):
+            methods[name] = {"policy": "static", "params": {"weights": dict(zip(skills, mixture.round(6).tolist()))}}
+        search = _with_methods(config, methods, [args.search_seed], args.steps)
+    except SkillitError as exc:
+        parser.error(str(exc))
+    start = time.perf_counter()
+    summary = _run(search, args.out / "search", path.parent, args.jobs)
+    searched = time.perf_counter() - start
+    # the stratified run is one more sample of the fit (the uniform mixture)
+    mixtures = np.vstack([np.full(len(skills), 1.0 / len(skills)),
+                          [[m["params"]["weights"][s] for s in skills] for m in list(methods.values())[1:]]])
+    losses = np.array([summary["methods"][name]["per_seed"][0]["mean_loss"] for name in ["stratified", *names]])
+    best = int(np.argmin(losses))
+    if args.model == "best-trial":  # the plainest hindsight: the lowest of the n + 1 losses, at the search seed
+        fit, proposal, predicted = None, mixtures[best] / mixtures[best].sum(), float(losses[best])
+    else:
+        fit = fit_linear(mixtures, losses, ridge=args.ridge, kind=args.model)
+        proposal = propose(fit, len(skills), np.random.default_rng([args.search_seed, 1]), top_k=args.top_k)
+        predicted = float(fit.predict(proposal[None, :])[0])
+    record = {
+        "benchmark": args.benchmark, "skills": skills, "search_seed": args.search_seed, "model": args.model,
+        "ridge": args.ridge, "top_k": args.top_k,
+        "trials": [{"method": n, "mixture": x.tolist(), "loss": float(y)}
+                   for n, x, y in zip(["stratified", *names], mixtures, losses)],
+        "intercept": fit and fit.intercept, "coef": fit and dict(zip(skills, fit.coef.tolist())),
+        "loo_rmse": fit and fit.loo_rmse, "baseline_rmse": fit and fit.baseline_rmse,
+        "proposal": dict(zip(skills, proposal.tolist())), "predicted_loss": predicted,
+        "best_trial": {"method": ["stratified", *names][best], "loss": float(losses[best])},
+        "search_seconds": searched,
+    }
+    atomic_write_json(args.out / f"search-{args.model}.json", record)
+    print(f"\nsearch: {len(losses)} runs in {searched:.0f} s; losses {losses.min():.4f}-{losses.max():.4f} "
+          f"(stratified {losses[0]:.4f})")
+    if fit is not None:
+        print(f"{args.model} fit: leave-one-out rmse {fit.loo_rmse:.4f} against {fit.baseline_rmse:.4f} for the mean; "
+              f"proposal predicted {predicted:.4f}")
+        if fit.loo_rmse >= fit.baseline_rmse:
+            print(f"warning: the {args.model} fit predicts held-out trials no better than their mean; its proposal is "
+                  "an extrapolation, not a finding", file=sys.stderr)
+    print("proposal: " + ", ".join(f"{s} {w:.3f}" for s, w in zip(skills, proposal)))
+    if args.search_only:
+        return 0
+    weights = {s: round(float(w), 6) for s, w in zip(skills, proposal)}
+    method = f"search-{args.model}"
+    test = _with_methods(config, {"stratified": methods["stratified"],
+                                  method: {"policy": "static", "params": {"weights": weights}}}, args.seeds, args.steps)
+    start = time.perf_counter()
+    test_dir = args.out / f"test-{args.model}"
+    summary = _run(test, test_dir, path.parent, args.jobs)
+    if method not in (summary.get("offline_cost") or {}):  # the search's runs, for compare's extra-steps column
+        summary["offline_cost"] = {method: {
+            "train_steps": len(losses) * search.training.steps, "runs": len(losses),
+            "source": f"benchmarks/mixture_search.py, seed {args.search_seed}: {args.out / f'search-{args.model}.json'}"}}
+        atomic_write_json(test_dir / "summary.json", summary)
+    diffs = [b["mean_loss"] - a["mean_loss"] for a, b in zip(summary["methods"]["stratified"]["per_seed"],
+                                                            summary["methods"][method]["per_seed"])]
+    print(f"\ntest: {time.perf_counter() - start:.0f} s; {method} - stratified per seed: "
+          + ", ".join(f"{d:+.4f}" for d in diffs) + f"; mean {np.mean(diffs):+.4f}")
+    print(f"paired table: skillit compare {test_dir} --out {args.out / ('board-' + args.model)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
