@@ -14,15 +14,15 @@ evaluation seeds (default: the config's, 0-2), which the search never saw.
 Outputs in OUT: ``search/`` (the trial runs, shared by every model), ``search-MODEL.json`` (every trial's
 mixture and loss, the fit's coefficients and leave-one-out error, the proposal), ``test-MODEL/`` (the
 held-out runs; its ``summary.json`` records the search's ``trials + 1`` runs as ``offline_cost``, which
-``skillit compare`` shows as extra steps). A finished phase is reused when the script runs again with the same arguments, so an
-interrupted search resumes by phase and the second model costs only its test. The search costs
-``trials + 1`` runs of the benchmark's length: the price of the hindsight.
+``skillit compare`` shows as extra steps). Run again with the same arguments, a started phase resumes (its
+finished runs are kept; a changed set-up is refused), so an interrupted search loses only its unfinished
+runs and a second model costs only its test. The search costs ``trials + 1`` runs of the benchmark's length:
+the price of the hindsight.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -48,11 +48,12 @@ def _with_methods(config: ExperimentConfig, methods: dict, seeds, steps: int | N
 
 
 def _run(config: ExperimentConfig, out: Path, config_dir: Path, jobs: int) -> dict:
-    summary = out / "summary.json"
-    if summary.exists():
-        print(f"{out}: finished earlier, reused", file=sys.stderr)
-        return json.loads(summary.read_text())
-    return run_experiment(config, out, config_dir=config_dir, jobs=jobs,
+    """Run one phase into ``out``; a phase an earlier call started resumes: the run directory checks that it is
+    the same set-up (else it refuses, naming the difference), keeps every finished run and trains the rest."""
+    resume = out.exists()
+    if resume:
+        print(f"{out}: started earlier, resumed (finished runs kept)", file=sys.stderr)
+    return run_experiment(config, out, config_dir=config_dir, jobs=jobs, resume=resume,
                           progress=lambda done, total: print(f"\r{done}/{total} steps", end="", file=sys.stderr))
 
 
@@ -87,6 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         search = _with_methods(config, methods, [args.search_seed], args.steps)
     except SkillitError as exc:
         parser.error(str(exc))
+    try:
+        return _search_and_test(args, config, path, skills, methods, names, search)
+    except SkillitError as exc:  # e.g. a changed set-up resumed into the same folder: one message, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _search_and_test(args, config, path, skills, methods, names, search) -> int:
     start = time.perf_counter()
     summary = _run(search, args.out / "search", path.parent, args.jobs)
     searched = time.perf_counter() - start

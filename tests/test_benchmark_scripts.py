@@ -147,9 +147,11 @@ def test_mixture_search_runs_the_search_at_a_held_out_seed_then_tests_the_propos
     assert "search-log - stratified per seed" in first.stdout
     # the search's 4 runs of 4 steps are the static method's cost, for compare's extra-steps column
     assert test["offline_cost"]["search-log"]["train_steps"] == 16
-    # run again: both finished phases are reused, nothing retrained, the same proposal
+    # run again: both phases resume with every run finished, nothing retrained, the same proposal
+    finished = {path: path.stat().st_mtime_ns for path in (out / "search" / "runs").glob("*.json")}
     second = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
-    assert second.stderr.count("finished earlier, reused") == 2
+    assert second.stderr.count("started earlier, resumed") == 2
+    assert finished and {path: path.stat().st_mtime_ns for path in finished} == finished  # no run rewritten
     assert json.loads((out / "search-log.json").read_text())["proposal"] == record["proposal"]
     # no fit: the best trial's own mixture, from the same search runs
     subprocess.run([*args[:-4], "--model", "best-trial", "--search-only", "--out", str(out)], capture_output=True,
@@ -158,6 +160,9 @@ def test_mixture_search_runs_the_search_at_a_held_out_seed_then_tests_the_propos
     lowest = min(record["trials"], key=lambda trial: trial["loss"])
     assert best["best_trial"]["method"] == lowest["method"] and best["coef"] is None
     assert list(best["proposal"].values()) == pytest.approx(lowest["mixture"])
+    # a changed search into the same folder is refused by the run directory, not silently mixed in
+    changed = subprocess.run([*args[:4], "4", *args[5:]], capture_output=True, text=True, timeout=600)
+    assert changed.returncode != 0 and "Traceback" not in changed.stderr
 
 
 def test_mixture_search_refuses_too_few_trials_before_running(tmp_path):
