@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from skillit.errors import SkillitError
+from skillit.errors import DataError, SkillitError
 from skillit.experiment.build import build_skillset
 from skillit.experiment.config import ExperimentConfig, load_config, shipped_config_path
 from skillit.experiment.mixture_search import FEATURES, fit_linear, propose, sample_mixtures
 from skillit.experiment.runner import apply_overrides, run_experiment
+from skillit.records.metrics import read_metrics
 from skillit.utils.io import atomic_write_json
 
 
@@ -55,6 +56,14 @@ def _run(config: ExperimentConfig, out: Path, config_dir: Path, jobs: int) -> di
         print(f"{out}: started earlier, resumed (finished runs kept)", file=sys.stderr)
     return run_experiment(config, out, config_dir=config_dir, jobs=jobs, resume=resume,
                           progress=lambda done, total: print(f"\r{done}/{total} steps", end="", file=sys.stderr))
+
+
+def stratified_mixture(folder: Path, seed: int, skills: list[str]) -> np.ndarray:
+    """The mixture the stratified run of ``folder`` trained on at ``seed`` (its first record's weights); (k,)."""
+    for record in read_metrics(folder / "metrics.jsonl"):
+        if record.get("method") == "stratified" and record.get("seed") == seed:
+            return np.array([float(record["weights"].get(skill, 0.0)) for skill in skills])
+    raise DataError(f"{folder / 'metrics.jsonl'}: no record of the stratified run at seed {seed}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,8 +108,9 @@ def _search_and_test(args, config, path, skills, methods, names, search) -> int:
     start = time.perf_counter()
     summary = _run(search, args.out / "search", path.parent, args.jobs)
     searched = time.perf_counter() - start
-    # the stratified run is one more sample of the fit (the uniform mixture)
-    mixtures = np.vstack([np.full(len(skills), 1.0 / len(skills)),
+    # the stratified run is one more sample of the fit, at the mixture it trained on (uniform, or uniform over
+    # the skills with an edge to the target where the config gives stratified a graph)
+    mixtures = np.vstack([stratified_mixture(args.out / "search", args.search_seed, skills),
                           [[m["params"]["weights"][s] for s in skills] for m in list(methods.values())[1:]]])
     losses = np.array([summary["methods"][name]["per_seed"][0]["mean_loss"] for name in ["stratified", *names]])
     best = int(np.argmin(losses))

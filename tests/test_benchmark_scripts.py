@@ -5,8 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from skillit.errors import DataError
 from skillit.records.metrics import RunRecord, write_metrics
 from skillit.records.summary import summarize
 from skillit.utils.io import atomic_write_json
@@ -163,6 +165,18 @@ def test_mixture_search_runs_the_search_at_a_held_out_seed_then_tests_the_propos
     # a changed search into the same folder is refused by the run directory, not silently mixed in
     changed = subprocess.run([*args[:4], "4", *args[5:]], capture_output=True, text=True, timeout=600)
     assert changed.returncode != 0 and "Traceback" not in changed.stderr
+
+
+def test_mixture_search_fits_stratified_at_the_mixture_it_trained_on(tmp_path):
+    # addition-finetune's stratified is uniform over the target's neighbours only: its first record says so
+    module = _script("mixture_search")
+    lines = [{"method": "mix-00", "seed": 100, "step": 0, "weights": {"a": 1.0, "b": 0.0, "c": 0.0}},
+             {"method": "stratified", "seed": 7, "step": 0, "weights": {"a": 0.2, "b": 0.8}},
+             {"method": "stratified", "seed": 100, "step": 0, "weights": {"a": 0.5, "b": 0.5}}]
+    (tmp_path / "metrics.jsonl").write_text("".join(__import__("json").dumps(line) + "\n" for line in lines))
+    np.testing.assert_allclose(module.stratified_mixture(tmp_path, 100, ["a", "b", "c"]), [0.5, 0.5, 0.0])
+    with pytest.raises(DataError, match="no record of the stratified run at seed 3"):
+        module.stratified_mixture(tmp_path, 3, ["a", "b", "c"])
 
 
 def test_mixture_search_refuses_too_few_trials_before_running(tmp_path):
