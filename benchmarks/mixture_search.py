@@ -32,10 +32,19 @@ import numpy as np
 from skillit.errors import DataError, SkillitError
 from skillit.experiment.build import build_skillset
 from skillit.experiment.config import ExperimentConfig, load_config, shipped_config_path
-from skillit.experiment.mixture_search import FEATURES, fit_linear, propose, sample_mixtures
+from skillit.experiment.mixture_search import (
+    FEATURES,
+    check_ridge,
+    check_top_k,
+    fit_linear,
+    propose,
+    sample_mixtures,
+)
 from skillit.experiment.runner import apply_overrides, run_experiment
 from skillit.records.metrics import read_metrics
 from skillit.utils.io import atomic_write_json
+
+SIMULATIONS = 100_000  # mixtures the fit ranks for the proposal (RegMix's 100k)
 
 
 def _train_skills(config: ExperimentConfig) -> list[str]:
@@ -84,51 +93,55 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.trials < 2:  # stratified + 2 trials: the fewest a fit with leave-one-out errors takes
         parser.error(f"--trials must be at least 2, got {args.trials}")
-    path = shipped_config_path(args.benchmark)
-    try:
+    try:  # every argument checked before anything runs or is written
+        path = shipped_config_path(args.benchmark)
         config = load_config(path)
+        apply_overrides(config, seeds=args.seeds, steps=args.steps)  # the test phase's --seeds and --steps
+        if args.model != "best-trial":
+            check_ridge(args.ridge)
+            check_top_k(args.top_k, SIMULATIONS)
         skills = _train_skills(config)
         rng = np.random.default_rng([args.search_seed, len(skills), args.trials])
-        trials = sample_mixtures(len(skills), args.trials, rng)  # (n, k)
+        trials = sample_mixtures(len(skills), args.trials, rng).round(6)  # (n, k): the weights the runs train on
         methods = {"stratified": config.model_dump()["methods"].get("stratified", {})}
-        names = [f"mix-{t:02d}" for t in range(args.trials)]
-        for name, mixture in zip(names, trials):
-            methods[name] = {"policy": "static", "params": {"weights": dict(zip(skills, mixture.round(6).tolist()))}}
+        for t, mixture in enumerate(trials):
+            methods[f"mix-{t:02d}"] = {"policy": "static", "params": {"weights": dict(zip(skills, mixture.tolist()))}}
         search = _with_methods(config, methods, [args.search_seed], args.steps)
     except SkillitError as exc:
         parser.error(str(exc))
     try:
-        return _search_and_test(args, config, path, skills, methods, names, search)
+        return _search_and_test(args, config, path, skills, methods, trials, search)
     except SkillitError as exc:  # e.g. a changed set-up resumed into the same folder: one message, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
-def _search_and_test(args, config, path, skills, methods, names, search) -> int:
+def _search_and_test(args, config, path, skills, methods, trials, search) -> int:
     start = time.perf_counter()
     summary = _run(search, args.out / "search", path.parent, args.jobs)
     searched = time.perf_counter() - start
     # the stratified run is one more sample of the fit, at the mixture it trained on (uniform, or uniform over
     # the skills with an edge to the target where the config gives stratified a graph)
-    mixtures = np.vstack([stratified_mixture(args.out / "search", args.search_seed, skills),
-                          [[m["params"]["weights"][s] for s in skills] for m in list(methods.values())[1:]]])
-    losses = np.array([summary["methods"][name]["per_seed"][0]["mean_loss"] for name in ["stratified", *names]])
+    labels = list(methods)  # stratified, then the trials
+    mixtures = np.vstack([stratified_mixture(args.out / "search", args.search_seed, skills), trials])
+    losses = np.array([summary["methods"][name]["per_seed"][0]["mean_loss"] for name in labels])
     best = int(np.argmin(losses))
     if args.model == "best-trial":  # the plainest hindsight: the lowest of the n + 1 losses, at the search seed
         fit, proposal, predicted = None, mixtures[best] / mixtures[best].sum(), float(losses[best])
     else:
         fit = fit_linear(mixtures, losses, ridge=args.ridge, kind=args.model)
-        proposal = propose(fit, len(skills), np.random.default_rng([args.search_seed, 1]), top_k=args.top_k)
+        proposal = propose(fit, len(skills), np.random.default_rng([args.search_seed, 1]), simulations=SIMULATIONS,
+                           top_k=args.top_k)
         predicted = float(fit.predict(proposal[None, :])[0])
     record = {
         "benchmark": args.benchmark, "skills": skills, "search_seed": args.search_seed, "model": args.model,
         "ridge": args.ridge, "top_k": args.top_k,
         "trials": [{"method": n, "mixture": x.tolist(), "loss": float(y)}
-                   for n, x, y in zip(["stratified", *names], mixtures, losses)],
+                   for n, x, y in zip(labels, mixtures, losses)],
         "intercept": fit and fit.intercept, "coef": fit and dict(zip(skills, fit.coef.tolist())),
         "loo_rmse": fit and fit.loo_rmse, "baseline_rmse": fit and fit.baseline_rmse,
         "proposal": dict(zip(skills, proposal.tolist())), "predicted_loss": predicted,
-        "best_trial": {"method": ["stratified", *names][best], "loss": float(losses[best])},
+        "best_trial": {"method": labels[best], "loss": float(losses[best])},
         "search_seconds": searched,
     }
     atomic_write_json(args.out / f"search-{args.model}.json", record)

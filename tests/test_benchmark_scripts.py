@@ -179,8 +179,16 @@ def test_mixture_search_fits_stratified_at_the_mixture_it_trained_on(tmp_path):
         module.stratified_mixture(tmp_path, 3, ["a", "b", "c"])
 
 
-def test_mixture_search_refuses_too_few_trials_before_running(tmp_path):
+@pytest.mark.parametrize("argv, message", [
+    (["math-pretrain", "--trials", "1"], "--trials must be at least 2"),
+    (["math-pretrin"], "no config file or shipped config named 'math-pretrin'"),
+    (["math-pretrain", "--ridge", "0"], "ridge must be > 0"),
+    (["math-pretrain", "--top-k", "0"], "top_k must be from 1 to simulations (100000)"),
+    (["math-pretrain", "--seeds", "5-2"], "--seeds: the range '5-2' must go up"),
+])
+def test_mixture_search_refuses_bad_arguments_before_running(tmp_path, argv, message):
     script = SCRIPT.parent / "mixture_search.py"
-    result = subprocess.run([sys.executable, str(script), "math-pretrain", "--trials", "1", "--out", str(tmp_path / "o")],
+    result = subprocess.run([sys.executable, str(script), *argv, "--out", str(tmp_path / "o")],
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "--trials must be at least 2" in result.stderr and not (tmp_path / "o").exists()
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()

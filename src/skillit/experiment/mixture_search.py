@@ -82,6 +82,18 @@ def sample_mixtures(k: int, n: int, rng: np.random.Generator, *, concentration: 
     return draws / draws.sum(axis=1, keepdims=True)
 
 
+def check_ridge(ridge: float) -> None:
+    """λ must be > 0: it keeps the fit defined with fewer trials than skills."""
+    if not ridge > 0:
+        raise ConfigError(f"ridge must be > 0 (it keeps the fit defined with fewer trials than skills), got {ridge}")
+
+
+def check_top_k(top_k: int, simulations: int) -> None:
+    """The proposal averages 1..simulations of the simulated mixtures."""
+    if not 1 <= top_k <= simulations:
+        raise ConfigError(f"top_k must be from 1 to simulations ({simulations}), got {top_k}")
+
+
 def _ridge(phi: np.ndarray, losses: np.ndarray, ridge: float) -> tuple[float, np.ndarray]:
     """(intercept, coef) of the ridge fit on centred features; the intercept is not shrunk."""
     phi_mean, centre = phi.mean(axis=0), float(losses.mean())
@@ -98,8 +110,7 @@ def fit_linear(mixtures: np.ndarray, losses: np.ndarray, *, ridge: float = 1e-2,
         raise ConfigError(f"need mixtures (n, k) and n losses, got {mixtures.shape} and {losses.shape}")
     if mixtures.shape[0] < 3:
         raise ConfigError(f"a fit with leave-one-out errors needs at least 3 trials, got {mixtures.shape[0]}")
-    if ridge <= 0:
-        raise ConfigError(f"ridge must be > 0 (it keeps the fit defined with fewer trials than skills), got {ridge}")
+    check_ridge(ridge)
     if not np.all(np.isfinite(losses)):
         raise ConfigError("a trial's loss is not finite; rerun it or leave it out of the fit")
     phi = features(mixtures, kind)
@@ -117,8 +128,7 @@ def fit_linear(mixtures: np.ndarray, losses: np.ndarray, *, ridge: float = 1e-2,
 def propose(fit: LinearFit, k: int, rng: np.random.Generator, *, simulations: int = 100_000, top_k: int = 128,
             concentration: tuple[float, float] = (0.3, 10.0), prior: np.ndarray | None = None) -> np.ndarray:
     """The mean of the ``top_k`` simulated mixtures with the lowest predicted loss; shape (k,), on the simplex."""
-    if not 1 <= top_k <= simulations:
-        raise ConfigError(f"top_k must be from 1 to simulations ({simulations}), got {top_k}")
+    check_top_k(top_k, simulations)
     candidates = sample_mixtures(k, simulations, rng, concentration=concentration, prior=prior)  # (S, k)
     best = np.argsort(fit.predict(candidates), kind="stable")[:top_k]
     mixture = candidates[best].mean(axis=0)
