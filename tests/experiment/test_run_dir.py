@@ -10,6 +10,7 @@ from skillit.errors import CheckpointError, OutputError
 from skillit.experiment.config import parse_config
 from skillit.experiment.run_dir import RunDirectory, config_hash, data_fingerprint
 from skillit.records.metrics import RunRecord
+from skillit.utils.machine import machine_fingerprint
 
 CONFIG = """\
 name: tiny
@@ -35,6 +36,7 @@ def test_create_writes_config_and_manifest_once_and_locks(tmp_path):
         assert manifest["config_hash"] == config_hash(config().model_dump(mode="json"))
         assert manifest["policies"] == {"stratified": {"name": "stratified"}}
         assert manifest["data_fingerprint"] == {"f": "abc"}
+        assert manifest["machine"] == machine_fingerprint()  # the machine that created it
         assert run_dir.config_path.read_text().startswith("name: tiny")
         with pytest.raises(CheckpointError, match="in use by another skillit run"):
             RunDirectory.open_for_resume(tmp_path / "run", config())

@@ -224,6 +224,60 @@ def test_merging_refuses_other_set_ups_and_differing_reruns(tmp_path):
         merge_benchmarks([load_run_dir(first), load_run_dir(fourth)], replace=True)
 
 
+MACHINE = {"cpu": "Xeon", "cpu_capability": "AVX512", "logical_cpus": 2, "torch": "2.13.0+cpu", "cuda": None,
+           "python": "3.11.9", "os": "Linux x86_64"}
+
+
+def _manifest(path, machine):
+    (path / "manifest.json").write_text(json.dumps({"data_fingerprint": {}, "machine": machine}))
+
+
+def test_a_refused_merge_says_when_the_directories_ran_on_different_machines(tmp_path):
+    first = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0, 1.2, 1.1], "m1": [0.8, 1.0, 1.0]}, config=SETUP)
+    here = _write_run_dir(tmp_path / "b", "A", {"stratified": [1.0, 1.2, 1.05]}, config=SETUP)
+    elsewhere = _write_run_dir(tmp_path / "c", "A", {"stratified": [1.0, 1.2, 1.05]}, config=SETUP)
+    _manifest(first, MACHINE)
+    _manifest(here, dict(MACHINE))
+    _manifest(elsewhere, {**MACHINE, "cpu_capability": "AVX2", "logical_cpus": 16})
+    with pytest.raises(DataError) as same_machine:
+        merge_benchmarks([load_run_dir(first), load_run_dir(here)])
+    assert "different losses on the same seed (a different baseline spec or code)" in str(same_machine.value)
+    assert "machine" not in str(same_machine.value)
+    with pytest.raises(DataError, match=r"different machines \(cpu_capability: AVX512 / AVX2; logical_cpus: 2 / 16\)"
+                                        r", and seeded runs repeat on one machine"):
+        merge_benchmarks([load_run_dir(first), load_run_dir(elsewhere)])
+    # a method (not the baseline) re-run elsewhere: the same clause; a directory without a machine: none
+    moved_m1 = _write_run_dir(tmp_path / "d", "A", {"m1": [0.8, 1.0, 0.9]}, config=SETUP)
+    _manifest(moved_m1, {**MACHINE, "torch": "2.12.0+cpu"})
+    with pytest.raises(DataError, match=r"method 'm1' .* different machines \(torch: 2.13.0\+cpu / 2.12.0\+cpu\)"):
+        merge_benchmarks([load_run_dir(first), load_run_dir(moved_m1)])
+    (moved_m1 / "manifest.json").unlink()
+    with pytest.raises(DataError) as unknown:
+        merge_benchmarks([load_run_dir(first), load_run_dir(moved_m1)])
+    assert "machine" not in str(unknown.value)
+
+
+def test_a_benchmark_merged_from_two_machines_says_so_in_its_heading(tmp_path):
+    first = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0, 1.2, 1.1]}, config=SETUP)
+    later = _write_run_dir(tmp_path / "b", "A", {"m3": [0.9, 1.1, 1.0]}, config=SETUP)
+    _manifest(first, MACHINE)
+    _manifest(later, {**MACHINE, "cpu": "EPYC"})
+    board = compare_runs([first, later], tmp_path / "out")
+    assert "### A (3 seed(s), 300 steps; wall 198 s with 2 job(s); run on 2 different machines)" in to_markdown(board)
+    markdown = to_markdown(board)
+    assert ("Machines (seeded runs repeat on one machine, not across them):\n\n"
+            "- Xeon (AVX512, 2 logical CPUs), torch 2.13.0+cpu, Python 3.11.9, Linux x86_64: A\n"
+            "- EPYC (AVX512, 2 logical CPUs), torch 2.13.0+cpu, Python 3.11.9, Linux x86_64: A\n") in markdown
+    _manifest(later, dict(MACHINE))
+    board = compare_runs([first, later], tmp_path / "out2")
+    markdown = to_markdown(board)
+    assert "### A (3 seed(s), 300 steps; wall 198 s with 2 job(s))" in markdown
+    assert "\nMachine: Xeon (AVX512, 2 logical CPUs), torch 2.13.0+cpu, Python 3.11.9, Linux x86_64.\n" in markdown
+    (first / "manifest.json").unlink()
+    (later / "manifest.json").unlink()
+    assert "Machine" not in to_markdown(compare_runs([first, later], tmp_path / "out3"))  # none recorded
+
+
 def test_mean_std_and_costs(run_dirs):
     board = build_leaderboard([load_run_dir(d) for d in run_dirs])
     m1 = _row(board, "A", "m1")

@@ -4,7 +4,9 @@ Layout (every path a :class:`RunDirectory` property or method, so no caller spel
 
     config.yaml                 the resolved configuration (written once, at creation; never on resume)
     manifest.json               written once at creation, never rewritten: the config, its hash, each
-                                method's policy description, the data fingerprint, the skillit version
+                                method's policy description, the data fingerprint, the skillit version,
+                                the machine that created it (``skillit.utils.machine``; not checked on
+                                resume, which may continue elsewhere)
     .skillit.lock               fcntl lock held by the run that uses the folder
     runs/METHOD__seedS.json     each finished run, stamped with the manifest's ``run_id``
     checkpoints/METHOD__seedS/  the loop's checkpoint.pt (training.checkpoint_every)
@@ -57,6 +59,7 @@ from skillit.utils.io import (
     load_checkpoint,
     os_error_message,
 )
+from skillit.utils.machine import machine_fingerprint
 
 CONFIG = "config.yaml"
 MANIFEST = "manifest.json"
@@ -271,6 +274,7 @@ class RunDirectory:
                 "config": config_data,
                 "policies": dict(policies or {}),
                 "data_fingerprint": dict(data or {}),
+                "machine": machine_fingerprint(),
             }
             _write(lambda: atomic_write_text(run_dir.config_path, dump_config(config)), run_dir.config_path)
             _write(lambda: atomic_write_json(run_dir.manifest_path, json.loads(json.dumps(manifest, default=str))),

@@ -38,7 +38,11 @@ Per benchmark and method, with n seeds:
   they share (the runs are seeded, so a re-run is identical);
   otherwise it is an error naming the field or method (``--replace``: a later directory's method replaces
   the earlier one's, for a method re-run with new parameters; never the baseline, which every other method
-  is paired with). The merged benchmark's wall time is the sum.
+  is paired with). The merged benchmark's wall time is the sum. Seeded runs repeat on one machine, not
+  across CPUs, so when differing losses refuse a merge and the directories' ``manifest.json`` name different
+  machines (``machine``: CPU, its vector kernels, cores, torch, Python), the message says so; a merged
+  benchmark whose directories ran on different machines says so in its heading, since its wall times (and
+  any re-run pairs) are then not comparable.
 * costs: extra training steps (steps outside the compared runs: the graph learning of ``graph: learn``,
   summary ``graph_cost``, plus an offline search that chose a static mixture, summary ``offline_cost``,
   which ``benchmarks/mixture_search.py`` writes), evaluation examples per run, time per run relative to the
@@ -67,6 +71,7 @@ from skillit.records.summary import SUMMARY_FILE, read_summary
 from skillit.report.stats import PairedDifference
 from skillit.report.stats import paired_difference as seed_difference
 from skillit.utils.io import atomic_write_bytes, atomic_write_text
+from skillit.utils.machine import describe_machine, machine_difference
 
 BASELINE = "stratified"
 RANK_DECIMALS = 3  # losses are ranked as the tables print them
@@ -101,6 +106,8 @@ class BenchmarkRuns:
     jobs: int | None = None
     target_loss: float | None = None
     setup: dict[str, Any] = field(default_factory=dict)  # SETUP_SECTIONS of config.yaml + data_fingerprint
+    # manifest.json's machine of each directory merged into this benchmark (None: not recorded)
+    machines: tuple[dict[str, Any] | None, ...] = (None,)
 
 
 def load_run_dir(path: str | Path) -> BenchmarkRuns:
@@ -143,6 +150,7 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
         jobs=summary.get("jobs"),
         target_loss=None if target_loss is None else float(target_loss),
         setup=_setup(folder),
+        machines=(_machine(folder),),
     )
 
 
@@ -168,6 +176,29 @@ def _setup(folder: Path) -> dict[str, Any]:
         if fingerprint:
             setup["data_fingerprint"] = fingerprint
     return setup
+
+
+def _machine(folder: Path) -> dict[str, Any] | None:
+    """``manifest.json``'s ``machine`` (None when absent: no manifest, or one written before it was recorded)."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        machine = json.loads(manifest.read_text()).get("machine")
+    except (json.JSONDecodeError, AttributeError):
+        raise DataError(f"{manifest}: not a skillit run manifest") from None
+    return machine if isinstance(machine, Mapping) else None
+
+
+def _other_machine(earlier: Sequence[BenchmarkRuns], other: BenchmarkRuns) -> str:
+    """A clause for a refusal: ``other`` ran on another machine than an earlier directory (empty when not
+    known to: equal or unrecorded machines)."""
+    for mine in (m for bench in earlier for m in bench.machines):
+        difference = machine_difference(mine, other.machines[0])
+        if difference:
+            return (f"; they ran on different machines ({difference}), and seeded runs repeat on one machine, "
+                    "not across CPUs: run every method of a benchmark on one machine")
+    return ""
 
 
 def _first_difference(a: Any, b: Any, where: str) -> str | None:
@@ -199,7 +230,7 @@ def merge_benchmarks(
     for name, group in groups.items():
         first = group[0]
         methods = dict(first.methods)
-        for other in group[1:]:
+        for index, other in enumerate(group[1:], start=1):
             if other.steps != first.steps:
                 raise DataError(f"benchmark {name!r}: {first.path} ran {first.steps} steps and {other.path} "
                                 f"{other.steps}; only runs of the same set-up can share a leaderboard")
@@ -219,15 +250,16 @@ def merge_benchmarks(
                     if method == baseline:
                         raise DataError(
                             f"benchmark {name!r}: the baseline {method!r} ran in {first.path} and {other.path} with "
-                            "different losses on the same seed (a different baseline spec or code); every other "
+                            "different losses on the same seed (a different baseline spec or code"
+                            f"{_other_machine(group[:index], other)}); every other "
                             "method is paired with it, so it is never replaced: re-run one directory's methods "
                             "with the other's baseline"
                         )
                     if not replace:
                         raise DataError(
                             f"benchmark {name!r}: method {method!r} ran in {first.path} and {other.path} with "
-                            "different losses on the same seed; leave it out of one of them, or give --replace to "
-                            "keep the later directory's runs"
+                            f"different losses on the same seed{_other_machine(group[:index], other)}; leave it out of one "
+                            "of them, or give --replace to keep the later directory's runs"
                         )
                     methods[method] = runs
                     continue
@@ -240,8 +272,18 @@ def merge_benchmarks(
             wall_seconds=float(sum(walls)) if all(w is not None for w in walls) else None,
             jobs=first.jobs if all(b.jobs == first.jobs for b in group) else None,
             target_loss=first.target_loss, setup=first.setup,
+            machines=tuple(m for b in group for m in b.machines),
         ))
     return merged
+
+
+def distinct_machines(bench: BenchmarkRuns) -> list[dict[str, Any]]:
+    """The different recorded machines a (merged) benchmark's directories ran on, in first-seen order."""
+    found: list[dict[str, Any]] = []
+    for machine in bench.machines:
+        if machine and all(machine_difference(machine, seen) for seen in found):
+            found.append(dict(machine))
+    return found
 
 
 def _same(a: float | None, b: float | None) -> bool:
@@ -500,6 +542,25 @@ def _target(row: Row) -> str:
     return f"{row.steps_to_target:.0f}" + (" (faster)" if row.faster else "")
 
 
+def _machines_lines(board: Leaderboard) -> list[str]:
+    """Where the runs ran (``manifest.json``'s machine): one line when every recorded directory agrees, else
+    one per machine with its benchmarks; nothing when no directory recorded one."""
+    found: list[tuple[dict[str, Any], list[str]]] = []
+    for bench in board.benchmarks:
+        for machine in distinct_machines(bench):
+            entry = next((e for e in found if not machine_difference(e[0], machine)), None)
+            if entry is None:
+                found.append((machine, [bench.name]))
+            elif bench.name not in entry[1]:
+                entry[1].append(bench.name)
+    if not found:
+        return []
+    if len(found) == 1:
+        return ["", f"Machine: {describe_machine(found[0][0])}."]
+    return ["", "Machines (seeded runs repeat on one machine, not across them):", ""] + [
+        f"- {describe_machine(machine)}: {', '.join(names)}" for machine, names in found]
+
+
 def to_markdown(board: Leaderboard) -> str:
     """The leaderboard as Markdown: an overall table, then one table per benchmark."""
     level = round(board.confidence * 100)
@@ -528,10 +589,14 @@ def to_markdown(board: Leaderboard) -> str:
          f"{len(board.benchmarks)} benchmarks (— for the others), the one ranking that compares like with like; "
          "mean rank: over the benchmarks the method ran on, against whichever methods ran there."),
     ]
+    lines += _machines_lines(board)
     for bench in board.benchmarks:
         rows = sorted((r for r in board.rows if r.benchmark == bench.name),
                       key=lambda r: (r.rank, math.inf if r.loss is None else r.loss, r.method))
         wall = f"; wall {bench.wall_seconds:.0f} s with {bench.jobs} job(s)" if bench.wall_seconds is not None else ""
+        machines = distinct_machines(bench)
+        if len(machines) > 1:
+            wall += f"; run on {len(machines)} different machines"
         target = bench.target_loss is not None
         lines += [
             "",
