@@ -5,10 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from skillit.errors import DataError
 from skillit.records.metrics import RunRecord, write_metrics
 from skillit.records.summary import summarize
 from skillit.utils.io import atomic_write_json
@@ -128,67 +126,3 @@ def test_mixture_movement_reads_the_regular_evaluations_only(tmp_path, capsys):
     assert module.main([str(out)]) == 0
     assert capsys.readouterr().out.splitlines()[1].split() == ["moving", "0.200"]
     assert module.main([str(tmp_path / "nothing")]) == 2
-
-
-@pytest.mark.slow
-def test_mixture_search_runs_the_search_at_a_held_out_seed_then_tests_the_proposal(tmp_path):
-    import json
-
-    script = SCRIPT.parent / "mixture_search.py"
-    out = tmp_path / "search"
-    args = [sys.executable, str(script), "math-finetune", "--trials", "3", "--steps", "4", "--seeds", "1",
-            "--top-k", "8", "--model", "log", "--out", str(out)]
-    first = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
-    record = json.loads((out / "search-log.json").read_text())
-    assert [t["method"] for t in record["trials"]] == ["stratified", "mix-00", "mix-01", "mix-02"]
-    assert record["trials"][0]["mixture"] == pytest.approx([1 / 6] * 6)  # stratified is the uniform sample
-    assert sum(record["proposal"].values()) == pytest.approx(1.0) and len(record["proposal"]) == 6
-    assert json.loads((out / "search" / "summary.json").read_text())["seeds"] == [100]  # never a test seed
-    test = json.loads((out / "test-log" / "summary.json").read_text())
-    assert list(test["methods"]) == ["stratified", "search-log"] and test["seeds"] == [0]
-    assert "search-log - stratified per seed" in first.stdout
-    # the search's 4 runs of 4 steps are the static method's cost, for compare's extra-steps column
-    assert test["offline_cost"]["search-log"]["train_steps"] == 16
-    # run again: both phases resume with every run finished, nothing retrained, the same proposal
-    finished = {path: path.stat().st_mtime_ns for path in (out / "search" / "runs").glob("*.json")}
-    second = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
-    assert second.stderr.count("started earlier, resumed") == 2
-    assert finished and {path: path.stat().st_mtime_ns for path in finished} == finished  # no run rewritten
-    assert json.loads((out / "search-log.json").read_text())["proposal"] == record["proposal"]
-    # no fit: the best trial's own mixture, from the same search runs
-    subprocess.run([*args[:-4], "--model", "best-trial", "--search-only", "--out", str(out)], capture_output=True,
-                   text=True, timeout=600, check=True)
-    best = json.loads((out / "search-best-trial.json").read_text())
-    lowest = min(record["trials"], key=lambda trial: trial["loss"])
-    assert best["best_trial"]["method"] == lowest["method"] and best["coef"] is None
-    assert list(best["proposal"].values()) == pytest.approx(lowest["mixture"])
-    # a changed search into the same folder is refused by the run directory, not silently mixed in
-    changed = subprocess.run([*args[:4], "4", *args[5:]], capture_output=True, text=True, timeout=600)
-    assert changed.returncode != 0 and "Traceback" not in changed.stderr
-
-
-def test_mixture_search_fits_stratified_at_the_mixture_it_trained_on(tmp_path):
-    # addition-finetune's stratified is uniform over the target's neighbours only: its first record says so
-    module = _script("mixture_search")
-    lines = [{"method": "mix-00", "seed": 100, "step": 0, "weights": {"a": 1.0, "b": 0.0, "c": 0.0}},
-             {"method": "stratified", "seed": 7, "step": 0, "weights": {"a": 0.2, "b": 0.8}},
-             {"method": "stratified", "seed": 100, "step": 0, "weights": {"a": 0.5, "b": 0.5}}]
-    (tmp_path / "metrics.jsonl").write_text("".join(__import__("json").dumps(line) + "\n" for line in lines))
-    np.testing.assert_allclose(module.stratified_mixture(tmp_path, 100, ["a", "b", "c"]), [0.5, 0.5, 0.0])
-    with pytest.raises(DataError, match="no record of the stratified run at seed 3"):
-        module.stratified_mixture(tmp_path, 3, ["a", "b", "c"])
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["math-pretrain", "--trials", "1"], "--trials must be at least 2"),
-    (["math-pretrin"], "no config file or shipped config named 'math-pretrin'"),
-    (["math-pretrain", "--ridge", "0"], "ridge must be > 0"),
-    (["math-pretrain", "--top-k", "0"], "top_k must be from 1 to simulations (100000)"),
-    (["math-pretrain", "--seeds", "5-2"], "--seeds: the range '5-2' must go up"),
-])
-def test_mixture_search_refuses_bad_arguments_before_running(tmp_path, argv, message):
-    script = SCRIPT.parent / "mixture_search.py"
-    result = subprocess.run([sys.executable, str(script), *argv, "--out", str(tmp_path / "o")],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
-    assert not (tmp_path / "o").exists()

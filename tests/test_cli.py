@@ -126,3 +126,56 @@ def test_bad_input_is_one_clear_error_exit_2_and_no_output(tmp_path, args_or_con
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_search_trains_at_a_held_out_seed_then_tests_the_proposal_and_resumes(tmp_path):
+    out = tmp_path / "search"
+    args = ["search", "math-finetune", "--trials", "3", "--steps", "4", "--seeds", "1", "--top-k", "8",
+            "--model", "log", "--jobs", "1", "--out", str(out)]
+    first = skillit(*args)
+    assert first.returncode == 0, first.stderr
+    record = json.loads((out / "search-log.json").read_text())
+    assert [t["method"] for t in record["trials"]] == ["stratified", "mix-00", "mix-01", "mix-02"]
+    assert record["trials"][0]["mixture"] == pytest.approx([1 / 6] * 6)  # stratified is the uniform sample
+    assert sum(record["proposal"].values()) == pytest.approx(1.0) and len(record["proposal"]) == 6
+    assert json.loads((out / "search" / "summary.json").read_text())["seeds"] == [100]  # never a test seed
+    test = json.loads((out / "test-log" / "summary.json").read_text())
+    assert list(test["methods"]) == ["stratified", "search-log"] and test["seeds"] == [0]  # --seeds 1: one seed
+    # the search's 4 runs of 4 steps are the static method's cost, in the summary the runner wrote
+    assert test["offline_cost"]["search-log"]["train_steps"] == 16
+    assert "search-log: {policy: static, params: {weights: {" in first.stdout
+    assert f"skillit compare {out / 'test-log'}" in first.stdout
+    # again: both phases resume with every run finished, nothing retrained, the same proposal
+    finished = {path: path.stat().st_mtime_ns for path in (out / "search" / "runs").glob("*.json")}
+    second = skillit(*args)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count("started earlier, resumed") == 2
+    assert finished and {path: path.stat().st_mtime_ns for path in finished} == finished  # no run rewritten
+    assert json.loads((out / "search-log.json").read_text())["proposal"] == record["proposal"]
+    assert json.loads((out / "test-log" / "summary.json").read_text())["offline_cost"] == test["offline_cost"]
+    # no fit: the best trial's own mixture, from the same search runs, and no test
+    best_trial = skillit(*args[:-6], "--model", "best-trial", "--search-only", "--jobs", "1", "--out", str(out))
+    assert best_trial.returncode == 0, best_trial.stderr
+    best = json.loads((out / "search-best-trial.json").read_text())
+    lowest = min(record["trials"], key=lambda trial: trial["loss"])
+    assert best["best_trial"]["method"] == lowest["method"] and best["coef"] is None
+    assert list(best["proposal"].values()) == pytest.approx(lowest["mixture"])
+    assert not (out / "test-best-trial").exists()
+    # a changed search into the same folder is refused by the run directory, not silently mixed in
+    changed = skillit(*args[:3], "4", *args[4:])
+    assert changed.returncode == 2 and "cannot resume" in changed.stderr and "Traceback" not in changed.stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["math-pretrain", "--trials", "1"], "--trials must be at least 2"),
+    (["math-pretrin"], "no config file or shipped config named 'math-pretrin'"),
+    (["math-pretrain", "--ridge", "0"], "ridge must be > 0"),
+    (["math-pretrain", "--model", "gbm"], "unknown --model 'gbm'"),
+    (["math-pretrain", "--seeds", "5-2"], "--seeds: the range '5-2' must go up"),
+    (["math-pretrain", "--jobs", "0"], "--jobs must be >= 1"),
+])
+def test_search_refuses_bad_arguments_before_anything_is_written(tmp_path, argv, message):
+    result = skillit("search", *argv, "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()

@@ -22,7 +22,7 @@ from skillit.errors import (
     SkillError,
     SkillitError,
 )
-from skillit.experiment import ExperimentConfig, load_config, run_experiment
+from skillit.experiment import ExperimentConfig, load_config, plan_search, run_experiment, run_search
 from skillit.graph import SkillsGraph, SparseMatrix, builtin_graph, builtin_graph_names
 from skillit.graph.diagnostics import compare_graphs
 from skillit.graph_learners import GraphLearner, build_learner
@@ -138,9 +138,11 @@ __all__ = [
     "inspect_data",
     "load_config",
     "load_skills",
+    "plan_search",
     "policy_names",
     "register_policy",
     "run_experiment",
+    "run_search",
     "train",
     "TensorBoardLogger",
     "WandbLogger",

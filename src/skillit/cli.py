@@ -10,6 +10,8 @@
     skillit policies                      list the registered mixing policies
     skillit skillmix | synth | stat | graft   LLM-side skill methods (skillit.llm.cli, docs/llm-skills.md)
     skillit compare RUN_DIR... [--out DIR] [--baseline M]   leaderboard of methods × benchmarks (Markdown + PNG)
+    skillit search CONFIG [--trials N] [--model log|linear|best-trial] [--out DIR]
+                                          RegMix-style static-mixture search, tested on held-out seeds
     skillit report RUN_DIR [RUN_DIR ...] [--out FILE] [--tensorboard]
                                           one self-contained report.html (several: a comparison)
     skillit tensorboard RUN_DIR [--logdir DIR]   TensorBoard events from a run's metrics.jsonl
@@ -48,6 +50,7 @@ from skillit.experiment.config import (
 )
 from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
 from skillit.experiment.graph_learning import learn_graph, learner_for
+from skillit.experiment.mixture_search import MODELS, SEARCH_SEED, choose, held_out_phase, plan_search, search_phase
 from skillit.experiment.run_dir import RunDirectory
 from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
 from skillit.llm.cli import register as register_llm_commands
@@ -283,6 +286,79 @@ def compare(
                          rank_decimals=rank_decimals)
     console.print(to_markdown(board), markup=False, highlight=False)
     console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
+
+@app.command()
+@reports_errors
+def search(
+    config: str = typer.Argument(..., help="a YAML file or a shipped config name"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: runs/search/<name>)"),
+    trials: int = typer.Option(24, "--trials", help="static mixtures to train at the search seed (plus stratified)"),
+    model: str = typer.Option("log", "--model", help=f"{' | '.join(MODELS)}: a ridge fit on log-shares (ours), on "
+                              "shares (RegMix's linear model), or no fit: the lowest trial"),
+    search_seed: int = typer.Option(SEARCH_SEED, "--search-seed", help="the one seed of the search runs (held out)"),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="the test's seeds: " + SEEDS_HELP),
+    steps: Optional[int] = typer.Option(None, "--steps", help="training steps of every run (smoke runs)"),
+    ridge: float = typer.Option(1e-2, "--ridge", help="λ of the ridge fit"),
+    top_k: int = typer.Option(128, "--top-k", help="the proposal averages the best k of 100,000 simulated mixtures"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
+    search_only: bool = typer.Option(False, "--search-only", help="stop after the proposal (no held-out test)"),
+) -> None:
+    """How good can a static mixture be? Train --trials mixtures at one held-out seed, fit their losses, propose
+    a mixture and test it against stratified on the config's seeds (RegMix, Liu et al. 2025, §3).
+
+    Writes OUT/search/ (the trial runs), OUT/search-MODEL.json (trials, fit, proposal) and OUT/test-MODEL/ (a run
+    directory for `skillit compare`, the search's runs counted as extra steps). Running it again resumes; a
+    second --model reuses the search and costs only its test.
+    """
+    _check_jobs(jobs)
+    path = resolve_config_path(config)
+    plan = plan_search(load_config(path), trials=trials, model=model, ridge=ridge, top_k=top_k,
+                       search_seed=search_seed, seeds=seeds, steps=steps)  # every check before anything runs
+    out_dir = out if out is not None else Path("runs") / "search" / plan.config.name
+    n_jobs = jobs if jobs is not None else default_jobs()
+    console.print(f"[bold]{escape(plan.config.name)}[/]: {len(plan.trials)} static mixtures + stratified at seed "
+                  f"{plan.search_seed}, {plan.search.training.steps} steps each, {n_jobs} parallel job(s) → "
+                  f"{escape(str(out_dir))}")
+    with LiveView(console, [], plan.search.training.steps) as view:
+        summary = search_phase(plan, out_dir, config_dir=path.parent, jobs=n_jobs, progress=view.progress, notify=_plain)
+    outcome = choose(plan, out_dir, summary)
+    _print_search(plan, outcome)
+    _plain(f"written: {out_dir / f'search-{plan.model}.json'}")
+    if search_only:
+        return
+    console.print(f"[bold]test[/]: {plan.method} against stratified on seeds {plan.config.seeds}, which the search "
+                  "never saw")
+    with LiveView(console, [], plan.config.training.steps) as view:
+        outcome = held_out_phase(plan, out_dir, outcome, config_dir=path.parent, jobs=n_jobs, progress=view.progress,
+                                 notify=_plain)
+    test_dir = out_dir / f"test-{plan.model}"
+    _print_results(outcome.test_config, outcome.test_summary, test_dir)
+    _plain(f"paired table with its cost: skillit compare {test_dir} --out {out_dir / f'board-{plan.model}'}")
+
+
+def _print_search(plan, outcome) -> None:
+    """The search's losses, the fit's quality, the proposal beside stratified, and a YAML method to paste."""
+    record = outcome.record
+    losses = [trial["loss"] for trial in record["trials"]]
+    _plain(f"search: {len(losses)} runs, final objective loss {min(losses):.4f}–{max(losses):.4f} "
+           f"(stratified {losses[0]:.4f}, best {record['best_trial']['method']} {record['best_trial']['loss']:.4f})")
+    if outcome.fit is not None:
+        fit = outcome.fit
+        _plain(f"{plan.model} fit: leave-one-out rmse {fit.loo_rmse:.4f} against {fit.baseline_rmse:.4f} for the mean "
+               f"of the others; the proposal's predicted loss {record['predicted_loss']:.4f}")
+        if fit.loo_rmse >= fit.baseline_rmse:
+            _plain(f"warning: the {plan.model} fit predicts held-out trials no better than their mean; its proposal is "
+                   "an extrapolation, not a finding")
+    table = Table(title=f"proposal ({plan.method})")
+    table.add_column("skill", style="bold")
+    table.add_column("stratified", justify="right")
+    table.add_column("proposal", justify="right")
+    for skill, mixture in zip(plan.skills, record["trials"][0]["mixture"]):
+        table.add_row(escape(skill), f"{mixture:.3f}", f"{outcome.proposal[skill]:.3f}")
+    console.print(table)
+    weights = ", ".join(f"{json_module.dumps(skill)}: {share}" for skill, share in outcome.proposal.items())
+    _plain(f"as a method of a config:  {plan.method}: {{policy: static, params: {{weights: {{{weights}}}}}}}")
+
 
 data_app = typer.Typer(no_args_is_help=True, help="Your own data as skills: inspect a JSONL/Parquet source.")
 app.add_typer(data_app, name="data")

@@ -1,12 +1,24 @@
-"""The RegMix-style mixture search: sampling, the ridge fit (values by hand) and the proposal."""
+"""The RegMix-style mixture search: sampling, the ridge fit (values by hand), the proposal, and the driver's
+plan and choice (`skillit search` end to end is in tests/test_cli.py)."""
+
+import json
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skillit.errors import ConfigError
-from skillit.experiment.mixture_search import LinearFit, fit_linear, propose, sample_mixtures
+from skillit.errors import ConfigError, DataError
+from skillit.experiment.config import parse_config
+from skillit.experiment.mixture_search import (
+    LinearFit,
+    choose,
+    fit_linear,
+    plan_search,
+    propose,
+    sample_mixtures,
+    stratified_mixture,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -96,3 +108,84 @@ def test_the_proposal_is_the_mean_of_the_best_predicted_simulations():
     assert averaged.sum() == pytest.approx(1.0) and averaged[0] > 0.8  # the cheap skill takes most of the data
     with pytest.raises(ConfigError, match="top_k must be from 1 to simulations"):
         propose(fit, 3, np.random.default_rng(1), simulations=10, top_k=11)
+
+
+# ---- the driver: plan, choose (no training: a hand-written search), and stratified's mixture ----------------
+
+TINY = """\
+name: tiny
+task: {name: lego, params: {k: 3, validation_size: 6, train_pool_size: 300}}
+training: {steps: 12, batch_size: 8, round_steps: 4, eval_every: 4, warmup_steps: 2}
+methods: {stratified: {}, random: {}}
+seeds: [0, 1]
+"""
+
+
+def test_plan_draws_seeded_trials_around_stratified_at_the_held_out_seed():
+    plan = plan_search(parse_config(TINY), trials=3, model="best-trial", steps=6, seeds="2-3")
+    assert plan.skills == ["var1", "var2", "var3"] and plan.method == "search-best-trial"
+    assert list(plan.search.methods) == ["stratified", "mix-00", "mix-01", "mix-02"]
+    assert plan.search.seeds == [100] and plan.config.seeds == [2, 3]  # search and test seeds never meet
+    assert plan.search.training.steps == plan.config.training.steps == 6
+    expected = sample_mixtures(3, 3, np.random.default_rng([100, 3, 3])).round(6)  # seeded by (seed, k, n)
+    np.testing.assert_array_equal(plan.trials, expected)
+    weights = plan.search.methods["mix-01"].params["weights"]
+    assert weights == dict(zip(plan.skills, expected[1].tolist()))  # the runs train on the rounded trials
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"trials": 1}, "--trials must be at least 2"),
+    ({"model": "lightgbm"}, "unknown --model 'lightgbm'; choose from linear, log, best-trial"),
+    ({"ridge": 0.0}, "ridge must be > 0"),
+    ({"top_k": 0}, "top_k must be from 1 to simulations (100000)"),
+    ({"seeds": "5-2"}, "--seeds: the range '5-2' must go up"),
+    ({"seeds": "99-101"}, "the search seed 100 is one of the test seeds"),
+])
+def test_plan_refuses_bad_arguments(kwargs, message):
+    with pytest.raises(ConfigError) as error:
+        plan_search(parse_config(TINY), **kwargs)
+    assert message in str(error.value)
+
+
+def _searched(tmp_path, losses):
+    """A search folder as the search phase leaves it: stratified's first record and the summary's losses."""
+    plan = plan_search(parse_config(TINY), trials=3, model="best-trial")
+    folder = tmp_path / "search"
+    folder.mkdir()
+    (folder / "metrics.jsonl").write_text(json.dumps(
+        {"method": "stratified", "seed": 100, "step": 0, "weights": {s: 1 / 3 for s in plan.skills}}) + "\n")
+    summary = {"methods": {name: {"per_seed": [{"seed": 100, "mean_loss": loss}]}
+                           for name, loss in zip(plan.search.methods, losses)}, "wall_seconds": 5.0}
+    return plan, summary
+
+
+def test_best_trial_proposes_the_lowest_trial_and_records_every_trial(tmp_path):
+    plan, summary = _searched(tmp_path, [1.0, 0.9, 0.7, 1.2])
+    outcome = choose(plan, tmp_path, summary)
+    record = json.loads((tmp_path / "search-best-trial.json").read_text())
+    assert record == outcome.record and record["best_trial"] == {"method": "mix-01", "loss": 0.7}
+    assert [t["loss"] for t in record["trials"]] == [1.0, 0.9, 0.7, 1.2]
+    assert record["trials"][0]["mixture"] == pytest.approx([1 / 3] * 3)
+    best = plan.trials[1] / plan.trials[1].sum()
+    assert outcome.proposal == {s: round(float(w), 6) for s, w in zip(plan.skills, best)} and outcome.fit is None
+    log_plan = plan_search(parse_config(TINY), trials=3, model="log", top_k=1)
+    fitted = choose(log_plan, tmp_path, summary)  # the same search, another model: only the choice differs
+    assert fitted.fit is not None and fitted.record["loo_rmse"] == fitted.fit.loo_rmse
+    assert (tmp_path / "search-log.json").is_file()
+
+
+def test_a_diverged_search_run_is_named(tmp_path):
+    plan, summary = _searched(tmp_path, [1.0, None, 0.7, 1.2])
+    with pytest.raises(DataError, match=r"the search runs \['mix-00'\] diverged"):
+        choose(plan, tmp_path, summary)
+
+
+def test_stratified_is_fitted_at_the_mixture_it_trained_on(tmp_path):
+    # addition-finetune's stratified is uniform over the target's neighbours only: its first record says so
+    lines = [{"method": "mix-00", "seed": 100, "step": 0, "weights": {"a": 1.0, "b": 0.0, "c": 0.0}},
+             {"method": "stratified", "seed": 7, "step": 0, "weights": {"a": 0.2, "b": 0.8}},
+             {"method": "stratified", "seed": 100, "step": 0, "weights": {"a": 0.5, "b": 0.5}}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    np.testing.assert_allclose(stratified_mixture(tmp_path, 100, ["a", "b", "c"]), [0.5, 0.5, 0.0])
+    with pytest.raises(DataError, match="no record of the stratified run at seed 3"):
+        stratified_mixture(tmp_path, 3, ["a", "b", "c"])

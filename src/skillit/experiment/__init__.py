@@ -1,4 +1,5 @@
-"""Experiments: typed configs (the YAML schema) and the runner that trains every method × seed."""
+"""Experiments: typed configs (the YAML schema), the runner that trains every method × seed, and the
+static-mixture search built on it."""
 
 from skillit.experiment.config import (
     ExperimentConfig,
@@ -6,6 +7,7 @@ from skillit.experiment.config import (
     parse_config,
     shipped_config_names,
 )
+from skillit.experiment.mixture_search import plan_search, run_search
 from skillit.experiment.run_dir import RunDirectory
 from skillit.experiment.runner import apply_overrides, run_experiment, run_one, validate_experiment
 
@@ -15,8 +17,10 @@ __all__ = [
     "apply_overrides",
     "load_config",
     "parse_config",
+    "plan_search",
     "run_experiment",
     "run_one",
+    "run_search",
     "shipped_config_names",
     "validate_experiment",
 ]

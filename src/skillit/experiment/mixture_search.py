@@ -19,6 +19,14 @@ measures the second. The steps, as in RegMix:
    the ``top_k`` mixtures with the lowest prediction (RegMix averages its top 128; averaging keeps the result
    away from the vertex a linear model's minimum sits on).
 
+The driver (``skillit search``, :func:`plan_search` then :func:`run_search`) does the steps on a config:
+the search phase trains stratified and the n trials at the held-out seed into ``OUT/search``; the fit and
+proposal go to ``OUT/search-MODEL.json``; the test phase trains the proposal as a ``static`` method
+(``search-MODEL``) beside stratified on the config's seeds into ``OUT/test-MODEL``, whose summary records the
+search's runs as ``offline_cost`` (``skillit compare``'s extra steps). A started phase resumes through its
+run directory (finished runs kept, a changed set-up refused), so a second model costs only its test.
+``--model best-trial`` skips the fit: the trial with the lowest loss at the search seed.
+
 Where we differ from RegMix, and why: linear models only (RegMix's preferred LightGBM needs more runs than
 2 CPU cores allow and is not a dependency), with a log-share variant of ours; a stratified prior (the
 arena's pools are equal or deliberately balanced; RegMix centres on token counts); no epoch cap (RegMix caps
@@ -29,14 +37,27 @@ which the search never saw.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from skillit.errors import ConfigError
+from skillit.errors import ConfigError, DataError
+from skillit.experiment.build import build_skillset
+from skillit.experiment.config import ExperimentConfig
+from skillit.experiment.run_dir import MANIFEST
+from skillit.experiment.runner import apply_overrides, run_experiment
+from skillit.records.metrics import read_metrics
+from skillit.utils.io import atomic_write_json
 
 FEATURES = ("linear", "log")
 LOG_OFFSET = 0.01  # ε in log(x + ε): a share near 0 stays a finite feature
+MODELS = (*FEATURES, "best-trial")  # what chooses the proposal: a fit on these features, or the lowest trial
+SIMULATIONS = 100_000  # mixtures the fit ranks for the proposal (RegMix's 100k)
+SEARCH_SEED = 100  # held out: no shipped config evaluates on it
 
 
 def features(mixtures: np.ndarray, kind: str) -> np.ndarray:
@@ -133,3 +154,162 @@ def propose(fit: LinearFit, k: int, rng: np.random.Generator, *, simulations: in
     best = np.argsort(fit.predict(candidates), kind="stable")[:top_k]
     mixture = candidates[best].mean(axis=0)
     return mixture / mixture.sum()
+
+
+# ---- the driver: search phase, proposal, test phase --------------------------------------------------------
+@dataclass(frozen=True)
+class SearchPlan:
+    """Everything a search will do, checked before anything runs (:func:`plan_search`)."""
+
+    config: ExperimentConfig  # the user's config, with --seeds/--steps applied (the test phase's set-up)
+    model: str
+    ridge: float
+    top_k: int
+    search_seed: int
+    skills: list[str]
+    trials: np.ndarray  # (n, k): the trial mixtures, rounded to the 6 decimals the runs train on
+    search: ExperimentConfig  # stratified + one static method per trial (mix-00, ...), at the search seed
+
+    @property
+    def method(self) -> str:
+        return f"search-{self.model}"
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    record: dict[str, Any]  # what OUT/search-MODEL.json holds
+    proposal: dict[str, float]  # skill -> share, rounded to 6 decimals (the test's static weights)
+    fit: LinearFit | None  # None for best-trial
+    search_summary: dict[str, Any]
+    test_summary: dict[str, Any] | None  # None with search_only
+    test_config: ExperimentConfig | None
+
+
+def _with_methods(config: ExperimentConfig, methods: dict[str, Any], seeds: Sequence[int]) -> ExperimentConfig:
+    data = config.model_dump()
+    data["methods"] = methods
+    data["seeds"] = list(seeds)
+    return ExperimentConfig.model_validate(data)
+
+
+def plan_search(config: ExperimentConfig, *, trials: int = 24, model: str = "log", ridge: float = 1e-2,
+                top_k: int = 128, search_seed: int = SEARCH_SEED, seeds: int | str | Sequence[int] | None = None,
+                steps: int | None = None) -> SearchPlan:
+    """Check every argument and draw the trial mixtures; nothing is trained or written.
+
+    The trials are Dirichlet draws around uniform (:func:`sample_mixtures`), seeded by
+    (search_seed, k, trials), so the same arguments give the same trials on every machine."""
+    if trials < 2:  # stratified + 2 trials: the fewest a fit with leave-one-out errors takes
+        raise ConfigError(f"--trials must be at least 2, got {trials}")
+    if model not in MODELS:
+        raise ConfigError(f"unknown --model {model!r}; choose from {', '.join(MODELS)}")
+    if model != "best-trial":
+        check_ridge(ridge)
+        check_top_k(top_k, SIMULATIONS)
+    config = apply_overrides(config, seeds=seeds, steps=steps)  # the test phase's --seeds and --steps
+    if search_seed in config.seeds:
+        raise ConfigError(f"the search seed {search_seed} is one of the test seeds {config.seeds}: a mixture chosen "
+                          "on a seed must be tested on others; give another --search-seed or --seeds")
+    skills = build_skillset(config, config.seeds[0]).train_names
+    rng = np.random.default_rng([search_seed, len(skills), trials])
+    mixtures = sample_mixtures(len(skills), trials, rng).round(6)  # (n, k): the weights the runs train on
+    methods: dict[str, Any] = {"stratified": config.model_dump()["methods"].get("stratified", {})}
+    for t, mixture in enumerate(mixtures):
+        methods[f"mix-{t:02d}"] = {"policy": "static", "params": {"weights": dict(zip(skills, mixture.tolist()))}}
+    return SearchPlan(config=config, model=model, ridge=ridge, top_k=top_k, search_seed=search_seed, skills=skills,
+                      trials=mixtures, search=_with_methods(config, methods, [search_seed]))
+
+
+def stratified_mixture(folder: Path, seed: int, skills: list[str]) -> np.ndarray:
+    """The mixture the stratified run of ``folder`` trained on at ``seed`` (its first record's weights); (k,).
+    Uniform, or uniform over the target's neighbours where the config gives stratified a graph."""
+    for record in read_metrics(folder / "metrics.jsonl"):
+        if record.get("method") == "stratified" and record.get("seed") == seed:
+            return np.array([float(record["weights"].get(skill, 0.0)) for skill in skills])
+    raise DataError(f"{folder / 'metrics.jsonl'}: no record of the stratified run at seed {seed}")
+
+
+def _phase(config: ExperimentConfig, out: Path, config_dir: Path | None, jobs: int,
+           progress: Callable[[int, int], None] | None, notify: Callable[[str], None] | None,
+           offline_cost: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One phase into ``out``; a phase an earlier call started resumes (the run directory checks it is the same
+    set-up, else refuses naming the difference), keeping every finished run."""
+    resume = (out / MANIFEST).is_file()
+    if resume and notify is not None:
+        notify(f"{out}: started earlier, resumed (finished runs kept)")
+    summary = run_experiment(config, out, config_dir=config_dir, jobs=jobs, resume=resume, progress=progress,
+                             notify=notify, offline_cost=offline_cost)
+    assert summary is not None  # one process: rank 0
+    return summary
+
+
+def search_phase(plan: SearchPlan, out: str | Path, *, config_dir: str | Path | None = None, jobs: int = 1,
+                 progress: Callable[[int, int], None] | None = None,
+                 notify: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train stratified and every trial at the search seed into ``out/search``; its summary."""
+    config_dir = Path(config_dir) if config_dir is not None else None
+    return _phase(plan.search, Path(out) / "search", config_dir, jobs, progress, notify)
+
+
+def choose(plan: SearchPlan, out: str | Path, search_summary: dict[str, Any]) -> SearchOutcome:
+    """Fit the search's losses and propose a mixture (or take the best trial); writes ``out/search-MODEL.json``."""
+    out = Path(out)
+    labels = list(plan.search.methods)  # stratified, then the trials
+    # stratified is one more sample of the fit, at the mixture it trained on
+    mixtures = np.vstack([stratified_mixture(out / "search", plan.search_seed, plan.skills), plan.trials])  # (n+1, k)
+    losses = np.array([search_summary["methods"][name]["per_seed"][0]["mean_loss"] for name in labels],
+                      dtype=float)  # (n+1,); a diverged run is None → nan
+    if not np.all(np.isfinite(losses)):
+        bad = [name for name, loss in zip(labels, losses) if not np.isfinite(loss)]
+        raise DataError(f"{out / 'search'}: the search runs {bad} diverged (no final loss); lower the learning rate "
+                        "or search again with fewer extreme mixtures")
+    best = int(np.argmin(losses))
+    fit: LinearFit | None = None
+    if plan.model == "best-trial":  # the plainest hindsight: the lowest of the n + 1 losses, at the search seed
+        proposal, predicted = mixtures[best] / mixtures[best].sum(), float(losses[best])
+    else:
+        fit = fit_linear(mixtures, losses, ridge=plan.ridge, kind=plan.model)
+        proposal = propose(fit, len(plan.skills), np.random.default_rng([plan.search_seed, 1]),
+                           simulations=SIMULATIONS, top_k=plan.top_k)
+        predicted = float(fit.predict(proposal[None, :])[0])
+    record = {
+        "config": plan.config.name, "skills": plan.skills, "search_seed": plan.search_seed, "model": plan.model,
+        "ridge": plan.ridge, "top_k": plan.top_k,
+        "trials": [{"method": n, "mixture": x.tolist(), "loss": float(y)} for n, x, y in zip(labels, mixtures, losses)],
+        "intercept": fit and fit.intercept, "coef": fit and dict(zip(plan.skills, fit.coef.tolist())),
+        "loo_rmse": fit and fit.loo_rmse, "baseline_rmse": fit and fit.baseline_rmse,
+        "proposal": dict(zip(plan.skills, proposal.tolist())), "predicted_loss": predicted,
+        "best_trial": {"method": labels[best], "loss": float(losses[best])},
+        "search_seconds": search_summary.get("wall_seconds"),
+    }
+    atomic_write_json(out / f"search-{plan.model}.json", record)
+    weights = {skill: round(float(w), 6) for skill, w in zip(plan.skills, proposal)}
+    return SearchOutcome(record, weights, fit, search_summary, None, None)
+
+
+def held_out_phase(plan: SearchPlan, out: str | Path, outcome: SearchOutcome, *, config_dir: str | Path | None = None,
+               jobs: int = 1, progress: Callable[[int, int], None] | None = None,
+               notify: Callable[[str], None] | None = None) -> SearchOutcome:
+    """Train the proposal as the static method ``search-MODEL`` beside stratified on the config's seeds, into
+    ``out/test-MODEL``, with the search's runs as its ``offline_cost``; the outcome with the test added."""
+    out = Path(out)
+    config_dir = Path(config_dir) if config_dir is not None else None
+    methods = {"stratified": plan.config.model_dump()["methods"].get("stratified", {}),
+               plan.method: {"policy": "static", "params": {"weights": outcome.proposal}}}
+    test = _with_methods(plan.config, methods, plan.config.seeds)
+    runs = len(plan.search.methods)
+    cost = {plan.method: {"train_steps": runs * plan.search.training.steps, "runs": runs,
+                          "source": f"skillit search, seed {plan.search_seed}: {out / f'search-{plan.model}.json'}"}}
+    summary = _phase(test, out / f"test-{plan.model}", config_dir, jobs, progress, notify, offline_cost=cost)
+    return dataclasses.replace(outcome, test_summary=summary, test_config=test)
+
+
+def run_search(plan: SearchPlan, out: str | Path, *, config_dir: str | Path | None = None, jobs: int = 1,
+               search_only: bool = False, progress: Callable[[int, int], None] | None = None,
+               notify: Callable[[str], None] | None = None) -> SearchOutcome:
+    """:func:`search_phase`, :func:`choose`, then (unless ``search_only``) :func:`held_out_phase`."""
+    summary = search_phase(plan, out, config_dir=config_dir, jobs=jobs, progress=progress, notify=notify)
+    outcome = choose(plan, out, summary)
+    if search_only:
+        return outcome
+    return held_out_phase(plan, out, outcome, config_dir=config_dir, jobs=jobs, progress=progress, notify=notify)

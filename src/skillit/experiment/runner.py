@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,6 +241,7 @@ def run_experiment(
     group: ProcessGroup | None = None,
     notify: Callable[[str], None] | None = None,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    offline_cost: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
     """Run every method × seed, write the run directory and return the summary.
 
@@ -250,7 +251,10 @@ def run_experiment(
     the summary, other ranks return ``None``. ``notify(line)`` receives the notes about the data
     (:func:`~skillit.experiment.build.data_notes`) before training starts and the mixture warnings after it.
     ``on_event(run_id, event)`` (optional, for live views) gets ``{"step"}`` as a run advances and
-    ``{"step", "losses", "weights"}`` at each evaluation.
+    ``{"step", "losses", "weights"}`` at each evaluation. ``offline_cost`` (``{method: {"train_steps", "runs",
+    "source"}}``): training done before these runs to choose a method (a static mixture found by
+    :func:`~skillit.experiment.mixture_search.search_static_mixture`); the summary keeps it for methods of
+    this config, and ``skillit compare`` counts it as extra steps.
     """
     started = time.perf_counter()
     config_dir = Path(config_dir) if config_dir is not None else None
@@ -293,7 +297,7 @@ def run_experiment(
     try:
         return _run_in(run_dir, config, config_dir, group=group, device=device, references=references, jobs=jobs,
                        progress=progress, resume=resume, started=started, notify=notify,
-                       on_event=on_event)
+                       on_event=on_event, offline_cost=offline_cost)
     finally:
         run_dir.close()
 
@@ -312,6 +316,7 @@ def _run_in(
     started: float,
     notify: Callable[[str], None] | None = None,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    offline_cost: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
     """``run_experiment``'s body, inside the run directory (locked by rank 0)."""
     distributed = group is not None and group.world_size > 1
@@ -453,6 +458,9 @@ def _run_in(
                 notify(f"warning: {line}")
     if graph_costs:
         summary["graph_cost"] = graph_costs  # per method: the cost of learning its graph (learned or from a file)
+    offline = {method: dict(cost) for method, cost in (offline_cost or {}).items() if method in config.methods}
+    if offline:
+        summary["offline_cost"] = offline
     atomic_write_json(run_dir.summary_path, finite_or_none(summary))
     plot_run(out, runs, summary)
     write_report(out)

@@ -45,7 +45,7 @@ Per benchmark and method, with n seeds:
   any re-run pairs) are then not comparable.
 * costs: extra training steps (steps outside the compared runs: the graph learning of ``graph: learn``,
   summary ``graph_cost``, plus an offline search that chose a static mixture, summary ``offline_cost``,
-  which ``benchmarks/mixture_search.py`` writes), evaluation examples per run, time per run relative to the
+  which ``skillit search`` writes), evaluation examples per run, time per run relative to the
   baseline's, the share of a run's time spent outside the optimiser steps (evaluation + signals), and the
   signals' seconds when the records carry them (``signal_seconds`` in ``metrics.jsonl`` records: a number or
   ``{signal: seconds}``, cumulative; absent = not reported).
