@@ -154,6 +154,13 @@ def test_search_trains_at_a_held_out_seed_then_tests_the_proposal_and_resumes(tm
     assert finished and {path: path.stat().st_mtime_ns for path in finished} == finished  # no run rewritten
     assert json.loads((out / "search-log.json").read_text())["proposal"] == record["proposal"]
     assert json.loads((out / "test-log" / "summary.json").read_text())["offline_cost"] == test["offline_cost"]
+    # more seeds later, into another test folder (the first test's folder refuses new seeds); compare merges them
+    more = skillit(*args[:7], "1-1", *args[8:], "--test-out", str(out / "test-more"))
+    assert more.returncode == 0, more.stderr
+    assert json.loads((out / "test-more" / "summary.json").read_text())["seeds"] == [1]
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished  # the search was not retrained
+    assert skillit("compare", str(out / "test-log"), str(out / "test-more"), "--out", str(out / "board")).returncode == 0
+    assert "### math-finetune (2 seed(s), 4 steps" in (out / "board" / "leaderboard.md").read_text()
     # no fit: the best trial's own mixture, from the same search runs, and no test
     best_trial = skillit(*args[:-6], "--model", "best-trial", "--search-only", "--jobs", "1", "--out", str(out))
     assert best_trial.returncode == 0, best_trial.stderr

@@ -50,7 +50,15 @@ from skillit.experiment.config import (
 )
 from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
 from skillit.experiment.graph_learning import learn_graph, learner_for
-from skillit.experiment.mixture_search import MODELS, SEARCH_SEED, choose, held_out_phase, plan_search, search_phase
+from skillit.experiment.mixture_search import (
+    MODELS,
+    SEARCH_SEED,
+    choose,
+    default_test_dir,
+    held_out_phase,
+    plan_search,
+    search_phase,
+)
 from skillit.experiment.run_dir import RunDirectory
 from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
 from skillit.llm.cli import register as register_llm_commands
@@ -302,6 +310,8 @@ def search(
     top_k: int = typer.Option(128, "--top-k", help="the proposal averages the best k of 100,000 simulated mixtures"),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
     search_only: bool = typer.Option(False, "--search-only", help="stop after the proposal (no held-out test)"),
+    test_out: Optional[Path] = typer.Option(None, "--test-out", help="the test's run directory (default: "
+                                            "OUT/test-MODEL; another folder tests more --seeds later, for compare)"),
 ) -> None:
     """How good can a static mixture be? Train --trials mixtures at one held-out seed, fit their losses, propose
     a mixture and test it against stratified on the config's seeds (RegMix, Liu et al. 2025, §3).
@@ -330,8 +340,8 @@ def search(
                   "never saw")
     with LiveView(console, [], plan.config.training.steps) as view:
         outcome = held_out_phase(plan, out_dir, outcome, config_dir=path.parent, jobs=n_jobs, progress=view.progress,
-                                 notify=_plain)
-    test_dir = out_dir / f"test-{plan.model}"
+                                 notify=_plain, test_out=test_out)
+    test_dir = test_out if test_out is not None else default_test_dir(plan, out_dir)
     _print_results(outcome.test_config, outcome.test_summary, test_dir)
     _plain(f"paired table with its cost: skillit compare {test_dir} --out {out_dir / f'board-{plan.model}'}")
 

@@ -288,11 +288,13 @@ def choose(plan: SearchPlan, out: str | Path, search_summary: dict[str, Any]) ->
 
 
 def held_out_phase(plan: SearchPlan, out: str | Path, outcome: SearchOutcome, *, config_dir: str | Path | None = None,
-               jobs: int = 1, progress: Callable[[int, int], None] | None = None,
-               notify: Callable[[str], None] | None = None) -> SearchOutcome:
+                   jobs: int = 1, progress: Callable[[int, int], None] | None = None,
+                   notify: Callable[[str], None] | None = None, test_out: str | Path | None = None) -> SearchOutcome:
     """Train the proposal as the static method ``search-MODEL`` beside stratified on the config's seeds, into
-    ``out/test-MODEL``, with the search's runs as its ``offline_cost``; the outcome with the test added."""
+    ``test_out`` (default ``out/test-MODEL``; another folder tests more seeds later, merged by ``skillit
+    compare``), with the search's runs as its ``offline_cost``; the outcome with the test added."""
     out = Path(out)
+    test_dir = Path(test_out) if test_out is not None else default_test_dir(plan, out)
     config_dir = Path(config_dir) if config_dir is not None else None
     methods = {"stratified": plan.config.model_dump()["methods"].get("stratified", {}),
                plan.method: {"policy": "static", "params": {"weights": outcome.proposal}}}
@@ -300,16 +302,22 @@ def held_out_phase(plan: SearchPlan, out: str | Path, outcome: SearchOutcome, *,
     runs = len(plan.search.methods)
     cost = {plan.method: {"train_steps": runs * plan.search.training.steps, "runs": runs,
                           "source": f"skillit search, seed {plan.search_seed}: {out / f'search-{plan.model}.json'}"}}
-    summary = _phase(test, out / f"test-{plan.model}", config_dir, jobs, progress, notify, offline_cost=cost)
+    summary = _phase(test, test_dir, config_dir, jobs, progress, notify, offline_cost=cost)
     return dataclasses.replace(outcome, test_summary=summary, test_config=test)
+
+
+def default_test_dir(plan: SearchPlan, out: str | Path) -> Path:
+    """Where the held-out test goes by default: ``out/test-MODEL``."""
+    return Path(out) / f"test-{plan.model}"
 
 
 def run_search(plan: SearchPlan, out: str | Path, *, config_dir: str | Path | None = None, jobs: int = 1,
                search_only: bool = False, progress: Callable[[int, int], None] | None = None,
-               notify: Callable[[str], None] | None = None) -> SearchOutcome:
+               notify: Callable[[str], None] | None = None, test_out: str | Path | None = None) -> SearchOutcome:
     """:func:`search_phase`, :func:`choose`, then (unless ``search_only``) :func:`held_out_phase`."""
     summary = search_phase(plan, out, config_dir=config_dir, jobs=jobs, progress=progress, notify=notify)
     outcome = choose(plan, out, summary)
     if search_only:
         return outcome
-    return held_out_phase(plan, out, outcome, config_dir=config_dir, jobs=jobs, progress=progress, notify=notify)
+    return held_out_phase(plan, out, outcome, config_dir=config_dir, jobs=jobs, progress=progress, notify=notify,
+                          test_out=test_out)
