@@ -181,6 +181,8 @@ def test_search_trains_at_a_held_out_seed_then_tests_the_proposal_and_resumes(tm
     (["math-pretrain", "--model", "gbm"], "unknown --model 'gbm'"),
     (["math-pretrain", "--seeds", "5-2"], "--seeds: the range '5-2' must go up"),
     (["math-pretrain", "--jobs", "0"], "--jobs must be >= 1"),
+    (["math-pretrain", "--concentration", "1"], "--concentration takes C_MIN,C_MAX (two numbers), got '1'"),
+    (["math-pretrain", "--concentration", "0,1"], "concentration range must satisfy 0 < c_min <= c_max"),
 ])
 def test_search_refuses_bad_arguments_before_anything_is_written(tmp_path, argv, message):
     result = skillit("search", *argv, "--out", str(tmp_path / "o"))

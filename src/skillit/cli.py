@@ -308,6 +308,8 @@ def search(
     steps: Optional[int] = typer.Option(None, "--steps", help="training steps of every run (smoke runs)"),
     ridge: float = typer.Option(1e-2, "--ridge", help="λ of the ridge fit"),
     top_k: int = typer.Option(128, "--top-k", help="the proposal averages the best k of 100,000 simulated mixtures"),
+    concentration: str = typer.Option("0.3,10", "--concentration", help="C_MIN,C_MAX of the Dirichlet around "
+                                      "stratified (log-uniform per mixture): a larger C_MIN keeps skills off ~0 %"),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
     search_only: bool = typer.Option(False, "--search-only", help="stop after the proposal (no held-out test)"),
     test_out: Optional[Path] = typer.Option(None, "--test-out", help="the test's run directory (default: "
@@ -323,7 +325,8 @@ def search(
     _check_jobs(jobs)
     path = resolve_config_path(config)
     plan = plan_search(load_config(path), trials=trials, model=model, ridge=ridge, top_k=top_k,
-                       search_seed=search_seed, seeds=seeds, steps=steps)  # every check before anything runs
+                       search_seed=search_seed, seeds=seeds, steps=steps,
+                       concentration=_concentration(concentration))  # every check before anything runs
     out_dir = out if out is not None else Path("runs") / "search" / plan.config.name
     n_jobs = jobs if jobs is not None else default_jobs()
     console.print(f"[bold]{escape(plan.config.name)}[/]: {len(plan.trials)} static mixtures + stratified at seed "
@@ -344,6 +347,15 @@ def search(
     test_dir = test_out if test_out is not None else default_test_dir(plan, out_dir)
     _print_results(outcome.test_config, outcome.test_summary, test_dir)
     _plain(f"paired table with its cost: skillit compare {test_dir} --out {out_dir / f'board-{plan.model}'}")
+
+
+def _concentration(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        low, high = (float(part) for part in parts)
+    except ValueError:
+        raise ConfigError(f"--concentration takes C_MIN,C_MAX (two numbers), got {text!r}") from None
+    return low, high
 
 
 def _print_search(plan, outcome) -> None:

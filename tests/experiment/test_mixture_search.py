@@ -129,6 +129,9 @@ def test_plan_draws_seeded_trials_around_stratified_at_the_held_out_seed():
     assert plan.search.training.steps == plan.config.training.steps == 6
     expected = sample_mixtures(3, 3, np.random.default_rng([100, 3, 3])).round(6)  # seeded by (seed, k, n)
     np.testing.assert_array_equal(plan.trials, expected)
+    narrow = plan_search(parse_config(TINY), trials=3, model="best-trial", steps=6, seeds="2-3",
+                         concentration=(1e4, 1e4))  # the same draws' seed, a narrower Dirichlet: near uniform
+    assert narrow.concentration == (1e4, 1e4) and np.abs(narrow.trials - 1 / 3).max() < 0.02
     weights = plan.search.methods["mix-01"].params["weights"]
     assert weights == dict(zip(plan.skills, expected[1].tolist()))  # the runs train on the rounded trials
 
@@ -140,6 +143,7 @@ def test_plan_draws_seeded_trials_around_stratified_at_the_held_out_seed():
     ({"top_k": 0}, "top_k must be from 1 to simulations (100000)"),
     ({"seeds": "5-2"}, "--seeds: the range '5-2' must go up"),
     ({"seeds": "99-101"}, "the search seed 100 is one of the test seeds"),
+    ({"concentration": (2.0, 1.0)}, "concentration range must satisfy 0 < c_min <= c_max"),
 ])
 def test_plan_refuses_bad_arguments(kwargs, message):
     with pytest.raises(ConfigError) as error:

@@ -58,6 +58,7 @@ LOG_OFFSET = 0.01  # ε in log(x + ε): a share near 0 stays a finite feature
 MODELS = (*FEATURES, "best-trial")  # what chooses the proposal: a fit on these features, or the lowest trial
 SIMULATIONS = 100_000  # mixtures the fit ranks for the proposal (RegMix's 100k)
 SEARCH_SEED = 100  # held out: no shipped config evaluates on it
+CONCENTRATION = (0.3, 10.0)  # [c_min, c_max]: from a few skills dominating to near-uniform
 
 
 def features(mixtures: np.ndarray, kind: str) -> np.ndarray:
@@ -84,7 +85,7 @@ class LinearFit:
         return self.intercept + features(mixtures, self.kind) @ self.coef
 
 
-def sample_mixtures(k: int, n: int, rng: np.random.Generator, *, concentration: tuple[float, float] = (0.3, 10.0),
+def sample_mixtures(k: int, n: int, rng: np.random.Generator, *, concentration: tuple[float, float] = CONCENTRATION,
                     prior: np.ndarray | None = None) -> np.ndarray:
     """n mixtures over k skills, each x ~ Dir(c·k·π) with log c ~ U[log c_min, log c_max]; shape (n, k)."""
     low, high = concentration
@@ -147,7 +148,7 @@ def fit_linear(mixtures: np.ndarray, losses: np.ndarray, *, ridge: float = 1e-2,
 
 
 def propose(fit: LinearFit, k: int, rng: np.random.Generator, *, simulations: int = 100_000, top_k: int = 128,
-            concentration: tuple[float, float] = (0.3, 10.0), prior: np.ndarray | None = None) -> np.ndarray:
+            concentration: tuple[float, float] = CONCENTRATION, prior: np.ndarray | None = None) -> np.ndarray:
     """The mean of the ``top_k`` simulated mixtures with the lowest predicted loss; shape (k,), on the simplex."""
     check_top_k(top_k, simulations)
     candidates = sample_mixtures(k, simulations, rng, concentration=concentration, prior=prior)  # (S, k)
@@ -166,6 +167,7 @@ class SearchPlan:
     ridge: float
     top_k: int
     search_seed: int
+    concentration: tuple[float, float]  # [c_min, c_max] of the trials' and the simulations' Dirichlet
     skills: list[str]
     trials: np.ndarray  # (n, k): the trial mixtures, rounded to the 6 decimals the runs train on
     search: ExperimentConfig  # stratified + one static method per trial (mix-00, ...), at the search seed
@@ -194,11 +196,13 @@ def _with_methods(config: ExperimentConfig, methods: dict[str, Any], seeds: Sequ
 
 def plan_search(config: ExperimentConfig, *, trials: int = 24, model: str = "log", ridge: float = 1e-2,
                 top_k: int = 128, search_seed: int = SEARCH_SEED, seeds: int | str | Sequence[int] | None = None,
-                steps: int | None = None) -> SearchPlan:
+                steps: int | None = None, concentration: tuple[float, float] = CONCENTRATION) -> SearchPlan:
     """Check every argument and draw the trial mixtures; nothing is trained or written.
 
     The trials are Dirichlet draws around uniform (:func:`sample_mixtures`), seeded by
-    (search_seed, k, trials), so the same arguments give the same trials on every machine."""
+    (search_seed, k, trials), so the same arguments give the same trials on every machine. A narrower
+    ``concentration`` (a larger c_min) keeps the trials away from the simplex's corners, whose outliers
+    (a skill at 0.2 %) can dominate a fit where the loss is flat elsewhere."""
     if trials < 2:  # stratified + 2 trials: the fewest a fit with leave-one-out errors takes
         raise ConfigError(f"--trials must be at least 2, got {trials}")
     if model not in MODELS:
@@ -212,11 +216,12 @@ def plan_search(config: ExperimentConfig, *, trials: int = 24, model: str = "log
                           "on a seed must be tested on others; give another --search-seed or --seeds")
     skills = build_skillset(config, config.seeds[0]).train_names
     rng = np.random.default_rng([search_seed, len(skills), trials])
-    mixtures = sample_mixtures(len(skills), trials, rng).round(6)  # (n, k): the weights the runs train on
+    mixtures = sample_mixtures(len(skills), trials, rng, concentration=concentration).round(6)  # (n, k): the weights the runs train on
     methods: dict[str, Any] = {"stratified": config.model_dump()["methods"].get("stratified", {})}
     for t, mixture in enumerate(mixtures):
         methods[f"mix-{t:02d}"] = {"policy": "static", "params": {"weights": dict(zip(skills, mixture.tolist()))}}
-    return SearchPlan(config=config, model=model, ridge=ridge, top_k=top_k, search_seed=search_seed, skills=skills,
+    return SearchPlan(config=config, model=model, ridge=ridge, top_k=top_k, search_seed=search_seed,
+                      concentration=(float(concentration[0]), float(concentration[1])), skills=skills,
                       trials=mixtures, search=_with_methods(config, methods, [search_seed]))
 
 
@@ -270,11 +275,11 @@ def choose(plan: SearchPlan, out: str | Path, search_summary: dict[str, Any]) ->
     else:
         fit = fit_linear(mixtures, losses, ridge=plan.ridge, kind=plan.model)
         proposal = propose(fit, len(plan.skills), np.random.default_rng([plan.search_seed, 1]),
-                           simulations=SIMULATIONS, top_k=plan.top_k)
+                           simulations=SIMULATIONS, top_k=plan.top_k, concentration=plan.concentration)
         predicted = float(fit.predict(proposal[None, :])[0])
     record = {
         "config": plan.config.name, "skills": plan.skills, "search_seed": plan.search_seed, "model": plan.model,
-        "ridge": plan.ridge, "top_k": plan.top_k,
+        "ridge": plan.ridge, "top_k": plan.top_k, "concentration": list(plan.concentration),
         "trials": [{"method": n, "mixture": x.tolist(), "loss": float(y)} for n, x, y in zip(labels, mixtures, losses)],
         "intercept": fit and fit.intercept, "coef": fit and dict(zip(plan.skills, fit.coef.tolist())),
         "loo_rmse": fit and fit.loo_rmse, "baseline_rmse": fit and fit.baseline_rmse,
