@@ -146,8 +146,7 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
     """Run an experiment with a live view (plain progress lines when not a terminal); returns the summary."""
     n_jobs = jobs if jobs is not None else default_jobs()
     runs = len(cfg.methods) * len(cfg.seeds)
-    run_ids = [f"{method}__seed{seed}" for method in cfg.methods for seed in cfg.seeds]
-    view = LiveView(console, run_ids, cfg.training.steps)
+    view = LiveView(console, _run_ids(cfg), cfg.training.steps)
     started = False
 
     def advance(done: int, total: int) -> None:
@@ -332,8 +331,9 @@ def search(
     console.print(f"[bold]{escape(plan.config.name)}[/]: {len(plan.trials)} static mixtures + stratified at seed "
                   f"{plan.search_seed}, {plan.search.training.steps} steps each, {n_jobs} parallel job(s) → "
                   f"{escape(str(out_dir))}")
-    with LiveView(console, [], plan.search.training.steps) as view:
-        summary = search_phase(plan, out_dir, config_dir=path.parent, jobs=n_jobs, progress=view.progress, notify=_plain)
+    with LiveView(console, _run_ids(plan.search), plan.search.training.steps) as view:
+        summary = search_phase(plan, out_dir, config_dir=path.parent, jobs=n_jobs, progress=view.progress, notify=_plain,
+                               on_event=view.event)
     outcome = choose(plan, out_dir, summary)
     _print_search(plan, outcome)
     _plain(f"written: {out_dir / f'search-{plan.model}.json'}")
@@ -341,12 +341,17 @@ def search(
         return
     console.print(f"[bold]test[/]: {plan.method} against stratified on seeds {plan.config.seeds}, which the search "
                   "never saw")
-    with LiveView(console, [], plan.config.training.steps) as view:
+    test_ids = [f"{method}__seed{seed}" for method in ("stratified", plan.method) for seed in plan.config.seeds]
+    with LiveView(console, test_ids, plan.config.training.steps) as view:
         outcome = held_out_phase(plan, out_dir, outcome, config_dir=path.parent, jobs=n_jobs, progress=view.progress,
-                                 notify=_plain, test_out=test_out)
+                                 notify=_plain, test_out=test_out, on_event=view.event)
     test_dir = test_out if test_out is not None else default_test_dir(plan, out_dir)
     _print_results(outcome.test_config, outcome.test_summary, test_dir)
     _plain(f"paired table with its cost: skillit compare {test_dir} --out {out_dir / f'board-{plan.model}'}")
+
+
+def _run_ids(cfg) -> list[str]:
+    return [f"{method}__seed{seed}" for method in cfg.methods for seed in cfg.seeds]
 
 
 def _concentration(text: str) -> tuple[float, float]:

@@ -52,6 +52,15 @@ def test_not_a_terminal_prints_plain_lines_every_interval_with_method_seed_step_
     assert out.getvalue().splitlines()[-1].startswith("finished: 40/200 steps")
 
 
+def test_a_view_without_runs_reports_only_the_steps():
+    out, clock = io.StringIO(), Clock()
+    view = LiveView(Console(file=out, width=80), [], 100, interval=0.0, clock=clock)
+    view.progress(0, 100)
+    clock.now += 10
+    view.progress(50, 100)
+    assert out.getvalue().splitlines()[-1] == "progress: 50/100 steps (50%), elapsed 0:00:10, ETA 0:00:10"
+
+
 def test_many_skills_show_mean_and_worst_loss():
     view, out, _ = plain_view(interval=0.0)
     losses = {f"s{i}": float(i) for i in range(6)}

@@ -236,24 +236,27 @@ def stratified_mixture(folder: Path, seed: int, skills: list[str]) -> np.ndarray
 
 def _phase(config: ExperimentConfig, out: Path, config_dir: Path | None, jobs: int,
            progress: Callable[[int, int], None] | None, notify: Callable[[str], None] | None,
-           offline_cost: dict[str, Any] | None = None) -> dict[str, Any]:
+           offline_cost: dict[str, Any] | None = None,
+           on_event: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """One phase into ``out``; a phase an earlier call started resumes (the run directory checks it is the same
     set-up, else refuses naming the difference), keeping every finished run."""
     resume = (out / MANIFEST).is_file()
     if resume and notify is not None:
         notify(f"{out}: started earlier, resumed (finished runs kept)")
     summary = run_experiment(config, out, config_dir=config_dir, jobs=jobs, resume=resume, progress=progress,
-                             notify=notify, offline_cost=offline_cost)
+                             notify=notify, offline_cost=offline_cost, on_event=on_event)
     assert summary is not None  # one process: rank 0
     return summary
 
 
 def search_phase(plan: SearchPlan, out: str | Path, *, config_dir: str | Path | None = None, jobs: int = 1,
                  progress: Callable[[int, int], None] | None = None,
-                 notify: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Train stratified and every trial at the search seed into ``out/search``; its summary."""
+                 notify: Callable[[str], None] | None = None,
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train stratified and every trial at the search seed into ``out/search``; its summary.
+    ``progress``, ``notify`` and ``on_event`` are :func:`~skillit.experiment.runner.run_experiment`'s."""
     config_dir = Path(config_dir) if config_dir is not None else None
-    return _phase(plan.search, Path(out) / "search", config_dir, jobs, progress, notify)
+    return _phase(plan.search, Path(out) / "search", config_dir, jobs, progress, notify, on_event=on_event)
 
 
 def choose(plan: SearchPlan, out: str | Path, search_summary: dict[str, Any]) -> SearchOutcome:
@@ -294,7 +297,8 @@ def choose(plan: SearchPlan, out: str | Path, search_summary: dict[str, Any]) ->
 
 def held_out_phase(plan: SearchPlan, out: str | Path, outcome: SearchOutcome, *, config_dir: str | Path | None = None,
                    jobs: int = 1, progress: Callable[[int, int], None] | None = None,
-                   notify: Callable[[str], None] | None = None, test_out: str | Path | None = None) -> SearchOutcome:
+                   notify: Callable[[str], None] | None = None, test_out: str | Path | None = None,
+                   on_event: Callable[[str, dict[str, Any]], None] | None = None) -> SearchOutcome:
     """Train the proposal as the static method ``search-MODEL`` beside stratified on the config's seeds, into
     ``test_out`` (default ``out/test-MODEL``; another folder tests more seeds later, merged by ``skillit
     compare``), with the search's runs as its ``offline_cost``; the outcome with the test added."""
@@ -307,7 +311,7 @@ def held_out_phase(plan: SearchPlan, out: str | Path, outcome: SearchOutcome, *,
     runs = len(plan.search.methods)
     cost = {plan.method: {"train_steps": runs * plan.search.training.steps, "runs": runs,
                           "source": f"skillit search, seed {plan.search_seed}: {out / f'search-{plan.model}.json'}"}}
-    summary = _phase(test, test_dir, config_dir, jobs, progress, notify, offline_cost=cost)
+    summary = _phase(test, test_dir, config_dir, jobs, progress, notify, offline_cost=cost, on_event=on_event)
     return dataclasses.replace(outcome, test_summary=summary, test_config=test)
 
 

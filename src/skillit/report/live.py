@@ -186,7 +186,7 @@ class LiveView:
     def plain_lines(self) -> list[str]:
         """The periodic plain report: the overall line, then one line per running run."""
         finished = sum(state.done for state in self.runs.values())
-        lines = [f"progress: {self.overall_text()}; {finished}/{len(self.runs)} run(s) done"]
+        lines = [f"progress: {self.overall_text()}" + (f"; {finished}/{len(self.runs)} run(s) done" if self.runs else "")]
         lines += [self.run_line(state) for state in self.runs.values() if state.running]
         return lines
 
