@@ -216,7 +216,8 @@ def plan_search(config: ExperimentConfig, *, trials: int = 24, model: str = "log
                           "on a seed must be tested on others; give another --search-seed or --seeds")
     skills = build_skillset(config, config.seeds[0]).train_names
     rng = np.random.default_rng([search_seed, len(skills), trials])
-    mixtures = sample_mixtures(len(skills), trials, rng, concentration=concentration).round(6)  # (n, k): the weights the runs train on
+    # (n, k), rounded: the weights the runs train on
+    mixtures = sample_mixtures(len(skills), trials, rng, concentration=concentration).round(6)
     methods: dict[str, Any] = {"stratified": config.model_dump()["methods"].get("stratified", {})}
     for t, mixture in enumerate(mixtures):
         methods[f"mix-{t:02d}"] = {"policy": "static", "params": {"weights": dict(zip(skills, mixture.tolist()))}}
