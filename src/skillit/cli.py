@@ -317,9 +317,11 @@ def search(
     """How good can a static mixture be? Train --trials mixtures at one held-out seed, fit their losses, propose
     a mixture and test it against stratified on the config's seeds (RegMix, Liu et al. 2025, §3).
 
-    Writes OUT/search/ (the trial runs), OUT/search-MODEL.json (trials, fit, proposal) and OUT/test-MODEL/ (a run
-    directory for `skillit compare`, the search's runs counted as extra steps). Running it again resumes; a
-    second --model reuses the search and costs only its test.
+    Writes OUT/search/ (the trial runs), OUT/search-MODEL.json (trials, fit, proposal), OUT/test-MODEL/ (the test).
+
+    The test is a run directory for `skillit compare`, with the search's runs counted as extra steps.
+
+    Running it again resumes; a second --model reuses the search and costs only its test.
     """
     _check_jobs(jobs)
     path = resolve_config_path(config)
