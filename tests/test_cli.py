@@ -188,3 +188,11 @@ def test_search_refuses_bad_arguments_before_anything_is_written(tmp_path, argv,
     result = skillit("search", *argv, "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_search_refuses_to_run_under_torchrun(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    result = skillit("search", "math-finetune", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "does not run under torchrun" in result.stderr
+    assert not (tmp_path / "o").exists()

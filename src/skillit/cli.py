@@ -324,6 +324,9 @@ def search(
     Running it again resumes; a second --model reuses the search and costs only its test.
     """
     _check_jobs(jobs)
+    if launched_by_torchrun():
+        raise ConfigError("skillit search does not run under torchrun (every rank would run the whole search into the "
+                          "same folder): run it without torchrun, with --jobs N for parallel trials")
     path = resolve_config_path(config)
     plan = plan_search(load_config(path), trials=trials, model=model, ridge=ridge, top_k=top_k,
                        search_seed=search_seed, seeds=seeds, steps=steps,
