@@ -190,9 +190,10 @@ def test_search_refuses_bad_arguments_before_anything_is_written(tmp_path, argv,
     assert not (tmp_path / "o").exists()
 
 
-def test_search_refuses_to_run_under_torchrun(tmp_path, monkeypatch):
+@pytest.mark.parametrize("command", [["search", "math-finetune"], ["graph", "lego-graph"], ["bench", "math-finetune"]])
+def test_only_run_takes_torchrun_the_other_training_commands_refuse(tmp_path, monkeypatch, command):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
-    result = skillit("search", "math-finetune", "--out", str(tmp_path / "o"))
-    assert result.returncode == 2 and "does not run under torchrun" in result.stderr
+    result = skillit(*command, "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and f"skillit {command[0]} does not run under torchrun" in result.stderr
     assert not (tmp_path / "o").exists()

@@ -90,6 +90,15 @@ def _check_jobs(jobs: int | None) -> None:
         raise ConfigError(f"--jobs must be >= 1 (parallel training processes), got {jobs}")
 
 
+def _refuse_torchrun(command: str) -> None:
+    """Only `skillit run` splits its runs over torchrun's ranks; another command would run whole on every rank,
+    all into the same folder."""
+    if launched_by_torchrun():
+        raise ConfigError(f"skillit {command} does not run under torchrun (every rank would run all of it into the same "
+                          "folder): run it without torchrun, with --jobs N for parallel runs; `torchrun ... skillit run "
+                          "CONFIG` is the data-parallel path")
+
+
 def _split(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -199,6 +208,7 @@ def graph(
     Running it again with the same --out resumes an interrupted run without redoing finished runs.
     """
     _check_jobs(jobs)
+    _refuse_torchrun("graph")
     path = resolve_config_path(config)
     cfg = load_config(path)
     learner = learner_for(cfg, method)  # validates --method before anything is written
@@ -231,6 +241,7 @@ def bench(
     if name not in benchmark_names():
         raise ConfigError(f"unknown benchmark {name!r}; {did_you_mean(name, benchmark_names())}")
     _check_jobs(jobs)
+    _refuse_torchrun("bench")
     path = shipped_config_path(name)
     cfg = apply_overrides(load_config(path), seeds=seeds)
     out_dir = out if out is not None else Path("runs") / "bench" / cfg.name
@@ -324,9 +335,7 @@ def search(
     Running it again resumes; a second --model reuses the search and costs only its test.
     """
     _check_jobs(jobs)
-    if launched_by_torchrun():
-        raise ConfigError("skillit search does not run under torchrun (every rank would run the whole search into the "
-                          "same folder): run it without torchrun, with --jobs N for parallel trials")
+    _refuse_torchrun("search")
     path = resolve_config_path(config)
     plan = plan_search(load_config(path), trials=trials, model=model, ridge=ridge, top_k=top_k,
                        search_seed=search_seed, seeds=seeds, steps=steps,
