@@ -155,6 +155,8 @@ def test_search_trains_at_a_held_out_seed_then_tests_the_proposal_and_resumes(tm
     assert json.loads((out / "search-log.json").read_text())["proposal"] == record["proposal"]
     assert json.loads((out / "test-log" / "summary.json").read_text())["offline_cost"] == test["offline_cost"]
     # more seeds later, into another test folder (the first test's folder refuses new seeds); compare merges them
+    refused = skillit(*args[:7], "1-1", *args[8:])
+    assert refused.returncode == 2 and "give --test-out DIR" in refused.stderr
     more = skillit(*args[:7], "1-1", *args[8:], "--test-out", str(out / "test-more"))
     assert more.returncode == 0, more.stderr
     assert json.loads((out / "test-more" / "summary.json").read_text())["seeds"] == [1]

@@ -305,6 +305,7 @@ def compare(
     console.print(to_markdown(board), markup=False, highlight=False)
     console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
 
+
 @app.command()
 @reports_errors
 def search(

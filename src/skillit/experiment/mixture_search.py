@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from skillit.errors import ConfigError, DataError
+from skillit.errors import CheckpointError, ConfigError, DataError
 from skillit.experiment.build import build_skillset
 from skillit.experiment.config import ExperimentConfig
 from skillit.experiment.run_dir import MANIFEST
@@ -312,7 +312,11 @@ def held_out_phase(plan: SearchPlan, out: str | Path, outcome: SearchOutcome, *,
     runs = len(plan.search.methods)
     cost = {plan.method: {"train_steps": runs * plan.search.training.steps, "runs": runs,
                           "source": f"skillit search, seed {plan.search_seed}: {out / f'search-{plan.model}.json'}"}}
-    summary = _phase(test, test_dir, config_dir, jobs, progress, notify, offline_cost=cost, on_event=on_event)
+    try:
+        summary = _phase(test, test_dir, config_dir, jobs, progress, notify, offline_cost=cost, on_event=on_event)
+    except CheckpointError as exc:  # e.g. other --seeds into a finished test: the search's own way out
+        raise CheckpointError(f"{exc} (a search tests other seeds in another folder: give --test-out DIR, "
+                              "then skillit compare both)") from None
     return dataclasses.replace(outcome, test_summary=summary, test_config=test)
 
 
