@@ -271,7 +271,7 @@ def choose(plan: SearchPlan, out: str | Path, search_summary: dict[str, Any]) ->
     if not np.all(np.isfinite(losses)):
         bad = [name for name, loss in zip(labels, losses) if not np.isfinite(loss)]
         raise DataError(f"{out / 'search'}: the search runs {bad} diverged (no final loss); lower the learning rate "
-                        "or search again with fewer extreme mixtures")
+                        "or narrow the trials with --concentration")
     best = int(np.argmin(losses))
     fit: LinearFit | None = None
     if plan.model == "best-trial":  # the plainest hindsight: the lowest of the n + 1 losses, at the search seed
