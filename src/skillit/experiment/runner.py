@@ -253,7 +253,7 @@ def run_experiment(
     ``on_event(run_id, event)`` (optional, for live views) gets ``{"step"}`` as a run advances and
     ``{"step", "losses", "weights"}`` at each evaluation. ``offline_cost`` (``{method: {"train_steps", "runs",
     "source"}}``): training done before these runs to choose a method (a static mixture found by
-    :func:`~skillit.experiment.mixture_search.search_static_mixture`); the summary keeps it for methods of
+    :func:`~skillit.experiment.mixture_search.run_search`); the summary keeps it for methods of
     this config, and ``skillit compare`` counts it as extra steps.
     """
     started = time.perf_counter()
