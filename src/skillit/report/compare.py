@@ -115,6 +115,8 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
     folder = Path(path)
     summary = read_summary(folder)
     summary_path = folder / SUMMARY_FILE
+    manifest = _read_manifest(folder)
+    machine = manifest.get("machine")  # None: a directory made before the machine was recorded
     methods_data = summary["methods"]
     signals = _signal_seconds(folder / "metrics.jsonl")
     graph_cost = summary.get("graph_cost") or {}
@@ -149,12 +151,26 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
         wall_seconds=summary.get("wall_seconds"),
         jobs=summary.get("jobs"),
         target_loss=None if target_loss is None else float(target_loss),
-        setup=_setup(folder),
-        machines=(_machine(folder),),
+        setup=_setup(folder, manifest),
+        machines=(machine if isinstance(machine, Mapping) else None,),
     )
 
 
-def _setup(folder: Path) -> dict[str, Any]:
+def _read_manifest(folder: Path) -> Mapping[str, Any]:
+    """``manifest.json`` of a run directory, read once ({} when absent)."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        manifest = None
+    if not isinstance(manifest, Mapping):
+        raise DataError(f"{path}: not a skillit run manifest")
+    return manifest
+
+
+def _setup(folder: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """What must agree before two directories merge: the set-up sections of ``config.yaml`` and the data
     files' fingerprints of ``manifest.json`` (each absent when its file is)."""
     setup: dict[str, Any] = {}
@@ -167,27 +183,10 @@ def _setup(folder: Path) -> dict[str, Any]:
         if not isinstance(config, Mapping):
             raise DataError(f"{path}: not a skillit run config (a mapping at the top level)")
         setup.update({key: config[key] for key in SETUP_SECTIONS if key in config})
-    manifest = folder / "manifest.json"
-    if manifest.is_file():
-        try:
-            fingerprint = json.loads(manifest.read_text()).get("data_fingerprint")
-        except (json.JSONDecodeError, AttributeError):
-            raise DataError(f"{manifest}: not a skillit run manifest") from None
-        if fingerprint:
-            setup["data_fingerprint"] = fingerprint
+    fingerprint = manifest.get("data_fingerprint")
+    if fingerprint:
+        setup["data_fingerprint"] = fingerprint
     return setup
-
-
-def _machine(folder: Path) -> dict[str, Any] | None:
-    """``manifest.json``'s ``machine`` (None when absent: no manifest, or one written before it was recorded)."""
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
-        return None
-    try:
-        machine = json.loads(manifest.read_text()).get("machine")
-    except (json.JSONDecodeError, AttributeError):
-        raise DataError(f"{manifest}: not a skillit run manifest") from None
-    return machine if isinstance(machine, Mapping) else None
 
 
 def _other_machine(earlier: Sequence[BenchmarkRuns], other: BenchmarkRuns) -> str:
