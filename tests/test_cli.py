@@ -176,6 +176,21 @@ def test_search_trains_at_a_held_out_seed_then_tests_the_proposal_and_resumes(tm
     assert changed.returncode == 2 and "cannot resume" in changed.stderr and "Traceback" not in changed.stderr
 
 
+@pytest.mark.slow
+def test_search_draws_around_the_token_share_with_prior_natural(tmp_path):
+    out = tmp_path / "natural"
+    result = skillit("search", "math-finetune", "--trials", "2", "--steps", "2", "--model", "best-trial",
+                     "--prior", "natural", "--search-only", "--jobs", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "2 static mixtures (drawn around the natural prior) + stratified" in result.stdout
+    assert "natural prior" in result.stdout  # the proposal table's column
+    record = json.loads((out / "search-best-trial.json").read_text())
+    prior = record["prior_mixture"]
+    assert record["prior"] == "natural" and sum(prior.values()) == pytest.approx(1.0)
+    # equal pools of 5000: the token share follows the lengths, and the composed target is the longest
+    assert max(prior, key=prior.get) == "algebra__linear_1d_composed" and prior["algebra__linear_1d_composed"] > 0.25
+
+
 @pytest.mark.parametrize("argv, message", [
     (["math-pretrain", "--trials", "1"], "--trials must be at least 2"),
     (["math-pretrin"], "no config file or shipped config named 'math-pretrin'"),
@@ -185,6 +200,8 @@ def test_search_trains_at_a_held_out_seed_then_tests_the_proposal_and_resumes(tm
     (["math-pretrain", "--jobs", "0"], "--jobs must be >= 1"),
     (["math-pretrain", "--concentration", "1"], "--concentration takes C_MIN,C_MAX (two numbers), got '1'"),
     (["math-pretrain", "--concentration", "0,1"], "concentration range must satisfy 0 < c_min <= c_max"),
+    (["math-pretrain", "--prior", "tokens"], "unknown --prior 'tokens'; choose from stratified, random, natural"),
+    (["composition-pretrain", "--prior", "random"], "--prior random weighs skills by their pools, but skill"),
 ])
 def test_search_refuses_bad_arguments_before_anything_is_written(tmp_path, argv, message):
     result = skillit("search", *argv, "--out", str(tmp_path / "o"))

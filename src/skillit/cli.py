@@ -52,6 +52,7 @@ from skillit.experiment.distributed_run import launched_by_torchrun, run_under_t
 from skillit.experiment.graph_learning import learn_graph, learner_for
 from skillit.experiment.mixture_search import (
     MODELS,
+    PRIORS,
     SEARCH_SEED,
     choose,
     default_test_dir,
@@ -320,7 +321,9 @@ def search(
     ridge: float = typer.Option(1e-2, "--ridge", help="λ of the ridge fit"),
     top_k: int = typer.Option(128, "--top-k", help="the proposal averages the best k of 100,000 simulated mixtures"),
     concentration: str = typer.Option("0.3,10", "--concentration", help="C_MIN,C_MAX of the Dirichlet around "
-                                      "stratified (log-uniform per mixture): a larger C_MIN keeps skills off ~0 %"),
+                                      "the prior (log-uniform per mixture): a larger C_MIN keeps skills off ~0 %"),
+    prior: str = typer.Option("stratified", "--prior", help=f"{' | '.join(PRIORS)}: the trials' centre: uniform, "
+                              "the pools' example share, or their token share (RegMix's)"),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
     search_only: bool = typer.Option(False, "--search-only", help="stop after the proposal (no held-out test)"),
     test_out: Optional[Path] = typer.Option(None, "--test-out", help="the test's run directory (default: "
@@ -340,11 +343,12 @@ def search(
     path = resolve_config_path(config)
     plan = plan_search(load_config(path), trials=trials, model=model, ridge=ridge, top_k=top_k,
                        search_seed=search_seed, seeds=seeds, steps=steps,
-                       concentration=_concentration(concentration))  # every check before anything runs
+                       concentration=_concentration(concentration), prior=prior)  # every check before anything runs
     out_dir = out if out is not None else Path("runs") / "search" / plan.config.name
     n_jobs = jobs if jobs is not None else default_jobs()
-    console.print(f"[bold]{escape(plan.config.name)}[/]: {len(plan.trials)} static mixtures + stratified at seed "
-                  f"{plan.search_seed}, {plan.search.training.steps} steps each, {n_jobs} parallel job(s) → "
+    around = "" if plan.prior == "stratified" else f" (drawn around the {plan.prior} prior)"
+    console.print(f"[bold]{escape(plan.config.name)}[/]: {len(plan.trials)} static mixtures{around} + stratified at "
+                  f"seed {plan.search_seed}, {plan.search.training.steps} steps each, {n_jobs} parallel job(s) → "
                   f"{escape(str(out_dir))}")
     with LiveView(console, _run_ids(plan.search), plan.search.training.steps) as view:
         summary = search_phase(plan, out_dir, config_dir=path.parent, jobs=n_jobs, progress=view.progress, notify=_plain,
@@ -394,9 +398,13 @@ def _print_search(plan, outcome) -> None:
     table = Table(title=f"proposal ({plan.method})")
     table.add_column("skill", style="bold")
     table.add_column("stratified", justify="right")
+    with_prior = plan.prior != "stratified"
+    if with_prior:
+        table.add_column(f"{plan.prior} prior", justify="right")
     table.add_column("proposal", justify="right")
-    for skill, mixture in zip(plan.skills, record["trials"][0]["mixture"]):
-        table.add_row(escape(skill), f"{mixture:.3f}", f"{outcome.proposal[skill]:.3f}")
+    for skill, mixture, centre in zip(plan.skills, record["trials"][0]["mixture"], plan.prior_mixture):
+        prior_cell = [f"{centre:.3f}"] if with_prior else []
+        table.add_row(escape(skill), f"{mixture:.3f}", *prior_cell, f"{outcome.proposal[skill]:.3f}")
     console.print(table)
     weights = ", ".join(f"{json_module.dumps(skill)}: {share}" for skill, share in outcome.proposal.items())
     _plain(f"as a method of a config:  {plan.method}: {{policy: static, params: {{weights: {{{weights}}}}}}}")

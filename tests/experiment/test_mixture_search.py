@@ -193,3 +193,67 @@ def test_stratified_is_fitted_at_the_mixture_it_trained_on(tmp_path):
     np.testing.assert_allclose(stratified_mixture(tmp_path, 100, ["a", "b", "c"]), [0.5, 0.5, 0.0])
     with pytest.raises(DataError, match="no record of the stratified run at seed 3"):
         stratified_mixture(tmp_path, 3, ["a", "b", "c"])
+
+
+# ---- the prior: uniform, the pools' example share, their token share (RegMix's) ------------------------------
+
+DATA = """\
+name: pools
+task: {{name: data, params: {{train: {train}, validation: {validation}, text_field: text}}}}
+model: {{n_layer: 1, n_head: 2, n_embd: 16, tokenizer: char}}
+training: {{steps: 4, batch_size: 2, round_steps: 2, eval_every: 2}}
+methods: {{stratified: {{}}}}
+"""
+
+
+def _pools(tmp_path):
+    """Skill a: 2 examples of 3 characters (5 tokens with [bos]/[eos]); skill b: 6 of 8 characters (10 tokens)."""
+    rows = [{"skill": "a", "text": "abc"}] * 2 + [{"skill": "b", "text": "abcdefgh"}] * 6
+    train, validation = tmp_path / "train.jsonl", tmp_path / "validation.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    validation.write_text("".join(json.dumps({"skill": s, "text": "ab"}) + "\n" for s in "ab"))
+    return parse_config(DATA.format(train=train, validation=validation))
+
+
+@pytest.mark.parametrize("prior, expected", [
+    ("stratified", [1 / 2, 1 / 2]),
+    ("random", [2 / 8, 6 / 8]),  # examples: 2 and 6
+    ("natural", [10 / 70, 60 / 70]),  # tokens: 2·5 and 6·10
+])
+def test_the_prior_is_uniform_or_the_pools_example_or_token_share(tmp_path, prior, expected):
+    plan = plan_search(_pools(tmp_path), trials=3, model="best-trial", prior=prior)
+    assert plan.skills == ["a", "b"] and plan.prior == prior
+    np.testing.assert_allclose(plan.prior_mixture, expected)
+    # the trials are the same generator's draws around that centre
+    drawn = sample_mixtures(2, 3, np.random.default_rng([100, 2, 3]), prior=np.array(expected)).round(6)
+    np.testing.assert_array_equal(plan.trials, drawn)
+
+
+def test_a_stratified_prior_draws_the_trials_the_search_always_drew():
+    plan = plan_search(parse_config(TINY), trials=4, model="best-trial", prior="stratified")
+    np.testing.assert_array_equal(plan.trials, sample_mixtures(3, 4, np.random.default_rng([100, 3, 4])).round(6))
+
+
+def test_a_pool_prior_needs_finite_pools_and_a_known_name():
+    with pytest.raises(ConfigError, match="--prior natural weighs skills by their pools, but skill 'var1' has no finite"):
+        plan_search(parse_config(TINY.replace("train_pool_size: 300", "train_pool_size: null")), trials=3,
+                    model="best-trial", prior="natural")
+    with pytest.raises(ConfigError, match="unknown --prior 'tokens'; choose from stratified, random, natural"):
+        plan_search(parse_config(TINY), trials=3, prior="tokens")
+
+
+def test_the_record_and_the_simulations_use_the_prior(tmp_path):
+    plan = plan_search(_pools(tmp_path), trials=3, model="log", top_k=1, prior="natural")
+    folder = tmp_path / "out" / "search"
+    folder.mkdir(parents=True)
+    (folder / "metrics.jsonl").write_text(json.dumps(
+        {"method": "stratified", "seed": 100, "step": 0, "weights": {"a": 0.5, "b": 0.5}}) + "\n")
+    summary = {"methods": {name: {"per_seed": [{"seed": 100, "mean_loss": loss}]}
+                           for name, loss in zip(plan.search.methods, [1.0, 0.9, 0.8, 1.1])}}
+    outcome = choose(plan, tmp_path / "out", summary)
+    assert outcome.record["prior"] == "natural"
+    assert outcome.record["prior_mixture"] == pytest.approx({"a": 1 / 7, "b": 6 / 7})
+    # the proposal is the best of the simulations drawn around the same prior (one generator, seeded by the search)
+    candidates = sample_mixtures(2, 100_000, np.random.default_rng([100, 1]), prior=plan.prior_mixture)
+    best = candidates[np.argmin(outcome.fit.predict(candidates))]
+    assert outcome.record["proposal"] == pytest.approx(dict(zip(plan.skills, best.tolist())))

@@ -5,9 +5,12 @@ The arena's question is whether an online rule beats stratified sampling. When n
 compete: the rules are weak, or at this scale no mixture is much better than stratified. This search
 measures the second. The steps, as in RegMix:
 
-1. draw n mixtures x_1..x_n from Dirichlet distributions around a prior mixture π (here stratified, π = 1/k):
-   x ~ Dir(c·k·π) with the concentration c drawn log-uniformly from [c_min, c_max] per trial, so the trials
-   range from near-uniform (large c) to a few skills dominating (small c);
+1. draw n mixtures x_1..x_n from Dirichlet distributions around a prior mixture π: x ~ Dir(c·k·π) with the
+   concentration c drawn log-uniformly from [c_min, c_max] per trial, so the trials range from near π (large
+   c) to a few skills dominating (small c). π (``prior``) is ``stratified`` (1/k, the default), ``random``
+   (each pool's share of the training examples) or ``natural`` (each pool's share of the tokens, RegMix's
+   prior: n_i = pool_i · τ_i with τ_i the mean tokens of ``[bos] prompt answer [eos]`` over up to 256
+   evenly spaced examples of the pool);
 2. train one run per mixture, all at the same held-out seed (common random numbers: same initial model,
    so the differences are the mixture's), and read the objective y_t (final mean loss over the objective);
 3. fit ŷ = a + φ(x)·β by ridge regression on centred features (the intercept a is not shrunk, so a large
@@ -28,8 +31,9 @@ run directory (finished runs kept, a changed set-up refused), so a second model 
 ``--model best-trial`` skips the fit: the trial with the lowest loss at the search seed.
 
 Where we differ from RegMix, and why: linear models only (RegMix's preferred LightGBM needs more runs than
-2 CPU cores allow and is not a dependency), with a log-share variant of ours; a stratified prior (the
-arena's pools are equal or deliberately balanced; RegMix centres on token counts); no epoch cap (RegMix caps
+2 CPU cores allow and is not a dependency), with a log-share variant of ours; a stratified prior by default
+(the arena's pools are equal or deliberately balanced; RegMix centres on token counts, ``prior="natural"``
+here); no epoch cap (RegMix caps
 at 15 epochs; a proposal that repeats a small pool shows in the leaderboard's epochs column). The returned
 mixture is meant to be run as a ``static`` method and compared against stratified on the board's seeds,
 which the search never saw.
@@ -46,11 +50,13 @@ from typing import Any
 import numpy as np
 
 from skillit.errors import CheckpointError, ConfigError, DataError
-from skillit.experiment.build import build_skillset
+from skillit.experiment.build import build_skillset, build_tokenizer, task_skillset
 from skillit.experiment.config import ExperimentConfig
 from skillit.experiment.run_dir import MANIFEST
 from skillit.experiment.runner import apply_overrides, run_experiment
 from skillit.records.metrics import read_metrics
+from skillit.skills.skillset import SkillSet
+from skillit.trainer.batching import mean_tokens_per_example
 from skillit.utils.io import atomic_write_json
 
 FEATURES = ("linear", "log")
@@ -58,7 +64,8 @@ LOG_OFFSET = 0.01  # ε in log(x + ε): a share near 0 stays a finite feature
 MODELS = (*FEATURES, "best-trial")  # what chooses the proposal: a fit on these features, or the lowest trial
 SIMULATIONS = 100_000  # mixtures the fit ranks for the proposal (RegMix's 100k)
 SEARCH_SEED = 100  # held out: no shipped config evaluates on it
-CONCENTRATION = (0.3, 10.0)  # [c_min, c_max]: from a few skills dominating to near-uniform
+CONCENTRATION = (0.3, 10.0)  # [c_min, c_max]: from a few skills dominating to near the prior
+PRIORS = ("stratified", "random", "natural")  # π: uniform, the pools' example share, their token share
 
 
 def features(mixtures: np.ndarray, kind: str) -> np.ndarray:
@@ -102,6 +109,36 @@ def sample_mixtures(k: int, n: int, rng: np.random.Generator, *, concentration: 
     draws = rng.gamma(alphas)  # Dirichlet via normalised gammas, one concentration vector per row
     draws = np.maximum(draws, 1e-300)  # a row of underflowed gammas (tiny alphas) stays a valid mixture
     return draws / draws.sum(axis=1, keepdims=True)
+
+
+def prior_mixture(prior: str, config: ExperimentConfig, skillset: SkillSet, full: SkillSet | None = None) -> np.ndarray:
+    """π over the training skills, shape (k,): ``stratified`` 1/k; ``random`` pool_i / Σ pool (example share);
+    ``natural`` pool_i·τ_i / Σ pool·τ (token share, RegMix's prior), τ_i the mean tokens of ``[bos] prompt
+    answer [eos]`` over up to 256 evenly spaced examples of skill i's pool, with the runs' tokenizer (built
+    from ``full``, the task's every skill, as the runs build it)."""
+    check_prior(prior)
+    names = skillset.train_names
+    if prior == "stratified":
+        return np.full(len(names), 1.0 / len(names))
+    sources = [skillset[name].train for name in names]
+    for name, source in zip(names, sources):
+        if source is None or source.size is None:
+            raise ConfigError(f"--prior {prior} weighs skills by their pools, but skill {name!r} has no finite "
+                              "pool (a generated or unbounded stream); use --prior stratified")
+    sizes = np.array([float(source.size) for source in sources])  # (k,) examples per pool
+    if np.any(sizes <= 0):
+        empty = [name for name, size in zip(names, sizes) if size <= 0]
+        raise ConfigError(f"--prior {prior}: the pools of {empty} are empty; use --prior stratified")
+    if prior == "natural":
+        tokenizer = build_tokenizer(config, full if full is not None else skillset)
+        sizes = sizes * np.array(mean_tokens_per_example(tokenizer, sources))  # (k,) tokens per pool
+    return sizes / sizes.sum()
+
+
+def check_prior(prior: str) -> None:
+    """π is named: stratified, random or natural."""
+    if prior not in PRIORS:
+        raise ConfigError(f"unknown --prior {prior!r}; choose from {', '.join(PRIORS)}")
 
 
 def check_ridge(ridge: float) -> None:
@@ -168,6 +205,8 @@ class SearchPlan:
     top_k: int
     search_seed: int
     concentration: tuple[float, float]  # [c_min, c_max] of the trials' and the simulations' Dirichlet
+    prior: str  # the name of π: stratified, random or natural
+    prior_mixture: np.ndarray  # (k,): π, the centre of the trials' and the simulations' Dirichlet
     skills: list[str]
     trials: np.ndarray  # (n, k): the trial mixtures, rounded to the 6 decimals the runs train on
     search: ExperimentConfig  # stratified + one static method per trial (mix-00, ...), at the search seed
@@ -196,11 +235,13 @@ def _with_methods(config: ExperimentConfig, methods: dict[str, Any], seeds: Sequ
 
 def plan_search(config: ExperimentConfig, *, trials: int = 24, model: str = "log", ridge: float = 1e-2,
                 top_k: int = 128, search_seed: int = SEARCH_SEED, seeds: int | str | Sequence[int] | None = None,
-                steps: int | None = None, concentration: tuple[float, float] = CONCENTRATION) -> SearchPlan:
+                steps: int | None = None, concentration: tuple[float, float] = CONCENTRATION,
+                prior: str = "stratified") -> SearchPlan:
     """Check every argument and draw the trial mixtures; nothing is trained or written.
 
-    The trials are Dirichlet draws around uniform (:func:`sample_mixtures`), seeded by
-    (search_seed, k, trials), so the same arguments give the same trials on every machine. A narrower
+    The trials are Dirichlet draws around the prior π (:func:`sample_mixtures`, :func:`prior_mixture`: uniform
+    by default, or the pools' example or token share), seeded by (search_seed, k, trials), so the same
+    arguments give the same trials on every machine. A narrower
     ``concentration`` (a larger c_min) keeps the trials away from the simplex's corners, whose outliers
     (a skill at 0.2 %) can dominate a fit where the loss is flat elsewhere."""
     if trials < 2:  # stratified + 2 trials: the fewest a fit with leave-one-out errors takes
@@ -214,16 +255,21 @@ def plan_search(config: ExperimentConfig, *, trials: int = 24, model: str = "log
     if search_seed in config.seeds:
         raise ConfigError(f"the search seed {search_seed} is one of the test seeds {config.seeds}: a mixture chosen "
                           "on a seed must be tested on others; give another --search-seed or --seeds")
-    skills = build_skillset(config, config.seeds[0]).train_names
+    check_prior(prior)
+    full = task_skillset(config, config.seeds[0])
+    skillset = build_skillset(config, config.seeds[0], full)
+    skills = skillset.train_names
+    centre = prior_mixture(prior, config, skillset, full)  # (k,)
     rng = np.random.default_rng([search_seed, len(skills), trials])
     # (n, k), rounded: the weights the runs train on
-    mixtures = sample_mixtures(len(skills), trials, rng, concentration=concentration).round(6)
+    mixtures = sample_mixtures(len(skills), trials, rng, concentration=concentration, prior=centre).round(6)
     methods: dict[str, Any] = {"stratified": config.model_dump()["methods"].get("stratified", {})}
     for t, mixture in enumerate(mixtures):
         methods[f"mix-{t:02d}"] = {"policy": "static", "params": {"weights": dict(zip(skills, mixture.tolist()))}}
     return SearchPlan(config=config, model=model, ridge=ridge, top_k=top_k, search_seed=search_seed,
-                      concentration=(float(concentration[0]), float(concentration[1])), skills=skills,
-                      trials=mixtures, search=_with_methods(config, methods, [search_seed]))
+                      concentration=(float(concentration[0]), float(concentration[1])), prior=prior,
+                      prior_mixture=centre, skills=skills, trials=mixtures,
+                      search=_with_methods(config, methods, [search_seed]))
 
 
 def stratified_mixture(folder: Path, seed: int, skills: list[str]) -> np.ndarray:
@@ -279,11 +325,13 @@ def choose(plan: SearchPlan, out: str | Path, search_summary: dict[str, Any]) ->
     else:
         fit = fit_linear(mixtures, losses, ridge=plan.ridge, kind=plan.model)
         proposal = propose(fit, len(plan.skills), np.random.default_rng([plan.search_seed, 1]),
-                           simulations=SIMULATIONS, top_k=plan.top_k, concentration=plan.concentration)
+                           simulations=SIMULATIONS, top_k=plan.top_k, concentration=plan.concentration,
+                           prior=plan.prior_mixture)
         predicted = float(fit.predict(proposal[None, :])[0])
     record = {
         "config": plan.config.name, "skills": plan.skills, "search_seed": plan.search_seed, "model": plan.model,
         "ridge": plan.ridge, "top_k": plan.top_k, "concentration": list(plan.concentration),
+        "prior": plan.prior, "prior_mixture": dict(zip(plan.skills, plan.prior_mixture.tolist())),
         "trials": [{"method": n, "mixture": x.tolist(), "loss": float(y)} for n, x, y in zip(labels, mixtures, losses)],
         "intercept": fit and fit.intercept, "coef": fit and dict(zip(plan.skills, fit.coef.tolist())),
         "loo_rmse": fit and fit.loo_rmse, "baseline_rmse": fit and fit.baseline_rmse,
