@@ -49,7 +49,7 @@ from skillit.experiment.config import (
     shipped_config_path,
 )
 from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
-from skillit.experiment.graph_learning import learn_graph, learner_for
+from skillit.experiment.graph_learning import learn_graph, learner_for, with_graph_seed
 from skillit.experiment.mixture_search import (
     MODELS,
     PRIORS,
@@ -203,6 +203,9 @@ def graph(
     ),
     out: Optional[Path] = typer.Option(None, "--out", help="output directory (default: runs/<name>/graph)"),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="seed of the learner's runs and data (default: the "
+                                       "config's graph_learning.seed, else its first seed); another seed shows how "
+                                       "stable the edges are"),
 ) -> None:
     """Learn the skills graph of a config's skills: graph.json, graph_heatmap.png, graph_drawing.png.
 
@@ -212,9 +215,15 @@ def graph(
     _refuse_torchrun("graph")
     path = resolve_config_path(config)
     cfg = load_config(path)
+    if seed is not None:
+        cfg = with_graph_seed(cfg, seed)
     learner = learner_for(cfg, method)  # validates --method before anything is written
-    # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it
-    out_dir = RunDirectory.check_output_location(out) if out is not None else RunDirectory(Path("runs") / cfg.name).graph_dir
+    if out is not None:
+        out_dir = RunDirectory.check_output_location(out)
+    elif seed is not None:  # not the run's graph folder: `graph: learn` learns at the config's own seed
+        out_dir = Path("runs") / cfg.name / f"graph-seed{seed}"
+    else:  # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it
+        out_dir = RunDirectory(Path("runs") / cfg.name).graph_dir
     console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/] → {out_dir}")
     with LiveView(console, [], cfg.training.steps) as view:
         learned = learn_graph(cfg, out_dir, method=method, jobs=jobs, progress=view.progress)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from skillit.errors import ConfigError
+from skillit.errors import CheckpointError, ConfigError
 from skillit.experiment.config import parse_config
 from skillit.experiment.runner import run_experiment
 
@@ -135,3 +135,26 @@ def test_diagnostics_of_a_data_task_without_prerequisites_has_no_planted_compari
     math = load_config(shipped_config_path("math-pretrain"))
     names = ["arithmetic__add_or_sub", "arithmetic__mul"]
     assert "vs_planted" in diagnostics_of(math, SkillsGraph.identity(names))
+
+
+def test_skillit_graph_seed_learns_at_that_seed_in_its_own_folder(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    first = skillit("graph", str(config), "--jobs", "1", cwd=tmp_path)
+    again = skillit("graph", str(config), "--jobs", "1", "--seed", "1", cwd=tmp_path)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    default = json.loads((tmp_path / "runs" / "tiny-graph" / "graph" / "graph.json").read_text())
+    seeded = json.loads((tmp_path / "runs" / "tiny-graph" / "graph-seed1" / "graph.json").read_text())
+    assert default["task"]["seed"] == 0 and seeded["task"]["seed"] == 1  # the run's folder keeps the config's seed
+    assert seeded["matrix"] != default["matrix"]  # other data and initialisation: other measured transfer
+
+
+def test_a_graph_learned_at_another_seed_is_not_taken_from_the_folder(tmp_path):
+    from skillit.experiment.graph_learning import learn_graph, with_graph_seed
+
+    config = parse_config(TINY)
+    learn_graph(config, tmp_path / "g", jobs=1, plots=False)
+    # the same folder at seed 1: not the cached seed-0 graph; the learner's work/ manifest refuses the mix-up
+    with pytest.raises(CheckpointError, match=r"made for a different graph learning set-up \(differs in: .*seed"):
+        learn_graph(with_graph_seed(config, 1), tmp_path / "g", jobs=1, plots=False)
+    assert with_graph_seed(config, 1).graph_learning.seed == 1 and config.graph_learning.seed is None

@@ -120,7 +120,9 @@ def learn_graph(
     existing = out / GRAPH_FILE
     if existing.is_file():
         graph = SkillsGraph.load(existing)
-        if graph.provenance.get("method") == learner.name and graph.provenance.get("params") == learner.params.model_dump():
+        same_seed = graph.provenance.get("task", {}).get("seed", seed) == seed  # a graph learned at another seed is not this one
+        if (graph.provenance.get("method") == learner.name and graph.provenance.get("params") == learner.params.model_dump()
+                and same_seed):
             return graph
     builder: Callable[[], torch.nn.Module] = partial(build_model, config, tokenizer, block_size, seed)
     warm_cost: dict[str, Any] | None = None
@@ -172,6 +174,13 @@ def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, An
         except GraphError as exc:  # names that do not overlap: no comparison, say why
             out["vs_planted"] = {"error": str(exc)}
     return out
+
+
+def with_graph_seed(config: ExperimentConfig, seed: int) -> ExperimentConfig:
+    """The config with ``graph_learning.seed = seed`` (the learner's base run, probes and data at that seed)."""
+    data = config.model_dump()
+    data["graph_learning"] = {**(data.get("graph_learning") or {}), "seed": seed}
+    return ExperimentConfig.model_validate(data)
 
 
 def uses_learned_graph(config: ExperimentConfig) -> list[str]:
