@@ -54,6 +54,7 @@ from skillit.policy import (
 )
 from skillit.report.html import write_report
 from skillit.report.loggers import TensorBoardLogger, WandbLogger
+from skillit.report.mixtures import run_mixtures
 from skillit.sampler import MixtureSampler
 from skillit.skills import Example, GeneratedSource, ListSource, Skill, SkillSet
 from skillit.skills.io import inspect_data, load_skills
@@ -142,6 +143,7 @@ __all__ = [
     "policy_names",
     "register_policy",
     "run_experiment",
+    "run_mixtures",
     "run_search",
     "train",
     "TensorBoardLogger",

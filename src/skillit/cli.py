@@ -10,6 +10,7 @@
     skillit policies                      list the registered mixing policies
     skillit skillmix | synth | stat | graft   LLM-side skill methods (skillit.llm.cli, docs/llm-skills.md)
     skillit compare RUN_DIR... [--out DIR] [--baseline M]   leaderboard of methods × benchmarks (Markdown + PNG)
+    skillit mixture RUN_DIR [--methods a,b]   each method's mean training mixture, as static methods to paste
     skillit search CONFIG [--trials N] [--model log|linear|best-trial] [--out DIR]
                                           RegMix-style static-mixture search, tested on held-out seeds
     skillit report RUN_DIR [RUN_DIR ...] [--out FILE] [--tensorboard]
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -70,6 +72,7 @@ from skillit.report.graph_plots import graph_lines, graph_table
 from skillit.report.html import write_graph_report, write_report
 from skillit.report.live import LiveView
 from skillit.report.loggers import write_tensorboard
+from skillit.report.mixtures import run_mixtures
 from skillit.report.table import comparison_tables, output_width, reference_lines
 from skillit.skills.io import inspect_data
 from skillit.trainer.distributed import torchrun_env
@@ -314,6 +317,30 @@ def compare(
                          rank_decimals=rank_decimals)
     console.print(to_markdown(board), markup=False, highlight=False)
     console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
+
+
+@app.command()
+@reports_errors
+def mixture(
+    run_dir: Path = typer.Argument(..., help="a finished run directory (the --out of `skillit run`)"),
+    methods: Optional[str] = typer.Option(None, "--methods", help="comma-separated methods (default: all of the run's)"),
+    decimals: int = typer.Option(4, "--decimals", min=1, max=12, help="decimals of the printed weights"),
+) -> None:
+    """The mixture each method trained on (step-weighted, mean over seeds), as static methods to paste into a config."""
+    mixtures = run_mixtures(run_dir, _split(methods))
+    table = Table(title=f"{run_dir}: mean training mixture per method (step-weighted, mean over seeds)")
+    for column, justify in (("method", "left"), ("largest shares", "left"), ("seeds", "right"), ("seed spread", "right")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for found in mixtures.values():
+        spread = max(abs(mix[name] - found.mean[name]) for mix in found.per_seed.values() for name in found.skills)
+        largest = sorted(((n, v) for n, v in found.mean.items() if round(v, decimals) > 0), key=lambda item: -item[1])[:4]
+        table.add_row(escape(found.method), escape(", ".join(f"{name} {value:.{decimals}f}" for name, value in largest)),
+                      str(len(found.per_seed)), f"{spread:.{decimals}f}")
+    console.print(table)
+    _plain("# seed spread: the largest |one seed's weight - the mean| over skills. As static methods, under `methods:`:")
+    for found in mixtures.values():
+        entry = yaml.safe_dump(found.as_static(decimals), default_flow_style=True, sort_keys=False, width=10**6).strip()
+        _plain(f"  {found.method}-average: {entry}")
 
 
 @app.command()
