@@ -332,10 +332,9 @@ def mixture(
     for column, justify in (("method", "left"), ("largest shares", "left"), ("seeds", "right"), ("seed spread", "right")):
         table.add_column(column, justify=justify, overflow="fold")
     for found in mixtures.values():
-        spread = max(abs(mix[name] - found.mean[name]) for mix in found.per_seed.values() for name in found.skills)
         largest = sorted(((n, v) for n, v in found.mean.items() if round(v, decimals) > 0), key=lambda item: -item[1])[:4]
         table.add_row(escape(found.method), escape(", ".join(f"{name} {value:.{decimals}f}" for name, value in largest)),
-                      str(len(found.per_seed)), f"{spread:.{decimals}f}")
+                      str(len(found.per_seed)), f"{found.seed_spread:.{decimals}f}")
     console.print(table)
     _plain("# seed spread: the largest |one seed's weight - the mean| over skills. As static methods, under `methods:`:")
     for found in mixtures.values():

@@ -47,6 +47,8 @@ def test_per_seed_step_weighted_means_and_their_mean(tmp_path):
     assert online.per_seed[0] == pytest.approx({"a": 0.32, "b": 0.68})
     assert online.per_seed[1] == pytest.approx({"a": 0.80, "b": 0.20})
     assert online.mean == pytest.approx({"a": 0.56, "b": 0.44})
+    assert online.seed_spread == pytest.approx(0.24)
+    assert found["target"].seed_spread == 0.0
     assert found["target"].mean == pytest.approx({"a": 1.0, "b": 0.0})
 
 

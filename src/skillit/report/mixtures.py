@@ -39,6 +39,11 @@ class MethodMixture:
     per_seed: dict[int, dict[str, float]]
     mean: dict[str, float]
 
+    @property
+    def seed_spread(self) -> float:
+        """max over seeds s and skills k of |p̄_{m,s,k} − p̄_{m,k}|: how far one seed's mixture is from the mean."""
+        return max(abs(mix[name] - self.mean[name]) for mix in self.per_seed.values() for name in self.skills)
+
     def as_static(self, decimals: int = 4) -> dict:
         """The ``methods:`` entry that replays the mean as a static mixture (skills rounding to 0 left out)."""
         weights = {name: round(value, decimals) for name, value in self.mean.items() if round(value, decimals) > 0}
