@@ -241,3 +241,44 @@ def test_a_skill_whose_every_example_is_held_out_is_evaluation_only():
     skills = load_skills(rows, holdout=0.5, holdout_seed=seed)
     assert skills["b"].train is None and skills["b"].validation == [Example("q", "y", "b")]
     assert "b" not in skills.train_names and "b" in skills.eval_names
+
+
+# ---- per-skill caps ------------------------------------------------------------------------------------
+def _rows(counts_by_skill):
+    return [{"skill": name, "prompt": f"{name} {i}", "answer": str(i)}
+            for name, n in counts_by_skill.items() for i in range(n)]
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_skill_cap_overrides_max_examples_and_keeps_the_first_rows(tmp_path, streaming):
+    rows = _rows({"target": 30, "big": 30, "other": 5})
+    skills = load_skills(rows, max_examples=20, max_examples_per_skill={"target": 3}, streaming=streaming,
+                         cache_dir=tmp_path)
+    assert counts(skills) == {"target": (3, 0), "big": (20, 0), "other": (5, 0)}
+    assert [skills["target"].train.get(i).answer for i in range(3)] == ["0", "1", "2"]
+    # without max_examples the other skills keep every row
+    skills = load_skills(rows, max_examples_per_skill={"big": 7})
+    assert counts(skills) == {"target": (30, 0), "big": (7, 0), "other": (5, 0)}
+
+
+def test_a_skill_cap_changes_the_shard_cache_key(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in _rows({"a": 10, "b": 10})))
+    whole = load_skills(path, streaming=True, cache_dir=tmp_path / "cache")
+    capped = load_skills(path, streaming=True, cache_dir=tmp_path / "cache", max_examples_per_skill={"a": 2})
+    assert counts(whole) == {"a": (10, 0), "b": (10, 0)}
+    assert counts(capped) == {"a": (2, 0), "b": (10, 0)}
+
+
+def test_a_cap_for_a_skill_the_data_lacks_is_an_error_with_a_suggestion():
+    with pytest.raises(DataError, match=r"max_examples_per_skill \(task.params.max_examples_per_skill\) names "
+                                        r"skill 'targte'.*did you mean 'target'"):
+        load_skills(_rows({"target": 3, "big": 3}), max_examples_per_skill={"targte": 1}, where="task.params.skills")
+
+
+def test_a_cap_for_an_unselected_skill_and_a_bad_count_are_errors():
+    with pytest.raises(DataError, match="caps skill 'big', which `skills` does not select"):
+        load_skills(_rows({"target": 3, "big": 3}), skills=["target"], max_examples_per_skill={"big": 1})
+    for bad in (0, 2.5, True):
+        with pytest.raises(DataError, match=r"max_examples_per_skill\['big'\] must be an integer >= 1"):
+            load_skills(_rows({"target": 3, "big": 3}), max_examples_per_skill={"big": bad})

@@ -116,6 +116,24 @@ def test_a_skill_the_data_lacks_is_named_with_a_suggestion(tmp_path, changes, er
 
 
 @needs_data
+def test_a_per_skill_cap_in_the_config_cuts_one_pool(tmp_path):
+    """``max_examples_per_skill`` (a small target beside full candidate pools) reaches the loader from a config."""
+    from skillit.experiment.build import build_skillset
+
+    config = parse_config(ni_config(task={"name": "data", "params": {
+        "train": str(NI / "train.jsonl"), "validation": str(NI / "test.jsonl"), "prompt_field": "input",
+        "separator": "\nOutput: ", "max_validation": 4, "max_examples_per_skill": {"Stance Detection": 25}}}))
+    sizes = {s.name: s.train.size for s in build_skillset(config, 0).skills}
+    assert sizes == {"Stance Detection": 25, "Sentiment Analysis": 320, "Text Matching": 158,
+                     "Question Generation": 105}
+    bad = parse_config(ni_config(task={"name": "data", "params": {
+        "train": str(NI / "train.jsonl"), "prompt_field": "input", "max_examples_per_skill": {"Stance": 25}}}))
+    with pytest.raises(DataError, match=r"names skill 'Stance', which the data does not have"):
+        run_experiment(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@needs_data
 def test_a_graph_naming_a_skill_the_data_lacks(tmp_path):
     graph = builtin_graph("ni-out-of-domain").to_dict()
     graph["train_skills"] = ["Sentiment Analysis", "Text Matching", "Question Generaton"]

@@ -9,6 +9,8 @@
         prompt_field: prompt
         answer_field: answer
         separator: " "
+        max_examples: 2000               # optional: the first 2000 training examples per skill ...
+        max_examples_per_skill: {scripture: 100}   #   ... except these skills' own caps
         max_length: 256                  # optional: examples longer than 256 tokens ...
         too_long: drop                   #   ... are dropped (or truncate, or error)
         prerequisites: data/prerequisites.json   # optional: {skill: [skills it needs]}, for `graph: prerequisites`
@@ -50,6 +52,9 @@ class DataParams(BaseModel):
     skills: list[str] | None = Field(None, min_length=1, description="keep only these skills, in this order")
     max_examples: int | None = Field(None, ge=1, description="at most this many training examples per skill")
     max_validation: int | None = Field(None, ge=1, description="at most this many validation examples per skill")
+    max_examples_per_skill: dict[str, int] | None = Field(
+        None, description="{skill: n}: these skills keep their first n training examples, overriding max_examples "
+        "(e.g. a small target pool beside full candidate pools)")
     streaming: bool = Field(False, description="shard the file per skill on disk instead of loading it")
     cache_dir: str | None = Field(None, description="shard cache (default $SKILLIT_CACHE/shards)")
     max_length: int | None = Field(None, ge=1, description="longest example kept, in tokens (prompt + answer)")
@@ -119,6 +124,7 @@ def build(params: DataParams, seed: int) -> SkillSet:
         skills=params.skills,
         max_examples=params.max_examples,
         max_validation=params.max_validation,
+        max_examples_per_skill=params.max_examples_per_skill,
         streaming=params.streaming,
         cache_dir=params.cache_dir,
         format=params.format,  # type: ignore[arg-type]

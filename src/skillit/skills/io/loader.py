@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,7 @@ def load_skills(
     skills: Sequence[str] | None = None,
     max_examples: int | None = None,
     max_validation: int | None = None,
+    max_examples_per_skill: Mapping[str, int] | None = None,
     streaming: bool | None = None,
     cache_dir: str | Path | None = None,
     format: Format = "auto",
@@ -102,6 +103,8 @@ def load_skills(
         skills: keep only these skills, in this order (a name the data lacks is a :class:`SkillError`).
         max_examples: keep at most this many training examples per skill (the first, in source order).
         max_validation: keep at most this many validation examples per skill (the first).
+        max_examples_per_skill: ``{skill: n}``: these skills keep at most their own n training examples (the
+            first), overriding ``max_examples`` — e.g. a small target pool beside full candidate pools.
         streaming: split the source into per-skill shards instead of loading it into memory; default:
             ``True`` for an ``IterableDataset`` or a non-list iterable, ``False`` otherwise.
         cache_dir: where streamed files' shards are cached (default ``$SKILLIT_CACHE/shards`` or
@@ -113,7 +116,8 @@ def load_skills(
             (:mod:`skillit.skills.io.lengths`); what was done is in ``metadata["length_limit"]``.
     """
     fields = Fields(skill, prompt_field, answer_field, text_field, separator)
-    _check_options(holdout, validation, max_examples, max_validation)
+    _check_options(holdout, validation, max_examples, max_validation, max_examples_per_skill)
+    train_cap = TrainCap(max_examples, dict(max_examples_per_skill or {}))
     train_rows = open_rows(train, format=format, name="train data")
     fields.check_columns(train_rows.columns, train_rows.name)
     keep = _keep_set(skills)
@@ -125,17 +129,18 @@ def load_skills(
     met: dict[str, None] = {}  # every skill name in the data, selected or not
     if stream:
         order, train_sources, val_examples, alphabet = _stream(
-            train_rows, fields, holdout, holdout_seed, keep, max_examples, max_validation, cache_dir, met, limit)
+            train_rows, fields, holdout, holdout_seed, keep, train_cap, max_validation, cache_dir, met, limit)
     else:
         order, train_sources, val_examples, alphabet = _in_memory(
-            train_rows, fields, holdout, holdout_seed, keep, max_examples, max_validation, met, limit)
+            train_rows, fields, holdout, holdout_seed, keep, train_cap, max_validation, met, limit)
 
     if validation is not None:
         val_rows = open_rows(validation, format=format, name="validation data")
         fields.check_columns(val_rows.columns, val_rows.name)
         val_examples = {}
         known = dict.fromkeys(order)
-        for _, name, example in _split(val_rows, fields, None, 0, keep, max_validation, None, validation_source=True,
+        for _, name, example in _split(val_rows, fields, None, 0, keep, max_validation, TrainCap(None),
+                                       validation_source=True,
                                        names=met, limit=limit):
             if name not in known:
                 known[name] = None
@@ -144,6 +149,8 @@ def load_skills(
             alphabet.update(example.prompt)
             alphabet.update(example.answer)
 
+    if train_cap.per_skill:
+        _check_capped_skills(train_cap.per_skill, list(dict.fromkeys([*order, *met])), skills, train_rows, where)
     if skills is not None:
         _check_selection(skills, order, list(dict.fromkeys([*order, *met])), train_rows, validation, where)
         order = list(skills)
@@ -210,7 +217,7 @@ def _stream(rows: Rows, fields: Fields, holdout, seed, keep, max_examples, max_v
             "path": str(rows.path.resolve()), "size": stat.st_size, "mtime": stat.st_mtime_ns,
             "fields": [fields.skill, fields.prompt, fields.answer, fields.text, fields.separator],
             "holdout": holdout, "seed": seed, "keep": sorted(keep) if keep else None,
-            "max_examples": max_examples, "max_validation": max_validation,
+            "max_examples": max_examples.key(), "max_validation": max_validation,
             **({"length": [limit.max_length, limit.too_long, limit.unit]} if limit is not None else {}),
         })
         directory = Path(cache_dir) / key if cache_dir is not None else default_cache_dir() / key
@@ -230,7 +237,8 @@ def _split(rows: Rows, fields: Fields, holdout, seed, keep, max_validation, max_
     """``(split, skill, example[, row number])`` per kept row, in source order (holdout and caps applied).
 
     Every row of a ``validation_source`` is validation; otherwise row j of a skill is validation iff the
-    holdout rule says so. Caps keep the first ``max_examples`` training / ``max_validation`` validation rows.
+    holdout rule says so. Caps keep the first ``max_examples.of(skill)`` training / ``max_validation`` validation
+    rows (``max_examples``: a :class:`TrainCap`; a validation source passes ``TrainCap(None)``).
     ``names`` collects every skill name met, kept or not (for "did you mean" messages). ``limit`` drops or
     truncates over-long examples after the holdout decision and before the caps.
     """
@@ -247,7 +255,7 @@ def _split(rows: Rows, fields: Fields, holdout, seed, keep, max_validation, max_
         example = _checked(fields.example(row, name, where), where, fields)
         held_out = validation_source or (holdout is not None and is_held_out(seed, name, position, holdout))
         split = "validation" if held_out else "train"
-        cap = max_validation if held_out else max_examples
+        cap = max_validation if held_out else max_examples.of(name)
         count = kept.get((split, name), 0)
         if cap is not None and count >= cap:
             continue
@@ -270,7 +278,22 @@ def _checked(example: Example, where: str, fields: Fields) -> Example:
 
 
 # ---- checks ------------------------------------------------------------------------------------------
-def _check_options(holdout, validation, max_examples, max_validation) -> None:
+class TrainCap:
+    """The training-example cap of each skill: ``per_skill[name]`` where given, else ``default`` (None: no cap)."""
+
+    def __init__(self, default: int | None, per_skill: Mapping[str, int] | None = None):
+        self.default = default
+        self.per_skill = dict(per_skill or {})
+
+    def of(self, name: str) -> int | None:
+        return self.per_skill.get(name, self.default)
+
+    def key(self) -> Any:
+        """The cap in a shard cache key: the bare default when no skill has its own (keys made before stay valid)."""
+        return [self.default, sorted(self.per_skill.items())] if self.per_skill else self.default
+
+
+def _check_options(holdout, validation, max_examples, max_validation, per_skill=None) -> None:
     if holdout is not None:
         if not 0 < holdout < 1:
             raise DataError(f"holdout must be a fraction strictly between 0 and 1, got {holdout}")
@@ -279,6 +302,28 @@ def _check_options(holdout, validation, max_examples, max_validation) -> None:
     for label, value in (("max_examples", max_examples), ("max_validation", max_validation)):
         if value is not None and value < 1:
             raise DataError(f"{label} must be >= 1, got {value}")
+    if per_skill is not None and not isinstance(per_skill, Mapping):
+        raise DataError(f"max_examples_per_skill must map skill names to counts, got {per_skill!r}")
+    for name, value in (per_skill or {}).items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DataError(f"max_examples_per_skill[{name!r}] must be an integer >= 1, got {value!r}")
+
+
+def _check_capped_skills(per_skill: Mapping[str, int], known: list[str], skills: Sequence[str] | None, rows: Rows,
+                         where: str) -> None:
+    """Every skill given its own cap exists in the data (and is selected, when ``skills`` selects)."""
+    place = f" ({where.rsplit('.', 1)[0]}.max_examples_per_skill)" if where else ""
+    for name in per_skill:
+        if name not in known:
+            raise DataError(
+                f"{rows.name}: max_examples_per_skill{place} names skill {name!r}, which the data does not have; "
+                f"{did_you_mean(name, known)}"
+            )
+        if skills is not None and name not in skills:
+            raise DataError(
+                f"max_examples_per_skill{place} caps skill {name!r}, which `skills` does not select; add it to "
+                "skills or remove its cap"
+            )
 
 
 def _keep_set(skills: Sequence[str] | None) -> set[str] | None:
