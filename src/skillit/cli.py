@@ -311,10 +311,12 @@ def compare(
                                  "replaces the earlier one's (a method re-run with new parameters)"),
     rank_decimals: int = typer.Option(3, "--rank-decimals", min=0,
                                       help="losses are ranked rounded to this many decimals (as the tables print them)"),
+    oracle: Optional[str] = typer.Option(None, "--oracle", help="comma-separated methods of the hindsight oracle "
+                                         "(e.g. target-only,static-s50): each method's share of its headroom"),
 ) -> None:
     """Leaderboard of methods × benchmarks: loss, accuracy, paired difference to the baseline, W/T/L, rank, cost."""
     board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence, replace=replace,
-                         rank_decimals=rank_decimals)
+                         rank_decimals=rank_decimals, oracle=_split(oracle))
     console.print(to_markdown(board), markup=False, highlight=False)
     console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
 

@@ -115,6 +115,33 @@ def test_paired_intervals_outcomes_and_ranks_match_the_hand_computation(run_dirs
     assert _row(board, "A", "m1").clear_win and not _row(board, "B", "m2").clear_win
 
 
+def test_headroom_captured_against_a_hindsight_oracle_matches_the_hand_computation(run_dirs):
+    # A: stratified mean 1.1 (sd 0.1), oracle m1 mean 0.9333: headroom 1/6 > 0.1. m1's share −d̄/H = 1 with
+    # interval −[high, low]/H = [0.023245, 0.310088] × 6; m2: −(1/30)/(1/6) = −0.2, [−0.320177, 0.253510] × 6.
+    # B: the oracle m1 (2.4) is worse than stratified (2.0): headroom −0.4, none to capture, no shares.
+    board = build_leaderboard([load_run_dir(d) for d in run_dirs], oracle=["m1"])
+    a, b = board.oracles["A"], board.oracles["B"]
+    assert (a.method, a.loss, a.headroom, a.has_headroom) == ("m1", pytest.approx(0.93333, abs=1e-5),
+                                                              pytest.approx(1 / 6), True)
+    assert (b.method, b.has_headroom) == ("stratified", False)
+    assert _row(board, "A", "m1").headroom == pytest.approx((1.0, 0.139470, 1.860528), abs=1e-5)
+    assert _row(board, "A", "m2").headroom == pytest.approx((-0.2, -1.921062, 1.521062), abs=1e-5)
+    assert _row(board, "A", "stratified").headroom == (0.0, None, None)
+    assert _row(board, "B", "m1").headroom is None
+    overall = {o.method: o.mean_headroom for o in board.overall}
+    assert overall == pytest.approx({"stratified": 0.0, "m1": 1.0, "m2": -0.2})
+    text = to_markdown(board)
+    assert "Oracle: `m1` (0.933); headroom +0.167 nats" in text
+    assert "| 100% [14, 186] |" in text and "no headroom, no shares" in text
+    assert "headroom captured (mean)" in text and "| 100% |" in text
+    assert "headroom" not in to_markdown(build_leaderboard([load_run_dir(d) for d in run_dirs]))
+
+
+def test_an_oracle_method_no_run_has_is_refused_with_a_suggestion(run_dirs):
+    with pytest.raises(DataError, match=r"--oracle names method 'm11'.*did you mean 'm1'"):
+        build_leaderboard([load_run_dir(d) for d in run_dirs], oracle=["m11"])
+
+
 def test_extra_steps_add_a_learned_graph_and_an_offline_search(tmp_path):
     a = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0] * 3, "m1": [0.9] * 3, "m2": [1.0] * 3},
                        graph_cost={"m1": {"train_steps": 40}}, offline_cost={"m1": {"train_steps": 300, "runs": 1},
@@ -349,6 +376,12 @@ def test_cli_writes_markdown_and_png(run_dirs, tmp_path):
     failed = CliRunner().invoke(app, ["compare", str(tmp_path / "missing"), "--out", str(tmp_path / "x")])
     assert failed.exit_code == 2 and "no summary.json" in failed.output
     assert not (tmp_path / "x").exists()
+    with_oracle = CliRunner().invoke(app, ["compare", str(run_dirs[0]), "--oracle", "m1,m2", "--out", str(out)])
+    assert with_oracle.exit_code == 0, with_oracle.output
+    assert "Oracle: `m1`" in (out / "leaderboard.md").read_text()
+    refused = CliRunner().invoke(app, ["compare", str(run_dirs[0]), "--oracle", "m9", "--out", str(tmp_path / "y")])
+    assert refused.exit_code == 2 and "--oracle names method 'm9'" in refused.output
+    assert not (tmp_path / "y").exists()
 
 
 def test_average_ranks_share_ties_and_put_missing_last():

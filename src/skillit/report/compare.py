@@ -43,6 +43,13 @@ Per benchmark and method, with n seeds:
   machines (``machine``: CPU, its vector kernels, cores, torch, Python), the message says so; a merged
   benchmark whose directories ran on different machines says so in its heading, since its wall times (and
   any re-run pairs) are then not comparable.
+* headroom captured (``--oracle a,b``: the hindsight oracle's methods, e.g. target-only and static target
+  shares, or a ``skillit search`` test merged in): per benchmark, L_oracle = the lowest mean loss of the named
+  methods present and the baseline, and the headroom H = L_baseline − L_oracle. When H is larger than the
+  baseline's seed-to-seed std, each method's share of it is (L_baseline − L_method) / H = −d̄ / H, with the
+  interval −[high, low] / H from the paired difference's interval (the oracle's mean taken as fixed, so the
+  interval carries the method's seed noise, not the oracle's); otherwise the benchmark has no headroom and no
+  share is given. The overall table averages each method's share over the benchmarks with headroom.
 * costs: extra training steps (steps outside the compared runs: the graph learning of ``graph: learn``,
   summary ``graph_cost``, plus an offline search that chose a static mixture, summary ``offline_cost``,
   which ``skillit search`` writes), evaluation examples per run, time per run relative to the
@@ -65,7 +72,7 @@ import numpy as np
 import yaml
 from scipy import stats
 
-from skillit.errors import DataError
+from skillit.errors import DataError, did_you_mean
 from skillit.records.metrics import read_metrics
 from skillit.records.summary import SUMMARY_FILE, read_summary
 from skillit.report.stats import PairedDifference
@@ -377,6 +384,17 @@ class Row:
     steps_to_target: float | None = None  # mean over seeds; None unless every seed reached the target
     reached: tuple[int, int] = (0, 0)  # (seeds that reached the target, seeds); (0, 0) without a target
     faster: bool = False  # reached on every seed, and saved more steps than the larger seed sd of the steps
+    headroom: tuple[float, float | None, float | None] | None = None  # share captured (mean, low, high); None: none
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """A benchmark's hindsight oracle: the best of the ``--oracle`` methods (and the baseline) by mean loss."""
+
+    method: str
+    loss: float
+    headroom: float  # L_baseline − L_oracle (nats)
+    has_headroom: bool  # headroom > the baseline's seed-to-seed std
 
 
 @dataclass(frozen=True)
@@ -390,6 +408,7 @@ class Overall:
     clear_wins: int = 0  # benchmarks won by more than the seed-to-seed standard deviation
     faster_wins: int = 0  # benchmarks where it reached the target faster by more than the seed sd of the steps
     common_rank: float | None = None  # mean rank among the methods run on every benchmark; None if not one
+    mean_headroom: float | None = None  # mean share of the oracle's headroom over the benchmarks that have some
 
 
 @dataclass(frozen=True)
@@ -400,13 +419,18 @@ class Leaderboard:
     rows: tuple[Row, ...]
     overall: tuple[Overall, ...]  # sorted by common rank, then mean rank
     rank_decimals: int | None = RANK_DECIMALS  # losses were ranked rounded to this many decimals
+    oracles: Mapping[str, Oracle] = field(default_factory=dict)  # benchmark name → its oracle (with --oracle)
 
 
 def build_leaderboard(
     benchmarks: Sequence[BenchmarkRuns], *, baseline: str = BASELINE, confidence: float = 0.95,
-    rank_decimals: int | None = RANK_DECIMALS,
+    rank_decimals: int | None = RANK_DECIMALS, oracle: Sequence[str] | None = None,
 ) -> Leaderboard:
-    """Rows per benchmark × method, and per method its wins/ties/losses and mean rank over benchmarks."""
+    """Rows per benchmark × method, and per method its wins/ties/losses and mean rank over benchmarks.
+
+    ``oracle``: the methods whose best (with the baseline) is each benchmark's hindsight oracle; every method's
+    share of its headroom is then computed (the module docstring has the definition).
+    """
     names = [b.name for b in benchmarks]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -417,6 +441,7 @@ def build_leaderboard(
         )
     if not 0 < confidence < 1:
         raise DataError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    oracles = _oracles(benchmarks, baseline, oracle) if oracle else {}
     rows: list[Row] = []
     means_per_benchmark = []  # {method: mean loss} per benchmark, for the ranks and the common ranks
     for bench in benchmarks:
@@ -441,6 +466,14 @@ def build_leaderboard(
             outside = float(np.mean(list(runs.eval_seconds.values()))) if runs.eval_seconds else 0.0
             outside += runs.signal_seconds or 0.0
             to_target, reached, faster = _steps_to_target(runs, base, bench.steps, method == baseline)
+            found = oracles.get(bench.name)
+            headroom = None
+            if found is not None and found.has_headroom and difference.mean is not None:
+                h = found.headroom
+                headroom = (-difference.mean / h, None if difference.high is None else -difference.high / h,
+                            None if difference.low is None else -difference.low / h)
+            elif found is not None and found.has_headroom and method == baseline:
+                headroom = (0.0, None, None)
             rows.append(Row(
                 benchmark=bench.name, method=method, seeds=len(runs.loss), loss=loss, loss_std=loss_std,
                 accuracy=acc, accuracy_std=acc_std, difference=difference, rank=ranks[method],
@@ -449,21 +482,46 @@ def build_leaderboard(
                 time_ratio=seconds / base_seconds if base_seconds and seconds is not None else None,
                 overhead_share=outside / spent if spent > 0 else None,
                 signal_seconds=runs.signal_seconds, epochs=runs.epochs, clear_win=clear,
-                steps_to_target=to_target, reached=reached, faster=faster,
+                steps_to_target=to_target, reached=reached, faster=faster, headroom=headroom,
             ))
     common = _common_ranks(means_per_benchmark, rank_decimals)
     overall = []
     for method in dict.fromkeys(r.method for r in rows):
         mine = [r for r in rows if r.method == method]
         outcomes = [r.difference.outcome for r in mine]
+        shares = [r.headroom[0] for r in mine if r.headroom is not None]
         overall.append(Overall(
             method=method, benchmarks=len(mine), wins=outcomes.count("win"), ties=outcomes.count("tie"),
             losses=outcomes.count("loss"), mean_rank=float(np.mean([r.rank for r in mine])),
             clear_wins=sum(r.clear_win for r in mine), faster_wins=sum(r.faster for r in mine),
-            common_rank=common.get(method),
+            common_rank=common.get(method), mean_headroom=float(np.mean(shares)) if shares else None,
         ))
     overall.sort(key=lambda o: (o.common_rank is None, o.common_rank or 0.0, o.mean_rank, o.method))
-    return Leaderboard(baseline, confidence, tuple(benchmarks), tuple(rows), tuple(overall), rank_decimals)
+    return Leaderboard(baseline, confidence, tuple(benchmarks), tuple(rows), tuple(overall), rank_decimals, oracles)
+
+
+def _oracles(benchmarks: Sequence[BenchmarkRuns], baseline: str, oracle: Sequence[str]) -> dict[str, Oracle]:
+    """Per benchmark with the baseline: the lowest mean loss among the oracle's methods present and the baseline."""
+    everywhere = {m for b in benchmarks for m in b.methods}
+    unknown = [m for m in oracle if m not in everywhere]
+    if unknown:
+        raise DataError(f"--oracle names method {unknown[0]!r}, which no run directory has; "
+                        f"{did_you_mean(unknown[0], sorted(everywhere))}")
+    found: dict[str, Oracle] = {}
+    for bench in benchmarks:
+        base = bench.methods.get(baseline)
+        if base is None:
+            continue
+        base_loss, base_std = mean_std(list(base.loss.values()))
+        if base_loss is None:
+            continue
+        candidates = {m: mean_std(list(bench.methods[m].loss.values()))[0] for m in oracle if m in bench.methods}
+        candidates[baseline] = base_loss
+        best = min((m for m in candidates if candidates[m] is not None), key=lambda m: candidates[m])
+        headroom = base_loss - float(candidates[best])
+        found[bench.name] = Oracle(best, float(candidates[best]), headroom,
+                                   headroom > 0 and headroom > (base_std or 0.0))
+    return found
 
 
 def _common_ranks(means: Sequence[Mapping[str, float | None]], decimals: int | None) -> dict[str, float]:
@@ -527,6 +585,15 @@ def _difference(d: PairedDifference) -> str:
     return f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
 
 
+def _share(headroom: tuple[float, float | None, float | None] | None) -> str:
+    if headroom is None:
+        return "—"
+    mean, low, high = headroom
+    if low is None or high is None:
+        return f"{100 * mean:.0f}%"
+    return f"{100 * mean:.0f}% [{100 * low:.0f}, {100 * high:.0f}]"
+
+
 def _epochs(epochs: Mapping[str, float | None]) -> str:
     values = [v for v in epochs.values() if v is not None]
     if not values:
@@ -564,17 +631,20 @@ def to_markdown(board: Leaderboard) -> str:
     """The leaderboard as Markdown: an overall table, then one table per benchmark."""
     level = round(board.confidence * 100)
     n_common = sum(o.common_rank is not None for o in board.overall)
+    oracle = bool(board.oracles)
     lines = [
         f"## Overall: {len(board.benchmarks)} benchmark(s), baseline `{board.baseline}`",
         "",
         (f"| method | benchmarks | W / T / L vs {board.baseline} | wins > seed sd | faster to target > seed sd | "
-         "common rank | mean rank |"),
-        "|---|---:|---:|---:|---:|---:|---:|",
+         "common rank | mean rank |" + (" headroom captured (mean) |" if oracle else "")),
+        "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if oracle else ""),
     ]
     for o in board.overall:
         common = "—" if o.common_rank is None else f"{o.common_rank:.2f}"
+        share = ("" if not oracle else
+                 " — |" if o.mean_headroom is None else f" {100 * o.mean_headroom:.0f}% |")
         lines.append(f"| {o.method} | {o.benchmarks} | {o.wins} / {o.ties} / {o.losses} | {o.clear_wins} | "
-                     f"{o.faster_wins} | {common} | {o.mean_rank:.2f} |")
+                     f"{o.faster_wins} | {common} | {o.mean_rank:.2f} |{share}")
     lines += [
         "",
         (f"W / T / L: the paired {level}% interval of the loss difference lies below 0 / contains 0 / lies above 0 "
@@ -586,7 +656,12 @@ def to_markdown(board: Leaderboard) -> str:
          + ("" if board.rank_decimals is None else f" at {board.rank_decimals} decimals (as printed)")
          + f", ties share the mean rank; common rank: the mean rank when every benchmark ranks only the {n_common} method(s) run on all "
          f"{len(board.benchmarks)} benchmarks (— for the others), the one ranking that compares like with like; "
-         "mean rank: over the benchmarks the method ran on, against whichever methods ran there."),
+         "mean rank: over the benchmarks the method ran on, against whichever methods ran there."
+         + ("" if not oracle else
+            f" Headroom captured: (L_{board.baseline} − L_method) / (L_{board.baseline} − L_oracle), L_oracle the "
+            "lowest mean loss of the oracle's methods and the baseline (per benchmark below), averaged over the "
+            f"{sum(o.has_headroom for o in board.oracles.values())} benchmark(s) whose headroom exceeds the "
+            "baseline's seed sd.")),
     ]
     lines += _machines_lines(board)
     for bench in board.benchmarks:
@@ -597,15 +672,26 @@ def to_markdown(board: Leaderboard) -> str:
         if len(machines) > 1:
             wall += f"; run on {len(machines)} different machines"
         target = bench.target_loss is not None
+        found = board.oracles.get(bench.name)
         lines += [
             "",
             f"### {bench.name} ({len(bench.seeds)} seed(s), {bench.steps} steps{wall})",
             "",
+        ]
+        if found is not None:
+            lines += [
+                f"Oracle: `{found.method}` ({found.loss:.3f}); headroom {found.headroom:+.3f} nats"
+                + ("" if found.has_headroom else f", within {board.baseline}'s seed sd: no headroom, no shares"),
+                "",
+            ]
+        lines += [
             f"| method | loss | acc % | Δloss vs {board.baseline} [{level}% CI] | vs {board.baseline} | rank | "
             + (f"steps to loss ≤ {bench.target_loss:g} | " if target else "")
+            + (f"headroom captured [{level}% CI] | " if found is not None else "")
             + "extra steps | eval examples / run | time × " + board.baseline + " | eval+signal share | signals s | "
             "epochs (min–max) |",
-            "|---|---:|---:|---:|:---:|---:|" + ("---:|" if target else "") + "---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|:---:|---:|" + ("---:|" if target else "") + ("---:|" if found is not None else "")
+            + "---:|---:|---:|---:|---:|---:|",
         ]
         for r in rows:
             outcome = r.difference.outcome or ("baseline" if r.method == board.baseline else "—")
@@ -613,6 +699,7 @@ def to_markdown(board: Leaderboard) -> str:
                 f"| {r.method} | {_pm(r.loss, r.loss_std)} | {_pm(r.accuracy, r.accuracy_std, 1, 100)} | "
                 f"{_difference(r.difference)} | {outcome} | {r.rank:g} | "
                 + (f"{_target(r)} | " if target else "")
+                + (f"{_share(r.headroom)} | " if found is not None else "")
                 + f"{r.extra_steps} | {r.eval_examples:.0f} | "
                 f"{'—' if r.time_ratio is None else f'{r.time_ratio:.2f}'} | "
                 f"{'—' if r.overhead_share is None else f'{100 * r.overhead_share:.0f}%'} | "
@@ -656,9 +743,11 @@ def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
 
 def compare_runs(
     run_dirs: Sequence[str | Path], out_dir: str | Path, *, baseline: str = BASELINE, confidence: float = 0.95,
-    replace: bool = False, rank_decimals: int | None = RANK_DECIMALS,
+    replace: bool = False, rank_decimals: int | None = RANK_DECIMALS, oracle: Sequence[str] | None = None,
 ) -> Leaderboard:
     """Read every run directory, build the leaderboard and write ``leaderboard.md`` and ``leaderboard.png``.
+
+    ``oracle``: the hindsight oracle's methods (:func:`build_leaderboard`), for the share of headroom captured.
 
     Everything is read and checked before anything is written; each file is written atomically.
     """
@@ -669,7 +758,7 @@ def compare_runs(
     if twice is not None:
         raise DataError(f"run directory {str(twice)!r} is given more than once; give each directory once")
     board = build_leaderboard(merge_benchmarks([load_run_dir(d) for d in run_dirs], replace=replace, baseline=baseline),
-                              baseline=baseline, confidence=confidence, rank_decimals=rank_decimals)
+                              baseline=baseline, confidence=confidence, rank_decimals=rank_decimals, oracle=oracle)
     out = Path(out_dir)
     atomic_write_text(out / "leaderboard.md", to_markdown(board))
     plot_leaderboard(board, out / "leaderboard.png")
@@ -680,6 +769,7 @@ __all__ = [
     "BenchmarkRuns",
     "Leaderboard",
     "MethodRuns",
+    "Oracle",
     "PairedDifference",
     "average_ranks",
     "build_leaderboard",
