@@ -55,3 +55,11 @@ def test_a_tokenizer_without_eos_is_refused():
 def test_empty_texts_are_refused():
     with pytest.raises(DataError, match="at least one text"):
         train_hf_tokenizer([])
+
+
+def test_the_trainer_log_names_each_record_field_in_the_singular():
+    from skillit.integrations.hf import _log_values
+
+    record = {"losses": {"a": 1.5}, "accuracies": {"a": 0.25}, "weights": {"a": 0.75}, "examples_seen": {"a": 12}}
+    assert _log_values(record) == {"skillit/loss/a": 1.5, "skillit/accuracy/a": 0.25, "skillit/weight/a": 0.75,
+                                   "skillit/examples/a": 12.0}

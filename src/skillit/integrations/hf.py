@@ -502,9 +502,9 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
 def _log_values(record: Mapping[str, Any]) -> dict[str, float]:
     """A record as flat scalars for the Trainer's log: ``skillit/loss/SKILL``, ``skillit/weight/SKILL``, ..."""
     values: dict[str, float] = {}
-    for key in ("losses", "accuracies", "weights"):
+    for key, label in (("losses", "loss"), ("accuracies", "accuracy"), ("weights", "weight")):
         for name, value in record.get(key, {}).items():
-            values[f"skillit/{key[:-1] if key != 'accuracies' else 'accuracy'}/{name}"] = float(value)
+            values[f"skillit/{label}/{name}"] = float(value)
     for name, value in record.get("examples_seen", {}).items():
         values[f"skillit/examples/{name}"] = float(value)
     return values
