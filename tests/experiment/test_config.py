@@ -38,7 +38,10 @@ def test_minimal_config_and_defaults():
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (("  eval_every: 5\n", "  eval_every: 5\n  lrr: 0.1\n"), r"<config>:9: training.lrr: unknown key 'lrr'"),
+        (("  eval_every: 5\n", "  eval_every: 5\n  lrr: 0.1\n"), r"<config>:9: training.lrr: unknown key 'lrr'.*"
+                                                                 r"did you mean 'lr'"),
+        (("training:", "trainig:"), r"trainig: unknown key 'trainig'; remove it or check its spelling; did you mean "
+                                    r"'training'"),
         (("  steps: 10\n", "  steps: -1\n"), r"<config>:6: training.steps: Input should be greater than or equal to 1"),
         (("  stratified: {}\n", "  stratifed: {}\n"), r"<config>:12: methods.stratifed: .*did you mean 'stratified'"),
         (("eta: 0.5", "eta: 0.5, etaa: 1"), r"<config>:11: methods.skill-it.params: .*etaa: unknown key"),

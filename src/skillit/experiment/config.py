@@ -466,7 +466,9 @@ def _format_validation(exc: ValidationError, node: yaml.Node | None, source: str
         where = f"{source}:{line}" if line else source
         message = error["msg"]
         if error["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}; remove it or check its spelling"
+            known = _known_keys(ExperimentConfig, loc[:-1])
+            hint = f"; {did_you_mean(str(loc[-1]), known)}" if known else ""
+            message = f"unknown key {loc[-1]!r}; remove it or check its spelling{hint}"
         elif error["type"] == "missing":
             message = "required key is missing"
         ctx_error = error.get("ctx", {}).get("error")
@@ -474,6 +476,20 @@ def _format_validation(exc: ValidationError, node: yaml.Node | None, source: str
             message = str(ctx_error.args[0])
         lines.append(f"{where}: {key}: {message}")
     return "invalid config\n  " + "\n  ".join(lines)
+
+
+def _known_keys(model: type[BaseModel], loc: list[Any]) -> list[str]:
+    """The keys the pydantic model nested at ``loc`` accepts ([] where ``loc`` leaves the typed models)."""
+    for part in loc:
+        field_info = model.model_fields.get(str(part)) if isinstance(part, str) else None
+        if field_info is None:
+            return []
+        nested = [a for a in (field_info.annotation, *typing.get_args(field_info.annotation))
+                  if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
 
 
 def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
