@@ -215,6 +215,14 @@ def test_missing_skill_column_names_the_columns_that_exist(tmp_path):
         load_skills(path, skill="category", answer_field="answr")
 
 
+def test_plain_text_without_text_field_is_pointed_at_text_field(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"skill": "a", "text": "hello"}, {"skill": "b", "text": "world"}])
+    with pytest.raises(DataError, match=r"no prompt column 'prompt'; the columns are: skill, text\. Set prompt_field "
+                                        r"to one of them; or, for plain text .* set text_field: text \(--text-field\)"):
+        load_skills(path)
+    assert load_skills(path, text_field="text").names == ["a", "b"]
+
+
 def test_bad_values_name_the_row(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", tiny_rows() + [{"skill": None, "prompt": "p", "answer": "1"}])
     with pytest.raises(DataError, match=rf"{path}:6: the skill column 'skill' gave None"):

@@ -386,7 +386,15 @@ def _missing_column(column: str, existing: list[str], where: str, fields: Fields
     names = [str(c) for c in existing]
     close = difflib.get_close_matches(column, names, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
+    plain = ""
+    if role in ("prompt", "answer") and fields.text is None:
+        # a file of plain text has no prompt/answer pair: text_field scores the whole text (language modelling)
+        others = [n for n in names if n != fields.skill and n not in (fields.prompt, fields.answer)]
+        textual = [n for n in others if n.lower() in ("text", "content", "document", "body")] or others
+        if textual:
+            plain = (f"; or, for plain text (language modelling: the whole text is scored), set "
+                     f"text_field: {textual[0]} (--text-field)")
     return (
         f"{where}: no {role} column {column!r}; the columns are: {', '.join(names) or '(none)'}. "
-        f"Set {option} to one of them{hint}"
+        f"Set {option} to one of them{hint}{plain}"
     )
