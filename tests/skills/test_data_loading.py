@@ -223,6 +223,15 @@ def test_plain_text_without_text_field_is_pointed_at_text_field(tmp_path):
     assert load_skills(path, text_field="text").names == ["a", "b"]
 
 
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_standard_json_constants_are_refused_with_the_line(tmp_path, literal):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"skill": "a", "prompt": "p", "answer": "1"}\n'
+                    f'{{"skill": "a", "prompt": "p", "answer": {literal}}}\n')
+    with pytest.raises(DataError, match=rf"{path}:2: {literal} is not JSON .*write the value as a string"):
+        load_skills(path)
+
+
 def test_bad_values_name_the_row(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", tiny_rows() + [{"skill": None, "prompt": "p", "answer": "1"}])
     with pytest.raises(DataError, match=rf"{path}:6: the skill column 'skill' gave None"):

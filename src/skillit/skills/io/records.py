@@ -100,7 +100,12 @@ class JsonlRows(Rows):
         if not line.strip():
             return where, None
         try:
-            row = json.loads(line)
+            row = json.loads(line, parse_constant=_refuse_constant)
+        except _NonStandardConstant as exc:
+            raise DataError(
+                f"{where}: {exc.args[0]} is not JSON (the standard has no NaN or Infinity; Python's json module alone accepts them); write "
+                "the value as a string or a number, or delete the line"
+            ) from None
         except json.JSONDecodeError as exc:
             raise DataError(
                 f"{where}: invalid JSON ({exc.msg} at column {exc.colno}); every line of a JSONL file "
@@ -114,6 +119,15 @@ class JsonlRows(Rows):
         if not isinstance(row, dict):
             raise DataError(f"{where}: expected a JSON object {{...}}, got a {type(row).__name__}")
         return where, row
+
+
+class _NonStandardConstant(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    """``json.loads`` hook for ``NaN``, ``Infinity`` and ``-Infinity``, which the JSON standard does not have."""
+    raise _NonStandardConstant(name)
 
 
 class ParquetRows(Rows):
