@@ -304,7 +304,8 @@ def policies() -> None:
 @reports_errors
 def compare(
     run_dirs: list[Path] = typer.Argument(..., help="finished run directories; several of one benchmark (a method run later) are merged"),
-    out: Path = typer.Option(Path("runs") / "compare", "--out", help="where leaderboard.md and leaderboard.png go"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write leaderboard.md and leaderboard.png into this folder "
+                                       "(without it the leaderboard is only printed)"),
     baseline: str = typer.Option("stratified", "--baseline", help="the method every other one is paired with"),
     confidence: float = typer.Option(0.95, "--confidence", help="level of the paired t-interval"),
     replace: bool = typer.Option(False, "--replace", help="a method in a later directory of the same benchmark "
@@ -317,8 +318,12 @@ def compare(
     """Leaderboard of methods × benchmarks: loss, accuracy, paired difference to the baseline, W/T/L, rank, cost."""
     board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence, replace=replace,
                          rank_decimals=rank_decimals, oracle=_split(oracle))
-    console.print(to_markdown(board), markup=False, highlight=False)
-    console.print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}", highlight=False)
+    for line in to_markdown(board).splitlines():  # unwrapped, so the tables paste as Markdown
+        _plain(line)
+    if out is not None:
+        _plain(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.png'}")
+    else:
+        _plain("(printed only: add --out DIR to write leaderboard.md and leaderboard.png)")
 
 
 @app.command()

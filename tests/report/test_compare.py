@@ -367,7 +367,7 @@ def test_bad_input_is_one_error_and_writes_nothing(tmp_path, run_dirs):
     assert not out.exists()
 
 
-def test_cli_writes_markdown_and_png(run_dirs, tmp_path):
+def test_cli_writes_markdown_and_png(run_dirs, tmp_path, monkeypatch):
     out = tmp_path / "board"
     result = CliRunner().invoke(app, ["compare", str(run_dirs[0]), str(run_dirs[1]), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -379,6 +379,11 @@ def test_cli_writes_markdown_and_png(run_dirs, tmp_path):
     with_oracle = CliRunner().invoke(app, ["compare", str(run_dirs[0]), "--oracle", "m1,m2", "--out", str(out)])
     assert with_oracle.exit_code == 0, with_oracle.output
     assert "Oracle: `m1`" in (out / "leaderboard.md").read_text()
+    monkeypatch.chdir(tmp_path)  # where the old default --out, runs/compare, would appear
+    printed = CliRunner().invoke(app, ["compare", str(run_dirs[0]), str(run_dirs[1])], terminal_width=60)
+    assert printed.exit_code == 0, printed.output
+    assert "| m1 | 2 | 1 / 0 / 1 | 1 | 0 | 2.00 | 2.00 |" in printed.output.splitlines()  # one line, unwrapped
+    assert "add --out DIR" in printed.output and not (tmp_path / "runs").exists()
     refused = CliRunner().invoke(app, ["compare", str(run_dirs[0]), "--oracle", "m9", "--out", str(tmp_path / "y")])
     assert refused.exit_code == 2 and "--oracle names method 'm9'" in refused.output
     assert not (tmp_path / "y").exists()

@@ -742,10 +742,11 @@ def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
 
 
 def compare_runs(
-    run_dirs: Sequence[str | Path], out_dir: str | Path, *, baseline: str = BASELINE, confidence: float = 0.95,
+    run_dirs: Sequence[str | Path], out_dir: str | Path | None, *, baseline: str = BASELINE, confidence: float = 0.95,
     replace: bool = False, rank_decimals: int | None = RANK_DECIMALS, oracle: Sequence[str] | None = None,
 ) -> Leaderboard:
-    """Read every run directory, build the leaderboard and write ``leaderboard.md`` and ``leaderboard.png``.
+    """Read every run directory, build the leaderboard and write ``leaderboard.md`` and ``leaderboard.png``
+    into ``out_dir`` (None: write nothing, return the leaderboard).
 
     ``oracle``: the hindsight oracle's methods (:func:`build_leaderboard`), for the share of headroom captured.
 
@@ -759,6 +760,8 @@ def compare_runs(
         raise DataError(f"run directory {str(twice)!r} is given more than once; give each directory once")
     board = build_leaderboard(merge_benchmarks([load_run_dir(d) for d in run_dirs], replace=replace, baseline=baseline),
                               baseline=baseline, confidence=confidence, rank_decimals=rank_decimals, oracle=oracle)
+    if out_dir is None:
+        return board
     out = Path(out_dir)
     atomic_write_text(out / "leaderboard.md", to_markdown(board))
     plot_leaderboard(board, out / "leaderboard.png")
