@@ -47,6 +47,8 @@ def test_not_a_terminal_prints_plain_lines_every_interval_with_method_seed_step_
             "  skill-it seed 0: step 40/100, loss a 2.000 b 3.000, top weights b 0.75 a 0.25, ETA 0:00:45",
         ]
         clock.now += 5
+        view.event("skill-it__seed0", {"step": 100})  # the last step trains, then evaluates: wait for its losses
+        assert "done skill-it" not in out.getvalue()
         view.event("skill-it__seed0", {"step": 100, "losses": {"a": 1.0, "b": 1.5}})  # finished: said at once
         assert out.getvalue().splitlines()[-1] == "done skill-it seed 0: 100 steps, 0:00:35 (last losses: a 1.000 b 1.500)"
     assert out.getvalue().splitlines()[-1].startswith("finished: 40/200 steps")

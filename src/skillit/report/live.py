@@ -55,6 +55,7 @@ class RunState:
     last_time: float | None = None
     losses: dict[str, float | None] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=dict)
+    announced: bool = False  # the plain view printed its "done" line
 
     @property
     def method(self) -> str:
@@ -149,7 +150,6 @@ class LiveView:
         state = self.runs.get(run_id)
         if state is None:  # a warm start or another run outside the table: overall progress covers it
             return
-        was_done = state.done
         step = int(event.get("step") or 0)
         if state.first_time is None:
             state.first_step, state.first_time = step, now
@@ -159,7 +159,10 @@ class LiveView:
             state.losses = dict(event["losses"])
         if event.get("weights") is not None:
             state.weights = dict(event["weights"])
-        if not self.interactive and state.done and not was_done:
+        # the last step's training event comes just before its evaluation: announce the run with that evaluation's
+        # losses, so the line shows the final ones (the last step always evaluates)
+        if not self.interactive and state.done and event.get("losses") is not None and not state.announced:
+            state.announced = True
             self._print(f"done {state.method} seed {state.seed}: {state.total} steps, "
                         f"{self._elapsed_since(state)} (last losses: {state.loss_text()})")
         if self.interactive:  # plain lines are timed by progress(), which the runner calls right after
