@@ -30,6 +30,15 @@ def test_rectangular_graph_and_name_lookup():
         g.submatrix(["aa"], ["x"])
 
 
+@pytest.mark.parametrize("array", [np.array([[1 + 2j, 0], [0, 1]]), np.array([["1", "0"], ["0", "1"]])])
+def test_a_npy_graph_of_complex_or_text_values_is_refused(tmp_path, array):
+    np.save(tmp_path / "g.npy", array)
+    with pytest.raises(GraphError, match=rf"holds {array.dtype} values; a graph needs real numbers"):
+        SkillsGraph.load(tmp_path / "g.npy", ["a", "b"])
+    np.save(tmp_path / "b.npy", np.array([[True, False], [False, True]]))
+    assert SkillsGraph.load(tmp_path / "b.npy", ["a", "b"]).matrix[0, 0] == 1.0
+
+
 def test_json_and_npy_round_trip(tmp_path):
     g = SkillsGraph([[1, 0.25], [0, 1]], ["a", "b"], provenance={"method": "linear", "cost": {"train_steps": 5}})
     path = g.save(tmp_path / "g.json")

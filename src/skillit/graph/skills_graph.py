@@ -335,6 +335,9 @@ class SkillsGraph:
                 matrix = np.load(path, allow_pickle=False)
             except (ValueError, OSError) as exc:
                 raise GraphError(f"{where}: not a readable .npy array ({exc})") from None
+            if matrix.dtype.kind not in "biuf":  # complex, strings, dates, records: a cast would lose or invent values
+                raise GraphError(f"{where}: the array holds {matrix.dtype} values; a graph needs real numbers (save it "
+                                 "with a float dtype, e.g. np.save(path, A.astype(float)))")
             return cls(matrix, train_skills, eval_skills, {"source": str(path)}, where=where)
         try:
             data = json.loads(path.read_text())
