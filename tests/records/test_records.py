@@ -7,7 +7,7 @@ import pytest
 
 from skillit.errors import DataError
 from skillit.records.metrics import RunRecord, finite_or_none, read_metrics, write_metrics
-from skillit.records.summary import read_summary, steps_to_target, summarize
+from skillit.records.summary import divergence_warnings, read_summary, steps_to_target, summarize
 
 
 def record(step, losses, accuracies, weights=None):
@@ -92,3 +92,19 @@ def test_read_summary_names_the_directory_and_what_is_wrong(tmp_path):
         read_summary(tmp_path)
     (tmp_path / "summary.json").write_text(json.dumps({"methods": {"stratified": {}}, "steps": 3}))
     assert read_summary(tmp_path) == {"methods": {"stratified": {}}, "steps": 3}
+
+
+def test_a_run_whose_objective_ends_non_finite_is_named_with_the_step_it_diverged():
+    nan, inf = float("nan"), float("inf")
+    runs = [
+        run("m", 0, [record(0, {"a": 2.0, "b": 2.0}, {}), record(5, {"a": nan, "b": 1.0}, {}),
+                     record(10, {"a": 1.0, "b": 1.0}, {}), record(15, {"a": inf, "b": 1.0}, {}),
+                     record(20, {"a": nan, "b": 1.0}, {})]),
+        run("ok", 1, [record(0, {"a": 2.0, "b": nan}, {}), record(20, {"a": 1.0, "b": nan}, {})]),  # b: not objective
+        RunRecord(method="empty", seed=2, policy={}, records=[], steps=0, train_seconds=0.0, eval_seconds=0.0,
+                  eval_examples=0),
+    ]
+    (line,) = divergence_warnings(runs, ["a"])
+    assert line.startswith("m (seed 0): the objective's validation loss is NaN or infinite from step 15 on")
+    assert "lower training.lr" in line
+    assert len(divergence_warnings(runs, ["a", "b"])) == 2

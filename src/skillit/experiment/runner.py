@@ -57,7 +57,7 @@ from skillit.experiment.graph_learning import prepare_graphs
 from skillit.experiment.run_dir import RunDirectory, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
-from skillit.records.summary import epochs_per_skill, summarize
+from skillit.records.summary import divergence_warnings, epochs_per_skill, summarize
 from skillit.report.html import write_report
 from skillit.report.plots import plot_run
 from skillit.trainer.distributed import ProcessGroup, wrap_model
@@ -454,6 +454,12 @@ def _run_in(
     if mixture_notes:  # Skill-It's rule is kept as the paper states it; a collapse is reported, not prevented
         summary["mixture_warnings"] = mixture_notes
         for line in mixture_notes:
+            if notify is not None:
+                notify(f"warning: {line}")
+    diverged = divergence_warnings(runs, summary["objective_skills"])
+    if diverged:  # kept as results (compare ranks them last), never passed over in silence
+        summary["divergence_warnings"] = diverged
+        for line in diverged:
             if notify is not None:
                 notify(f"warning: {line}")
     if graph_costs:

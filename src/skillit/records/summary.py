@@ -30,6 +30,7 @@ mixture, so a result is read beside its epochs.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,27 @@ def epochs_per_skill(runs: Sequence[RunRecord], pool_sizes: dict[str, int | None
         else:
             out[skill] = float(np.mean([n / size for n in seen]))
     return out
+
+
+def divergence_warnings(runs: Sequence[RunRecord], skills: Sequence[str]) -> list[str]:
+    """One line per run whose final loss on an objective skill is NaN or infinite (training diverged).
+
+    A diverged run stays a result (``skillit compare`` ranks it last), but it is never passed over in silence:
+    the line names the first evaluation step at which the objective's loss stopped being finite, and the fix.
+    """
+    out = []
+    for run in runs:
+        finite = [all(_finite(record.get("losses", {}).get(s)) for s in skills) for record in run.records]
+        if not run.records or finite[-1]:
+            continue
+        first = next(i for i in range(len(finite)) if all(not ok for ok in finite[i:]))
+        out.append(
+            f"{run.method} (seed {run.seed}): the objective's validation loss is NaN or infinite from step "
+            f"{run.records[first].get('step')} on: training diverged, and its results are not a measurement; lower "
+            "training.lr, set training.grad_clip (e.g. 1.0) or more warmup_steps"
+        )
+    return out
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and math.isfinite(float(value))
