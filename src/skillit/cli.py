@@ -240,8 +240,8 @@ def graph(
     learner = learner_for(cfg, method)  # validates --method before anything is written
     if out is not None:
         out_dir = RunDirectory.check_output_location(out)
-    elif seed_list is not None and len(seed_list) > 1:  # its own folder; each seed is learned in seed<S>/ inside it
-        out_dir = Path("runs") / cfg.name / f"graph-seeds{seeds_label(seed_list)}"
+    elif seed_list is not None and len(seed_list) > 1:  # one folder for every seed set: seed<S>/ is learned once
+        out_dir = Path("runs") / cfg.name / "graph-seeds"
     elif seed_list is not None or seed is not None:  # not the run's graph folder: `graph: learn` uses the config's seed
         out_dir = Path("runs") / cfg.name / f"graph-seed{seed_list[0] if seed_list else seed}"
     else:  # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it

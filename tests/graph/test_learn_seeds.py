@@ -176,7 +176,7 @@ def test_skillit_graph_seeds_end_to_end(tmp_path):
     config.write_text(TINY)
     result = skillit("graph", str(config), "--seeds", "0-1", "--jobs", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    out = tmp_path / "runs" / "tiny-graph" / "graph-seeds0-1"
+    out = tmp_path / "runs" / "tiny-graph" / "graph-seeds"
     data = json.loads((out / "graph.json").read_text())
     assert data["uncertainty"]["seeds"] == [0, 1] and data["cost"]["seeds"] == 2
     assert data["cost"]["train_steps"] == 2 * (2 + 3 * 3)  # two learnings of base + k runs of h steps
