@@ -153,8 +153,8 @@ def test_console_lines_name_stable_helpers_and_warn_without_one(tmp_path, fake):
     assert "3 learner seeds (0, 1, 2), 95% t-interval per edge; 1 of 6 off-diagonal edges stable" in text
     assert "var2: stable helpers var1 0.3 [0.052, 0.55]" in lines
     assert "var3: stable helpers none; not stable: var1 2 [-0.48, 4.5]" in lines
-    assert any(line.startswith("warning: target var3 has no stable helper at 3 seeds: its column keeps only its "
-                               "self-edge") for line in lines)
+    assert any(line.startswith("warning: target var3 has no stable helper at 3 seeds: no other skill gains weight "
+                               "from its loss; Skill-It reaches var3 through its self-edge only") for line in lines)
     assert not any("warning: target var2" in line for line in lines)
     single = learn_graph(parse_config(TINY), tmp_path / "one", jobs=1, plots=False)
     assert any("one learner seed: no per-edge interval" in line for line in graph_lines(single))

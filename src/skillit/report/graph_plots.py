@@ -167,13 +167,16 @@ def uncertainty_lines(graph: SkillsGraph) -> list[str]:
             line += "; not stable: " + ", ".join(map(text, unstable[:3])) + (" …" if len(unstable) > 3 else "")
         lines.append(line)
         if not stable:
-            lines.append(
-                f"warning: target {target} has no stable helper at {uncertainty.n} seeds: "
-                + ("every helper it has may be probe noise" if not stable_only else
-                   f"its column keeps only its self-edge, so Skill-It weighs {target} by its own loss alone"
-                   if target in uncertainty.train_skills else
-                   "its column is empty, so no training skill is weighed by its loss")
-                + "; more seeds narrow the interval, or set graph_learning.stable_only: false to use the mean")
+            if not stable_only:
+                effect = "the mean over seeds keeps its helpers, but each may be probe noise"
+            elif target in uncertainty.train_skills:
+                effect = (f"no other skill gains weight from its loss; Skill-It reaches {target} through its "
+                          "self-edge only")
+            else:
+                effect = "no training skill gains weight from its loss"
+            lines.append(f"warning: target {target} has no stable helper at {uncertainty.n} seeds: {effect}; "
+                         "more seeds narrow the interval"
+                         + (" (graph_learning.stable_only: false uses the mean)" if stable_only else ""))
     if len(targets) > MAX_TARGET_LINES:
         lines.append(f"… and {len(targets) - MAX_TARGET_LINES} more target column(s) (graph.json: uncertainty)")
     return lines
