@@ -202,3 +202,14 @@ def test_run_with_graph_learn_at_two_seeds_reports_both_learnings(tmp_path):
     assert (tmp_path / "run" / "graph" / "seed1" / "graph.json").is_file()
     report = (tmp_path / "run" / "report.html").read_text()
     assert "22 train steps at 2 learner seeds (2× one learning)" in report and "stable helpers" in report
+
+
+def test_a_folder_with_a_one_seed_graph_takes_a_seed_set_and_old_files_read_as_before(tmp_path, fake):
+    from skillit.graph.uncertainty import uncertainty_of
+
+    old = learn_graph(parse_config(TINY), tmp_path / "g", jobs=1, plots=False)  # graph.json as written before
+    assert uncertainty_of(SkillsGraph.load(tmp_path / "g" / "graph.json")) is None
+    assert old.matrix.tolist() == MATRICES[0] and fake.calls == [0]
+    several = learn_graph(parse_config(TINY.replace("jobs: 1}", "jobs: 1, seeds: 2}")), tmp_path / "g", jobs=1,
+                          plots=False)
+    assert fake.calls == [0, 0, 1] and several.provenance["uncertainty"]["seeds"] == [0, 1]
