@@ -53,7 +53,7 @@ class FakeLearner:
 
     def fit(self, skillset, builder, tokenizer, training, *, workdir, jobs, seed, device, progress):
         FakeLearner.calls.append(seed)
-        cost = {"train_steps": 10 + seed, "eval_examples": 100, "wall_seconds": 0.0, "train_examples": 80,
+        cost = {"train_steps": 10 + seed, "eval_examples": 100, "wall_seconds": 1.0, "train_examples": 80,
                 "runs": 3, "base_steps": 2, "run_steps": 8 + seed}
         return SkillsGraph(MATRICES[seed], NAMES, NAMES, {"method": "fake", "params": self.params.model_dump(),
                                                           "cost": cost, "seed": seed, "details": {}})
@@ -120,6 +120,9 @@ def test_three_seeds_give_the_hand_computed_interval_and_the_stable_graph(tmp_pa
     # N seeds cost N learnings
     assert data["cost"]["train_steps"] == 10 + 11 + 12 and data["cost"]["seeds"] == 3
     assert data["cost"]["per_seed_train_steps"] == [10, 11, 12]
+    seed_walls = [json.loads((tmp_path / "g" / f"seed{s}" / "graph.json").read_text())["cost"]["wall_seconds"]
+                  for s in (0, 1, 2)]
+    assert data["cost"]["eval_examples"] == 300 and data["cost"]["wall_seconds"] == pytest.approx(sum(seed_walls))
     assert data["cost"]["ratio_to_training_run"] == pytest.approx(33 / 8)
     assert data["targets"] == NAMES and data["task"]["seeds"] == [0, 1, 2]
     for seed in (0, 1, 2):  # each seed is the one single-seed learning, in its own folder
