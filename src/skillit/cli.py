@@ -1,7 +1,8 @@
 """The ``skillit`` command line.
 
     skillit run [CONFIG] [--out DIR] [--seeds N|a-b,c] [--steps N] [--methods a,b] [--jobs N] [--resume]
-    skillit graph CONFIG [--method M] [--out DIR] [--jobs N]   learn the skills graph (graph.json + plots)
+    skillit graph CONFIG [--method M] [--seed N | --seeds 0-2] [--out DIR] [--jobs N]
+                                          learn the skills graph (graph.json + plots; --seeds: per-edge intervals)
     skillit bench [NAME] [--seeds N|a-b,c] run a shipped benchmark (without NAME: list them)
     skillit configs                       list the shipped configs
     skillit data inspect SOURCE [--skill-column COL] [--validation FILE] [--holdout F] [--skills a,b]
@@ -51,7 +52,14 @@ from skillit.experiment.config import (
     shipped_config_path,
 )
 from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
-from skillit.experiment.graph_learning import learn_graph, learner_for, with_graph_seed
+from skillit.experiment.graph_learning import (
+    graph_seeds,
+    learn_graph,
+    learner_for,
+    seeds_label,
+    with_graph_seed,
+    with_graph_seeds,
+)
 from skillit.experiment.mixture_search import (
     MODELS,
     PRIORS,
@@ -63,12 +71,12 @@ from skillit.experiment.mixture_search import (
     search_phase,
 )
 from skillit.experiment.run_dir import RunDirectory
-from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
+from skillit.experiment.runner import apply_overrides, default_jobs, parse_seeds, run_experiment
 from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
 from skillit.report.compare import compare_runs, to_markdown
 from skillit.report.console import fail, print_error, reports_errors
-from skillit.report.graph_plots import graph_lines, graph_table
+from skillit.report.graph_plots import graph_lines, graph_table, seeds_note
 from skillit.report.html import write_graph_report, write_report
 from skillit.report.live import LiveView
 from skillit.report.loggers import write_tensorboard
@@ -191,7 +199,8 @@ def _print_results(cfg, summary: dict, out_dir: Path) -> None:
         console.print(line, highlight=False)
     for method, cost in (summary.get("graph_cost") or {}).items():
         console.print(f"graph of {method}: {cost.get('method')} ({cost.get('source')}), {cost.get('train_steps')} "
-                      f"train steps, {cost.get('eval_examples')} evaluated examples", highlight=False)
+                      f"train steps{seeds_note(cost)}, {cost.get('eval_examples')} evaluated examples",
+                      highlight=False, markup=False)
     console.print(f"wall time {summary['wall_seconds']:.0f} s; results in {out_dir}/ (summary.json, metrics.jsonl, *.png)",
                   markup=False, highlight=False)
     _plain(f"report: {out_dir / 'report.html'}")
@@ -209,6 +218,9 @@ def graph(
     seed: Optional[int] = typer.Option(None, "--seed", help="seed of the learner's runs and data (default: the "
                                        "config's graph_learning.seed, else its first seed); another seed shows how "
                                        "stable the edges are"),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="learn at several seeds, e.g. 0-2 or 0,1,2 (N: seeds "
+                                        "0..N-1): per-edge mean and t-interval, stable edges marked; the policies' "
+                                        "graph keeps the stable edges; costs N learnings"),
 ) -> None:
     """Learn the skills graph of a config's skills: graph.json, graph_heatmap.png, graph_drawing.png.
 
@@ -216,24 +228,33 @@ def graph(
     """
     _check_jobs(jobs)
     _refuse_torchrun("graph")
+    if seed is not None and seeds is not None:
+        raise ConfigError("give --seed N (one learner seed) or --seeds (several, e.g. 0-2), not both")
     path = resolve_config_path(config)
     cfg = load_config(path)
-    if seed is not None:
+    seed_list = parse_seeds(seeds) if seeds is not None else None
+    if seed_list is not None:
+        cfg = with_graph_seeds(cfg, seed_list)
+    elif seed is not None:
         cfg = with_graph_seed(cfg, seed)
     learner = learner_for(cfg, method)  # validates --method before anything is written
     if out is not None:
         out_dir = RunDirectory.check_output_location(out)
-    elif seed is not None:  # not the run's graph folder: `graph: learn` learns at the config's own seed
-        out_dir = Path("runs") / cfg.name / f"graph-seed{seed}"
+    elif seed_list is not None and len(seed_list) > 1:  # one folder for every seed set: seed<S>/ is learned once
+        out_dir = Path("runs") / cfg.name / "graph-seeds"
+    elif seed_list is not None or seed is not None:  # not the run's graph folder: `graph: learn` uses the config's seed
+        out_dir = Path("runs") / cfg.name / f"graph-seed{seed_list[0] if seed_list else seed}"
     else:  # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it
         out_dir = RunDirectory(Path("runs") / cfg.name).graph_dir
-    console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/] → {out_dir}")
+    learner_seeds = graph_seeds(cfg)
+    at = f" at seeds {seeds_label(learner_seeds)}" if len(learner_seeds) > 1 else ""
+    console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/]{at} → {out_dir}")
     with LiveView(console, [], cfg.training.steps) as view:
         learned = learn_graph(cfg, out_dir, method=method, jobs=jobs, progress=view.progress)
     report_path = write_graph_report(learned, out_dir, title=f"{cfg.name}: {learner.name}")
     console.print(graph_table(learned))
     for line in graph_lines(learned):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)
     console.print(f"results in {out_dir}/ (graph.json, graph_heatmap.png, graph_drawing.png)")
     _plain(f"report: {report_path}")
 

@@ -151,6 +151,17 @@ def test_extra_steps_add_a_learned_graph_and_an_offline_search(tmp_path):
         {"stratified": 0, "m1": 340, "m2": 7500}
 
 
+def test_extra_steps_of_a_graph_learned_at_several_seeds_say_so(tmp_path):
+    # graph_cost.train_steps is already the sum over the learner seeds; the table says how many there were
+    a = _write_run_dir(tmp_path / "a", "A", {"stratified": [1.0] * 3, "m1": [0.9] * 3, "m2": [1.0] * 3},
+                       graph_cost={"m1": {"train_steps": 2925, "seeds": 3}, "m2": {"train_steps": 975}})
+    board = build_leaderboard([load_run_dir(a)])
+    assert (_row(board, "A", "m1").extra_steps, _row(board, "A", "m1").graph_seeds) == (2925, 3)
+    assert _row(board, "A", "m2").graph_seeds == 1
+    text = to_markdown(board)
+    assert "| 2925 (graph at 3 seeds: 3× one learning) |" in text and "| 975 |" in text
+
+
 def test_common_rank_reranks_each_benchmark_among_the_methods_run_on_all_of_them(tmp_path):
     # A: stratified 1, m1 2, m3 0.5 → own ranks m3 1, stratified 2, m1 3. B (no m3): m1 1, stratified 2 →
     # own ranks m1 1, stratified 2. Mean ranks: stratified 2.0, m1 2.0, m3 1.0 (one benchmark, the best).

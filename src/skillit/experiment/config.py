@@ -41,6 +41,7 @@ from skillit.trainer.batching import TrainLoss
 
 # ---- limits: values beyond these would crash or exhaust memory long after the run directory exists --------
 MAX_SEED = 2**32 - 1  # numpy's seed range
+MAX_GRAPH_SEEDS = 100  # each learner seed costs one whole graph learning
 MAX_STEPS = 10**9
 MAX_BATCH = 10**6
 MAX_BLOCK_SIZE = 2**16  # tokens; also the cap on the automatic block size (longest example + 8)
@@ -173,12 +174,41 @@ class GraphLearningConfig(_Strict):
     )
     scale: Literal["none", "max"] | None = Field(None, description="max: divide A by its largest |entry|")
     seed: int | None = Field(None, description="seed of the base run and the runs' data; default: the first seed")
+    seeds: int | list[int] | None = Field(
+        None, description="learn at several seeds: N (seed, seed+1, ..., N of them) or a list; per-edge mean, "
+        "t-interval and stable mask (docs/graphs.md)")
+    level: float = Field(0.95, gt=0, lt=1, description="confidence level of the per-edge t-interval (with seeds)")
+    stable_only: bool = Field(True, description="with seeds: the policies' graph keeps only stable edges "
+                              "(false: the mean over seeds)")
     jobs: int | None = Field(None, ge=1, description="parallel worker processes; default min(2, cores)")
 
     def learner_params(self) -> dict[str, Any]:
-        """The fields the learner takes (everything set, except method, seed and jobs)."""
-        skip = {"method", "seed", "jobs"}
+        """The fields the learner takes (everything set, except method, seed(s), level, stable_only and jobs)."""
+        skip = {"method", "seed", "seeds", "level", "stable_only", "jobs"}
         return {k: v for k, v in self.model_dump().items() if k not in skip and v is not None}
+
+    @field_validator("seeds")
+    @classmethod
+    def _check_graph_seeds(cls, seeds: int | list[int] | None) -> int | list[int] | None:
+        if isinstance(seeds, int) and not 1 <= seeds <= MAX_GRAPH_SEEDS:
+            raise ValueError(f"seeds: N must be from 1 to {MAX_GRAPH_SEEDS} (learner seeds), got {seeds}")
+        if isinstance(seeds, list):
+            if not 1 <= len(seeds) <= MAX_GRAPH_SEEDS:
+                raise ValueError(f"seeds: give 1 to {MAX_GRAPH_SEEDS} seeds, got {len(seeds)}")
+            bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
+            if bad:
+                raise ValueError(f"seed {bad[0]} is not an integer from 0 to {MAX_SEED}")
+            repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+            if repeated:
+                raise ValueError(f"seeds {repeated} appear more than once; a repeated seed repeats the same graph "
+                                 "and makes its interval too narrow")
+        return seeds
+
+    @model_validator(mode="after")
+    def _check_seed_and_seeds(self) -> GraphLearningConfig:
+        if isinstance(self.seeds, list) and self.seed is not None:
+            raise ValueError("give either seed (with seeds: N, the first of N seeds) or a seeds list, not both")
+        return self
 
     @model_validator(mode="after")
     def _check_learner(self) -> GraphLearningConfig:

@@ -9,6 +9,10 @@ An output directory holds::
     graph_heatmap.png      the matrix as a heatmap
     graph_drawing.png      the graph's edges above the drawing threshold
     work/                  base snapshots and finished runs (a second call resumes from them)
+
+Learned at several seeds (``graph_learning.seeds``, ``skillit graph --seeds 0-2``), ``work/`` is replaced by one
+such folder per seed, ``seed<S>/`` (graph.json + work/), and ``graph.json`` adds ``uncertainty`` (per-edge
+mean, std, n, t-interval, stable mask, each seed's matrix) with the stable graph as its ``matrix``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from skillit.experiment.build import (
 from skillit.experiment.config import ExperimentConfig, GraphLearningConfig
 from skillit.graph.diagnostics import compare_graphs, density
 from skillit.graph.skills_graph import SkillsGraph
+from skillit.graph.uncertainty import edge_uncertainty
 from skillit.graph_learners import GraphLearner, get_learner
 from skillit.report.graph_plots import draw_graph, plot_heatmap
 from skillit.tasks import get_task, parse_task_params
@@ -89,6 +94,25 @@ def _warm_model(build: Callable[[], torch.nn.Module], path: str) -> torch.nn.Mod
     return model
 
 
+def graph_seeds(config: ExperimentConfig) -> list[int]:
+    """The learner seeds: ``graph_learning.seeds`` (N: N seeds from ``seed``, else from the config's first
+    seed; or a list), else the one seed ``graph_learning.seed`` or the config's first seed."""
+    section = graph_learning_config(config)
+    first = section.seed if section.seed is not None else config.seeds[0]
+    if section.seeds is None:
+        return [first]
+    if isinstance(section.seeds, int):
+        return list(range(first, first + section.seeds))
+    return list(section.seeds)
+
+
+def graph_targets(config: ExperimentConfig, graph: SkillsGraph) -> list[str]:
+    """The graph columns the policies optimise: the target skills in fine-tuning, else every column."""
+    if config.setting == "finetune" and config.target_skills:
+        return [name for name in config.target_skills if name in graph.eval_skills]
+    return list(graph.eval_skills)
+
+
 def learn_graph(
     config: ExperimentConfig,
     out_dir: str | Path,
@@ -96,20 +120,47 @@ def learn_graph(
     method: str | None = None,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-    warm_start_path: str | Path | None = None,
+    warm_start_dir: str | Path | None = None,
     plots: bool = True,
     workdir: str | Path | None = None,
 ) -> SkillsGraph:
     """Learn the graph of ``config``'s skills, write ``graph.json`` (+ plots) to ``out_dir`` and return it.
 
+    At one seed (:func:`graph_seeds`) the learner writes ``out_dir/graph.json``. At several, each seed is that
+    same single-seed learning in ``out_dir/seed<S>/`` (cached and resumable on its own), and
+    ``out_dir/graph.json`` holds the per-edge statistics (:mod:`skillit.graph.uncertainty`) and, as its
+    ``matrix``, the stable graph (``stable_only: false``: the mean); its cost is the sum over the seeds.
+
     A directory that already holds ``graph.json`` for the same set-up is returned as is; an interrupted
     one resumes from ``work/`` (or ``workdir``: learners that differ only in how they read the runs, e.g.
     ``compare`` or ``scale``, can share one). ``progress(done_steps, planned_steps)`` follows the steps.
+    ``warm_start_dir``: where the warm-start model of seed S is (or is written) as ``seed<S>.pt`` (default:
+    each seed's ``work/``).
     """
+    seeds = graph_seeds(config)
+    if len(seeds) == 1:
+        return _learn_one(config, out_dir, seeds[0], method=method, jobs=jobs, progress=progress,
+                          warm_start_dir=warm_start_dir, plots=plots, workdir=workdir)
+    return _learn_seeds(config, out_dir, seeds, method=method, jobs=jobs, progress=progress,
+                        warm_start_dir=warm_start_dir, plots=plots, workdir=workdir)
+
+
+def _learn_one(
+    config: ExperimentConfig,
+    out_dir: str | Path,
+    seed: int,
+    *,
+    method: str | None,
+    jobs: int | None,
+    progress: Callable[[int, int], None] | None,
+    warm_start_dir: str | Path | None,
+    plots: bool,
+    workdir: str | Path | None,
+) -> SkillsGraph:
+    """The one learning path: the learner at ``seed``, into ``out_dir`` (cached, resumable)."""
     started = time.perf_counter()
     section = graph_learning_config(config)
     learner = learner_for(config, method)
-    seed = section.seed if section.seed is not None else config.seeds[0]
     device = resolve_device(config.device)
     full = task_skillset(config, seed)
     skillset = build_skillset(config, seed, full)
@@ -120,14 +171,17 @@ def learn_graph(
     existing = out / GRAPH_FILE
     if existing.is_file():
         graph = SkillsGraph.load(existing)
-        same_seed = graph.provenance.get("task", {}).get("seed", seed) == seed  # a graph learned at another seed is not this one
+        task = graph.provenance.get("task", {})
+        # a graph learned at another seed, or over several seeds, is not this one
+        same_seed = task.get("seed", seed) == seed and "uncertainty" not in graph.provenance
         if (graph.provenance.get("method") == learner.name and graph.provenance.get("params") == learner.params.model_dump()
                 and same_seed):
             return graph
     builder: Callable[[], torch.nn.Module] = partial(build_model, config, tokenizer, block_size, seed)
     warm_cost: dict[str, Any] | None = None
     if config.warm_start is not None:
-        path = Path(warm_start_path) if warm_start_path is not None else out / "work" / f"warm_start_seed{seed}.pt"
+        path = (Path(warm_start_dir) / f"seed{seed}.pt" if warm_start_dir is not None
+                else out / "work" / f"warm_start_seed{seed}.pt")
         if not path.is_file():
             warm_cost = warm_start(config, seed, path)
             warm_cost = {"steps": warm_cost["steps"], "train_seconds": warm_cost["train_seconds"]}
@@ -160,6 +214,77 @@ def learn_graph(
     return graph
 
 
+def _learn_seeds(
+    config: ExperimentConfig,
+    out_dir: str | Path,
+    seeds: list[int],
+    *,
+    method: str | None,
+    jobs: int | None,
+    progress: Callable[[int, int], None] | None,
+    warm_start_dir: str | Path | None,
+    plots: bool,
+    workdir: str | Path | None,
+) -> SkillsGraph:
+    """:func:`_learn_one` at every seed (``out_dir/seed<S>/``), then the per-edge statistics over them."""
+    section = graph_learning_config(config)
+    learner = learner_for(config, method)
+    out = Path(out_dir)
+    existing = out / GRAPH_FILE
+    if existing.is_file():
+        graph = SkillsGraph.load(existing)
+        recorded = graph.provenance.get("uncertainty") or {}
+        if (graph.provenance.get("method") == learner.name and graph.provenance.get("params") == learner.params.model_dump()
+                and recorded.get("seeds") == seeds and recorded.get("level") == section.level
+                and recorded.get("stable_only") == section.stable_only):
+            return graph
+    graphs: list[SkillsGraph] = []
+    for n, seed in enumerate(seeds):
+
+        def report(done: int, planned: int, n: int = n) -> None:  # every seed plans the same steps
+            if progress is not None:
+                progress(n * planned + done, len(seeds) * planned)
+
+        graphs.append(_learn_one(
+            config, out / f"seed{seed}", seed, method=method, jobs=jobs, progress=report,
+            warm_start_dir=warm_start_dir, plots=False,
+            workdir=Path(workdir) / f"seed{seed}" if workdir is not None else None,
+        ))
+    uncertainty = edge_uncertainty(graphs, seeds, section.level)
+    matrix = uncertainty.stable_matrix() if section.stable_only else uncertainty.mean
+    first = graphs[0].provenance
+    costs = [graph.provenance["cost"] for graph in graphs]
+    # each seed's own cost as recorded when it was learned (a seed reused from the folder counts too)
+    summed = {key: sum(cost.get(key) or 0 for cost in costs) for key in
+              ("train_steps", "eval_examples", "train_examples", "runs", "base_steps", "run_steps", "wall_seconds")}
+    cost: dict[str, Any] = {
+        **summed,
+        "training_run_steps": config.training.steps,
+        "ratio_to_training_run": summed["train_steps"] / config.training.steps,
+        "seeds": len(seeds),  # the learner ran once per seed: N seeds cost N times one learning
+        "per_seed_train_steps": [cost["train_steps"] for cost in costs],
+    }
+    warm = [cost["warm_start"] for cost in costs if "warm_start" in cost]
+    if warm:
+        cost["warm_start"] = {"steps": sum(w["steps"] for w in warm), "train_seconds": sum(w["train_seconds"] for w in warm)}
+    provenance: dict[str, Any] = {
+        "method": first["method"], "params": first["params"], "cost": cost, "seeds": seeds,
+        "details": {"seed_graphs": [f"seed{seed}/{GRAPH_FILE}" for seed in seeds]},
+        "uncertainty": {**uncertainty.to_dict(), "stable_only": section.stable_only,
+                        "self_edges": "kept at their mean (not filtered by stability)"},
+        "task": {"name": config.task.name, "params": config.task.params, "seeds": seeds},
+    }
+    graph = SkillsGraph(matrix, uncertainty.train_skills, uncertainty.eval_skills, provenance)
+    provenance["targets"] = graph_targets(config, graph)
+    provenance["diagnostics"] = diagnostics_of(config, graph)
+    graph = SkillsGraph(matrix, graph.train_skills, graph.eval_skills, provenance)
+    graph.save(out / GRAPH_FILE)
+    if plots:
+        plot_heatmap(graph, out / "graph_heatmap.png")
+        draw_graph(graph, out / "graph_drawing.png")
+    return graph
+
+
 def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, Any]:
     """Density (with its warning) and, where the task plants a prerequisite graph, the comparison with it."""
     out: dict[str, Any] = {"density": density(graph).to_dict()}
@@ -177,10 +302,34 @@ def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, An
 
 
 def with_graph_seed(config: ExperimentConfig, seed: int) -> ExperimentConfig:
-    """The config with ``graph_learning.seed = seed`` (the learner's base run, probes and data at that seed)."""
+    """The config with ``graph_learning.seed = seed`` and no ``seeds`` (the learner's base run, probes and
+    data at that one seed)."""
     data = config.model_dump()
-    data["graph_learning"] = {**(data.get("graph_learning") or {}), "seed": seed}
+    data["graph_learning"] = {**(data.get("graph_learning") or {}), "seed": seed, "seeds": None}
     return ExperimentConfig.model_validate(data)
+
+
+def with_graph_seeds(config: ExperimentConfig, seeds: list[int]) -> ExperimentConfig:
+    """The config with ``graph_learning.seeds = seeds`` (one seed: :func:`with_graph_seed`)."""
+    if len(seeds) == 1:
+        return with_graph_seed(config, seeds[0])
+    data = config.model_dump()
+    data["graph_learning"] = {**(data.get("graph_learning") or {}), "seed": None, "seeds": list(seeds)}
+    return ExperimentConfig.model_validate(data)
+
+
+def seeds_label(seeds: list[int]) -> str:
+    """A folder-name label: runs of consecutive seeds as ``a-b``, joined by ``_`` (``[0, 1, 2, 5]`` → ``0-2_5``)."""
+    parts: list[str] = []
+    start = previous = seeds[0]
+    for seed in [*seeds[1:], None]:
+        if seed is not None and seed == previous + 1:
+            previous = seed
+            continue
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+        if seed is not None:
+            start = previous = seed
+    return "_".join(parts)
 
 
 def uses_learned_graph(config: ExperimentConfig) -> list[str]:
@@ -230,9 +379,8 @@ def prepare_graphs(
     learned = uses_learned_graph(config)
     if not learned:
         return config, costs, 0
-    section = graph_learning_config(config)
-    seed = section.seed if section.seed is not None else config.seeds[0]
-    planned = learner_for(config).planned_steps(build_skillset(config, seed))
+    seeds = graph_seeds(config)
+    planned = learner_for(config).planned_steps(build_skillset(config, seeds[0])) * len(seeds)
     runs_total = len(config.methods) * len(config.seeds) * config.training.steps
     if config.warm_start is not None:
         runs_total += len(config.seeds) * config.warm_start.steps
@@ -242,8 +390,10 @@ def prepare_graphs(
             progress(done, planned + runs_total)
 
     graph_dir = Path(out) / "graph"
-    warm = Path(out) / "warm_start" / f"seed{seed}.pt" if config.warm_start is not None else None
-    graph = learn_graph(config, graph_dir, jobs=jobs, progress=report, warm_start_path=warm)
+    # the runner's own warm-start folder (RunDirectory.warm_start_path): a learner seed that is also a run seed
+    # shares the warm model with the runs
+    warm = Path(out) / "warm_start" if config.warm_start is not None else None
+    graph = learn_graph(config, graph_dir, jobs=jobs, progress=report, warm_start_dir=warm)
     cost = {**graph.provenance["cost"], "method": graph.provenance["method"], "source": "learned",
             "path": str(graph_dir / GRAPH_FILE)}
     for name in learned:
@@ -255,10 +405,15 @@ __all__ = [
     "GRAPH_FILE",
     "diagnostics_of",
     "file_graph_costs",
+    "graph_seeds",
+    "graph_targets",
     "learn_graph",
     "learner_for",
     "prepare_graphs",
     "run_scaled_defaults",
+    "seeds_label",
     "uses_learned_graph",
     "with_graph_file",
+    "with_graph_seed",
+    "with_graph_seeds",
 ]

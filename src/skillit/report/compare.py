@@ -51,8 +51,9 @@ Per benchmark and method, with n seeds:
   interval carries the method's seed noise, not the oracle's); otherwise the benchmark has no headroom and no
   share is given. The overall table averages each method's share over the benchmarks with headroom.
 * costs: extra training steps (steps outside the compared runs: the graph learning of ``graph: learn``,
-  summary ``graph_cost``, plus an offline search that chose a static mixture, summary ``offline_cost``,
-  which ``skillit search`` writes), evaluation examples per run, time per run relative to the
+  summary ``graph_cost``, summed over its learner seeds and marked "graph at N seeds: N× one learning",
+  plus an offline search that chose a static mixture, summary ``offline_cost``, which ``skillit search``
+  writes), evaluation examples per run, time per run relative to the
   baseline's, the share of a run's time spent outside the optimiser steps (evaluation + signals), and the
   signals' seconds when the records carry them (``signal_seconds`` in ``metrics.jsonl`` records: a number or
   ``{signal: seconds}``, cumulative; absent = not reported).
@@ -97,6 +98,7 @@ class MethodRuns:
     eval_seconds: dict[int, float] = field(default_factory=dict)
     eval_examples: dict[int, int] = field(default_factory=dict)
     extra_steps: int = 0
+    graph_seeds: int = 1  # learner seeds behind the graph cost in extra_steps (N seeds: N learnings)
     signal_seconds: float | None = None  # mean per run; None when the records do not report it
     epochs: dict[str, float | None] = field(default_factory=dict)
     steps_to_target: dict[int, int | None] = field(default_factory=dict)  # empty when no target_loss is set
@@ -144,6 +146,7 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
             eval_examples={int(s["seed"]): int(s.get("eval_examples") or 0) for s in per_seed},
             extra_steps=int((graph_cost.get(method) or {}).get("train_steps") or 0)
             + int((offline_cost.get(method) or {}).get("train_steps") or 0),
+            graph_seeds=int((graph_cost.get(method) or {}).get("seeds") or 1),
             signal_seconds=float(np.mean(seed_signals)) if seed_signals else None,
             epochs=dict(entry.get("epochs") or {}),
             steps_to_target=({int(s["seed"]): (None if s.get("steps_to_target") is None else int(s["steps_to_target"]))
@@ -310,6 +313,7 @@ def _union(kept: MethodRuns, runs: MethodRuns) -> MethodRuns:
         method=kept.method, loss=both(kept.loss, runs.loss), accuracy=both(kept.accuracy, runs.accuracy),
         train_seconds=both(kept.train_seconds, runs.train_seconds), eval_seconds=both(kept.eval_seconds, runs.eval_seconds),
         eval_examples=both(kept.eval_examples, runs.eval_examples), extra_steps=kept.extra_steps,
+        graph_seeds=kept.graph_seeds,
         signal_seconds=kept.signal_seconds, epochs=kept.epochs,
         steps_to_target=both(kept.steps_to_target, runs.steps_to_target),
     )
@@ -385,6 +389,7 @@ class Row:
     reached: tuple[int, int] = (0, 0)  # (seeds that reached the target, seeds); (0, 0) without a target
     faster: bool = False  # reached on every seed, and saved more steps than the larger seed sd of the steps
     headroom: tuple[float, float | None, float | None] | None = None  # share captured (mean, low, high); None: none
+    graph_seeds: int = 1  # learner seeds behind the graph cost in extra_steps
 
 
 @dataclass(frozen=True)
@@ -483,6 +488,7 @@ def build_leaderboard(
                 overhead_share=outside / spent if spent > 0 else None,
                 signal_seconds=runs.signal_seconds, epochs=runs.epochs, clear_win=clear,
                 steps_to_target=to_target, reached=reached, faster=faster, headroom=headroom,
+                graph_seeds=runs.graph_seeds,
             ))
     common = _common_ranks(means_per_benchmark, rank_decimals)
     overall = []
@@ -700,12 +706,16 @@ def to_markdown(board: Leaderboard) -> str:
                 f"{_difference(r.difference)} | {outcome} | {r.rank:g} | "
                 + (f"{_target(r)} | " if target else "")
                 + (f"{_share(r.headroom)} | " if found is not None else "")
-                + f"{r.extra_steps} | {r.eval_examples:.0f} | "
+                + f"{r.extra_steps}{_seeds_note(r.graph_seeds)} | {r.eval_examples:.0f} | "
                 f"{'—' if r.time_ratio is None else f'{r.time_ratio:.2f}'} | "
                 f"{'—' if r.overhead_share is None else f'{100 * r.overhead_share:.0f}%'} | "
                 f"{'—' if r.signal_seconds is None else f'{r.signal_seconds:.1f}'} | {_epochs(r.epochs)} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _seeds_note(seeds: int) -> str:
+    return f" (graph at {seeds} seeds: {seeds}× one learning)" if seeds > 1 else ""
 
 
 def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:

@@ -13,14 +13,18 @@ import numpy as np
 from rich.table import Table
 
 from skillit.graph.skills_graph import SkillsGraph
+from skillit.graph.uncertainty import uncertainty_of
 from skillit.report.plots import _pyplot, _save
 
 
 def _title(graph: SkillsGraph) -> str:
     method = graph.provenance.get("method") or graph.provenance.get("source") or "skills graph"
     cost = graph.provenance.get("cost", {})
+    seeds = cost.get("seeds") or 1
+    kept = "" if seeds == 1 else (f", {seeds} seeds, stable edges" if (graph.provenance.get("uncertainty") or {}).get(
+        "stable_only", True) else f", {seeds} seeds, mean")
     if cost.get("train_steps") is not None:
-        return f"{method} ({cost['train_steps']} train steps)"
+        return f"{method} ({cost['train_steps']} train steps{kept})"
     return str(method)
 
 
@@ -96,6 +100,12 @@ def graph_table(graph: SkillsGraph):
     return table
 
 
+def seeds_note(cost: dict) -> str:
+    """`` at N learner seeds (N× one learning)`` for a graph cost summed over N > 1 seeds, else ``""``."""
+    seeds = cost.get("seeds") or 1
+    return f" at {seeds} learner seeds ({seeds}× one learning)" if seeds > 1 else ""
+
+
 def graph_lines(graph: SkillsGraph) -> list[str]:
     """Cost, density warning and agreement with the planted graph, as printable lines."""
     lines = []
@@ -103,7 +113,7 @@ def graph_lines(graph: SkillsGraph) -> list[str]:
     if cost:
         ratio = cost.get("ratio_to_training_run")
         lines.append(
-            f"cost: {cost.get('train_steps')} train steps"
+            f"cost: {cost.get('train_steps')} train steps{seeds_note(cost)}"
             + (f" ({ratio:.2f}× one training run)" if ratio is not None else "")
             + f", {cost.get('eval_examples')} evaluated examples, {cost.get('wall_seconds', 0):.0f} s"
         )
@@ -120,7 +130,56 @@ def graph_lines(graph: SkillsGraph) -> list[str]:
             f"vs the task's planted prerequisites: precision {fmt(planted['precision'])}, recall "
             f"{fmt(planted['recall'])}, weight correlation {fmt(planted['pearson'])} (off-diagonal edges)"
         )
+    return lines + uncertainty_lines(graph)
+
+
+MAX_TARGET_LINES = 20  # one line per target column; beyond this many, a count
+
+
+def uncertainty_lines(graph: SkillsGraph) -> list[str]:
+    """For a graph learned at several seeds: the interval, how many edges are stable, and per target column its
+    stable helpers (mean [interval]) and the helpers that are not stable, with a warning for a target that has
+    no stable helper. A graph learned at one seed: a hint that ``--seeds`` measures this."""
+    uncertainty = uncertainty_of(graph)
+    if uncertainty is None:
+        if graph.provenance.get("cost") and graph.provenance.get("method"):  # learned at one seed
+            return ["one learner seed: no per-edge interval; `skillit graph CONFIG --seeds 0-2` tells measured "
+                    "edges from probe noise"]
+        return []
+    recorded = graph.provenance.get("uncertainty") or {}
+    off = ~uncertainty.self_edges()
+    stable_only = recorded.get("stable_only", True)
+    lines = [
+        f"uncertainty: {uncertainty.n} learner seeds ({', '.join(map(str, uncertainty.seeds))}), "
+        f"{100 * uncertainty.level:g}% t-interval per edge; {int((uncertainty.stable & off).sum())} of "
+        f"{int(off.sum())} off-diagonal edges stable (interval excludes 0); "
+        + ("the policies use the stable graph (unstable edges set to 0, self-edges kept at their mean)"
+           if stable_only else "the policies use the mean over seeds (stable_only: false)")
+    ]
+    targets = [t for t in graph.provenance.get("targets") or uncertainty.eval_skills if t in uncertainty.eval_skills]
+    for target in targets[:MAX_TARGET_LINES]:
+        helpers = uncertainty.helpers(target)
+        stable = [h for h in helpers if h[4]]
+        unstable = [h for h in helpers if not h[4]]
+        text = lambda h: f"{h[0]} {h[1]:.2g} [{h[2]:.2g}, {h[3]:.2g}]"  # noqa: E731
+        line = f"{target}: stable helpers " + (", ".join(map(text, stable)) if stable else "none")
+        if unstable:
+            line += "; not stable: " + ", ".join(map(text, unstable[:3])) + (" …" if len(unstable) > 3 else "")
+        lines.append(line)
+        if not stable:
+            if not stable_only:
+                effect = "the mean over seeds keeps its helpers, but each may be probe noise"
+            elif target in uncertainty.train_skills:
+                effect = (f"no other skill gains weight from its loss; Skill-It reaches {target} through its "
+                          "self-edge only")
+            else:
+                effect = "no training skill gains weight from its loss"
+            lines.append(f"warning: target {target} has no stable helper at {uncertainty.n} seeds: {effect}; "
+                         "more seeds narrow the interval"
+                         + (" (graph_learning.stable_only: false uses the mean)" if stable_only else ""))
+    if len(targets) > MAX_TARGET_LINES:
+        lines.append(f"… and {len(targets) - MAX_TARGET_LINES} more target column(s) (graph.json: uncertainty)")
     return lines
 
 
-__all__ = ["draw_graph", "graph_lines", "graph_table", "plot_heatmap"]
+__all__ = ["draw_graph", "graph_lines", "graph_table", "plot_heatmap", "seeds_note", "uncertainty_lines"]

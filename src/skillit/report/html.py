@@ -27,9 +27,10 @@ import numpy as np
 
 from skillit.errors import DataError
 from skillit.graph.skills_graph import SkillsGraph
+from skillit.graph.uncertainty import EdgeUncertainty, uncertainty_of
 from skillit.records.metrics import RunRecord, read_metrics
 from skillit.records.summary import read_summary
-from skillit.report.graph_plots import graph_lines, heatmap_figure
+from skillit.report.graph_plots import graph_lines, heatmap_figure, seeds_note
 from skillit.report.plots import _pyplot, metric_figure, weights_figure
 from skillit.report.stats import PairedDifference, paired_difference
 from skillit.utils.io import atomic_write_text
@@ -302,7 +303,7 @@ def _time_section(run: RunContents) -> str:
         ratio = cost.get("ratio_to_training_run")
         facts.append(
             f"graph of {_e(method)}: {_e(cost.get('method'))} ({_e(cost.get('source'))}): {_e(cost.get('train_steps'))} "
-            f"train steps" + (f" ({ratio:.2f}× one training run)" if ratio is not None else "")
+            f"train steps{_e(seeds_note(cost))}" + (f" ({ratio:.2f}× one training run)" if ratio is not None else "")
             + f", {_e(cost.get('eval_examples'))} evaluated examples, {cost.get('wall_seconds') or 0:.1f} s")
     lines.append("<ul>" + "".join(f"<li>{fact}</li>" for fact in facts) + "</ul>")
     lines.append(f'<p class="muted">overhead of a mixing method = its train time ÷ {BASELINE}\'s (policy updates and '
@@ -320,11 +321,29 @@ def _graph_section(graph: SkillsGraph) -> str:
         parts.append(f'<p class="muted">{k}×{m} graph: too large to draw as a heatmap</p>')
     lines = graph_lines(graph)
     if lines:
-        parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>")
+        parts.append("<ul>" + "".join(f"<li>{'<b>' + _e(line) + '</b>' if line.startswith('warning') else _e(line)}</li>"
+                                      for line in lines) + "</ul>")
+    uncertainty = uncertainty_of(graph)
+    if uncertainty is not None and k * m <= 2_500:
+        parts.append(_interval_table(uncertainty))
     provenance = {key: value for key, value in graph.provenance.items() if key != "diagnostics"}
     parts.append("<details><summary>provenance</summary><pre>" + _e(json.dumps(provenance, indent=2, default=str))
                  + "</pre></details>")
     return "".join(parts)
+
+
+def _interval_table(uncertainty: EdgeUncertainty) -> str:
+    """Per edge: mean [t-interval] over the learner seeds; stable edges (interval excludes 0) in bold with ✓."""
+    rows = []
+    for i, name in enumerate(uncertainty.train_skills):
+        cells = [_e(name)]
+        for j in range(len(uncertainty.eval_skills)):
+            text = (f"{uncertainty.mean[i, j]:.2g} [{uncertainty.low[i, j]:.2g}, {uncertainty.high[i, j]:.2g}]")
+            cells.append(f"<b>{_e(text)} ✓</b>" if uncertainty.stable[i, j] else _e(text))
+        rows.append(cells)
+    return (f"<h4>Edges over {uncertainty.n} learner seeds: mean [{100 * uncertainty.level:g}% t-interval]; "
+            "✓ stable (interval excludes 0)</h4>" + _table(["train \\ eval", *uncertainty.eval_skills], rows,
+                                                           css="graph-matrix"))
 
 
 def _curves(run: RunContents) -> str:
@@ -447,7 +466,8 @@ def write_graph_report(graph: SkillsGraph, out_dir: str | Path, *, title: str | 
     if k * m <= 2_500:
         matrix = np.asarray(graph.matrix, dtype=float)
         rows = [[_e(name_i)] + [f"{matrix[i, j]:.3g}" for j in range(m)] for i, name_i in enumerate(graph.train_skills)]
-        parts += ["<h3>Matrix</h3>", _table(["train \\ eval", *graph.eval_skills], rows, css="graph-matrix")]
+        heading = "Matrix (the stable graph the policies use)" if uncertainty_of(graph) is not None else "Matrix"
+        parts += [f"<h3>{heading}</h3>", _table(["train \\ eval", *graph.eval_skills], rows, css="graph-matrix")]
     return atomic_write_text(Path(out_dir) / REPORT_FILE, _page(f"skillit graph report: {name}", "\n".join(parts)))
 
 
