@@ -57,7 +57,7 @@ from skillit.experiment.config import (
     shipped_config_path,
 )
 from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
-from skillit.experiment.graph_learning import learn_graph, learner_for, with_graph_seed
+from skillit.experiment.graph_learning import graph_difference, learn_graph, learner_for, with_graph_seed
 from skillit.experiment.mixture_search import (
     MODELS,
     PRIORS,
@@ -68,7 +68,7 @@ from skillit.experiment.mixture_search import (
     plan_search,
     search_phase,
 )
-from skillit.experiment.run_dir import MANIFEST, RunDirectory
+from skillit.experiment.run_dir import MANIFEST, RunDirectory, claim_graph_folder
 from skillit.experiment.runner import apply_overrides, default_jobs, run_experiment
 from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
@@ -247,10 +247,13 @@ def graph(
     seed: Optional[int] = typer.Option(None, "--seed", help="seed of the learner's runs and data (default: the "
                                        "config's graph_learning.seed, else its first seed); another seed shows how "
                                        "stable the edges are"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="delete a graph of another set-up that --out holds "
+                                   "(graph.json, plots, work/) and learn this one; without it that is refused"),
 ) -> None:
     """Learn the skills graph of a config's skills: graph.json, graph_heatmap.png, graph_drawing.png.
 
-    Running it again with the same --out resumes an interrupted run without redoing finished runs.
+    Running it again with the same --out resumes an interrupted run without redoing finished runs; a folder
+    holding a graph of another set-up (learner, parameters, seed, task) is refused unless --overwrite.
     """
     _check_jobs(jobs)
     _refuse_torchrun("graph")
@@ -265,6 +268,7 @@ def graph(
         out_dir = Path("runs") / cfg.name / f"graph-seed{seed}"
     else:  # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it
         out_dir = RunDirectory(Path("runs") / cfg.name).graph_dir
+    claim_graph_folder(out_dir, graph_difference(cfg, out_dir, method), overwrite=overwrite)
     console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/] → {out_dir}")
     with LiveView(console, [], cfg.training.steps) as view:
         learned = learn_graph(cfg, out_dir, method=method, jobs=jobs, progress=view.progress)

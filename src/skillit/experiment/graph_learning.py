@@ -40,7 +40,7 @@ from skillit.graph.skills_graph import SkillsGraph
 from skillit.graph_learners import GraphLearner, get_learner
 from skillit.report.graph_plots import draw_graph, plot_heatmap
 from skillit.tasks import get_task, parse_task_params
-from skillit.utils.io import load_checkpoint
+from skillit.utils.io import atomic_write_bytes, load_checkpoint
 
 GRAPH_FILE = "graph.json"
 
@@ -118,12 +118,8 @@ def learn_graph(
     block_size = context_length(config, full, tokenizer)
     out = Path(out_dir)
     existing = out / GRAPH_FILE
-    if existing.is_file():
-        graph = SkillsGraph.load(existing)
-        same_seed = graph.provenance.get("task", {}).get("seed", seed) == seed  # a graph learned at another seed is not this one
-        if (graph.provenance.get("method") == learner.name and graph.provenance.get("params") == learner.params.model_dump()
-                and same_seed):
-            return graph
+    if existing.is_file() and graph_difference(config, out, method) is None:
+        return SkillsGraph.load(existing)
     builder: Callable[[], torch.nn.Module] = partial(build_model, config, tokenizer, block_size, seed)
     warm_cost: dict[str, Any] | None = None
     if config.warm_start is not None:
@@ -158,6 +154,35 @@ def learn_graph(
         plot_heatmap(graph, out / "graph_heatmap.png")
         draw_graph(graph, out / "graph_drawing.png")
     return graph
+
+
+def graph_difference(config: ExperimentConfig, out_dir: str | Path, method: str | None = None) -> str | None:
+    """How the graph in ``out_dir/graph.json`` differs from the one :func:`learn_graph` would learn for
+    ``config`` (and ``method``): its learner, the learner's parameters, the seed, the task; None when the
+    folder holds no graph or the same one (which ``learn_graph`` then returns as is)."""
+    path = Path(out_dir) / GRAPH_FILE
+    if not path.is_file():
+        return None
+    provenance = SkillsGraph.load(path).provenance
+    learner = learner_for(config, method)
+    section = graph_learning_config(config)
+    seed = section.seed if section.seed is not None else config.seeds[0]
+    task = json.loads(json.dumps({"name": config.task.name, "params": config.task.params, "seed": seed}, default=str))
+    ours = {"method": learner.name, "params": learner.params.model_dump(mode="json"), "task": task}
+    theirs = {"method": provenance.get("method"), "params": provenance.get("params"), "task": provenance.get("task", task)}
+    for key in ("method", "params", "task"):
+        if key == "params" and isinstance(theirs[key], dict):
+            changed = sorted(name for name in {*ours[key], *theirs[key]} if ours[key].get(name) != theirs[key].get(name))
+            if changed:
+                return "learner parameters " + ", ".join(
+                    f"{name} ({theirs[key].get(name)!r} there, {ours[key].get(name)!r} now)" for name in changed[:5])
+        elif ours[key] != theirs[key]:
+            if key == "task" and isinstance(theirs[key], dict):
+                changed = sorted(name for name in {*ours[key], *theirs[key]} if ours[key].get(name) != theirs[key].get(name))
+                return "task " + ", ".join(f"{name} ({theirs[key].get(name)!r} there, {ours[key].get(name)!r} now)"
+                                           for name in changed)
+            return f"{key} ({theirs[key]!r} there, {ours[key]!r} now)"
+    return None
 
 
 def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, Any]:
@@ -213,6 +238,28 @@ def file_graph_costs(config: ExperimentConfig, config_dir: Path | None) -> dict[
     return costs
 
 
+def shared_graph_dir(config: ExperimentConfig) -> Path:
+    """Where ``skillit graph CONFIG`` writes without --out or --seed: ``runs/<name>/graph`` (the graph folder of
+    the run directory ``skillit run CONFIG`` uses by default)."""
+    return Path("runs") / config.name / "graph"
+
+
+def reuse_shared_graph(config: ExperimentConfig, graph_dir: Path) -> Path | None:
+    """A run's ``graph: learn`` into another --out: when ``graph_dir`` holds no graph and :func:`shared_graph_dir`
+    holds the one this config would learn (:func:`graph_difference` finds nothing), copy it (graph.json and
+    its plots) instead of learning it again; the folder it came from, or None."""
+    shared = shared_graph_dir(config)
+    if (graph_dir / GRAPH_FILE).exists() or not (shared / GRAPH_FILE).is_file():
+        return None
+    if shared.resolve() == graph_dir.resolve() or graph_difference(config, shared) is not None:
+        return None
+    graph_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("graph_heatmap.png", "graph_drawing.png", GRAPH_FILE):  # graph.json last: it marks the copy done
+        if (shared / name).is_file():
+            atomic_write_bytes(graph_dir / name, (shared / name).read_bytes())
+    return shared
+
+
 def prepare_graphs(
     config: ExperimentConfig,
     out: Path,
@@ -221,7 +268,8 @@ def prepare_graphs(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[ExperimentConfig, dict[str, Any], int]:
-    """For ``run_experiment``: learn the ``graph: learn`` graph once into ``out/graph`` (cached, resumable).
+    """For ``run_experiment``: learn the ``graph: learn`` graph once into ``out/graph`` (cached, resumable), or
+    copy the same graph that ``skillit graph CONFIG`` learned (:func:`reuse_shared_graph`).
 
     Returns the config with ``learn`` replaced by the learned file, the graph cost per method (learned
     graphs and graph files that record a cost), and the planned graph-learning steps (for progress).
@@ -242,10 +290,13 @@ def prepare_graphs(
             progress(done, planned + runs_total)
 
     graph_dir = Path(out) / "graph"
+    reused = reuse_shared_graph(config, graph_dir)
     warm = Path(out) / "warm_start" / f"seed{seed}.pt" if config.warm_start is not None else None
     graph = learn_graph(config, graph_dir, jobs=jobs, progress=report, warm_start_path=warm)
     cost = {**graph.provenance["cost"], "method": graph.provenance["method"], "source": "learned",
             "path": str(graph_dir / GRAPH_FILE)}
+    if reused is not None:
+        cost["copied_from"] = str(reused)
     for name in learned:
         costs[name] = cost
     return with_graph_file(config, (graph_dir / GRAPH_FILE).resolve()), costs, planned
@@ -255,9 +306,12 @@ __all__ = [
     "GRAPH_FILE",
     "diagnostics_of",
     "file_graph_costs",
+    "graph_difference",
     "learn_graph",
     "learner_for",
     "prepare_graphs",
+    "reuse_shared_graph",
+    "shared_graph_dir",
     "run_scaled_defaults",
     "uses_learned_graph",
     "with_graph_file",

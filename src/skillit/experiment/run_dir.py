@@ -83,6 +83,8 @@ LAYOUT = frozenset({CONFIG, MANIFEST, LOCK, RUNS, CHECKPOINTS, DRAWS, WARM_START
 RESULTS = (RUNS, CHECKPOINTS, DRAWS, WARM_START, METRICS, SUMMARY, *PLOTS, *REPORTS)
 #: what ``--overwrite`` deletes: everything a run writes except the lock (which must stay: see ``close``)
 REPLACED = (CONFIG, MANIFEST, GRAPH, *RESULTS)
+#: what a graph folder holds (``skillit graph --out DIR``, a run's ``graph/``): what its --overwrite deletes
+GRAPH_WRITTEN = ("graph.json", "graph_heatmap.png", "graph_drawing.png", "work", REPORT_FILE)
 MANIFEST_FORMAT = 1
 # keys a resume may narrow (a subset of the original methods or seeds): every other key must be equal
 NARROWABLE = ("methods", "seeds")
@@ -606,6 +608,29 @@ class RunDirectory:
                 raise OutputError(f"cannot delete the earlier run's {str(entry)!r}: {os_error_message(exc)}") from None
 
 
+def claim_graph_folder(path: str | Path, difference: str | None, *, overwrite: bool = False) -> None:
+    """:meth:`RunDirectory.claim`'s rule for a graph folder (``skillit graph --out DIR``): ``difference`` is how
+    the graph it holds differs from the one to learn (``graph_learning.graph_difference``; None: no graph, or the
+    same one, which is reused or resumed). Another set-up's graph is refused, nothing written, unless
+    ``overwrite``, which deletes what graph learning writes there (:data:`GRAPH_WRITTEN`)."""
+    if difference is None:
+        return
+    folder = Path(path)
+    if not overwrite:
+        raise OutputError(f"the graph folder {str(path)!r} holds a graph learned with another set-up: {difference}. "
+                          "Nothing was written. To keep it, choose another --out; or delete it and learn this graph "
+                          "there: add --overwrite")
+    for name in GRAPH_WRITTEN:
+        entry = folder / name
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            elif entry.exists() or entry.is_symlink():
+                entry.unlink()
+        except OSError as exc:
+            raise OutputError(f"cannot delete the earlier graph's {str(entry)!r}: {os_error_message(exc)}") from None
+
+
 def _is_leftover(name: str) -> bool:
     """A temporary file of an atomic write that a killed run left behind (``.summary.json.x1y2.tmp``)."""
     return name.startswith(".") and name.endswith(".tmp")
@@ -619,4 +644,4 @@ def _write(write: Any, path: Path) -> Any:
         raise OutputError(f"cannot write {str(path)!r}: {os_error_message(exc)}") from None
 
 
-__all__ = ["LAYOUT", "REPLACED", "RunDirectory", "config_hash", "data_fingerprint"]
+__all__ = ["GRAPH_WRITTEN", "LAYOUT", "REPLACED", "RunDirectory", "claim_graph_folder", "config_hash", "data_fingerprint"]
