@@ -159,7 +159,8 @@ def run(
             out_dir = out if out is not None else Path("runs") / cfg.name
         cfg = apply_overrides(cfg, seeds=seeds, steps=steps, methods=_split(methods))
         if launched_by_torchrun():  # torchrun ... skillit run: every run data-parallel over the ranks
-            summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None)
+            summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None,
+                                               overwrite=overwrite)
             if summary is None:
                 return
         else:

@@ -295,7 +295,7 @@ def run_experiment(
         if refused and refusal is None:
             raise OutputError("rank 0 refused the run directory (it prints why)")
         if not main:
-            run_dir = RunDirectory(out_dir)
+            run_dir = RunDirectory(Path(out_dir).expanduser())  # the folder rank 0 claimed
             run_dir.continued = bool(continued)
     if refusal is not None:
         raise refusal
