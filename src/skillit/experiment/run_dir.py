@@ -48,6 +48,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -299,8 +300,8 @@ class RunDirectory:
         run_dir.lock(stamp=False)  # refused while another run uses the folder; the pid is written only if we stay
         try:
             raw = str(path)
-            ways = (f"choose another --out; or continue that run as it was: skillit run --resume {raw}; or delete "
-                    "its results and start this run there: add --overwrite")
+            ways = (f"choose another --out; or continue that run as it was: skillit run --resume {shlex.quote(raw)}; "
+                    "or delete its results and start this run there: add --overwrite")
             if not run_dir.manifest_path.is_file():
                 raise OutputError(
                     f"the output folder {raw!r} holds an earlier run's results without its {MANIFEST} (an older "
@@ -388,7 +389,7 @@ class RunDirectory:
         ``lock=False``: the same checks without the lock (the other ranks of a torchrun group)."""
         run_dir = cls(path)
         where = str(path)
-        start = f"start a run there with: skillit run CONFIG --out {where}"
+        start = f"start a run there with: skillit run CONFIG --out {shlex.quote(where)}"
         if not run_dir.path.is_dir():
             raise CheckpointError(f"nothing to resume: {where!r} is not a folder; {start}")
         if not run_dir.manifest_path.is_file():
