@@ -296,7 +296,7 @@ def test_ctrl_c_exits_130_and_prints_the_command_that_continues(work, monkeypatc
     result = invoke("run", "tiny.yaml", "--out", "out", "--jobs", "1")
     assert result.exit_code == 130
     error = " ".join(result.stderr.split())
-    assert "interrupted: the finished runs are kept in out/" in error
+    assert "interrupted: 0 finished run(s) kept in out/; runs stopped mid-way" in error
     assert error.endswith("continue with: skillit run --resume out"), error
     assert ("continue from their last checkpoint" in error) == checkpoints
     assert ("start again from step 0 (training.checkpoint_every lets them continue)" in error) == (not checkpoints)

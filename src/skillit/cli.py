@@ -218,7 +218,8 @@ def _interrupted(out_dir: Path, again: str, cfg=None) -> Iterator[None]:
             checkpoints = cfg is None or bool(cfg.training.checkpoint_every)
             mid = ("runs stopped mid-way continue from their last checkpoint" if checkpoints else
                    "runs stopped mid-way start again from step 0 (training.checkpoint_every lets them continue)")
-            err_console.print(f"interrupted: the finished runs are kept in {out_dir}/ and {mid}; continue with:\n"
+            finished = len(list(RunDirectory(out_dir).runs_dir.glob("*.json")))
+            err_console.print(f"interrupted: {finished} finished run(s) kept in {out_dir}/; {mid}; continue with:\n"
                               f"  {again}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(130) from None
 
