@@ -207,3 +207,23 @@ def test_graph_learn_into_another_out_reuses_the_graph_skillit_graph_learned(tmp
     summary = run_experiment(other, tmp_path / "third", jobs=1)
     assert "copied_from" not in summary["graph_cost"]["skill-it"]
     assert json.loads((tmp_path / "third" / "graph" / "graph.json").read_text())["method"] == "brute-force"
+
+
+def test_a_new_run_refuses_to_replace_another_set_ups_graph_in_its_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from skillit.cli import app
+    from skillit.errors import OutputError
+
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    graph_dir = tmp_path / "run" / "graph"  # `skillit graph`'s default folder for this run directory
+    learned = CliRunner().invoke(app, ["graph", str(tmp_path / "tiny.yaml"), "--out", str(graph_dir), "--method",
+                                       "brute-force", "--jobs", "1"])
+    assert learned.exit_code == 0, learned.output
+    before = {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()}
+    with pytest.raises(OutputError, match=r"holds a graph learned with another set-up: method \('brute-force' there, "
+                                          r"'linear' now\)"):
+        run_experiment(parse_config(TINY), tmp_path / "run", jobs=1)
+    assert {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()} == before
+    summary = run_experiment(parse_config(TINY), tmp_path / "run", jobs=1, overwrite=True)
+    assert summary["graph_cost"]["skill-it"]["method"] == "linear"

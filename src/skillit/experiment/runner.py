@@ -53,8 +53,8 @@ from skillit.experiment.build import (
     warm_start,
 )
 from skillit.experiment.config import MAX_SEED, MAX_STEPS, ExperimentConfig
-from skillit.experiment.graph_learning import prepare_graphs
-from skillit.experiment.run_dir import RunDirectory, data_fingerprint
+from skillit.experiment.graph_learning import graph_difference, prepare_graphs, uses_learned_graph
+from skillit.experiment.run_dir import RunDirectory, claim_graph_folder, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import epochs_per_skill, summarize
@@ -285,6 +285,11 @@ def run_experiment(
     run_dir: RunDirectory | None = None
     if main:
         try:
+            folder = RunDirectory(Path(out_dir).expanduser())
+            if uses_learned_graph(config) and not (resume or overwrite) and not folder.holds_run():
+                # a new run beside a graph/ that `skillit graph` learned: `graph: learn` would replace a graph of
+                # another set-up there, so that is refused (claim_graph_folder) before anything is written
+                claim_graph_folder(folder.graph_dir, graph_difference(config, folder.graph_dir))
             run_dir = RunDirectory.claim(out_dir, config, policies=described, data=fingerprint, resume=resume,
                                          overwrite=overwrite)
         except SkillitError as exc:
