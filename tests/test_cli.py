@@ -146,11 +146,11 @@ def test_search_trains_at_a_held_out_seed_then_tests_the_proposal_and_resumes(tm
     assert test["offline_cost"]["search-log"]["train_steps"] == 16
     assert "search-log: {policy: static, params: {weights: {" in first.stdout
     assert f"skillit compare {out / 'test-log'}" in first.stdout
-    # again: both phases resume with every run finished, nothing retrained, the same proposal
+    # again: both phases continue with every run finished, nothing retrained, the same proposal
     finished = {path: path.stat().st_mtime_ns for path in (out / "search" / "runs").glob("*.json")}
     second = skillit(*args)
     assert second.returncode == 0, second.stderr
-    assert second.stdout.count("started earlier, resumed") == 2
+    assert " ".join(second.stdout.split()).count("continuing the run of this configuration there") == 2
     assert finished and {path: path.stat().st_mtime_ns for path in finished} == finished  # no run rewritten
     assert json.loads((out / "search-log.json").read_text())["proposal"] == record["proposal"]
     assert json.loads((out / "test-log" / "summary.json").read_text())["offline_cost"] == test["offline_cost"]
@@ -171,9 +171,12 @@ def test_search_trains_at_a_held_out_seed_then_tests_the_proposal_and_resumes(tm
     assert best["best_trial"]["method"] == lowest["method"] and best["coef"] is None
     assert list(best["proposal"].values()) == pytest.approx(lowest["mixture"])
     assert not (out / "test-best-trial").exists()
-    # a changed search into the same folder is refused by the run directory, not silently mixed in
+    # a changed search into the same folder is refused by the run directory, not silently mixed in, unless --overwrite
     changed = skillit(*args[:3], "4", *args[4:])
-    assert changed.returncode == 2 and "cannot resume" in changed.stderr and "Traceback" not in changed.stderr
+    error = " ".join(changed.stderr.split())
+    assert changed.returncode == 2 and "holds a run of another configuration" in error and "--overwrite" in error
+    assert "Traceback" not in changed.stderr
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished
 
 
 @pytest.mark.slow

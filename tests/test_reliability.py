@@ -169,7 +169,22 @@ CASES = [
     ("resume-corrupt-checkpoint", copy_run(_corrupt_checkpoint), "the checkpoint cannot be read"),
     ("resume-no-manifest", copy_run(_no_manifest), "has no manifest.json"),
     ("resume-locked", copy_run(_hold_lock), "is in use by another skillit run"),
-    ("resume-not-a-folder", lambda w, f: ["run", "--resume", "nowhere"], "'nowhere' is not a folder"),
+    ("resume-not-a-folder", lambda w, f: ["run", "--resume", "nowhere"],
+     "'nowhere' is not a folder; start a run there with: skillit run CONFIG --out nowhere"),
+    ("resume-empty-folder", lambda w, f: (w.joinpath("empty").mkdir(), ["run", "--resume", "empty"])[-1],
+     "'empty' has no config.yaml (it is not a run directory); start a run there with: skillit run CONFIG --out empty"),
+    ("resume-and-overwrite", copy_run(None, "--overwrite"), "--resume continues the run in the folder and --overwrite "
+     "deletes it: give one of them"),
+    # a run folder holding another configuration's run: refused, naming the setting and the three ways out
+    ("rerun-other-config", lambda w, f: (shutil.copytree(f, w / "run"), ["run", "tiny.yaml", "--out", "run",
+                                                                          "--steps", "3"])[-1],
+     "the output folder 'run' holds a run of another configuration: training.steps differs (the run started with 6, "
+     "now 3); so do training.round_steps (3 → 2), training.eval_every (3 → 2), training.warmup_steps (1 → 0), "
+     "training.checkpoint_every (3 → 2). "
+     "Nothing was written. To keep that run, choose another --out; or continue that run as it was: skillit run "
+     "--resume run; or delete its results and start this run there: add --overwrite"),
+    ("rerun-other-config-bench", lambda w, f: (w.joinpath("run").mkdir(), w.joinpath("run", "summary.json").write_text(
+        "{}"), ["bench", "math-finetune", "--out", "run"])[-1], "holds an earlier run's results without its manifest.json"),
     # config values
     ("seeds-duplicate", run_config(config_with(**{"seeds: [0]": "seeds: [0, 0]"})), "appear more than once"),
     ("seeds-negative", run_config(config_with(**{"seeds: [0]": "seeds: [-1]"})), "seed -1 is not an integer"),
@@ -234,17 +249,60 @@ def test_a_refused_resume_keeps_the_run_resumable(work, finished_run):
     assert json.loads((work / "run" / "summary.json").read_text())["steps"] == 6
 
 
-def test_rerunning_into_a_run_directory_replaces_its_results(work, finished_run):
-    """A fresh run into an earlier run's folder clears that run's records first (none can pass as new)."""
+def test_the_same_config_again_keeps_the_finished_runs(work, finished_run):
+    """A rerun of the same command continues the run: nothing retrained, the records and manifest kept."""
+    shutil.copytree(finished_run, work / "run")
+    records = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in (work / "run" / "runs").iterdir()}
+    manifest = (work / "run" / "manifest.json").read_bytes()
+    result = invoke("run", "tiny.yaml", "--out", "run", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert "run: continuing the run of this configuration there: 2 of 2 run(s) finished earlier, kept" in " ".join(
+        result.output.split())
+    assert {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in (work / "run" / "runs").iterdir()} == records
+    assert (work / "run" / "manifest.json").read_bytes() == manifest
+    # a subset of the methods is the same run too (as with --resume)
+    result = invoke("run", "tiny.yaml", "--out", "run", "--methods", "stratified", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 run(s) finished earlier, kept" in " ".join(result.output.split())
+
+
+def test_overwrite_replaces_the_earlier_run(work, finished_run):
+    """--overwrite deletes the earlier run (its records, checkpoints, summary) and starts the new one."""
     shutil.copytree(finished_run, work / "run")
     old_manifest = json.loads((work / "run" / "manifest.json").read_text())
-    result = invoke("run", "tiny.yaml", "--out", "run", "--methods", "stratified", "--jobs", "1")
+    result = invoke("run", "tiny.yaml", "--out", "run", "--steps", "3", "--methods", "stratified", "--jobs", "1",
+                    "--overwrite")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (work / "run" / "runs").iterdir()) == ["stratified__seed0.json"]
     manifest = json.loads((work / "run" / "manifest.json").read_text())
-    assert manifest["run_id"] != old_manifest["run_id"]
+    assert manifest["run_id"] != old_manifest["run_id"] and manifest["config"]["training"]["steps"] == 3
     record = json.loads((work / "run" / "runs" / "stratified__seed0.json").read_text())
     assert record["extra"]["run_id"] == manifest["run_id"]
+    assert sorted(p.name for p in (work / "run" / "checkpoints").iterdir()) == ["stratified__seed0"]
+
+
+@pytest.mark.parametrize("checkpoints", [True, False])
+def test_ctrl_c_exits_130_and_prints_the_command_that_continues(work, monkeypatch, checkpoints):
+    from skillit import cli
+    from skillit.experiment.run_dir import RunDirectory
+
+    def interrupted(config, out_dir, **kwargs):
+        RunDirectory.claim(out_dir, config).close()  # the run directory exists, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_experiment", interrupted)
+    if not checkpoints:
+        (work / "tiny.yaml").write_text(config_with(**{", checkpoint_every: 3": ""}))
+    result = invoke("run", "tiny.yaml", "--out", "out", "--jobs", "1")
+    assert result.exit_code == 130
+    error = " ".join(result.stderr.split())
+    assert "interrupted: 0 finished run(s) kept in out/; runs stopped mid-way" in error
+    assert error.endswith("continue with: skillit run --resume out"), error
+    assert ("continue from their last checkpoint" in error) == checkpoints
+    assert ("start again from step 0 (training.checkpoint_every lets them continue)" in error) == (not checkpoints)
+    bench = invoke("bench", "math-finetune", "--seeds", "1", "--out", "b")  # bench: its own command again
+    assert bench.exit_code == 130 and " ".join(bench.stderr.split()).endswith(
+        "continue with: skillit bench math-finetune --seeds 1 --out b")
 
 
 def test_every_command_module_prints_errors_as_plain_text(tmp_path):

@@ -1,7 +1,8 @@
 """The ``skillit`` command line.
 
-    skillit run [CONFIG] [--out DIR] [--seeds N|a-b,c] [--steps N] [--methods a,b] [--jobs N] [--resume]
-    skillit graph CONFIG [--method M] [--seed N | --seeds 0-2] [--out DIR] [--jobs N]
+    skillit run [CONFIG] [--out DIR] [--seeds N|a-b,c] [--steps N] [--methods a,b] [--jobs N] [--overwrite]
+    skillit run --resume DIR               continue a run directory (its finished runs are kept)
+    skillit graph CONFIG [--method M] [--seed N | --seeds 0-2] [--out DIR] [--jobs N] [--overwrite]
                                           learn the skills graph (graph.json + plots; --seeds: per-edge intervals)
     skillit bench [NAME] [--seeds N|a-b,c] run a shipped benchmark (without NAME: list them)
     skillit configs                       list the shipped configs
@@ -20,13 +21,18 @@
     skillit discover DATA --k N           skills from loss trajectories; skillit regroup DATA; skillit profile SOURCE
 
 Any :class:`~skillit.errors.SkillitError` (bad config, unknown method or skill, malformed graph) is printed
-as one message and exits with code 2, before any output is written.
+as one message and exits with code 2, before any output is written. A folder that holds another
+configuration's run is refused the same way (``RunDirectory.claim``); the same configuration again continues
+it. Ctrl-C exits with 130 and prints the command that continues.
 """
 
 from __future__ import annotations
 
 import json as json_module
+import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -53,6 +59,7 @@ from skillit.experiment.config import (
 )
 from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
 from skillit.experiment.graph_learning import (
+    graph_difference,
     graph_seeds,
     learn_graph,
     learner_for,
@@ -70,12 +77,12 @@ from skillit.experiment.mixture_search import (
     plan_search,
     search_phase,
 )
-from skillit.experiment.run_dir import RunDirectory
+from skillit.experiment.run_dir import MANIFEST, RunDirectory, claim_graph_folder
 from skillit.experiment.runner import apply_overrides, default_jobs, parse_seeds, run_experiment
 from skillit.llm.cli import register as register_llm_commands
 from skillit.policy.registry import POLICIES, WRAPPERS
 from skillit.report.compare import compare_runs, to_markdown
-from skillit.report.console import fail, print_error, reports_errors
+from skillit.report.console import err_console, fail, print_error, reports_errors
 from skillit.report.graph_plots import graph_lines, graph_table, seeds_note
 from skillit.report.html import write_graph_report, write_report
 from skillit.report.live import LiveView
@@ -95,6 +102,9 @@ console = Console(width=output_width(sys.stdout.isatty()))
 
 DEFAULT_CONFIG = "lego-demo"
 SEEDS_HELP = "N: seeds 0..N-1 instead of the config's; or seeds and ranges, e.g. 3-6 or 0,2,5 (more seeds later)"
+OVERWRITE_HELP = ("delete the run that --out holds (its results, checkpoints and graph/) and start this one; "
+                  "without it a folder holding another configuration's run is refused, and the same configuration "
+                  "again continues it")
 
 
 def _check_jobs(jobs: int | None) -> None:
@@ -126,20 +136,28 @@ def run(
     steps: Optional[int] = typer.Option(None, "--steps", help="training steps (rounds and evaluations scale along)"),
     methods: Optional[str] = typer.Option(None, "--methods", help="comma-separated subset of the config's methods"),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run directory DIR"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run directory DIR (finished runs are "
+                                          "kept; a run stopped mid-way continues if training.checkpoint_every)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
-    """Run every method × seed of an experiment and print the comparison table."""
+    """Run every method × seed of an experiment and print the comparison table.
+
+    Into a folder that holds a run of the same configuration it continues that run (finished runs kept);
+    another configuration's run is refused unless --overwrite.
+    """
 
     try:
         _check_jobs(jobs)
         if resume is not None:
             if config is not None:
                 raise SkillitError("give either CONFIG or --resume DIR, not both (the run directory holds its config)")
+            if overwrite:
+                raise SkillitError("--resume continues the run in the folder and --overwrite deletes it: give one of them")
             cfg_path = resume / "config.yaml"
             if not cfg_path.is_file():
-
                 what = "is not a folder" if not resume.is_dir() else "has no config.yaml (it is not a run directory)"
-                raise CheckpointError(f"nothing to resume: {str(resume)!r} {what}")
+                raise CheckpointError(f"nothing to resume: {str(resume)!r} {what}; start a run there with: skillit "
+                                      f"run CONFIG --out {shlex.quote(str(resume))}")
             cfg = load_config(cfg_path)
             config_dir = resume
             out_dir = resume
@@ -150,11 +168,13 @@ def run(
             out_dir = out if out is not None else Path("runs") / cfg.name
         cfg = apply_overrides(cfg, seeds=seeds, steps=steps, methods=_split(methods))
         if launched_by_torchrun():  # torchrun ... skillit run: every run data-parallel over the ranks
-            summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None)
+            summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None,
+                                               overwrite=overwrite)
             if summary is None:
                 return
         else:
-            summary = _execute(cfg, config_dir, out_dir, jobs, resume is not None)
+            summary = _execute(cfg, config_dir, out_dir, jobs, resume is not None, overwrite,
+                               again=f"skillit run --resume {shlex.quote(str(out_dir))}")
     except SkillitError as exc:
         if launched_by_torchrun() and torchrun_env()[0] != 0:
             raise typer.Exit(2) from None  # rank 0 prints the message
@@ -163,8 +183,10 @@ def run(
     _print_results(cfg, summary, out_dir)
 
 
-def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: bool) -> dict:
-    """Run an experiment with a live view (plain progress lines when not a terminal); returns the summary."""
+def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: bool, overwrite: bool, *,
+             again: str) -> dict:
+    """Run an experiment with a live view (plain progress lines when not a terminal); returns the summary.
+    ``again``: the command that continues the run, printed on Ctrl-C (:func:`_interrupted`)."""
     n_jobs = jobs if jobs is not None else default_jobs()
     runs = len(cfg.methods) * len(cfg.seeds)
     view = LiveView(console, _run_ids(cfg), cfg.training.steps)
@@ -183,13 +205,32 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
             started = True
         view.progress(done, total)
 
+    with _interrupted(out_dir, again, cfg):
+        try:
+            return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, progress=advance, resume=resume,
+                                  overwrite=overwrite, on_event=view.event,
+                                  notify=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
+        finally:
+            if started:
+                view.__exit__(*sys.exc_info())
+
+
+@contextmanager
+def _interrupted(out_dir: Path, again: str, cfg=None) -> Iterator[None]:
+    """Ctrl-C: exit 130 (as typer does) after saying what was kept and the command that continues the run.
+
+    Printed only once the run directory holds its manifest (before that nothing was written)."""
     try:
-        return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, progress=advance, resume=resume,
-                              on_event=view.event,
-                              notify=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
-    finally:
-        if started:
-            view.__exit__(*sys.exc_info())
+        yield
+    except KeyboardInterrupt:
+        if (Path(out_dir) / MANIFEST).is_file():
+            checkpoints = cfg is None or bool(cfg.training.checkpoint_every)
+            mid = ("runs stopped mid-way continue from their last checkpoint" if checkpoints else
+                   "runs stopped mid-way start again from step 0 (training.checkpoint_every lets them continue)")
+            finished = len(list(RunDirectory(out_dir).runs_dir.glob("*.json")))
+            err_console.print(f"interrupted: {finished} finished run(s) kept in {out_dir}/; {mid}; continue with:\n"
+                              f"  {again}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
 
 
 def _print_results(cfg, summary: dict, out_dir: Path) -> None:
@@ -221,10 +262,13 @@ def graph(
     seeds: Optional[str] = typer.Option(None, "--seeds", help="learn at several seeds, e.g. 0-2 or 0,1,2 (N: seeds "
                                         "0..N-1): per-edge mean and t-interval, stable edges marked; the policies' "
                                         "graph keeps the stable edges; costs N learnings"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="delete a graph of another set-up that --out holds "
+                                   "(graph.json, plots, work/) and learn this one; without it that is refused"),
 ) -> None:
     """Learn the skills graph of a config's skills: graph.json, graph_heatmap.png, graph_drawing.png.
 
-    Running it again with the same --out resumes an interrupted run without redoing finished runs.
+    Running it again with the same --out resumes an interrupted run without redoing finished runs; a folder
+    holding a graph of another set-up (learner, parameters, seed, task) is refused unless --overwrite.
     """
     _check_jobs(jobs)
     _refuse_torchrun("graph")
@@ -246,6 +290,7 @@ def graph(
         out_dir = Path("runs") / cfg.name / f"graph-seed{seed_list[0] if seed_list else seed}"
     else:  # the same place as a run's `graph: learn` (RunDirectory.graph_dir), so a later `skillit run` reuses it
         out_dir = RunDirectory(Path("runs") / cfg.name).graph_dir
+    claim_graph_folder(out_dir, graph_difference(cfg, out_dir, method), overwrite=overwrite)
     learner_seeds = graph_seeds(cfg)
     at = f" at seeds {seeds_label(learner_seeds)}" if len(learner_seeds) > 1 else ""
     console.print(f"[bold]{cfg.name}[/]: learning the skills graph with [bold]{learner.name}[/]{at} → {out_dir}")
@@ -266,8 +311,11 @@ def bench(
     seeds: Optional[str] = typer.Option(None, "--seeds", help=SEEDS_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: runs/bench/<name>)"),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
-    """Run a shipped benchmark (configs tagged `benchmark`) and show the paper's figures beside the results."""
+    """Run a shipped benchmark (configs tagged `benchmark`) and show the paper's figures beside the results.
+
+    The same benchmark again into its folder continues it (finished runs kept)."""
 
     if name is None:
         _list_configs(benchmark_names(), "benchmarks (skillit bench NAME)")
@@ -279,7 +327,9 @@ def bench(
     path = shipped_config_path(name)
     cfg = apply_overrides(load_config(path), seeds=seeds)
     out_dir = out if out is not None else Path("runs") / "bench" / cfg.name
-    summary = _execute(cfg, path.parent, out_dir, jobs, False)
+    again = f"skillit bench {name}" + (f" --seeds {shlex.quote(seeds)}" if seeds else "") + (
+        f" --out {shlex.quote(str(out))}" if out is not None else "")
+    summary = _execute(cfg, path.parent, out_dir, jobs, False, overwrite, again=again)
     _print_results(cfg, summary, out_dir)
 
 
@@ -391,6 +441,8 @@ def search(
     search_only: bool = typer.Option(False, "--search-only", help="stop after the proposal (no held-out test)"),
     test_out: Optional[Path] = typer.Option(None, "--test-out", help="the test's run directory (default: "
                                             "OUT/test-MODEL; another folder tests more --seeds later, for compare)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="delete the search's and the test's earlier runs in "
+                                   "their folders (another set-up's) and start over"),
 ) -> None:
     """How good can a static mixture be? Train --trials mixtures at one held-out seed, fit their losses, propose
     a mixture and test it against stratified on the config's seeds (RegMix, Liu et al. 2025, §3).
@@ -399,7 +451,8 @@ def search(
 
     The test is a run directory for `skillit compare`, with the search's runs counted as extra steps.
 
-    Running it again resumes; a second --model reuses the search and costs only its test.
+    Running it again continues it (finished runs kept); a second --model reuses the search and costs only its
+    test; another set-up into the same --out is refused unless --overwrite.
     """
     _check_jobs(jobs)
     _refuse_torchrun("search")
@@ -413,9 +466,11 @@ def search(
     console.print(f"[bold]{escape(plan.config.name)}[/]: {len(plan.trials)} static mixtures{around} + stratified at "
                   f"seed {plan.search_seed}, {plan.search.training.steps} steps each, {n_jobs} parallel job(s) → "
                   f"{escape(str(out_dir))}")
-    with LiveView(console, _run_ids(plan.search), plan.search.training.steps) as view:
+    again = _command_line("skillit search")
+    with _interrupted(out_dir / "search", again), LiveView(console, _run_ids(plan.search),
+                                                           plan.search.training.steps) as view:
         summary = search_phase(plan, out_dir, config_dir=path.parent, jobs=n_jobs, progress=view.progress, notify=_plain,
-                               on_event=view.event)
+                               on_event=view.event, overwrite=overwrite)
     outcome = choose(plan, out_dir, summary)
     _print_search(plan, outcome)
     _plain(f"written: {out_dir / f'search-{plan.model}.json'}")
@@ -424,12 +479,20 @@ def search(
     console.print(f"[bold]test[/]: {plan.method} against stratified on seeds {plan.config.seeds}, which the search "
                   "never saw")
     test_ids = [f"{method}__seed{seed}" for method in ("stratified", plan.method) for seed in plan.config.seeds]
-    with LiveView(console, test_ids, plan.config.training.steps) as view:
-        outcome = held_out_phase(plan, out_dir, outcome, config_dir=path.parent, jobs=n_jobs, progress=view.progress,
-                                 notify=_plain, test_out=test_out, on_event=view.event)
     test_dir = test_out if test_out is not None else default_test_dir(plan, out_dir)
+    with _interrupted(test_dir, again), LiveView(console, test_ids, plan.config.training.steps) as view:
+        outcome = held_out_phase(plan, out_dir, outcome, config_dir=path.parent, jobs=n_jobs, progress=view.progress,
+                                 notify=_plain, test_out=test_out, on_event=view.event, overwrite=overwrite)
     _print_results(outcome.test_config, outcome.test_summary, test_dir)
     _plain(f"paired table with its cost: skillit compare {test_dir} --out {out_dir / f'board-{plan.model}'}")
+
+
+def _command_line(fallback: str) -> str:
+    """The command as typed (``skillit ...``), for the line that says how to continue; ``fallback`` (e.g. "skillit
+    search", then "with the same arguments") when skillit was not started as a command (tests, the Python API)."""
+    if Path(sys.argv[0]).name in ("skillit", "__main__.py"):  # without --overwrite: that would delete what was kept
+        return shlex.join(["skillit", *(arg for arg in sys.argv[1:] if arg != "--overwrite")])
+    return f"{fallback} with the same arguments"
 
 
 def _run_ids(cfg) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,71 @@ def test_a_graph_learned_at_another_seed_is_not_taken_from_the_folder(tmp_path):
     with pytest.raises(CheckpointError, match=r"made for a different graph learning set-up \(differs in: .*seed"):
         learn_graph(with_graph_seed(config, 1), tmp_path / "g", jobs=1, plots=False)
     assert with_graph_seed(config, 1).graph_learning.seed == 1 and config.graph_learning.seed is None
+
+
+def test_skillit_graph_refuses_another_set_ups_graph_unless_overwrite(tmp_path):
+    from typer.testing import CliRunner
+
+    from skillit.cli import app
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    out = tmp_path / "g"
+
+    def graph(*args):
+        return CliRunner().invoke(app, ["graph", str(config), "--out", str(out), "--jobs", "1", *args])
+
+    assert graph().exit_code == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    refused = graph("--method", "brute-force")
+    assert refused.exit_code == 2
+    assert (f"the graph folder {str(out)!r} holds a graph learned with another set-up: method ('linear' there, "
+            "'brute-force' now). Nothing was written") in " ".join(refused.stderr.split())
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
+    other_seed = graph("--seed", "1")
+    assert other_seed.exit_code == 2 and "task seed (0 there, 1 now)" in " ".join(other_seed.stderr.split())
+    again = graph()  # the same set-up: reused as is
+    assert again.exit_code == 0 and (out / "graph.json").read_bytes() == before["graph.json"]
+    replaced = graph("--method", "brute-force", "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert json.loads((out / "graph.json").read_text())["method"] == "brute-force"
+
+
+def test_graph_learn_into_another_out_reuses_the_graph_skillit_graph_learned(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from skillit.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    assert CliRunner().invoke(app, ["graph", "tiny.yaml", "--jobs", "1"]).exit_code == 0  # runs/tiny-graph/graph
+    shared = tmp_path / "runs" / "tiny-graph" / "graph" / "graph.json"
+    summary = run_experiment(parse_config(TINY), tmp_path / "elsewhere", jobs=1)
+    assert (tmp_path / "elsewhere" / "graph" / "graph.json").read_bytes() == shared.read_bytes()  # not learned again
+    assert summary["graph_cost"]["skill-it"]["copied_from"] == str(Path("runs") / "tiny-graph" / "graph")
+    assert summary["graph_cost"]["skill-it"]["train_steps"] == 11  # the learning's cost is still the method's
+    # another learner's graph there is not this config's: learned afresh
+    other = parse_config(TINY.replace("method: linear", "method: brute-force"))
+    summary = run_experiment(other, tmp_path / "third", jobs=1)
+    assert "copied_from" not in summary["graph_cost"]["skill-it"]
+    assert json.loads((tmp_path / "third" / "graph" / "graph.json").read_text())["method"] == "brute-force"
+
+
+def test_a_new_run_refuses_to_replace_another_set_ups_graph_in_its_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from skillit.cli import app
+    from skillit.errors import OutputError
+
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    graph_dir = tmp_path / "run" / "graph"  # `skillit graph`'s default folder for this run directory
+    learned = CliRunner().invoke(app, ["graph", str(tmp_path / "tiny.yaml"), "--out", str(graph_dir), "--method",
+                                       "brute-force", "--jobs", "1"])
+    assert learned.exit_code == 0, learned.output
+    before = {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()}
+    with pytest.raises(OutputError, match=r"holds a graph learned with another set-up: method \('brute-force' there, "
+                                          r"'linear' now\)"):
+        run_experiment(parse_config(TINY), tmp_path / "run", jobs=1)
+    assert {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()} == before
+    summary = run_experiment(parse_config(TINY), tmp_path / "run", jobs=1, overwrite=True)
+    assert summary["graph_cost"]["skill-it"]["method"] == "linear"

@@ -216,3 +216,18 @@ def test_a_folder_with_a_one_seed_graph_takes_a_seed_set_and_old_files_read_as_b
     several = learn_graph(parse_config(TINY.replace("jobs: 1}", "jobs: 1, seeds: 2}")), tmp_path / "g", jobs=1,
                           plots=False)
     assert fake.calls == [0, 0, 1] and several.provenance["uncertainty"]["seeds"] == [0, 1]
+
+
+def test_graph_difference_takes_a_new_seed_set_but_not_one_seed_for_several(tmp_path, fake):
+    from skillit.experiment.graph_learning import graph_difference
+    from skillit.experiment.run_dir import claim_graph_folder
+
+    config = parse_config(TINY.replace("jobs: 1}", "jobs: 1, seeds: 3}"))
+    learn_graph(config, tmp_path / "g", jobs=1, plots=False)
+    assert graph_difference(with_graph_seeds(config, [0, 1]), tmp_path / "g") is None  # seeds reused, not refused
+    assert graph_difference(with_graph_seed(config, 0), tmp_path / "g").startswith("seeds ([0, 1, 2] there, 0 now)")
+    assert graph_difference(with_graph_seed(config, 1), tmp_path / "g" / "seed1") is None
+    assert "seed (1 there, 2 now)" in graph_difference(with_graph_seed(config, 2), tmp_path / "g" / "seed1")
+    # --overwrite deletes the seed folders too, so no seed of the other set-up is reused
+    claim_graph_folder(tmp_path / "g", "learner", overwrite=True)
+    assert not list((tmp_path / "g").iterdir())

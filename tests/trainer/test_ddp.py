@@ -93,6 +93,24 @@ def test_a_bad_global_batch_fails_on_every_rank_with_one_message(tmp_path):
     assert not (tmp_path / "bad").exists()  # checked before anything is written
 
 
+@pytest.mark.slow
+def test_every_rank_follows_rank_0s_claim_of_the_run_folder(tmp_path):
+    """The same config again continues on every rank (nothing retrained); another config is refused on every
+    rank with one message and every file unchanged (RunDirectory.claim, decided by rank 0)."""
+    (tmp_path / "cfg.yaml").write_text(CONFIG.replace("steps: 24", "steps: 6").replace("log_draws: true", "log_draws: false"))
+    first = torchrun(2, "cfg.yaml", "--out", "ddp", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    files = {path: path.read_bytes() for path in (tmp_path / "ddp").rglob("*") if path.is_file() and path.parent.name == "runs"}
+    again = torchrun(2, "cfg.yaml", "--out", "ddp", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert files and {path: path.read_bytes() for path in files} == files
+    before = {path: path.read_bytes() for path in (tmp_path / "ddp").rglob("*") if path.is_file()}
+    other = torchrun(2, "cfg.yaml", "--out", "ddp", "--steps", "3", cwd=tmp_path)
+    assert other.returncode != 0
+    assert other.stderr.count("error:") == 1 and "holds a run of another configuration" in other.stderr
+    assert {path: path.read_bytes() for path in (tmp_path / "ddp").rglob("*") if path.is_file()} == before
+
+
 def test_outside_torchrun_is_a_single_process(monkeypatch):
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)

@@ -48,12 +48,14 @@ def run_under_torchrun(
     *,
     config_dir: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     backend: str | None = None,
 ) -> tuple[dict[str, Any] | None, int]:
     """Open the process group, run the experiment over it, tear it down; ``(summary on rank 0, rank)``."""
     torch.set_num_threads(cpu_threads_per_rank())
     with process_group(backend) as group:
-        summary = run_experiment(config, out_dir, config_dir=config_dir, resume=resume, group=group)
+        summary = run_experiment(config, out_dir, config_dir=config_dir, resume=resume, overwrite=overwrite,
+                                 group=group)
         return summary, group.rank
 
 
@@ -65,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("config", nargs="?", help="a YAML file or a shipped config name")
     parser.add_argument("--out", type=Path, help="run directory (default: runs/<name>)")
     parser.add_argument("--resume", type=Path, help="continue the run directory DIR")
+    parser.add_argument("--overwrite", action="store_true", help="delete the run that --out holds and start this one")
     parser.add_argument("--seeds", type=int, help="run seeds 0..N-1 instead of the config's seeds")
     parser.add_argument("--steps", type=int, help="training steps (rounds and evaluations scale along)")
     parser.add_argument("--methods", help="comma-separated subset of the config's methods")
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
         config = apply_overrides(config, seeds=args.seeds, steps=args.steps, methods=methods)
         summary, rank = run_under_torchrun(config, out, config_dir=config_dir, resume=args.resume is not None,
-                                           backend=args.backend)
+                                           overwrite=args.overwrite, backend=args.backend)
     except SkillitError as exc:
         if rank == 0:
             print(f"error: {exc}", file=sys.stderr)

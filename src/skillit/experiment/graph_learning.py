@@ -45,7 +45,7 @@ from skillit.graph.uncertainty import edge_uncertainty
 from skillit.graph_learners import GraphLearner, get_learner
 from skillit.report.graph_plots import draw_graph, plot_heatmap
 from skillit.tasks import get_task, parse_task_params
-from skillit.utils.io import load_checkpoint
+from skillit.utils.io import atomic_write_bytes, load_checkpoint
 
 GRAPH_FILE = "graph.json"
 
@@ -169,13 +169,9 @@ def _learn_one(
     block_size = context_length(config, full, tokenizer)
     out = Path(out_dir)
     existing = out / GRAPH_FILE
-    if existing.is_file():
+    if existing.is_file():  # a graph learned at another seed, or over several seeds, is not this one
         graph = SkillsGraph.load(existing)
-        task = graph.provenance.get("task", {})
-        # a graph learned at another seed, or over several seeds, is not this one
-        same_seed = task.get("seed", seed) == seed and "uncertainty" not in graph.provenance
-        if (graph.provenance.get("method") == learner.name and graph.provenance.get("params") == learner.params.model_dump()
-                and same_seed):
+        if graph_difference(config, out, method, seeds=[seed]) is None:
             return graph
     builder: Callable[[], torch.nn.Module] = partial(build_model, config, tokenizer, block_size, seed)
     warm_cost: dict[str, Any] | None = None
@@ -285,6 +281,48 @@ def _learn_seeds(
     return graph
 
 
+def graph_difference(config: ExperimentConfig, out_dir: str | Path, method: str | None = None,
+                     seeds: list[int] | None = None) -> str | None:
+    """How the graph in ``out_dir/graph.json`` differs from the one :func:`learn_graph` would learn for
+    ``config`` (and ``method``, at ``seeds``, default :func:`graph_seeds`): its learner, the learner's
+    parameters, the seed, the task; None when the folder holds no graph or the same one.
+
+    At several seeds the seed set itself is not a difference: a new set reuses the seeds already learned
+    (each ``seed<S>/`` is checked on its own), so only one seed against several is."""
+    path = Path(out_dir) / GRAPH_FILE
+    if not path.is_file():
+        return None
+    provenance = SkillsGraph.load(path).provenance
+    learner = learner_for(config, method)
+    seeds = list(seeds) if seeds is not None else graph_seeds(config)
+    several_there = "uncertainty" in provenance
+    if several_there != (len(seeds) > 1):
+        there = provenance.get("seeds") or provenance.get("task", {}).get("seed")
+        return f"seeds ({there!r} there, {seeds if len(seeds) > 1 else seeds[0]!r} now)"
+    task = {"name": config.task.name, "params": config.task.params}
+    if not several_there:
+        task["seed"] = seeds[0]
+    task = json.loads(json.dumps(task, default=str))
+    recorded = dict(provenance.get("task", task))
+    if several_there:
+        recorded.pop("seeds", None)
+    ours = {"method": learner.name, "params": learner.params.model_dump(mode="json"), "task": task}
+    theirs = {"method": provenance.get("method"), "params": provenance.get("params"), "task": recorded}
+    for key in ("method", "params", "task"):
+        if key == "params" and isinstance(theirs[key], dict):
+            changed = sorted(name for name in {*ours[key], *theirs[key]} if ours[key].get(name) != theirs[key].get(name))
+            if changed:
+                return "learner parameters " + ", ".join(
+                    f"{name} ({theirs[key].get(name)!r} there, {ours[key].get(name)!r} now)" for name in changed[:5])
+        elif ours[key] != theirs[key]:
+            if key == "task" and isinstance(theirs[key], dict):
+                changed = sorted(name for name in {*ours[key], *theirs[key]} if ours[key].get(name) != theirs[key].get(name))
+                return "task " + ", ".join(f"{name} ({theirs[key].get(name)!r} there, {ours[key].get(name)!r} now)"
+                                           for name in changed)
+            return f"{key} ({theirs[key]!r} there, {ours[key]!r} now)"
+    return None
+
+
 def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, Any]:
     """Density (with its warning) and, where the task plants a prerequisite graph, the comparison with it."""
     out: dict[str, Any] = {"density": density(graph).to_dict()}
@@ -362,6 +400,28 @@ def file_graph_costs(config: ExperimentConfig, config_dir: Path | None) -> dict[
     return costs
 
 
+def shared_graph_dir(config: ExperimentConfig) -> Path:
+    """Where ``skillit graph CONFIG`` writes without --out or --seed: ``runs/<name>/graph`` (the graph folder of
+    the run directory ``skillit run CONFIG`` uses by default)."""
+    return Path("runs") / config.name / "graph"
+
+
+def reuse_shared_graph(config: ExperimentConfig, graph_dir: Path) -> Path | None:
+    """A run's ``graph: learn`` into another --out: when ``graph_dir`` holds no graph and :func:`shared_graph_dir`
+    holds the one this config would learn (:func:`graph_difference` finds nothing), copy it (graph.json and
+    its plots) instead of learning it again; the folder it came from, or None."""
+    shared = shared_graph_dir(config)
+    if (graph_dir / GRAPH_FILE).exists() or not (shared / GRAPH_FILE).is_file():
+        return None
+    if shared.resolve() == graph_dir.resolve() or graph_difference(config, shared) is not None:
+        return None
+    graph_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("graph_heatmap.png", "graph_drawing.png", GRAPH_FILE):  # graph.json last: it marks the copy done
+        if (shared / name).is_file():
+            atomic_write_bytes(graph_dir / name, (shared / name).read_bytes())
+    return shared
+
+
 def prepare_graphs(
     config: ExperimentConfig,
     out: Path,
@@ -370,7 +430,8 @@ def prepare_graphs(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[ExperimentConfig, dict[str, Any], int]:
-    """For ``run_experiment``: learn the ``graph: learn`` graph once into ``out/graph`` (cached, resumable).
+    """For ``run_experiment``: learn the ``graph: learn`` graph once into ``out/graph`` (cached, resumable), or
+    copy the same graph that ``skillit graph CONFIG`` learned (:func:`reuse_shared_graph`).
 
     Returns the config with ``learn`` replaced by the learned file, the graph cost per method (learned
     graphs and graph files that record a cost), and the planned graph-learning steps (for progress).
@@ -390,12 +451,15 @@ def prepare_graphs(
             progress(done, planned + runs_total)
 
     graph_dir = Path(out) / "graph"
+    reused = reuse_shared_graph(config, graph_dir)
     # the runner's own warm-start folder (RunDirectory.warm_start_path): a learner seed that is also a run seed
     # shares the warm model with the runs
     warm = Path(out) / "warm_start" if config.warm_start is not None else None
     graph = learn_graph(config, graph_dir, jobs=jobs, progress=report, warm_start_dir=warm)
     cost = {**graph.provenance["cost"], "method": graph.provenance["method"], "source": "learned",
             "path": str(graph_dir / GRAPH_FILE)}
+    if reused is not None:
+        cost["copied_from"] = str(reused)
     for name in learned:
         costs[name] = cost
     return with_graph_file(config, (graph_dir / GRAPH_FILE).resolve()), costs, planned
@@ -405,11 +469,14 @@ __all__ = [
     "GRAPH_FILE",
     "diagnostics_of",
     "file_graph_costs",
+    "graph_difference",
     "graph_seeds",
     "graph_targets",
     "learn_graph",
     "learner_for",
     "prepare_graphs",
+    "reuse_shared_graph",
+    "shared_graph_dir",
     "run_scaled_defaults",
     "seeds_label",
     "uses_learned_graph",

@@ -26,8 +26,9 @@ The driver (``skillit search``, :func:`plan_search` then :func:`run_search`) doe
 the search phase trains stratified and the n trials at the held-out seed into ``OUT/search``; the fit and
 proposal go to ``OUT/search-MODEL.json``; the test phase trains the proposal as a ``static`` method
 (``search-MODEL``) beside stratified on the config's seeds into ``OUT/test-MODEL``, whose summary records the
-search's runs as ``offline_cost`` (``skillit compare``'s extra steps). A started phase resumes through its
-run directory (finished runs kept, a changed set-up refused), so a second model costs only its test.
+search's runs as ``offline_cost`` (``skillit compare``'s extra steps). A started phase continues through its
+run directory (finished runs kept, a changed set-up refused unless ``--overwrite``), so a second model costs
+only its test.
 ``--model best-trial`` skips the fit: the trial with the lowest loss at the search seed.
 
 Where we differ from RegMix, and why: linear models only (RegMix's preferred LightGBM needs more runs than
@@ -49,10 +50,9 @@ from typing import Any
 
 import numpy as np
 
-from skillit.errors import CheckpointError, ConfigError, DataError
+from skillit.errors import CheckpointError, ConfigError, DataError, OutputError
 from skillit.experiment.build import build_skillset, build_tokenizer, task_skillset
 from skillit.experiment.config import ExperimentConfig
-from skillit.experiment.run_dir import MANIFEST
 from skillit.experiment.runner import apply_overrides, run_experiment
 from skillit.records.metrics import read_metrics
 from skillit.skills.skillset import SkillSet
@@ -284,13 +284,11 @@ def stratified_mixture(folder: Path, seed: int, skills: list[str]) -> np.ndarray
 def _phase(config: ExperimentConfig, out: Path, config_dir: Path | None, jobs: int,
            progress: Callable[[int, int], None] | None, notify: Callable[[str], None] | None,
            offline_cost: dict[str, Any] | None = None,
-           on_event: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """One phase into ``out``; a phase an earlier call started resumes (the run directory checks it is the same
-    set-up, else refuses naming the difference), keeping every finished run."""
-    resume = (out / MANIFEST).is_file()
-    if resume and notify is not None:
-        notify(f"{out}: started earlier, resumed (finished runs kept)")
-    summary = run_experiment(config, out, config_dir=config_dir, jobs=jobs, resume=resume, progress=progress,
+           on_event: Callable[[str, dict[str, Any]], None] | None = None, overwrite: bool = False) -> dict[str, Any]:
+    """One phase into ``out``; a phase an earlier call started with the same set-up continues, keeping every
+    finished run, and another set-up is refused naming the difference (``RunDirectory.claim``), unless
+    ``overwrite``, which deletes it."""
+    summary = run_experiment(config, out, config_dir=config_dir, jobs=jobs, overwrite=overwrite, progress=progress,
                              notify=notify, offline_cost=offline_cost, on_event=on_event)
     assert summary is not None  # one process: rank 0
     return summary
@@ -299,11 +297,13 @@ def _phase(config: ExperimentConfig, out: Path, config_dir: Path | None, jobs: i
 def search_phase(plan: SearchPlan, out: str | Path, *, config_dir: str | Path | None = None, jobs: int = 1,
                  progress: Callable[[int, int], None] | None = None,
                  notify: Callable[[str], None] | None = None,
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None,
+                 overwrite: bool = False) -> dict[str, Any]:
     """Train stratified and every trial at the search seed into ``out/search``; its summary.
-    ``progress``, ``notify`` and ``on_event`` are :func:`~skillit.experiment.runner.run_experiment`'s."""
+    ``progress``, ``notify``, ``on_event`` and ``overwrite`` are :func:`~skillit.experiment.runner.run_experiment`'s."""
     config_dir = Path(config_dir) if config_dir is not None else None
-    return _phase(plan.search, Path(out) / "search", config_dir, jobs, progress, notify, on_event=on_event)
+    return _phase(plan.search, Path(out) / "search", config_dir, jobs, progress, notify, on_event=on_event,
+                  overwrite=overwrite)
 
 
 def choose(plan: SearchPlan, out: str | Path, search_summary: dict[str, Any]) -> SearchOutcome:
@@ -347,7 +347,8 @@ def choose(plan: SearchPlan, out: str | Path, search_summary: dict[str, Any]) ->
 def held_out_phase(plan: SearchPlan, out: str | Path, outcome: SearchOutcome, *, config_dir: str | Path | None = None,
                    jobs: int = 1, progress: Callable[[int, int], None] | None = None,
                    notify: Callable[[str], None] | None = None, test_out: str | Path | None = None,
-                   on_event: Callable[[str, dict[str, Any]], None] | None = None) -> SearchOutcome:
+                   on_event: Callable[[str, dict[str, Any]], None] | None = None,
+                   overwrite: bool = False) -> SearchOutcome:
     """Train the proposal as the static method ``search-MODEL`` beside stratified on the config's seeds, into
     ``test_out`` (default ``out/test-MODEL``; another folder tests more seeds later, merged by ``skillit
     compare``), with the search's runs as its ``offline_cost``; the outcome with the test added."""
@@ -361,8 +362,9 @@ def held_out_phase(plan: SearchPlan, out: str | Path, outcome: SearchOutcome, *,
     cost = {plan.method: {"train_steps": runs * plan.search.training.steps, "runs": runs,
                           "source": f"skillit search, seed {plan.search_seed}: {out / f'search-{plan.model}.json'}"}}
     try:
-        summary = _phase(test, test_dir, config_dir, jobs, progress, notify, offline_cost=cost, on_event=on_event)
-    except CheckpointError as exc:  # e.g. other --seeds into a finished test: the search's own way out
+        summary = _phase(test, test_dir, config_dir, jobs, progress, notify, offline_cost=cost, on_event=on_event,
+                         overwrite=overwrite)
+    except (CheckpointError, OutputError) as exc:  # e.g. other --seeds into a finished test: the search's own way out
         raise CheckpointError(f"{exc} (a search tests other seeds in another folder: give --test-out DIR, "
                               "then skillit compare both)") from None
     return dataclasses.replace(outcome, test_summary=summary, test_config=test)
@@ -375,11 +377,13 @@ def default_test_dir(plan: SearchPlan, out: str | Path) -> Path:
 
 def run_search(plan: SearchPlan, out: str | Path, *, config_dir: str | Path | None = None, jobs: int = 1,
                search_only: bool = False, progress: Callable[[int, int], None] | None = None,
-               notify: Callable[[str], None] | None = None, test_out: str | Path | None = None) -> SearchOutcome:
+               notify: Callable[[str], None] | None = None, test_out: str | Path | None = None,
+               overwrite: bool = False) -> SearchOutcome:
     """:func:`search_phase`, :func:`choose`, then (unless ``search_only``) :func:`held_out_phase`."""
-    summary = search_phase(plan, out, config_dir=config_dir, jobs=jobs, progress=progress, notify=notify)
+    summary = search_phase(plan, out, config_dir=config_dir, jobs=jobs, progress=progress, notify=notify,
+                           overwrite=overwrite)
     outcome = choose(plan, out, summary)
     if search_only:
         return outcome
     return held_out_phase(plan, out, outcome, config_dir=config_dir, jobs=jobs, progress=progress, notify=notify,
-                          test_out=test_out)
+                          test_out=test_out, overwrite=overwrite)

@@ -19,18 +19,26 @@ Layout (every path a :class:`RunDirectory` property or method, so no caller spel
 
 Use::
 
-    run_dir = RunDirectory.create(out, config, policies=..., data=...)      # a new run (locks the folder)
-    run_dir = RunDirectory.open_for_resume(out, config, policies=..., data=...)  # checks, then locks
+    run_dir = RunDirectory.claim(out, config, policies=..., data=...)       # every command that writes a run
     with run_dir:                                                           # releases the lock at the end
-        ... run_dir.save_record(record); run_dir.finished_record(method, seed) ...
+        ... run_dir.continued ... run_dir.save_record(record); run_dir.finished_record(method, seed) ...
 
-``create`` refuses, before writing anything, an output path that is the current folder or one of its
-parents, an existing folder that is not a run directory, a file, a path below a file, or a folder that
-cannot be written; it replaces the results of an earlier run in the same folder (not its ``graph/``, which
-graph learning checks itself). ``open_for_resume`` refuses a folder without a manifest, a config that
-differs from the manifest's (naming the first differing key), a finished run record or a checkpoint that
-does not belong to the manifest (stale, foreign or corrupt). Every refusal is a
-:class:`~skillit.errors.CheckpointError` (resume) or :class:`~skillit.errors.OutputError` (output path).
+:meth:`RunDirectory.claim` is the one rule for a run folder, whichever command writes it (``skillit run``,
+``bench``, ``search``'s phases): a new or empty folder (or one holding only a learned ``graph/``) gets a
+new run; a folder holding a run of the same configuration (:meth:`RunDirectory.difference`: the resolved
+config, each method's policy and the data; methods and seeds may be a subset) is continued, its finished
+runs kept (``continued``); a folder holding another configuration's run is refused before anything is
+written, naming the folder, the differing settings and the three ways out (another ``--out``, ``--resume``,
+``--overwrite``); ``overwrite=True`` deletes the earlier run (every name of :data:`LAYOUT` it holds, its
+``graph/`` included) and starts a new one; ``resume=True`` (``--resume``) requires a run to continue.
+
+Below it: ``create`` checks the path (refusing the current folder or one of its parents, an existing folder
+that is not a run directory, a file, a path below a file, a folder that cannot be written) and writes the
+manifest, refusing a folder that holds a run unless told to replace it; ``open_for_resume`` refuses a
+folder without a manifest, a config that differs from the manifest's (naming the differing keys), a
+finished run record or a checkpoint that does not belong to the manifest (stale, foreign or corrupt). Every
+refusal is a :class:`~skillit.errors.CheckpointError` (resume) or :class:`~skillit.errors.OutputError`
+(output path).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -71,8 +80,12 @@ REPORTS = (REPORT_FILE, TENSORBOARD_DIR)  # derived from the results: cleared wi
 #: everything a run writes; a folder holding only these names is a run directory
 LAYOUT = frozenset({CONFIG, MANIFEST, LOCK, RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH, METRICS, SUMMARY, *PLOTS,
                     *REPORTS})
-#: what ``create`` clears from an earlier run in the same folder (graph/ checks its own cache)
+#: a run's results: a folder holding one of these (or a manifest) holds a run that a new one must not replace
 RESULTS = (RUNS, CHECKPOINTS, DRAWS, WARM_START, METRICS, SUMMARY, *PLOTS, *REPORTS)
+#: what ``--overwrite`` deletes: everything a run writes except the lock (which must stay: see ``close``)
+REPLACED = (CONFIG, MANIFEST, GRAPH, *RESULTS)
+#: what a graph folder holds (``skillit graph --out DIR``, a run's ``graph/``): what its --overwrite deletes
+GRAPH_WRITTEN = ("graph.json", "graph_heatmap.png", "graph_drawing.png", "work", REPORT_FILE)
 MANIFEST_FORMAT = 1
 # keys a resume may narrow (a subset of the original methods or seeds): every other key must be equal
 NARROWABLE = ("methods", "seeds")
@@ -125,18 +138,24 @@ def _skillit_version() -> str:
         return "unknown"
 
 
-def _first_difference(ours: Any, theirs: Any, key: str = "") -> str | None:
-    """The dotted key of the first difference between two JSON-like values (None when equal)."""
+def _differences(ours: Any, theirs: Any, key: str = "") -> list[str]:
+    """The dotted keys at which two JSON-like values differ, in ``theirs``' key order (empty when equal)."""
     if isinstance(ours, Mapping) and isinstance(theirs, Mapping):
+        found: list[str] = []
         for name in list(theirs) + [k for k in ours if k not in theirs]:
             sub = f"{key}.{name}" if key else str(name)
             if name not in ours or name not in theirs:
-                return sub
-            found = _first_difference(ours[name], theirs[name], sub)
-            if found:
-                return found
-        return None
-    return None if ours == theirs else (key or "(whole value)")
+                found.append(sub)
+            else:
+                found.extend(_differences(ours[name], theirs[name], sub))
+        return found
+    return [] if ours == theirs else [key or "(whole value)"]
+
+
+def _first_difference(ours: Any, theirs: Any, key: str = "") -> str | None:
+    """The dotted key of the first difference between two JSON-like values (None when equal)."""
+    found = _differences(ours, theirs, key)
+    return found[0] if found else None
 
 
 def _lookup(data: Any, dotted: str) -> Any:
@@ -154,6 +173,8 @@ class RunDirectory:
         self.path = Path(path)
         self._lock_fd: int | None = None
         self._manifest: dict[str, Any] | None = None
+        #: True when this run continues the run the folder held (claim found the same config, or --resume)
+        self.continued = False
 
     # ---- layout ---------------------------------------------------------------------------------
     @property
@@ -245,6 +266,69 @@ class RunDirectory:
         return target
 
     @classmethod
+    def claim(
+        cls,
+        path: str | Path,
+        config: Any,
+        *,
+        policies: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
+    ) -> RunDirectory:
+        """The folder ``path`` for a run of ``config``, locked: the one rule of every command that writes a run.
+
+        * ``resume`` (``--resume``): the run the folder holds, checked by :meth:`open_for_resume`;
+        * a new or empty folder, or one without a run (e.g. only a learned ``graph/``): a new run (:meth:`create`);
+        * a folder holding a run whose :meth:`difference` to ``config``/``policies``/``data`` is none: that run,
+          continued (``continued`` is True; the caller keeps its finished runs);
+        * a folder holding another configuration's run: refused (:class:`OutputError` naming the folder, the
+          differing settings and the ways out), nothing written, not even the lock file's pid;
+        * ``overwrite``: the earlier run deleted (:data:`REPLACED`), then a new run.
+        """
+        if resume and overwrite:
+            raise OutputError("--resume continues the run in the folder and --overwrite deletes it: give one of them")
+        if resume:
+            run_dir = cls.open_for_resume(path, config, policies=policies, data=data)
+            run_dir.continued = True
+            return run_dir
+        target = cls.check_output_path(path)
+        run_dir = cls(target)
+        if overwrite or not run_dir.holds_run():
+            return cls.create(target, config, policies=policies, data=data, overwrite=overwrite)
+        lock_existed = (target / LOCK).exists()
+        run_dir.lock(stamp=False)  # refused while another run uses the folder; the pid is written only if we stay
+        try:
+            raw = str(path)
+            ways = (f"choose another --out; or continue that run as it was: skillit run --resume {shlex.quote(raw)}; "
+                    "or delete its results and start this run there: add --overwrite")
+            if not run_dir.manifest_path.is_file():
+                raise OutputError(
+                    f"the output folder {raw!r} holds an earlier run's results without its {MANIFEST} (an older "
+                    "skillit's run, or one killed as it started), which cannot be checked against this "
+                    "configuration; nothing was written. Choose another --out, or add --overwrite to delete them "
+                    "and start this run there")
+            try:
+                found = run_dir.difference(config, policies=policies, data=data)
+            except CheckpointError as exc:  # an unreadable manifest
+                raise OutputError(f"{exc}; or add --overwrite to delete that run's results") from None
+            if found is not None:
+                raise OutputError(f"the output folder {raw!r} holds a run of another configuration: {found[0]}. "
+                                  f"Nothing was written. To keep that run, {ways}")
+            run_dir._stamp_lock()
+            run_dir.continued = True
+        except BaseException:
+            run_dir.close()
+            if not lock_existed:
+                (target / LOCK).unlink(missing_ok=True)
+            raise
+        return run_dir
+
+    def holds_run(self) -> bool:
+        """Whether the folder holds a run: a manifest, or any of a run's results (:data:`RESULTS`)."""
+        return any((self.path / name).exists() or (self.path / name).is_symlink() for name in (MANIFEST, *RESULTS))
+
+    @classmethod
     def create(
         cls,
         path: str | Path,
@@ -252,10 +336,12 @@ class RunDirectory:
         *,
         policies: Mapping[str, Any] | None = None,
         data: Mapping[str, str] | None = None,
+        overwrite: bool = False,
     ) -> RunDirectory:
-        """A new run in ``path``: check the path, make and lock the folder, clear an earlier run's results,
-        write ``config.yaml`` and ``manifest.json``. ``config`` is an ExperimentConfig; ``policies`` maps each
-        method to its policy's ``describe()``; ``data`` is :func:`data_fingerprint` of the task's params."""
+        """A new run in ``path``: check the path, make and lock the folder, write ``config.yaml`` and
+        ``manifest.json``. ``config`` is an ExperimentConfig; ``policies`` maps each method to its policy's
+        ``describe()``; ``data`` is :func:`data_fingerprint` of the task's params. A folder that holds a run
+        is refused unless ``overwrite``, which deletes that run first (:data:`REPLACED`; :meth:`claim` decides)."""
         target = cls.check_output_path(path)
         run_dir = cls(target)
         try:
@@ -264,7 +350,10 @@ class RunDirectory:
             raise OutputError(f"cannot create the output folder {str(target)!r}: {os_error_message(exc)}") from None
         run_dir.lock()
         try:
-            run_dir._clear_results()
+            if run_dir.holds_run() and not overwrite:  # checked again under the lock
+                raise OutputError(f"the output folder {str(path)!r} holds a run; choose another --out, or add "
+                                  "--overwrite to delete it and start a new run there")
+            run_dir._clear(REPLACED if overwrite else ())
             config_data = config.model_dump(mode="json")
             manifest = {
                 "format": MANIFEST_FORMAT,
@@ -300,73 +389,90 @@ class RunDirectory:
         ``lock=False``: the same checks without the lock (the other ranks of a torchrun group)."""
         run_dir = cls(path)
         where = str(path)
+        start = f"start a run there with: skillit run CONFIG --out {shlex.quote(where)}"
         if not run_dir.path.is_dir():
-            raise CheckpointError(f"nothing to resume: {where!r} is not a folder")
+            raise CheckpointError(f"nothing to resume: {where!r} is not a folder; {start}")
         if not run_dir.manifest_path.is_file():
             raise CheckpointError(
                 f"nothing to resume in {where!r}: it has no {MANIFEST} (not a run directory, or one made by a skillit "
-                "before 0.1 manifests); start a new run with --out"
+                f"before 0.1 manifests); {start}, or choose another --out"
             )
         if lock:
             run_dir.lock()
         try:
-            manifest = run_dir.manifest
-            run_dir.check_config(config)
-            theirs_policies = manifest.get("policies", {})
-            for method, described in json.loads(json.dumps(dict(policies or {}), default=str)).items():
-                if method in theirs_policies and theirs_policies[method] != described:
-                    key = _first_difference(described, theirs_policies[method])
-                    raise CheckpointError(
-                        f"cannot resume {where!r}: method {method!r} now builds a different policy ({key}: run "
-                        f"directory has {_lookup(theirs_policies[method], key)!r}, now "
-                        f"{_lookup(described, key)!r}); resume with the configuration the run started with"
-                    )
-            theirs_data = manifest.get("data_fingerprint", {})
-            ours_data = dict(data or {})
-            if ours_data != theirs_data:
-                changed = sorted(set(ours_data) ^ set(theirs_data) | {k for k in ours_data if theirs_data.get(k) != ours_data[k]})
-                raise CheckpointError(
-                    f"cannot resume {where!r}: the data changed since the run started ({', '.join(changed)}); "
-                    "restore the data, or start a new run with --out"
-                )
+            found = run_dir.difference(config, policies=policies, data=data)
+            if found is not None:
+                raise CheckpointError(f"cannot resume {where!r}: {found[0]}; {found[1]}")
         except BaseException:
             run_dir.close()
             raise
         return run_dir
+
+    def difference(
+        self, config: Any, *, policies: Mapping[str, Any] | None = None, data: Mapping[str, str] | None = None,
+    ) -> tuple[str, str] | None:
+        """How ``config`` (an ExperimentConfig after --steps/--seeds/--methods), ``policies`` (method → the
+        policy's ``describe()``) and ``data`` (:func:`data_fingerprint`) differ from the run in the manifest:
+        ``(what differs, how to resume anyway)``, or None when they describe the same run.
+
+        The one "same run?" test, used by :meth:`claim` and :meth:`open_for_resume`: the resolved config
+        compared key by key, except that ``methods`` and ``seeds`` may be a subset of the run's (e.g.
+        ``--methods a``); then the policies of the methods both have; then the data files' digests."""
+        found = self._config_difference(config)
+        if found is not None:
+            return found
+        theirs_policies = self.manifest.get("policies", {})
+        for method, described in json.loads(json.dumps(dict(policies or {}), default=str)).items():
+            if method in theirs_policies and theirs_policies[method] != described:
+                key = _first_difference(described, theirs_policies[method])
+                return (f"method {method!r} now builds a different policy ({key}: run directory has "
+                        f"{_lookup(theirs_policies[method], key)!r}, now {_lookup(described, key)!r})",
+                        "resume with the configuration the run started with")
+        theirs_data = self.manifest.get("data_fingerprint", {})
+        ours_data = dict(data or {})
+        if ours_data != theirs_data:
+            changed = sorted(set(ours_data) ^ set(theirs_data) | {k for k in ours_data if theirs_data.get(k) != ours_data[k]})
+            return (f"the data changed since the run started ({', '.join(changed)})",
+                    "restore the data, or start a new run with --out")
+        return None
 
     def check_config(self, config: Any) -> None:
         """Refuse (CheckpointError naming the key) a config that differs from the manifest's.
 
         ``methods`` and ``seeds`` may be a subset of the original ones (e.g. ``--methods a`` on resume);
         every other key must be equal."""
+        found = self._config_difference(config)
+        if found is not None:
+            raise CheckpointError(f"cannot resume {str(self.path)!r}: {found[0]}; {found[1]}")
+
+    def _config_difference(self, config: Any) -> tuple[str, str] | None:
         theirs = self.manifest.get("config", {})
         ours = config.model_dump(mode="json")
         ours = json.loads(json.dumps(ours, default=str))
         for key in NARROWABLE:
             extra = [item for item in ours.get(key, []) if item not in theirs.get(key, [])]
             if extra:
-                raise CheckpointError(
-                    f"cannot resume {str(self.path)!r}: {key} {extra} were not part of the run (it has "
-                    f"{list(theirs.get(key, []))}); start a new run with --out"
-                )
+                return (f"{key} {extra} were not part of the run (it has {list(theirs.get(key, []))})",
+                        "start a new run with --out")
+        keys: list[str] = []
         if isinstance(ours.get("methods"), dict):
             theirs_methods = theirs.get("methods", {})
             for method, spec in ours["methods"].items():
                 if spec != theirs_methods.get(method):
-                    key = _first_difference(spec, theirs_methods.get(method) or {}) or ""
-                    self._refuse_difference(f"methods.{method}.{key}".rstrip("."), theirs, ours)
+                    found = _differences(spec, theirs_methods.get(method) or {}) or [""]
+                    keys.extend(f"methods.{method}.{key}".rstrip(".") for key in found)
         rest_ours = {k: v for k, v in ours.items() if k not in NARROWABLE}
         rest_theirs = {k: v for k, v in theirs.items() if k not in NARROWABLE}
-        key = _first_difference(rest_ours, rest_theirs)
-        if key:
-            self._refuse_difference(key, theirs, ours)
-
-    def _refuse_difference(self, key: str, theirs: Any, ours: Any) -> None:
-        raise CheckpointError(
-            f"cannot resume {str(self.path)!r}: {key} differs (the run started with {_lookup(theirs, key)!r}, now "
-            f"{_lookup(ours, key)!r}); resume with the configuration the run started with (its manifest.json "
-            "keeps it), or start a new run with --out"
-        )
+        keys.extend(_differences(rest_ours, rest_theirs))
+        if not keys:
+            return None
+        first, others = keys[0], keys[1:]
+        text = f"{first} differs (the run started with {_lookup(theirs, first)!r}, now {_lookup(ours, first)!r})"
+        if others:
+            shown = [f"{key} ({_lookup(theirs, key)!r} → {_lookup(ours, key)!r})" for key in others[:4]]
+            text += "; so do " + ", ".join(shown) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+        return (text, "resume with the configuration the run started with (its manifest.json keeps it), or start a "
+                "new run with --out")
 
     # ---- finished runs and checkpoints ----------------------------------------------------------
     def save_record(self, record: Any) -> Path:
@@ -421,8 +527,9 @@ class RunDirectory:
         return True
 
     # ---- the lock -------------------------------------------------------------------------------
-    def lock(self) -> None:
-        """Take the folder's exclusive lock (non-blocking); a second run into the same folder is refused."""
+    def lock(self, *, stamp: bool = True) -> None:
+        """Take the folder's exclusive lock (non-blocking); a second run into the same folder is refused.
+        ``stamp``: write our pid into the lock file (the hint a refused second run prints)."""
         if self._lock_fd is not None:
             return
         lock_path = self.path / LOCK
@@ -446,12 +553,18 @@ class RunDirectory:
                     + "; wait for it to finish, or choose another --out"
                 ) from None
             raise OutputError(f"cannot lock the output folder {str(self.path)!r}: {os_error_message(exc)}") from None
+        self._lock_fd = fd
+        if stamp:
+            self._stamp_lock()
+
+    def _stamp_lock(self) -> None:
+        if self._lock_fd is None:
+            return
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            os.ftruncate(self._lock_fd, 0)
+            os.pwrite(self._lock_fd, str(os.getpid()).encode(), 0)
         except OSError:
             pass  # the pid is only a hint in the message above
-        self._lock_fd = fd
 
     def close(self) -> None:
         """Release the lock (the lock file stays: removing it would race with the next run)."""
@@ -480,10 +593,12 @@ class RunDirectory:
                                   "new run with --out")
         return data
 
-    def _clear_results(self) -> None:
-        """Remove an earlier run's results (only layout names), so none can be mistaken for this run's."""
+    def _clear(self, names: tuple[str, ...]) -> None:
+        """Remove ``names`` (layout names only: :data:`REPLACED` for --overwrite) and the temporary files of
+        killed atomic writes, so that nothing of an earlier run can be mistaken for this run's."""
         leftovers = [entry.name for entry in self.path.iterdir() if _is_leftover(entry.name)]
-        for name in (*RESULTS, *leftovers):
+        for name in (*names, *leftovers):
+            assert name in LAYOUT or _is_leftover(name), name  # never a file the run did not write
             entry = self.path / name
             try:
                 if entry.is_dir() and not entry.is_symlink():
@@ -491,7 +606,32 @@ class RunDirectory:
                 elif entry.exists() or entry.is_symlink():
                     entry.unlink()
             except OSError as exc:
-                raise OutputError(f"cannot replace the earlier run's {str(entry)!r}: {os_error_message(exc)}") from None
+                raise OutputError(f"cannot delete the earlier run's {str(entry)!r}: {os_error_message(exc)}") from None
+
+
+def claim_graph_folder(path: str | Path, difference: str | None, *, overwrite: bool = False) -> None:
+    """:meth:`RunDirectory.claim`'s rule for a graph folder (``skillit graph --out DIR``): ``difference`` is how
+    the graph it holds differs from the one to learn (``graph_learning.graph_difference``; None: no graph, or the
+    same one, which is reused or resumed). Another set-up's graph is refused, nothing written, unless
+    ``overwrite``, which deletes what graph learning writes there (:data:`GRAPH_WRITTEN`, and the ``seed<S>/``
+    folders of a graph learned at several seeds)."""
+    if difference is None:
+        return
+    folder = Path(path)
+    if not overwrite:
+        raise OutputError(f"the graph folder {str(path)!r} holds a graph learned with another set-up: {difference}. "
+                          "Nothing was written. To keep it, choose another --out; or delete it and learn this graph "
+                          "there: add --overwrite")
+    seed_folders = [p.name for p in folder.glob("seed*") if p.is_dir() and p.name[4:].isdigit()]  # --seeds
+    for name in (*GRAPH_WRITTEN, *seed_folders):
+        entry = folder / name
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            elif entry.exists() or entry.is_symlink():
+                entry.unlink()
+        except OSError as exc:
+            raise OutputError(f"cannot delete the earlier graph's {str(entry)!r}: {os_error_message(exc)}") from None
 
 
 def _is_leftover(name: str) -> bool:
@@ -507,4 +647,4 @@ def _write(write: Any, path: Path) -> Any:
         raise OutputError(f"cannot write {str(path)!r}: {os_error_message(exc)}") from None
 
 
-__all__ = ["LAYOUT", "RunDirectory", "config_hash", "data_fingerprint"]
+__all__ = ["GRAPH_WRITTEN", "LAYOUT", "REPLACED", "RunDirectory", "claim_graph_folder", "config_hash", "data_fingerprint"]

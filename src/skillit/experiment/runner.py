@@ -53,8 +53,8 @@ from skillit.experiment.build import (
     warm_start,
 )
 from skillit.experiment.config import MAX_SEED, MAX_STEPS, ExperimentConfig
-from skillit.experiment.graph_learning import prepare_graphs
-from skillit.experiment.run_dir import RunDirectory, data_fingerprint
+from skillit.experiment.graph_learning import graph_difference, prepare_graphs, uses_learned_graph
+from skillit.experiment.run_dir import RunDirectory, claim_graph_folder, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import divergence_warnings, epochs_per_skill, summarize
@@ -238,6 +238,7 @@ def run_experiment(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     group: ProcessGroup | None = None,
     notify: Callable[[str], None] | None = None,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
@@ -245,8 +246,11 @@ def run_experiment(
 ) -> dict[str, Any] | None:
     """Run every method × seed, write the run directory and return the summary.
 
-    ``progress(done_steps, total_steps)`` is called as training advances. With ``resume=True`` finished runs
-    are kept and unfinished ones continue from their checkpoints. With a ``group`` of several ranks (torchrun)
+    ``progress(done_steps, total_steps)`` is called as training advances. The run directory follows
+    :meth:`~skillit.experiment.run_dir.RunDirectory.claim`: a folder holding a run of the same config is
+    continued (finished runs kept, unfinished ones continue from their checkpoints, or restart without
+    ``training.checkpoint_every``), another config's run is refused unless ``overwrite`` (which deletes it);
+    ``resume=True`` requires a run to continue. With a ``group`` of several ranks (torchrun)
     every rank calls this; runs go one after another over all ranks, rank 0 writes everything and returns
     the summary, other ranks return ``None``. ``notify(line)`` receives the notes about the data
     (:func:`~skillit.experiment.build.data_notes`) before training starts and the mixture warnings after it.
@@ -273,30 +277,37 @@ def run_experiment(
                 f"training.batch_size {config.training.batch_size} must split evenly over {group.world_size} rank(s) × "
                 f"{config.training.gradient_accumulation_steps} accumulation micro-batches; choose a multiple of {shares}"
             )
-    # the one run-directory object: rank 0 checks the path (or the manifest on resume), writes and holds the
-    # lock; the other ranks make the same read-only checks, so a refusal stops every rank alike
+    # the one run-directory object: rank 0 claims it (RunDirectory.claim: new, continued or refused), writes
+    # and holds the lock; the other ranks learn its decision, so a refusal stops every rank alike
     described = {method: policy.describe() for method, policy in policies.items()}
     fingerprint = data_fingerprint(config.task.params)
     refusal: SkillitError | None = None
-    try:
-        if resume:
-            run_dir = RunDirectory.open_for_resume(out_dir, config, policies=described, data=fingerprint, lock=main)
-        elif main:
-            run_dir = RunDirectory.create(out_dir, config, policies=described, data=fingerprint)
-        else:
-            run_dir = RunDirectory(RunDirectory.check_output_path(out_dir))
-    except SkillitError as exc:
-        refusal = exc
-    if distributed:  # a refusal on any rank stops every rank (no rank left waiting at a barrier)
-        refused = group.distributed.all_reduce(np.array([0.0 if refusal is None else 1.0]))[0]  # type: ignore[union-attr]
+    run_dir: RunDirectory | None = None
+    if main:
+        try:
+            folder = RunDirectory(Path(out_dir).expanduser())
+            if uses_learned_graph(config) and not (resume or overwrite) and not folder.holds_run():
+                # a new run beside a graph/ that `skillit graph` learned: `graph: learn` would replace a graph of
+                # another set-up there, so that is refused (claim_graph_folder) before anything is written
+                claim_graph_folder(folder.graph_dir, graph_difference(config, folder.graph_dir))
+            run_dir = RunDirectory.claim(out_dir, config, policies=described, data=fingerprint, resume=resume,
+                                         overwrite=overwrite)
+        except SkillitError as exc:
+            refusal = exc
+    if distributed:  # a refusal on rank 0 stops every rank (no rank left waiting at a barrier)
+        refused, continued = group.distributed.all_reduce(  # type: ignore[union-attr]
+            np.array([0.0 if refusal is None else 1.0, 1.0 if run_dir is not None and run_dir.continued else 0.0]))
         if refused and refusal is None:
-            run_dir.close()
-            raise OutputError("another rank refused the run directory (rank 0 prints why)")
+            raise OutputError("rank 0 refused the run directory (it prints why)")
+        if not main:
+            run_dir = RunDirectory(Path(out_dir).expanduser())  # the folder rank 0 claimed
+            run_dir.continued = bool(continued)
     if refusal is not None:
         raise refusal
+    assert run_dir is not None
     try:
         return _run_in(run_dir, config, config_dir, group=group, device=device, references=references, jobs=jobs,
-                       progress=progress, resume=resume, started=started, notify=notify,
+                       progress=progress, started=started, notify=notify,
                        on_event=on_event, offline_cost=offline_cost)
     finally:
         run_dir.close()
@@ -312,7 +323,6 @@ def _run_in(
     references: dict[str, str | None],
     jobs: int,
     progress: Callable[[int, int], None] | None,
-    resume: bool,
     started: float,
     notify: Callable[[str], None] | None = None,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
@@ -324,7 +334,7 @@ def _run_in(
     out = run_dir.path
     done: dict[str, RunRecord] = {}
     resumable: set[str] = set()
-    if resume:  # every finished run and checkpoint checked against the manifest before any work
+    if run_dir.continued:  # every finished run and checkpoint checked against the manifest before any work
         for method in config.methods:
             for seed in config.seeds:
                 run_id = run_dir.run_id(method, seed)
@@ -334,6 +344,9 @@ def _run_in(
                 elif config.training.checkpoint_every and run_dir.check_checkpoint(
                         method, seed, dataclasses.asdict(train_config(config, seed))):
                     resumable.add(run_id)
+        if notify is not None and main:
+            notify(continued_note(out, len(config.methods) * len(config.seeds), len(done), len(resumable),
+                                  bool(config.training.checkpoint_every)))
     _barrier(group)
 
     # `graph: learn` is learned once (out/graph/graph.json, resumable) and replaced by that file; under
@@ -471,6 +484,18 @@ def _run_in(
     plot_run(out, runs, summary)
     write_report(out)
     return summary
+
+
+def continued_note(out: Path, runs: int, finished: int, resumable: int, checkpoints: bool) -> str:
+    """The line that says what a continued run directory keeps (a rerun of the same config, or --resume)."""
+    restart = runs - finished - resumable
+    parts = [f"{finished} of {runs} run(s) finished earlier, kept"]
+    if resumable:
+        parts.append(f"{resumable} continue from their checkpoints")
+    if restart:
+        parts.append(f"{restart} start from step 0"
+                     + ("" if checkpoints else " (training.checkpoint_every would let an interrupted run continue)"))
+    return f"{out}: continuing the run of this configuration there: " + "; ".join(parts) + " (--overwrite starts over)"
 
 
 def _barrier(group: ProcessGroup | None) -> None:
