@@ -95,11 +95,9 @@ class TracIn(GraphLearner):
         p = self.params
         inner = np.asarray(measured["inner"], dtype=float)  # (k, m): ⟨g_i, h_j⟩
         gram = np.asarray(measured["train_gram"], dtype=float)  # (k, k): ⟨g_i, g_i'⟩
-        if p.control:
-            k = inner.shape[0]
-            centre = np.eye(k) - np.full((k, k), 1.0 / k)  # g_i − ḡ = Σ_i' centre[i, i'] g_i'
-            inner = centre @ inner
-            gram = centre @ gram @ centre
+        if p.control:  # ⟨g_i − ḡ, h_j⟩ and ⟨g_i − ḡ, g_i' − ḡ⟩, ḡ = (1/k) Σ_i g_i
+            inner = inner - inner.mean(axis=0, keepdims=True)
+            gram = gram - gram.mean(axis=0, keepdims=True) - gram.mean(axis=1, keepdims=True) + gram.mean()
         if p.similarity == "cosine":
             g_norm = np.sqrt(np.maximum(np.diag(gram), 0.0))  # (k,)
             h_norm = np.sqrt(np.maximum(np.asarray(measured["eval_sqnorm"], dtype=float), 0.0))  # (m,)
