@@ -14,9 +14,9 @@ flattened over every parameter (θ ∈ R^P), and the products ⟨g_i, h_j⟩ (k 
 
 With ``projection = r > 0`` every gradient is replaced by R g with R (r × P) Gaussian, entries N(0, 1/r),
 so E[⟨Rg, Rh⟩] = ⟨g, h⟩ (Johnson–Lindenstrauss; TRAK/LESS project the same way, with Rademacher entries).
-R is never held whole: it is generated one block of at most ``PROJECTION_BLOCK`` parameters at a time,
-each block from its own seeded generator, so memory stays O(r · block) and R is the same for every
-gradient, checkpoint and process. Gradients are taken in eval mode (no dropout): they are derivatives of
+R is never held whole: it is generated one block of columns at a time (r × block ≤ ``PROJECTION_ENTRIES``
+floats, 64 MiB), each block from its own seeded generator, so memory stays bounded and R is the same for
+every gradient, checkpoint and process. Gradients are taken in eval mode (no dropout): they are derivatives of
 the loss function itself.
 """
 
@@ -33,7 +33,7 @@ from skillit.model.tokenizer import Tokenizer
 from skillit.skills.example import Example
 from skillit.trainer.batching import collate, logits_of, loss_mask
 
-PROJECTION_BLOCK = 1 << 16  # parameters per generated block of R (memory: r × block floats)
+PROJECTION_ENTRIES = 1 << 24  # entries of R generated at once (r × block float32: 64 MiB)
 
 
 class Projection:
@@ -41,13 +41,14 @@ class Projection:
 
     Block b covers parameters [b·block, (b+1)·block) of the flattened model (parameters in
     ``named_parameters`` order) and is drawn from ``torch.Generator().manual_seed(seed · 1_000_003 + b)``,
-    so projecting a vector block by block gives the same R v as projecting it whole.
+    so R depends only on (rows, seed, block), never on which vectors are projected or in what order.
     """
 
-    def __init__(self, rows: int, seed: int = 0, block: int = PROJECTION_BLOCK):
+    def __init__(self, rows: int, seed: int = 0, block: int | None = None):
         if rows < 1:
             raise ValueError(f"projection rows must be >= 1, got {rows}")
-        self.rows, self.seed, self.block = int(rows), int(seed), int(block)
+        self.rows, self.seed = int(rows), int(seed)
+        self.block = int(block) if block is not None else max(1, PROJECTION_ENTRIES // self.rows)  # columns per block
 
     def matrix_block(self, index: int, width: int) -> torch.Tensor:
         """Columns [index·block, index·block + width) of R: (rows, width), float32."""
