@@ -30,10 +30,10 @@ import torch
 # "threshold-te" reads the threshold runs per example of the target skill (same runs, no extra cost).
 # tracin reads gradients at checkpoints of the base (no runs); its variants re-read the same gradients
 TRACIN = {
-    "tracin": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2},  # similarity: cosine, control
-    "tracin-dot": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2, "similarity": "dot"},
-    "tracin-raw": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2, "similarity": "dot", "control": False},
-    "tracin-6": {"method": "tracin", "base_steps": 600, "points": 6, "steps": 2},
+    "tracin": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2},  # similarity: dot, control
+    "tracin-cosine": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2, "similarity": "cosine"},
+    "tracin-raw": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2, "control": False},
+    "tracin-6": {"method": "tracin", "base_steps": 600, "points": 6, "steps": 2, "similarity": "cosine"},
 }
 PARAMS = {
     "lego-graph": {
@@ -55,7 +55,7 @@ PARAMS = {
         **TRACIN,
     },
 }
-SHARES_RUNS_WITH = {"threshold-te": "threshold", "tracin-raw": "tracin", "tracin-dot": "tracin"}
+SHARES_RUNS_WITH = {"threshold-te": "threshold", "tracin-raw": "tracin", "tracin-cosine": "tracin"}
 
 
 def main() -> None:

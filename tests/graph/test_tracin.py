@@ -62,7 +62,7 @@ def test_inner_products_match_the_hand_computed_gradients_of_a_linear_model():
 
 
 def test_estimate_weights_checkpoints_by_lr_and_subtracts_the_mean_gradient():
-    learner = TracIn(base_steps=4, points=2, similarity="dot")
+    learner = TracIn(base_steps=4, points=2)  # similarity: dot, the default
     skills = planted_skillset()
     inner = [np.array([[4.0, 2.0, 0.0], [2.0, 0.0, 1.0], [0.0, 1.0, 2.0]]), np.array([[1.0, 0.0, 0.0]] * 3)]
     losses = [[2.0, 1.0, 4.0], [1.0, 1.0, 1.0]]
@@ -83,7 +83,7 @@ def test_estimate_weights_checkpoints_by_lr_and_subtracts_the_mean_gradient():
     plain = TracIn(base_steps=4, points=2, similarity="dot", control=False, normalise=False, negative="keep")
     np.testing.assert_allclose(plain.estimate(skills, outcomes)[0], 0.5 * inner[0] + 0.25 * inner[1])
     # cosine: train gram I centred is I − 1/3, so ‖g_i − ḡ‖ = √(2/3); ‖h_j‖ = 1
-    cosine = TracIn(base_steps=4, points=2, normalise=False, negative="keep")  # cosine: the default
+    cosine = TracIn(base_steps=4, points=2, similarity="cosine", normalise=False, negative="keep")
     centred = inner[0] - inner[0].mean(axis=0)
     np.testing.assert_allclose(cosine.estimate(skills, outcomes)[0], 0.5 * centred / np.sqrt(2 / 3), atol=1e-12)
 
@@ -132,9 +132,9 @@ def test_fits_are_deterministic_and_resume_from_the_gradient_runs(tmp_path):
     again = fit(TracIn(base_steps=6, points=2, steps=1))
     np.testing.assert_array_equal(first.matrix, again.matrix)
     # similarity and control only change how the gradients are read: the work directory is reused
-    dot = fit(TracIn(base_steps=6, points=2, steps=1, similarity="dot", control=False), workdir=tmp_path)
+    cosine = fit(TracIn(base_steps=6, points=2, steps=1, similarity="cosine", control=False), workdir=tmp_path)
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "runs").iterdir()} == stamps
-    assert dot.provenance["params"]["similarity"] == "dot"
+    assert cosine.provenance["params"]["similarity"] == "cosine"
 
 
 def test_run_settings_that_do_not_apply_are_refused():

@@ -13,7 +13,7 @@ Averaged over a skill's examples (the inner product is bilinear) this is a skill
    by default), optionally both projected by a seeded Gaussian R (r = ``projection`` rows, LESS/TRAK);
 3. the estimate
 
-       S_c[i, j] = ⟨g_i − ḡ·[control], h_j⟩ (/ ‖g_i − ḡ·[control]‖ ‖h_j‖ with ``similarity: cosine``, the default)
+       S_c[i, j] = ⟨g_i − ḡ·[control], h_j⟩ (/ ‖g_i − ḡ·[control]‖ ‖h_j‖ with ``similarity: cosine``)
                    (/ L_j(t_c) with ``normalise``)
        A[i, j]   = Σ_c w_c · S_c[i, j],   w_c = Σ_{s = t_{c−1}+1}^{t_c} η_s  (the base's lr, t_0 = 0)
 
@@ -50,8 +50,7 @@ class TracInParams(LearnerParams):
         "from checkpoint to checkpoint); default: all of them")
     projection: int = Field(0, ge=0, description="r: project every gradient by a seeded Gaussian R (r × P); 0: exact")
     similarity: Literal["dot", "cosine"] = Field(
-        "cosine", description="cosine (LESS; the default: it measured at least as well as dot on every planted "
-        "benchmark and seed, docs/graphs.md) or the plain inner product")
+        "dot", description="the inner product (TracIn), or the cosine (LESS); measured side by side in docs/graphs.md")
     control: bool = Field(True, description="subtract the mean training gradient ḡ (a stratified batch's effect)")
     normalise: bool = Field(True, description="divide column j by L_j(t): relative loss decreases")
     negative: Literal["zero", "keep"] = Field("zero", description="keep negative entries or set them to 0")
