@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 import torch
 
-from skillit.errors import ConfigError
+from skillit.errors import CheckpointError, ConfigError
 from skillit.experiment.config import parse_config
 from skillit.experiment.runner import run_experiment
 from skillit.graph.diagnostics import edges
 from skillit.graph_learners import TracIn, build_learner
 from skillit.graph_learners.gradients import Projection, measure_gradients
+from skillit.graph_learners.runs import RunOutcome
 from skillit.skills import Example
 from skillit.trainer.optim import linear_schedule, lr_factor
+from skillit.utils.io import load_checkpoint
 from tests.graph.planted import EXPECTED_EDGES, TRAINING, model_builder, planted_skillset, tokenizer
 
 
@@ -68,8 +70,6 @@ def test_estimate_weights_checkpoints_by_lr_and_subtracts_the_mean_gradient():
     losses = [[2.0, 1.0, 4.0], [1.0, 1.0, 1.0]]
     measured = [{"inner": inner[c].tolist(), "train_gram": np.eye(3).tolist(), "eval_sqnorm": [1.0] * 3,
                  "eval_loss": losses[c], "lr_weight": [0.5, 0.25][c], "dim": 3, "examples": 1} for c in range(2)]
-    from skillit.graph_learners.runs import RunOutcome
-
     outcomes = {run.run_id: RunOutcome(run.run_id, [(run.start, {})], 1, 8, 0, 0.0, 0.0, measured=m)
                 for run, m in zip(learner.plan(skills), measured)}
     matrix, details = learner.estimate(skills, outcomes)
@@ -167,3 +167,21 @@ def test_graph_learn_with_tracin_end_to_end(tmp_path):
     assert summary["graph_cost"]["skill-it"]["train_steps"] == learned["cost"]["train_steps"] == 4 + 2 * 6
     assert learned["cost"]["ratio_to_training_run"] == pytest.approx(16 / 8)
     assert np.all(np.isfinite(learned["matrix"]))
+
+
+def test_gradient_runs_in_worker_processes_give_the_same_graph(tmp_path):
+    serial = fit(TracIn(base_steps=6, points=2, steps=1))
+    parallel = fit(TracIn(base_steps=6, points=2, steps=1), workdir=tmp_path, jobs=2)
+    np.testing.assert_allclose(parallel.matrix, serial.matrix, rtol=1e-6, atol=1e-9)
+
+
+def test_a_snapshot_without_the_base_lrs_is_refused_with_the_fix(tmp_path):
+    fit(TracIn(base_steps=4, points=1, steps=1), workdir=tmp_path)
+    snapshot = tmp_path / "base" / "step4.pt"
+    saved = load_checkpoint(snapshot)
+    del saved["lrs"]  # as an older skillit wrote it
+    torch.save(saved, snapshot)
+    (tmp_path / "runs" / "t4__gradients.json").unlink()
+    with pytest.raises(CheckpointError, match=r"step4.pt: this base snapshot does not record .* delete"):
+        fit(TracIn(base_steps=4, points=1, steps=1), workdir=tmp_path)
+    assert not (tmp_path / "runs" / "t4__gradients.json").exists()
