@@ -7,7 +7,7 @@ Addition: every lower digit) and report precision, recall, the weight correlatio
 training steps as a ratio to one training run of the config (``training.steps``, same batch size).
 
     .venv/bin/python benchmarks/graph_recovery.py [--configs lego-graph,addition-graph]
-        [--methods probe,linear,brute-force,threshold,threshold-te] [--seeds 0,1,2] [--out runs/graph-recovery]
+        [--methods probe,linear,brute-force,threshold,threshold-te,tracin] [--seeds 0,1,2] [--out runs/graph-recovery]
     .venv/bin/python benchmarks/graph_recovery.py --skillit [--configs lego-graph]
 
 ``--skillit`` then runs the config's methods (``skillit run``; lego-graph: Skill-It with the learned
@@ -28,6 +28,13 @@ import torch
 # Per config and learner: the graph_learning section used. Runs of h/H steps from a stratified warm start
 # of base_steps (single-skill training from scratch mostly teaches the answer format, skillit.md §1.3).
 # "threshold-te" reads the threshold runs per example of the target skill (same runs, no extra cost).
+# tracin reads gradients at checkpoints of the base (no runs); its variants re-read the same gradients
+TRACIN = {
+    "tracin": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2},  # similarity: dot, control
+    "tracin-cosine": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2, "similarity": "cosine"},
+    "tracin-raw": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2, "control": False},
+    "tracin-6": {"method": "tracin", "base_steps": 600, "points": 6, "steps": 2, "similarity": "cosine"},
+}
 PARAMS = {
     "lego-graph": {
         "probe": {"method": "probe", "base_steps": 600, "points": 3, "steps": 25, "mix": 0.5},
@@ -36,6 +43,7 @@ PARAMS = {
         "threshold": {"method": "threshold", "base_steps": 600, "steps": 300, "threshold": 0.1, "eval_every": 20},
         "threshold-te": {"method": "threshold", "base_steps": 600, "steps": 300, "threshold": 0.1, "eval_every": 20,
                          "compare": "target-examples"},
+        **TRACIN,
     },
     "addition-graph": {
         "probe": {"method": "probe", "base_steps": 600, "points": 3, "steps": 25, "mix": 0.5},
@@ -44,9 +52,10 @@ PARAMS = {
         "threshold": {"method": "threshold", "base_steps": 600, "steps": 800, "threshold": 0.1, "eval_every": 25},
         "threshold-te": {"method": "threshold", "base_steps": 600, "steps": 800, "threshold": 0.1, "eval_every": 25,
                          "compare": "target-examples"},
+        **TRACIN,
     },
 }
-SHARES_RUNS_WITH = {"threshold-te": "threshold"}
+SHARES_RUNS_WITH = {"threshold-te": "threshold", "tracin-raw": "tracin", "tracin-cosine": "tracin"}
 
 
 def main() -> None:

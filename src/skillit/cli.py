@@ -252,7 +252,7 @@ def _print_results(cfg, summary: dict, out_dir: Path) -> None:
 def graph(
     config: str = typer.Argument(..., help="a YAML file or a shipped config name"),
     method: Optional[str] = typer.Option(
-        None, "--method", help="linear | brute-force | threshold | probe (default: the config's graph_learning.method, else probe)"
+        None, "--method", help="linear | brute-force | threshold | probe | tracin (default: the config's graph_learning.method, else probe)"
     ),
     out: Optional[Path] = typer.Option(None, "--out", help="output directory (default: runs/<name>/graph)"),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="parallel training processes (default: min(2, cores))"),

@@ -110,7 +110,7 @@ def test_demixing_recovers_pure_responses_of_a_linear_model():
 
 def test_every_learner_records_provenance_and_cost():
     for name, cls in LEARNERS.items():
-        params = {"steps": 2} if name != "probe" else {"steps": 2, "base_steps": 2, "points": 1}
+        params = {"steps": 2} if name not in ("probe", "tracin") else {"steps": 2, "base_steps": 2, "points": 1}
         graph = fit(build_learner(name, params))
         assert graph.provenance["method"] == name == cls.name
         assert graph.provenance["params"]["steps"] == 2

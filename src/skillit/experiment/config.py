@@ -154,7 +154,7 @@ class GraphLearningConfig(_Strict):
     learner (``skillit.graph_learners``; docs/graphs.md). Fields a method does not use are rejected.
     """
 
-    method: str = Field("probe", description="linear | brute-force | threshold | probe")
+    method: str = Field("probe", description="linear | brute-force | threshold | probe | tracin")
     steps: int | None = Field(None, ge=1, description="steps of each run (h or H); default per method")
     base_steps: int | None = Field(None, ge=0, description="stratified warm-start steps before the runs")
     lr: float | None = Field(None, gt=0, description="lr of the runs; default training.lr")
@@ -165,9 +165,12 @@ class GraphLearningConfig(_Strict):
     negative: Literal["zero", "keep"] | None = Field(None, description="loss increases: set to 0 or keep")
     threshold: float | None = Field(None, gt=0, description="loss threshold (method threshold)")
     weight: Literal["paper", "speedup"] | None = Field(None, description="edge weight (method threshold)")
-    points: int | None = Field(None, ge=1, description="probe points along the base run (method probe)")
+    points: int | None = Field(None, ge=1, description="probe points / checkpoints along the base run (probe, tracin)")
     mix: float | None = Field(None, gt=0, le=1, description="share of the probed skill (method probe)")
-    control: bool | None = Field(None, description="subtract a stratified control probe (method probe)")
+    control: bool | None = Field(None, description="subtract a stratified control probe or mean gradient (probe, tracin)")
+    eval_examples: int | None = Field(None, ge=1, description="validation examples per skill for h_j (method tracin)")
+    projection: int | None = Field(None, ge=0, description="random-projection rows of the gradients, 0: none (method tracin)")
+    similarity: Literal["dot", "cosine"] | None = Field(None, description="inner product or cosine (method tracin)")
     relative: bool | None = Field(None, description="threshold is a fraction of the start loss (method threshold)")
     compare: Literal["steps", "target-examples"] | None = Field(
         None, description="threshold: a pair must beat j alone per step (paper) or per example of j"

@@ -1,4 +1,4 @@
-"""Learning skills graphs (paper §3.2, App. B.2): one estimator interface, four learners.
+"""Learning skills graphs (paper §3.2, App. B.2): one estimator interface, five learners.
 
     from skillit.graph_learners import build_learner
     graph = build_learner("linear", steps=100, base_steps=300).fit(skillset, model_builder, tokenizer, training)
@@ -9,6 +9,7 @@
 | ``brute-force`` | Alg. 2: pair {i, j} beats j alone on j | (m + pairs) × H |
 | ``threshold`` | the paper's LEGO/Addition rule: pair reaches a loss threshold on j sooner | (m + pairs) × ≤ H |
 | ``probe`` | ours: short tilted-mixture probes along one stratified run, de-mixed (Aioli-style) | base + P·k·h |
+| ``tracin`` | TracIn-style: Σ_c lr_c ⟨g_i, h_j⟩ of full-model gradients at C checkpoints of the base | base + C·(k·b + Σ_j ⌈n_j/B⌉) passes |
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from skillit.graph_learners.linear import LinearApproximation
 from skillit.graph_learners.probe import TrajectoryProbe
 from skillit.graph_learners.runs import GraphCost, ProbeRun, RunOutcome
 from skillit.graph_learners.threshold import StepsToThreshold
+from skillit.graph_learners.tracin import TracIn
 
 LEARNERS: dict[str, type[GraphLearner]] = {
-    cls.name: cls for cls in (LinearApproximation, BruteForce, StepsToThreshold, TrajectoryProbe)
+    cls.name: cls for cls in (LinearApproximation, BruteForce, StepsToThreshold, TrajectoryProbe, TracIn)
 }
 
 
@@ -53,6 +55,7 @@ __all__ = [
     "ProbeRun",
     "RunOutcome",
     "StepsToThreshold",
+    "TracIn",
     "TrajectoryProbe",
     "build_learner",
     "get_learner",

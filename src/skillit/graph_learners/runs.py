@@ -3,14 +3,17 @@
 Every learner reduces to: (1) one shared *base* trajectory — stratified training for ``base_steps`` from the
 initial model, with model snapshots at chosen steps (step 0 = the initial model itself) — and (2) a set of
 independent short runs, each starting from one snapshot and training on a fixed mixture (one skill alone,
-a balanced pair, ...) through the one training loop (``skillit.trainer.train`` with a ``Static`` policy).
+a balanced pair, ...) through the one training loop (``skillit.trainer.train`` with a ``Static`` policy),
+or, for a *gradient run* (``ProbeRun.gradients``, the ``tracin`` learner), not training at all: measuring
+per-skill mean gradients at the snapshot (``skillit.graph_learners.gradients``).
 The runs only read the snapshot, so they run in parallel worker processes, and each finished run is
 written to ``runs/<run id>.json`` at once, so an interrupted learner resumes without redoing it.
 
 Work directory layout::
 
     manifest.json          what was planned (learner, parameters, skills, seed); checked on resume
-    base/step<T>.pt        model snapshot after T base steps (+ examples each skill's stream has used)
+    base/step<T>.pt        model snapshot after T base steps (+ examples each skill's stream has used,
+                           + the lr of each base step 1..T)
     base/base.json         the base trajectory's records and cost
     runs/<run id>.json     one finished run: losses per evaluation, steps, evaluation examples, seconds
 """
@@ -28,12 +31,14 @@ from typing import Any
 import torch
 
 from skillit.errors import CheckpointError, ConfigError
+from skillit.graph_learners.gradients import Projection, measure_gradients
 from skillit.model.tokenizer import Tokenizer
 from skillit.policy.static import Static, Stratified
 from skillit.skills.example import Example
 from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import TrainSource
 from skillit.trainer.loop import TrainConfig, TrainerCallback, train
+from skillit.trainer.optim import lr_factor
 from skillit.utils.io import atomic_torch_save, atomic_write_json, load_checkpoint
 from skillit.utils.parallel import run_in_workers
 
@@ -75,6 +80,13 @@ class ProbeRun:
     ``stop_below`` ends the run early once every named skill's validation loss is at or below its value
     (checked at each evaluation; the steps-to-threshold learner uses it). With ``stop_relative`` the
     values are fractions of each skill's loss at the start of the run (0.5: stop once the loss halved).
+
+    ``gradients`` makes it a gradient run: no training; at snapshot ``start`` it measures the per-skill
+    mean gradients (:func:`execute_gradient_run`) with these options: ``batches`` (training batches per
+    skill), ``previous`` (the checkpoint before, whose interval's lr it sums), ``eval_examples`` (validation
+    examples per skill, None: all), ``index`` (the checkpoint's number, rotates the validation subset),
+    ``projection`` (rows of R, 0: none) and ``seed`` (of R). ``steps`` is then the planned number of
+    forward + backward passes over training batches (validation passes are added when measured).
     """
 
     run_id: str
@@ -84,6 +96,7 @@ class ProbeRun:
     eval_every: int | None = None
     stop_below: dict[str, float] | None = None
     stop_relative: bool = False
+    gradients: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,7 +104,12 @@ class ProbeRun:
 
 @dataclass
 class RunOutcome:
-    """What one run measured: ``losses[e]`` = (step, {evaluation skill: loss}) for evaluation e (e=0: start)."""
+    """What one run measured: ``losses[e]`` = (step, {evaluation skill: loss}) for evaluation e (e=0: start).
+
+    A gradient run has one entry in ``losses`` (the snapshot's validation losses), ``steps`` = its forward +
+    backward passes (each counted as one step: a training step without the update) and ``measured``: the
+    inner products of :func:`~skillit.graph_learners.gradients.measure_gradients` plus ``lr_weight``.
+    """
 
     run_id: str
     losses: list[tuple[int, dict[str, float]]]
@@ -101,6 +119,7 @@ class RunOutcome:
     train_seconds: float
     eval_seconds: float
     stopped_early: bool = False
+    measured: dict[str, Any] | None = None
 
     def loss_at_start(self, skill: str) -> float:
         return self.losses[0][1][skill]
@@ -201,6 +220,8 @@ def snapshot_path(base_dir: str | Path, step: int) -> Path:
 def execute_run(job: tuple[RunContext, ProbeRun], report: Progress) -> RunOutcome:
     """Train one run from its base snapshot through the one training loop and return what it measured."""
     context, run = job
+    if run.gradients is not None:
+        return execute_gradient_run(context, run, report)
     model = context.model_builder()
     saved = load_checkpoint(snapshot_path(context.base_dir, run.start))
     model.load_state_dict(saved["model"])
@@ -230,6 +251,65 @@ def execute_run(job: tuple[RunContext, ProbeRun], report: Progress) -> RunOutcom
     )
 
 
+def execute_gradient_run(context: RunContext, run: ProbeRun, report: Progress) -> RunOutcome:
+    """Measure per-skill mean gradients at snapshot ``run.start`` (no training; see ``ProbeRun.gradients``).
+
+    g_i: ``batches`` batches of ``batch_size`` examples of training skill i, read from where the base's
+    stream for i stopped (fresh examples, as the training runs read them); h_j: ``eval_examples``
+    validation examples of j (all by default), the subset rotated by the checkpoint's ``index``, in
+    chunks of ``batch_size``. ``lr_weight`` = Σ of the base's lr over steps (previous, start].
+    """
+    options = dict(run.gradients or {})
+    started = time.perf_counter()
+    path = snapshot_path(context.base_dir, run.start)
+    saved = load_checkpoint(path)
+    if "lrs" not in saved:
+        raise CheckpointError(
+            f"{path}: this base snapshot does not record the base run's learning rates, which gradient runs "
+            f"weight their checkpoints with (it was written by an older skillit); delete {Path(context.base_dir).parent} "
+            "and learn the graph again"
+        )
+    model = context.model_builder()
+    model.load_state_dict(saved["model"])
+    skills = offset_skillset(context.skillset, saved.get("examples_seen", {}))
+    size = int(context.training["batch_size"])
+    n_batches = int(options["batches"])
+    train_batches = {
+        name: [[skills[name].train.get(b * size + e) for e in range(size)] for b in range(n_batches)]  # type: ignore[union-attr]
+        for name in skills.train_names
+    }
+    eval_examples = {name: _rotated(list(skills[name].validation or []), options.get("eval_examples"), options.get("index", 0))
+                     for name in skills.eval_names}
+    rows = int(options.get("projection") or 0)
+    measured = measure_gradients(
+        model, context.tokenizer, train_batches, eval_examples, train_loss=context.training.get("train_loss", "text"),
+        chunk=size, projection=Projection(rows, int(options.get("seed", 0))) if rows else None, device=context.device,
+    )
+    lrs = saved["lrs"]  # lrs[s - 1]: the lr of base step s
+    measured["lr_weight"] = float(sum(lrs[int(options.get("previous", 0)) : run.start]))
+    measured["step"] = run.start
+    report(run.run_id, run.steps)
+    seconds = time.perf_counter() - started
+    return RunOutcome(
+        run_id=run.run_id,
+        losses=[(run.start, dict(zip(skills.eval_names, measured["eval_loss"])))],
+        steps=int(measured["batches"]),
+        batch_size=size,
+        eval_examples=0,
+        train_seconds=seconds,
+        eval_seconds=0.0,
+        measured=measured,
+    )
+
+
+def _rotated(examples: list[Example], count: int | None, index: int) -> list[Example]:
+    """``count`` examples read cyclically from position index·count (all of them when count is None or ≥ n)."""
+    n = len(examples)
+    if count is None or count >= n:
+        return examples
+    return [examples[(index * count + e) % n] for e in range(count)]
+
+
 class _Snapshots(TrainerCallback):
     """Saves the model (and each skill's stream position) at the given steps of the base trajectory.
 
@@ -237,15 +317,18 @@ class _Snapshots(TrainerCallback):
     so its cost does not depend on where the snapshots fall (at the gcd of the snapshot steps, 200 steps
     with 3 points meant an evaluation of every skill at every step). The stream positions are the draws
     counted from ``on_batch`` (one process draws the whole batch), which is the loop's ``examples_seen``.
+    ``lr(s)`` is the lr of optimiser step s; each snapshot keeps those of steps 1..T (gradient runs weight
+    their checkpoint by them).
     """
 
-    def __init__(self, model: torch.nn.Module, steps: Sequence[int], base_dir: Path):
-        self.model, self.steps, self.base_dir = model, set(steps), base_dir
+    def __init__(self, model: torch.nn.Module, steps: Sequence[int], base_dir: Path,
+                 lr: Callable[[int], float] = lambda step: 0.0):
+        self.model, self.steps, self.base_dir, self.lr = model, set(steps), base_dir, lr
         self.drawn: dict[str, int] = {}
 
     def on_evaluate(self, record: dict[str, Any]) -> None:
         if record["step"] == 0 and 0 in self.steps:
-            save_snapshot(self.base_dir, 0, self.model.state_dict(), record["examples_seen"])
+            save_snapshot(self.base_dir, 0, self.model.state_dict(), record["examples_seen"], [])
 
     def on_batch(self, step: int, round_index: int, pairs: Sequence[tuple[str, int]]) -> None:
         for skill, _ in pairs:
@@ -253,11 +336,14 @@ class _Snapshots(TrainerCallback):
 
     def on_step_end(self, step: int, loss: float) -> None:
         if step in self.steps:
-            save_snapshot(self.base_dir, step, self.model.state_dict(), self.drawn)
+            save_snapshot(self.base_dir, step, self.model.state_dict(), self.drawn,
+                          [self.lr(s) for s in range(1, step + 1)])
 
 
-def save_snapshot(base_dir: Path, step: int, state: dict[str, Any], examples_seen: dict[str, int]) -> None:
-    atomic_torch_save(snapshot_path(base_dir, step), {"model": state, "examples_seen": dict(examples_seen)})
+def save_snapshot(base_dir: Path, step: int, state: dict[str, Any], examples_seen: dict[str, int],
+                  lrs: Sequence[float]) -> None:
+    atomic_torch_save(snapshot_path(base_dir, step),
+                      {"model": state, "examples_seen": dict(examples_seen), "lrs": [float(v) for v in lrs]})
 
 
 def run_base(
@@ -282,7 +368,7 @@ def run_base(
     base_dir.mkdir(parents=True, exist_ok=True)
     model = context.model_builder()
     if base_steps == 0:
-        save_snapshot(base_dir, 0, model.state_dict(), {})
+        save_snapshot(base_dir, 0, model.state_dict(), {}, [])
         cost = GraphCost()
         atomic_write_json(meta_path, {"steps": 0, "points": [0], "cost": cost.to_dict(), "records": []})
         return cost
@@ -290,7 +376,8 @@ def run_base(
     # evaluated at step 0 and base_steps only; the snapshots are saved between evaluations (_Snapshots)
     settings.update(steps=base_steps, round_steps=base_steps, eval_every=base_steps, checkpoint_every=None, seed=seed)
     settings["warmup_steps"] = min(settings.get("warmup_steps", 0), base_steps // 10)
-    snapshots = _Snapshots(model, points, base_dir)
+    lr, warmup = float(settings["lr"]), int(settings["warmup_steps"])
+    snapshots = _Snapshots(model, points, base_dir, lambda step: lr * lr_factor(step - 1, warmup, base_steps))
     started = time.perf_counter()
 
     class _Report(TrainerCallback):
@@ -366,4 +453,5 @@ def check_manifest(workdir: Path, manifest: dict[str, Any]) -> None:
     atomic_write_json(path, manifest)
 
 
-__all__ = ["GraphCost", "ProbeRun", "RunContext", "RunOutcome", "check_picklable", "execute_runs", "run_base"]
+__all__ = ["GraphCost", "ProbeRun", "RunContext", "RunOutcome", "check_picklable", "execute_gradient_run", "execute_runs",
+           "run_base"]

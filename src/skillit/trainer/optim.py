@@ -17,11 +17,13 @@ def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> t
 
 
 def linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """lr_t = lr · t / warm-up for t < warm-up, then decays linearly to 0 at ``total_steps``."""
+    """lr_t = lr · t / warm-up for t < warm-up, then decays linearly to 0 at ``total_steps`` (:func:`lr_factor`)."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, warmup_steps, total_steps))
 
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
+    """The schedule's multiplier of the lr after ``step`` scheduler steps: optimiser step s (1-based) uses
+    ``lr · lr_factor(s − 1, ...)`` (the tracin graph learner weights its checkpoints with it)."""
+    if step < warmup_steps:
+        return (step + 1) / max(1, warmup_steps)
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
