@@ -16,7 +16,7 @@ import torch
 from skillit.errors import ConfigError
 from skillit.model import CharTokenizer
 from skillit.policy import DGA, MixingPolicy
-from skillit.trainer import TrainConfig, train
+from skillit.trainer import TrainConfig, TrainerCallback, train
 from skillit.trainer.batching import collate, logits_of, loss_mask
 from skillit.trainer.probe import GradientProbe
 
@@ -127,3 +127,26 @@ def test_dga_trains_in_finetuning_and_moves_its_mixture(tiny_lego, tiny_model_fa
     assert result.policy_state["round"] == 3  # T_r = 2: three updates in 6 steps
     assert result.records[-1]["probe_grad_passes"] == 3 * 4
     assert weights.sum() == pytest.approx(1.0) and not np.allclose(weights, 1 / 3)
+
+
+def test_a_resumed_dga_run_equals_an_uninterrupted_one(tiny_lego, tiny_model_factory, tmp_path):
+    """Probe batches depend on (seed, round, skill) only and the probe consumes no torch RNG: resuming is exact."""
+    tokenizer = _tokenizer(tiny_lego)
+    config = TrainConfig(steps=8, batch_size=8, round_steps=2, eval_every=2, lr=3e-3, warmup_steps=1, checkpoint_every=3)
+    kwargs = {"setting": "finetune", "target_skills": ["var3"]}
+    policy = DGA(eta=50.0, probe_examples=2)
+    full = train(tiny_model_factory(tokenizer), tokenizer, tiny_lego, policy, config, **kwargs)
+
+    class Stop(TrainerCallback):
+        def on_step_end(self, step, loss):
+            if step == 5:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_model_factory(tokenizer), tokenizer, tiny_lego, policy, config, callbacks=[Stop()],
+              checkpoint_dir=tmp_path, **kwargs)
+    resumed = train(tiny_model_factory(tokenizer, seed=99), tokenizer, tiny_lego, policy, config,
+                    checkpoint_dir=tmp_path, resume=True, **kwargs)
+    strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in rs]  # noqa: E731
+    assert strip(resumed.records) == strip(full.records)
+    assert resumed.policy_state == full.policy_state and full.records[-1]["probe_grad_passes"] == 4 * 4
