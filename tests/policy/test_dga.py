@@ -15,9 +15,12 @@ GRAM = [[4.0, 1.0, 2.0], [1.0, 2.0, -1.0], [2.0, -1.0, 3.0]]  # diag = ‖ḡ‖
 NAN = float("nan")
 
 
-def with_gram(round_index, gram, skills=SKILLS):
+def with_gram(round_index, gram, skills=SKILLS, var=None, counts=None):
     gram = np.asarray(gram, dtype=float)
-    stats = GradStats(tuple(skills), gram, np.diag(gram).copy(), np.zeros(len(skills)), np.ones(len(skills)))
+    k = len(skills)
+    var = np.zeros(k) if var is None else np.asarray(var, dtype=float)
+    counts = np.ones(k) if counts is None else np.asarray(counts, dtype=float)
+    stats = GradStats(tuple(skills), gram, np.diag(gram).copy(), var, counts)
     return Observation(round=round_index, step=10 * (round_index + 1), evals=(), grad=stats)
 
 
@@ -46,6 +49,15 @@ def test_last_layer_step_on_the_target_column():
     # the mirror step compounds: the same round again adds the same [1, −0.5, 1.5]
     state = policy.update(state, with_gram(1, GRAM))
     assert policy.weights(state) == pytest.approx(softmax([2.0, -1.0, 3.0]))
+
+
+def test_the_targets_self_alignment_is_debiased_by_its_batch_noise():
+    policy = DGALastLayer(eta=1.0)
+    # c drawn 5 times with per-example variance var = 2: G_cc = 3 − 2/(5 − 1) = 2.5; b's var does not matter
+    # (b is not a target: its diagonal is not read); a's counts = 1: nothing to correct
+    state = policy.update(policy.init(finetune()), with_gram(0, GRAM, var=[7.0, 4.0, 2.0], counts=[1, 5, 5]))
+    # a = [2, −1, 2.5]; s = mean of the raw ‖ḡ‖² = 3
+    assert policy.weights(state) == pytest.approx(softmax([2 / 3, -1 / 3, 2.5 / 3]))
 
 
 def test_raw_alignment_without_normalising():

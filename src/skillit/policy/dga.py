@@ -34,6 +34,12 @@ Two estimators of the alignment:
 already computes (``grad_stats``, :class:`~skillit.policy.base.GradStats`): a_i = Σ_j w_j·gram[i, j] with w
 uniform over the target skills, ḡ the round-mean per-example output-layer gradients of the skills *trained*
 in the round. No extra forward or backward pass; the period is the round (``training.round_steps``).
+The diagonal is de-biased: ḡ_t is the mean of n_t noisy per-example gradients, so E‖ḡ_t‖² = ‖∇L_t‖² + σ_t²/n_t
+and a target's alignment with itself would be inflated by its own batch noise — a pull towards target-only,
+the over-fitting DGA exists to avoid. With var_t = (1/n_t)Σ‖g_e − ḡ_t‖² (``GradStats.var``), the unbiased
+σ̂² = var·n/(n − 1) gives G_tt ← ‖ḡ_t‖² − var_t/(n_t − 1) (n_t = 1: left as it is); off-diagonal entries
+pair different examples and are unbiased already. (The full-model probe gets the same by drawing the target
+batch apart from the skill's own batch.)
 ``normalise: sqnorm`` (default) divides by s = the mean of ‖ḡ_i‖² over the skills drawn in the round, so a/s
 is dimensionless and η does not depend on the loss scale (DoGE's code divides by the mean gradient norm,
 which leaves a/s with the units of a gradient); ``none`` uses the raw inner product.
@@ -98,6 +104,16 @@ def scaled(alignment: np.ndarray, sqnorm: np.ndarray, normalise: Normalise) -> n
     return a / scale
 
 
+def debiased(gram: np.ndarray, var: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """G with G_ii − var_i/(n_i − 1) on the diagonal where n_i > 1: E‖ḡ_i‖² − σ_i²/n_i = ‖∇L_i‖² (shapes (k, k), (k,))."""
+    out = np.array(gram, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correction = np.where(counts > 1, var / (counts - 1.0), 0.0)  # (k,)
+    idx = np.arange(out.shape[0])
+    out[idx, idx] = out[idx, idx] - np.where(np.isfinite(correction), correction, 0.0)
+    return out
+
+
 class _DGABase(MixingPolicy):
     def __init__(self, eta: float, normalise: Normalise, prior: Mapping[str, float] | Sequence[float] | None):
         if not np.isfinite(eta) or eta < 0:
@@ -158,6 +174,7 @@ class DGALastLayer(_DGABase):
             raise PolicyError(f"{self.name} needs gradient statistics (requires 'grad_stats'); the trainer gave none")
         order = grad_order(grad, state["train_skills"], policy=self.name)
         gram = np.asarray(grad.gram, dtype=float)[np.ix_(order, order)]  # (k, k), NaN rows/columns: not drawn
+        gram = debiased(gram, np.asarray(grad.var, dtype=float)[order], np.asarray(grad.counts, dtype=float)[order])
         target = np.asarray(state["target"], dtype=float)  # (k,) w, sums to 1
         columns = gram[:, target > 0]  # (k, n_targets)
         alignment = columns @ target[target > 0]  # (k,) Σ_j w_j G_ij; NaN if any target column is NaN
