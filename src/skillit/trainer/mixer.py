@@ -257,9 +257,9 @@ class Mixer:
             )
         self.reference = reference if "ref_loss" in requires else None
         self.prober = (
-            GradientProbe(self.train_names, self.sources, [t for t in self.targets], tokenizer,
-                          examples=policy.probe_examples, train_loss=config.train_loss, max_length=config.max_length,
-                          device=device, seed=config.seed)
+            GradientProbe(self.train_names, self.sources, list(self.targets), tokenizer,
+                          examples=getattr(policy, "probe_examples", 8), train_loss=config.train_loss,
+                          max_length=config.max_length, device=device, seed=config.seed)
             if "grad_probe" in requires else None
         )
         # ---- run state (all in state_dict) ----
