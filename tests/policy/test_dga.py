@@ -125,6 +125,9 @@ def test_full_model_probe_step_matches_skills_by_name():
     # probe reported in another order: (c, a, b); raw a = [0.2, −0.1, 0.4] in (a, b, c) → 2·a = [0.4, −0.2, 0.8]
     state = policy.update(state, with_probe(0, [0.4, 0.2, -0.1], [9.0, 1.0, 1.0], skills=("c", "a", "b")))
     assert policy.weights(state) == pytest.approx(softmax([0.4, -0.2, 0.8]))
+    probe = with_probe(0, [0.4, 0.2, -0.1], [9.0, 1.0, 1.0]).probe
+    again = GradProbe.from_dict(probe.to_dict())  # the probe's JSON form (records, checkpoints)
+    assert again.skills == probe.skills and again.alignment.tolist() == probe.alignment.tolist()
 
 
 def test_full_model_probe_normalised_by_the_mean_squared_norm():
