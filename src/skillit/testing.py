@@ -4,7 +4,7 @@
     check_policy(MyPolicy(...))          # raises PolicyCheckError (an AssertionError) naming what broke
 
 It drives the policy through a few rounds of made-up but deterministic observations carrying every signal
-(validation and training losses, reference losses, gradient statistics, counts) and checks:
+(validation and training losses, reference losses, gradient statistics and probes, counts) and checks:
 
 1. ``requires`` names only known signals (:data:`skillit.policy.base.SIGNALS`);
 2. ``weights`` is a finite simplex vector of shape (k,) after ``init`` and after every ``update``, and zero
@@ -31,6 +31,7 @@ from skillit.errors import PolicyError
 from skillit.policy.base import (
     SIGNALS,
     EvalResult,
+    GradProbe,
     GradStats,
     MixingPolicy,
     Observation,
@@ -84,6 +85,7 @@ def example_observations(context: PolicyContext, *, rounds: int | None = None, s
             train_loss={s: float((1.2 + rng.random()) * decay) for s in train},
             ref_losses={s: float(0.8 + 0.5 * rng.random()) for s in evals},
             grad=GradStats(tuple(train), gram, np.diag(gram).copy(), rng.random(k) + 0.1, drawn.astype(float), dim=4),
+            probe=GradProbe(tuple(train), rng.normal(size=k), rng.random(k) + 0.5, float(rng.random() + 0.5), 8),
         ))
     return out
 
@@ -97,6 +99,8 @@ def _without(observation: Observation, signals: frozenset[str]) -> Observation:
         changes["ref_losses"] = {}
     if "grad_stats" in signals:
         changes["grad"] = None
+    if "grad_probe" in signals:
+        changes["probe"] = None
     return replace(observation, **changes)
 
 
@@ -110,6 +114,9 @@ def _perturbed(observation: Observation, signals: frozenset[str], rng: np.random
     if "grad_stats" in signals and observation.grad is not None:
         g = observation.grad
         changes["grad"] = replace(g, gram=g.gram[::-1, ::-1] * 3, sqnorm=g.sqnorm[::-1] * 3, var=g.var[::-1] + 1)
+    if "grad_probe" in signals and observation.probe is not None:
+        p = observation.probe
+        changes["probe"] = replace(p, alignment=p.alignment[::-1] * 3 + 1, sqnorm=p.sqnorm[::-1] * 3)
     return replace(observation, **changes)
 
 

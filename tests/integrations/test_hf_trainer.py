@@ -154,3 +154,18 @@ def test_a_hugging_face_model_trains_in_skillits_own_loop(lego_skills, lego_toke
     with pytest.raises(DataError, match="does not fit the model's context of 9"):
         train(gpt2_factory(lego_tokenizer, n_positions=8), lego_tokenizer, lego_skills, Stratified(),
               TrainConfig(steps=1, batch_size=4))
+
+
+def test_dga_probes_a_hugging_face_model_under_the_trainer(lego_skills, lego_tokenizer, gpt2_factory, trainer_args):
+    """The gradient probe (grad_probe) works on a transformers model driven by the stock Trainer: one probe per
+    round, k + 1 passes each, counted in the records."""
+    args = trainer_args(per_device_train_batch_size=4)
+    dataset = SkillMixingDataset(lego_skills, lego_tokenizer, seed=0, max_length=64)
+    mixing = SkillMixingCallback(dataset, build_policy("dga", {"eta": 50.0, "probe_examples": 2}), round_steps=ROUND,
+                                 eval_every=EVAL, setting="finetune", target_skills=["var3"])
+    Trainer(model=gpt2_factory(lego_tokenizer), args=args, train_dataset=dataset, data_collator=dataset.collate,
+            callbacks=[mixing]).train()
+    last = mixing.records[-1]
+    rounds = -(-last["step"] // ROUND)
+    assert last["probe_grad_passes"] == rounds * 4 and last["probe_grad_examples"] == rounds * 4 * 2
+    assert mixing.policy_state["round"] == rounds and not np.allclose(mixing.policy_state["weights"], 1 / 3)

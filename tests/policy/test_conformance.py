@@ -38,6 +38,7 @@ PARAMS = {
     "skill-it-plus": {"graph": "g", "graph_ridge": 1.0},
     "temperature": {"temperature": 3.0},
     "velocitune": {"target_losses": {"a": 0.5}},
+    "dga": {"period": 5},
 }
 WRAPPERS = [[], [{"floor": 0.05}], [{"smoothed": 0.5}], [{"frozen": True}]]
 SCORES = {"a": np.array([0.3, 0.1, 0.7]), "b": np.array([0.2, 0.9]), "c": np.array([0.5, 0.4, 0.6, 0.8])}
@@ -83,7 +84,7 @@ def with_signals(observations):
     """The observations with every other signal filled: training losses = the round's last validation losses
     (so hypothesis explores them too), reference losses 1.0, the example gradient statistics and counts."""
     examples = example_observations(example_context(SKILLS), rounds=len(observations))
-    return [replace(o, train_loss=dict(o.evals[-1].losses), ref_losses={s: 1.0 for s in SKILLS}, grad=e.grad,
+    return [replace(o, train_loss=dict(o.evals[-1].losses), ref_losses={s: 1.0 for s in SKILLS}, grad=e.grad, probe=e.probe,
                     round_examples=e.round_examples, examples_seen=e.examples_seen, train_tokens=e.train_tokens,
                     steps=e.steps)
             for o, e in zip(observations, examples)]

@@ -12,6 +12,7 @@ PEERS = {
     "natural": "Natural", "temperature": "Temperature", "aioli": "Aioli", "aioli-train-loss": "AioliTrainLoss",
     "ado": "ADO", "odm": "ODM", "odm-smoothed-mean": "ODMSmoothedMean", "doremi-online": "DoReMiOnline",
     "rb-balance": "RBBalance", "pike": "PiKE", "velocitune": "Velocitune", "skill-it-plus": "SkillItPlus",
+    "dga-lastlayer": "DGALastLayer", "dga": "DGA",
 }
 
 

@@ -375,7 +375,7 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
                 batch_size=micro * world, draws_per_step=self._accumulation, seed=self.dataset.seed,
                 sampling=self.dataset.sampling, exhausted=self.dataset.exhausted, setting=self.setting,
                 target_skills=self.target_skills, eval_batch_size=self.eval_batch_size, max_length=self.max_length,
-                grad_projection=self.grad_projection,
+                grad_projection=self.grad_projection, train_loss=self.dataset.train_loss,
             ),
             device=args.device, rank=rank, world_size=world, all_reduce=all_reduce, reference=self.reference,
         )

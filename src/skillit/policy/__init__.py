@@ -5,6 +5,7 @@ from skillit.policy.aioli import Aioli, AioliTrainLoss
 from skillit.policy.base import (
     SIGNALS,
     EvalResult,
+    GradProbe,
     GradStats,
     MixingPolicy,
     Observation,
@@ -15,6 +16,7 @@ from skillit.policy.base import (
     stable_softmax,
 )
 from skillit.policy.curriculum import AntiCurriculum, Curriculum
+from skillit.policy.dga import DGA, DGALastLayer
 from skillit.policy.doremi import DoReMiOnline
 from skillit.policy.natural import Natural
 from skillit.policy.odm import ODM, ODMSmoothedMean
@@ -39,6 +41,7 @@ from skillit.policy.wrappers import Frozen, MinimumProbability, Smoothed
 
 __all__ = [
     "ADO",
+    "DGA",
     "ODM",
     "POLICIES",
     "SIGNALS",
@@ -47,9 +50,11 @@ __all__ = [
     "AioliTrainLoss",
     "AntiCurriculum",
     "Curriculum",
+    "DGALastLayer",
     "DoReMiOnline",
     "EvalResult",
     "Frozen",
+    "GradProbe",
     "GradStats",
     "MinimumProbability",
     "MixingPolicy",

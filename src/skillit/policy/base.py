@@ -112,7 +112,7 @@ class PolicyContext:
         return p / p.sum()
 
 
-SIGNALS: tuple[str, ...] = ("val_loss", "train_loss", "ref_loss", "grad_stats")
+SIGNALS: tuple[str, ...] = ("val_loss", "train_loss", "ref_loss", "grad_stats", "grad_probe")
 """What a policy may ask the Mixer for (``MixingPolicy.requires``); anything else is always provided.
 
 * ``val_loss``: per-skill validation loss and accuracy at every evaluation (``Observation.evals``); the
@@ -123,7 +123,10 @@ SIGNALS: tuple[str, ...] = ("val_loss", "train_loss", "ref_loss", "grad_stats")
 * ``ref_loss``: a reference model's per-skill validation loss at the same step (``Observation.ref_losses``;
   DoReMi), from a recorded reference run or a reference model evaluated on the same validation sets.
 * ``grad_stats``: per-skill statistics of the output layer's gradient over the round
-  (``Observation.grad``; R&B, PiKE), from forward/backward hooks on the output layer.
+  (``Observation.grad``; R&B, PiKE, DGA's cheap variant), from a forward hook on the output layer.
+* ``grad_probe``: full-model gradient alignment of each training skill with the target skills
+  (``Observation.probe``; DGA), from extra forward/backward passes on fresh probe batches of
+  ``MixingPolicy.probe_examples`` examples per skill at the end of every round (counted in the records).
 
 Always provided: examples seen (cumulative and this round), tokens trained this round, the step, the
 learning rate and the kind and length of the round.
@@ -165,12 +168,39 @@ class GradStats:
 
 
 @dataclass(frozen=True)
+class GradProbe:
+    """Full-model gradient alignment with the target, measured at the end of a round (DGA, arXiv 2410.02498).
+
+    For each training skill i, g_i = ∇_θ of the mean per-token loss of a fresh probe batch of skill i (every
+    parameter, the model as it is at the end of the round); g_tgt the same on a probe batch of the target
+    skills' *training* data (equal examples per target skill). ``alignment[i] = ⟨g_i, g_tgt⟩``,
+    ``sqnorm[i] = ‖g_i‖²``, ``target_sqnorm = ‖g_tgt‖²``; ``examples``: examples per probe batch (k + 1
+    batches). The probe never trains: it does not touch the optimiser's gradients or the sampler's streams.
+    """
+
+    skills: tuple[str, ...]
+    alignment: np.ndarray  # (k,)
+    sqnorm: np.ndarray  # (k,)
+    target_sqnorm: float
+    examples: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"skills": list(self.skills), "alignment": self.alignment.tolist(), "sqnorm": self.sqnorm.tolist(),
+                "target_sqnorm": self.target_sqnorm, "examples": self.examples}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GradProbe:
+        return cls(tuple(data["skills"]), np.asarray(data["alignment"], dtype=float),
+                   np.asarray(data["sqnorm"], dtype=float), float(data["target_sqnorm"]), int(data.get("examples", 0)))
+
+
+@dataclass(frozen=True)
 class Observation:
     """What the Mixer reports to a policy at the end of a round (or of a sub-round it planned).
 
     Always filled: ``round``, ``step``, ``evals``, ``examples_seen``, ``kind``, ``steps``, ``lr``,
     ``round_examples`` and ``train_tokens``. Filled only when the policy's ``requires`` names the signal
-    (empty mappings / ``None`` otherwise): ``train_loss``, ``ref_losses``, ``grad``.
+    (empty mappings / ``None`` otherwise): ``train_loss``, ``ref_losses``, ``grad``, ``probe``.
     """
 
     round: int  # 0-based index of the (sub-)round that just ended
@@ -185,6 +215,7 @@ class Observation:
     train_loss: Mapping[str, float] = field(default_factory=dict)  # "train_loss": mean per-token loss; NaN if unseen
     ref_losses: Mapping[str, float] = field(default_factory=dict)  # "ref_loss": reference loss per evaluation skill
     grad: GradStats | None = None  # "grad_stats"
+    probe: GradProbe | None = None  # "grad_probe"
 
     def train_loss_vector(self, skills: Sequence[str]) -> np.ndarray:
         """Training losses in ``skills`` order (NaN for a skill not trained this round)."""
@@ -239,6 +270,7 @@ class MixingPolicy(ABC):
     name: str = "policy"
     version: int = 1
     requires: frozenset[str] = frozenset({"val_loss"})
+    probe_examples: int = 8  # examples per probe batch, read by the Mixer only when "grad_probe" is required
 
     @abstractmethod
     def init(self, context: PolicyContext) -> PolicyState:

@@ -22,6 +22,7 @@ from skillit.policy.ado import ADO
 from skillit.policy.aioli import Aioli, AioliTrainLoss
 from skillit.policy.base import MixingPolicy
 from skillit.policy.curriculum import AntiCurriculum, Curriculum
+from skillit.policy.dga import DGA, DGALastLayer
 from skillit.policy.doremi import DoReMiOnline
 from skillit.policy.natural import Natural
 from skillit.policy.odm import ODM, ODMSmoothedMean
@@ -136,6 +137,20 @@ class RBBalanceParams(_Params):
     eval_proportions: Weights | None = None
 
 
+class DGALastLayerParams(_Params):
+    eta: float = Field(1.0, ge=0, description="η, the weights' step size")
+    normalise: Literal["sqnorm", "none"] = Field("sqnorm", description="divide the alignment by the mean ‖ḡ‖²")
+    prior: Weights | None = None
+
+
+class DGAParams(_Params):
+    eta: float = Field(1.0, ge=0, description="η, the weights' step size")
+    period: int | None = Field(None, ge=1, description="T_r: optimiser steps between updates (null: round_steps)")
+    probe_examples: int = Field(8, ge=1, description="examples per skill (and for the target) in each probe")
+    normalise: Literal["sqnorm", "none"] = "none"
+    prior: Weights | None = None
+
+
 class PiKEParams(_Params):
     zeta1: float = Field(1.0, ge=0)
     zeta2: float = Field(1.0, ge=0)
@@ -237,6 +252,10 @@ POLICIES: dict[str, PolicySpec] = {
                    "DoReMi as an online sampler: α ∝ α·exp(η·excess loss over a reference)", True),
         PolicySpec("rb-balance", RBBalanceParams, lambda p, r: RBBalance(p.temperature, p.eval_proportions),
                    "R&B-Balance: softmax of output-layer gradient alignment with the objective", True),
+        PolicySpec("dga-lastlayer", DGALastLayerParams, lambda p, r: DGALastLayer(**p.model_dump()),
+                   "DGA, cheap: α ← softmax(log α + η·⟨ḡ_i, ḡ_target⟩) from output-layer gradients", True),
+        PolicySpec("dga", DGAParams, lambda p, r: DGA(**p.model_dump()),
+                   "DGA: α ← softmax(log α + η·⟨g_i, g_target⟩) on full-model probe gradients every T_r steps", True),
         PolicySpec("pike", PiKEParams, lambda p, r: PiKE(**p.model_dump()),
                    "PiKE: w ∝ w·exp(ζ1·‖∇L‖² − ζ2·σ²/2b) from output-layer gradients", True),
         PolicySpec("velocitune", VelocituneParams, lambda p, r: Velocitune(**p.model_dump()),

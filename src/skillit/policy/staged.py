@@ -57,6 +57,7 @@ class Staged(MixingPolicy):
                 raise PolicyError(f"staged: stage {i + 1} needs steps >= 1, got {stage.steps}")
         self.stages = list(stages)
         self.requires = frozenset().union(*(stage.policy.requires for stage in self.stages))
+        self.probe_examples = max(stage.policy.probe_examples for stage in self.stages)
 
     # ---- helpers ---------------------------------------------------------------------------------
     def _boundaries(self) -> list[int]:

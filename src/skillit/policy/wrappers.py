@@ -26,6 +26,7 @@ class _Wrapper(MixingPolicy):
         self.name = f"{self.wrapper_name}({inner.name})"
         self.requires = inner.requires
         self.version = inner.version
+        self.probe_examples = inner.probe_examples  # the inner policy's probe size (grad_probe)
 
     wrapper_name = "wrapper"
     keeps_scope = True  # False where the wrapper changes weights that a scope (curriculum) depends on

@@ -195,6 +195,7 @@ def train(
             batch_size=config.batch_size, seed=config.seed, sampling=config.sampling, exhausted=config.exhausted,
             setting=setting, target_skills=tuple(target_skills) if target_skills else None,
             eval_batch_size=config.eval_batch_size, max_length=max_length, grad_projection=config.grad_projection,
+            train_loss=config.train_loss,
         ),
         device=device, rank=dist.rank, world_size=dist.world_size, all_reduce=dist.all_reduce, reference=reference,
     )

@@ -17,7 +17,10 @@ count against the step budget; evaluations a plan asks for off the ``eval_every`
 (``probe_evaluations``, ``probe_eval_examples`` in the records) as overhead. At the end of a round the
 policy gets an :class:`~skillit.policy.base.Observation` with the round's evaluations and the signals it
 ``requires`` (training loss, reference losses, gradient statistics — computed only when some policy asks,
-and each signal's cost is reported in the records as ``signal_seconds``).
+and each signal's cost is reported in the records as ``signal_seconds``). A policy that requires
+``grad_probe`` (DGA) gets full-model gradient alignments with the target measured at the end of each of its
+rounds (:class:`~skillit.trainer.probe.GradientProbe`); those extra forward/backward passes are counted in
+the records (``probe_grad_passes``, ``probe_grad_examples``, ``signal_seconds["grad_probe"]``).
 
 Records: one dict per evaluation with ``step``, ``round``, ``losses`` and ``accuracies`` per skill, the
 ``weights`` in force, cumulative ``examples_seen`` per training skill, ``train_loss`` (mean of the step
@@ -50,6 +53,7 @@ from skillit.errors import (
 from skillit.model.tokenizer import Tokenizer
 from skillit.policy.base import (
     EvalResult,
+    GradProbe,
     MixingPolicy,
     Observation,
     PolicyContext,
@@ -61,6 +65,7 @@ from skillit.skills.example import Example
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import mean_tokens_per_example
 from skillit.trainer.evaluation import AllReduce, SkillEvaluator, pool_answer_losses
+from skillit.trainer.probe import GradientProbe
 from skillit.trainer.signals import SignalTap
 
 STATE_VERSION = 2
@@ -151,6 +156,8 @@ class MixerConfig:
         setting, target_skills: the objective (``finetune`` needs target skills).
         eval_batch_size, max_length: evaluation forward passes.
         grad_projection: rows of the random projection for gradient statistics (``None``: auto, 0: never).
+        train_loss: the positions the run trains (``text``, ``answer``, ``completion``); the gradient probe
+            (``grad_probe``) takes gradients of this loss.
     """
 
     total_steps: int
@@ -166,6 +173,7 @@ class MixerConfig:
     eval_batch_size: int = 512
     max_length: int | None = None
     grad_projection: int | None = None
+    train_loss: str = "text"
 
     def __post_init__(self) -> None:
         for name in ("total_steps", "round_steps", "eval_every", "batch_size", "draws_per_step", "eval_batch_size"):
@@ -248,6 +256,12 @@ class Mixer:
                 "RecordedReference(records of a reference run) or ModelReference(reference model)"
             )
         self.reference = reference if "ref_loss" in requires else None
+        self.prober = (
+            GradientProbe(self.train_names, self.sources, list(self.targets), tokenizer,
+                          examples=getattr(policy, "probe_examples", 8), train_loss=config.train_loss,
+                          max_length=config.max_length, device=device, seed=config.seed)
+            if "grad_probe" in requires else None
+        )
         # ---- run state (all in state_dict) ----
         self.policy_state: dict[str, Any] | None = None
         self.records: list[dict[str, Any]] = []
@@ -379,6 +393,8 @@ class Mixer:
         round_over = step - self._plan["start"] >= self._plan["steps"] or step >= self.config.total_steps
         on_grid = step % self.config.eval_every == 0 or step == self.config.total_steps
         events = StepEvents()
+        # the probe before the evaluation, so the record written at a round's end already counts its cost
+        probe = self.prober.measure(_unwrap(model), self.sampler.round) if round_over and self.prober else None
         if on_grid or (round_over and self._plan["evaluate"]):
             evaluation = self.evaluator(_unwrap(model), step)
             if not on_grid:
@@ -395,14 +411,14 @@ class Mixer:
                     f"step {step} ends round {self.sampler.round}, but only part of its draws were taken; call "
                     "Mixer.draws() draws_per_step times per optimiser step"
                 )
-            self.policy_state = self.policy.update(self.policy_state, self._observation(step, lr))
+            self.policy_state = self.policy.update(self.policy_state, self._observation(step, lr, probe))
             events = StepEvents(record=events.record, round_ended=self.sampler.round)
             self._round_evals = []
             self._plan = None
         self._clock = time.perf_counter()
         return events
 
-    def _observation(self, step: int, lr: float) -> Observation:
+    def _observation(self, step: int, lr: float, probe: GradProbe | None) -> Observation:
         assert self._plan is not None
         signals = self.tap.round_signals(self.all_reduce)
         self.tap.reset()
@@ -423,6 +439,7 @@ class Mixer:
             train_loss=signals.get("train_loss", {}),
             ref_losses=ref,
             grad=signals.get("grad"),
+            probe=probe,
         )
 
     # ---- records ----------------------------------------------------------------------------------
@@ -442,11 +459,15 @@ class Mixer:
             "eval_seconds": self.evaluator.seconds,
             "eval_examples": self.evaluator.examples,
         }
-        if self.wants_batch_signals or self.reference is not None:
+        if self.wants_batch_signals or self.reference is not None or self.prober is not None:
             record["signal_seconds"] = {**{k: v for k, v in self.tap.seconds.items()
                                            if (k == "train_loss" and self.tap.want_train_loss)
                                            or (k == "grad_stats" and self.tap.want_grad)},
-                                        **({"ref_loss": self.ref_seconds} if self.reference is not None else {})}
+                                        **({"ref_loss": self.ref_seconds} if self.reference is not None else {}),
+                                        **({"grad_probe": self.prober.seconds} if self.prober is not None else {})}
+        if self.prober is not None:
+            record["probe_grad_passes"] = self.prober.passes  # forward/backward passes, cumulative
+            record["probe_grad_examples"] = self.prober.examples_used
         if self.probe_steps or self.probe_evaluations:
             record["probe_steps"] = self.probe_steps
             record["probe_evaluations"] = self.probe_evaluations
@@ -473,6 +494,7 @@ class Mixer:
         config["target_skills"] = list(self.targets)
         config.pop("eval_batch_size")
         config.pop("max_length")
+        config.pop("train_loss")  # the training loop's own checkpoint check covers it
         return {"train_skills": self.train_names, "world_size": self.world_size, **config,
                 "policy": self.policy.describe()}
 
@@ -497,6 +519,7 @@ class Mixer:
             "eval_examples": self.evaluator.examples,
             "ref_seconds": self.ref_seconds,
             "probe": [self.probe_steps, self.probe_evaluations, self.probe_eval_examples],
+            **({"grad_probe": self.prober.state_dict()} if self.prober is not None else {}),
         }
 
     def load_state_dict(self, state: Mapping[str, Any], *, where: str = "checkpoint") -> None:
@@ -527,6 +550,8 @@ class Mixer:
         self.evaluator.seconds, self.evaluator.examples = float(state["eval_seconds"]), int(state["eval_examples"])
         self.ref_seconds = float(state["ref_seconds"])
         self.probe_steps, self.probe_evaluations, self.probe_eval_examples = (int(v) for v in state["probe"])
+        if self.prober is not None and "grad_probe" in state:
+            self.prober.load_state_dict(state["grad_probe"])
 
 
 def _jsonable(value: Any) -> Any:

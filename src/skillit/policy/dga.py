@@ -1,0 +1,227 @@
+"""DGA: raise the weight of skills whose gradient aligns with the target's gradient (Dynamic Gradient Alignment).
+
+DGA (Fan, Grangier, Ablin 2024, arXiv 2410.02498; frontier.md §5.8) is built for fine-tuning towards a target
+whose own data is small: generic skills (domains) D_1…D_k with weights α ∈ Δᵏ, a small specialised set, and
+the weights moved online so that the gradient of the α-mixture points where the specialised loss falls. One
+step θ⁺ = θ − lr·Σ_i α_i g_i changes the target loss by ≈ −lr·Σ_i α_i ⟨g_i, g_tgt⟩, so every update period
+
+    a_i = ⟨g_i, g_tgt⟩ / s,         α ← softmax(log α + η·a)                                    (KL mirror step)
+
+with g_i the gradient of skill i's mean loss, g_tgt the target's, and s a scale (below). What the sources
+confirm, and what is ours:
+
+* **Verified** (abstract, arXiv 2410.02498; the ICLR 2025 reviews, e.g. at tomesphere.com/paper/2410.02498):
+  the setting above; the weights move during the one training run (no proxy model, no retraining); the update
+  is a gradient-alignment step on the simplex repeated every T_r steps; three hyper-parameters — the domain
+  weights' step size, the reweighting period T_r and an EMA factor that stabilises the weights and limits
+  over-fitting when domains have few tokens; cost: one gradient per domain plus one for the target per update.
+* **Not verified** (we could not read the paper's Algorithm 1 or appendix): the exact form of the step (the
+  softmax-of-log-weights form above is the one the same first author's DoGE and GRAPE code use), raw versus
+  Adam-preconditioned gradients (we use raw gradients), whether the EMA smooths weights or scores, and the
+  default values of η, T_r and β. The defaults below are ours.
+* **Ours**: the EMA and a floor are the ``smoothed: β`` and ``floor: ε`` wrappers (EMA of the output mixture;
+  whether DGA's next mirror step starts from the smoothed weights is unverified); the first mixture is uniform
+  (``prior`` overrides); a round whose alignment is missing for a skill (not drawn, NaN) gives that skill a
+  zero step (its log-weight is unchanged), because re-applying a stale alignment would compound it.
+* **The target**: the objective skills (the fine-tuning targets). With several, g_tgt is the mean of their
+  mean gradients, so a_i is the mean of the target columns ⟨ḡ_i, ḡ_j⟩ (equal weight per target skill).
+  In fine-tuning the targets are training skills too, so each target competes with its own alignment
+  a_t = ‖ḡ_t‖² (DGA's specialised set is not a generic domain; ours is, so target-only is a mixture it can reach).
+
+Two estimators of the alignment:
+
+:class:`DGALastLayer` (``dga-lastlayer``, cheap): the round's output-layer gradient statistics the Mixer
+already computes (``grad_stats``, :class:`~skillit.policy.base.GradStats`): a_i = Σ_j w_j·gram[i, j] with w
+uniform over the target skills, ḡ the round-mean per-example output-layer gradients of the skills *trained*
+in the round. No extra forward or backward pass; the period is the round (``training.round_steps``).
+The diagonal is de-biased: ḡ_t is the mean of n_t noisy per-example gradients, so E‖ḡ_t‖² = ‖∇L_t‖² + σ_t²/n_t
+and a target's alignment with itself would be inflated by its own batch noise — a pull towards target-only,
+the over-fitting DGA exists to avoid. With var_t = (1/n_t)Σ‖g_e − ḡ_t‖² (``GradStats.var``), the unbiased
+σ̂² = var·n/(n − 1) gives G_tt ← ‖ḡ_t‖² − var_t/(n_t − 1) (n_t = 1: left as it is); off-diagonal entries
+pair different examples and are unbiased already. (The full-model probe gets the same by drawing the target
+batch apart from the skill's own batch.)
+``normalise: sqnorm`` (default) divides by s = the mean of ‖ḡ_i‖² over the skills drawn in the round, so a/s
+is dimensionless and η does not depend on the loss scale (DoGE's code divides by the mean gradient norm,
+which leaves a/s with the units of a gradient); ``none`` uses the raw inner product.
+
+:class:`DGA` (``dga``, published form): every ``period`` optimiser steps (T_r) the Mixer draws a fresh probe
+batch of ``probe_examples`` examples per training skill and of the target skills' *training* data (the
+validation sets are what we score, so they stay unseen), and computes full-model gradients of each batch's
+mean loss (``grad_probe``, :class:`~skillit.policy.base.GradProbe`): a_i = ⟨g_i, g_tgt⟩ over every parameter.
+Cost: k + 1 forward/backward passes of ``probe_examples`` examples per period, counted in the records
+(``probe_grad_passes``, ``probe_grad_examples``, ``signal_seconds.grad_probe``). ``normalise: none`` is the
+default (the reconstructed rule); ``sqnorm`` divides by the mean ‖g_i‖².
+
+The DoGE-style static export (the mean of α over the run as fixed weights) needs no code:
+``skillit mixture RUN_DIR --methods dga`` prints each method's mean training mixture as a ``static`` method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+
+from skillit.errors import PolicyError
+from skillit.policy._signals import grad_order, objective_mask
+from skillit.policy.base import (
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    PolicyState,
+    RoundPlan,
+    stable_softmax,
+    weights_by_name,
+)
+
+Normalise = Literal["sqnorm", "none"]
+
+
+def mirror_step(weights: np.ndarray, alignment: np.ndarray, eta: float) -> np.ndarray:
+    """softmax(log α + η·a) over the skills with a finite a_i; a skill with NaN a_i gets a zero step.
+
+    Shapes: weights (k,), alignment (k,). Zero weights stay zero (log 0 = −inf).
+    """
+    step = np.where(np.isfinite(alignment), eta * alignment, 0.0)
+    with np.errstate(divide="ignore"):
+        logits = np.log(np.asarray(weights, dtype=float)) + step
+    return stable_softmax(logits)
+
+
+def scaled(alignment: np.ndarray, sqnorm: np.ndarray, normalise: Normalise) -> np.ndarray:
+    """a / s with s = mean ‖g_i‖² over the skills whose a_i and ‖g_i‖² are finite (``sqnorm``), or a (``none``).
+
+    s = 0 (or no finite entry) gives NaN everywhere: no step.
+    """
+    a = np.asarray(alignment, dtype=float)
+    if normalise == "none":
+        return a
+    fresh = np.isfinite(a) & np.isfinite(sqnorm)
+    scale = float(np.mean(sqnorm[fresh])) if fresh.any() else 0.0
+    if scale <= 0.0:
+        return np.full(a.shape, np.nan)
+    return a / scale
+
+
+def debiased(gram: np.ndarray, var: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """G with G_ii − var_i/(n_i − 1) on the diagonal where n_i > 1: E‖ḡ_i‖² − σ_i²/n_i = ‖∇L_i‖² (shapes (k, k), (k,))."""
+    out = np.array(gram, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correction = np.where(counts > 1, var / (counts - 1.0), 0.0)  # (k,)
+    idx = np.arange(out.shape[0])
+    out[idx, idx] = out[idx, idx] - np.where(np.isfinite(correction), correction, 0.0)
+    return out
+
+
+class _DGABase(MixingPolicy):
+    def __init__(self, eta: float, normalise: Normalise, prior: Mapping[str, float] | Sequence[float] | None):
+        if not np.isfinite(eta) or eta < 0:
+            raise PolicyError(f"{self.name}: eta (the weights' step size) must be a finite number >= 0, got {eta}")
+        if normalise not in ("sqnorm", "none"):
+            raise PolicyError(f"{self.name}: normalise must be 'sqnorm' or 'none', got {normalise!r}")
+        self.eta = float(eta)
+        self.normalise: Normalise = normalise
+        self.prior = prior
+
+    def init(self, context: PolicyContext) -> PolicyState:
+        objective = context.target_skills or context.eval_skills
+        targets = [name for name in objective if name in context.train_skills]
+        if not targets:
+            raise PolicyError(
+                f"{self.name}: none of the objective skills {list(objective)} is a training skill, so there is no "
+                "target data to take a gradient on; use setting: finetune with target_skills among the training skills"
+            )
+        mask = objective_mask(context.train_skills, targets)  # (k,) 1 on the target skills
+        alpha = (np.full(context.k, 1.0 / context.k) if self.prior is None
+                 else weights_by_name(self.prior, context.train_skills, where=f"{self.name} prior"))
+        return {"train_skills": list(context.train_skills), "target": (mask / mask.sum()).tolist(),
+                "weights": alpha.tolist(), "alignment": [None] * context.k, "round": 0}
+
+    def weights(self, state: PolicyState) -> np.ndarray:
+        return np.asarray(state["weights"], dtype=float)
+
+    def _step(self, state: PolicyState, alignment: np.ndarray, sqnorm: np.ndarray, round_index: int) -> PolicyState:
+        a = scaled(alignment, sqnorm, self.normalise)  # (k,), NaN: no fresh alignment
+        alpha = mirror_step(np.asarray(state["weights"], dtype=float), a, self.eta)
+        last = [float(v) if np.isfinite(v) else old for v, old in zip(a, state["alignment"])]
+        return {**state, "weights": alpha.tolist(), "alignment": last, "round": round_index + 1}
+
+    def describe(self) -> dict:
+        given = dict(self.prior) if isinstance(self.prior, Mapping) else self.prior
+        return {"name": self.name, "eta": self.eta, "normalise": self.normalise, "prior": given}
+
+
+class DGALastLayer(_DGABase):
+    """α ← softmax(log α + η·Gw/s) from the round's output-layer Gram matrix G (w: uniform on the targets).
+
+    Args:
+        eta: η, the weights' step size (on a/s, dimensionless with ``normalise='sqnorm'``).
+        normalise: ``sqnorm`` (s = mean ‖ḡ_i‖² over drawn skills) or ``none`` (s = 1).
+        prior: the first mixture (mapping or list); default uniform.
+    """
+
+    name = "dga-lastlayer"
+    requires = frozenset({"grad_stats"})
+
+    def __init__(self, eta: float = 1.0, normalise: Normalise = "sqnorm",
+                 prior: Mapping[str, float] | Sequence[float] | None = None):
+        super().__init__(eta, normalise, prior)
+
+    def update(self, state: PolicyState, observation: Observation) -> PolicyState:
+        grad = observation.grad
+        if grad is None:
+            raise PolicyError(f"{self.name} needs gradient statistics (requires 'grad_stats'); the trainer gave none")
+        order = grad_order(grad, state["train_skills"], policy=self.name)
+        gram = np.asarray(grad.gram, dtype=float)[np.ix_(order, order)]  # (k, k), NaN rows/columns: not drawn
+        gram = debiased(gram, np.asarray(grad.var, dtype=float)[order], np.asarray(grad.counts, dtype=float)[order])
+        target = np.asarray(state["target"], dtype=float)  # (k,) w, sums to 1
+        columns = gram[:, target > 0]  # (k, n_targets)
+        alignment = columns @ target[target > 0]  # (k,) Σ_j w_j G_ij; NaN if any target column is NaN
+        sqnorm = np.asarray(grad.sqnorm, dtype=float)[order]  # (k,)
+        return self._step(state, alignment, sqnorm, observation.round)
+
+
+class DGA(_DGABase):
+    """α ← softmax(log α + η·a/s) every ``period`` steps, a_i = ⟨g_i, g_tgt⟩ on full-model probe gradients.
+
+    Args:
+        eta: η, the weights' step size.
+        period: T_r, optimiser steps between updates (``None``: the run's ``round_steps``).
+        probe_examples: examples per skill (and for the target) in each probe batch.
+        normalise: ``none`` (raw inner products, default) or ``sqnorm`` (divide by the mean ‖g_i‖²).
+        prior: the first mixture (mapping or list); default uniform.
+    """
+
+    name = "dga"
+    requires = frozenset({"grad_probe"})
+
+    def __init__(self, eta: float = 1.0, period: int | None = None, probe_examples: int = 8,
+                 normalise: Normalise = "none", prior: Mapping[str, float] | Sequence[float] | None = None):
+        super().__init__(eta, normalise, prior)
+        if period is not None and int(period) < 1:
+            raise PolicyError(f"{self.name}: period (T_r) must be >= 1 step, got {period}")
+        if int(probe_examples) < 1:
+            raise PolicyError(f"{self.name}: probe_examples must be >= 1, got {probe_examples}")
+        self.period = None if period is None else int(period)
+        self.probe_examples = int(probe_examples)
+
+    def plan(self, state: PolicyState, round_steps: int) -> RoundPlan:
+        return RoundPlan(steps=self.period or round_steps)
+
+    def update(self, state: PolicyState, observation: Observation) -> PolicyState:
+        probe = observation.probe
+        if probe is None:
+            raise PolicyError(f"{self.name} needs probe gradients (requires 'grad_probe'); the trainer gave none")
+        skills = list(probe.skills)
+        missing = [name for name in state["train_skills"] if name not in skills]
+        if missing:
+            raise PolicyError(f"{self.name}: the probe has no entry for training skill {missing[0]!r} (it covers "
+                              f"{skills}); the Mixer must probe every training skill")
+        order = [skills.index(name) for name in state["train_skills"]]
+        alignment = np.asarray(probe.alignment, dtype=float)[order]  # (k,)
+        sqnorm = np.asarray(probe.sqnorm, dtype=float)[order]  # (k,)
+        return self._step(state, alignment, sqnorm, observation.round)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "period": self.period, "probe_examples": self.probe_examples}
