@@ -126,3 +126,22 @@ def test_mixture_movement_reads_the_regular_evaluations_only(tmp_path, capsys):
     assert module.main([str(out)]) == 0
     assert capsys.readouterr().out.splitlines()[1].split() == ["moving", "0.200"]
     assert module.main([str(tmp_path / "nothing")]) == 2
+
+
+def test_sampler_scale_policy_figures_cover_both_graphs_at_a_small_scale():
+    import argparse
+
+    import numpy as np
+
+    scale = _script("sampler_scale")
+    args = argparse.Namespace(skills=50, edges=3, policy_rounds=3, no_dense=False)
+    figures = scale.policy_figures(args)
+    rng = np.random.default_rng(0)  # the script's graph: the diagonal + 3 random columns per row
+    cols = np.concatenate([np.arange(50), rng.integers(0, 50, size=150)])
+    rows = np.concatenate([np.arange(50), np.repeat(np.arange(50), 3)])
+    assert figures["sparse"]["entries"] == len(set(zip(rows.tolist(), cols.tolist())))
+    assert figures["dense"]["entries"] == 2500
+    for graph in ("sparse", "dense"):
+        assert set(figures[graph]) == {"entries", "setup_seconds", "update_ms_median", "weights_ms_median",
+                                       "update_plus_weights_ms_median", "update_plus_weights_ms_max",
+                                       "update_plus_weights_cpu_ms_median"}

@@ -107,3 +107,57 @@ def test_skill_it_mixtures_match_between_sparse_and_dense_graphs(k, seed, eta):
         evaluation = EvalResult(round_index + 1, dict(zip(names, rng.random(k).tolist())))
         observation = Observation(round_index, round_index + 1, (evaluation,))
         states = [dense.update(states[0], observation), sparse.update(states[1], observation)]
+
+
+def ordered_sum_product(a: SparseMatrix, x: np.ndarray) -> np.ndarray:
+    """A @ x written out: each row adds value · x[column] from 0.0, in the stored (row, column) order."""
+    out = [0.0] * a.shape[0]
+    for i, j, v in zip(a.rows.tolist(), a.cols.tolist(), a.values.tolist()):
+        out[i] += v * float(x[j])
+    return np.array(out)
+
+
+def layered(a: SparseMatrix) -> SparseMatrix:
+    a.LAYER_MIN_ENTRIES = 1  # an instance setting: always the layered product
+    return a
+
+
+def test_the_layered_product_is_hand_computed():
+    a = layered(sparse_a())  # rows [0, 0, 2, 2], cols [0, 2, 0, 1], values [1, 2, 0.5, 1]
+    plan = a._layer_plan()
+    # layer 0: the first entry of rows 0 and 2 (row 1 has none); layer 1: their second entry
+    assert [(r.tolist(), c.tolist(), v.tolist()) for r, c, v in plan] == [([0, 2], [0, 0], [1.0, 0.5]),
+                                                                         ([0, 2], [2, 1], [2.0, 1.0])]
+    assert (a @ np.array([1.0, 2.0, 3.0])).tolist() == [7.0, 0.0, 2.5]  # 1+6, 0, 0.5+2
+    full = layered(SparseMatrix([0, 1, 1], [1, 0, 1], [2.0, 3.0, 4.0], (2, 2)))
+    assert full._layer_plan()[0][0] is None  # layer 0 covers every row: added without indexing
+    assert (full @ np.array([1.0, 10.0])).tolist() == [20.0, 43.0]  # 2·10, 3·1 + 4·10
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.floats(0.0, 1.0), st.integers(0, 10_000))
+def test_layered_and_bincount_products_equal_the_ordered_sum_bit_for_bit(k, m, density, seed):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((k, m)) < density
+    mask[rng.integers(k), :] = rng.random(m) < 0.9  # one long row: uneven row lengths, partial layers
+    values = rng.normal(size=(k, m)) * 10.0 ** rng.integers(-8, 9, size=(k, m))  # magnitudes far apart
+    a = SparseMatrix(*np.nonzero(mask), values[mask], (k, m))
+    x = rng.normal(size=m) * 10.0 ** rng.integers(-8, 9, size=m)
+    x[rng.random(m) < 0.2] = -0.0
+    expected = ordered_sum_product(a, x).tobytes()
+    assert a._matvec_by_bincount(x).tobytes() == expected
+    assert (layered(a) @ x).tobytes() == expected
+
+
+def test_the_product_picks_layers_for_even_rows_and_the_bincount_for_a_hub():
+    k = 10_000
+    rng = np.random.default_rng(0)
+    rows = np.concatenate([np.arange(k), np.repeat(np.arange(k), 10)])  # the scale benchmark's graph
+    even = SparseMatrix(rows, np.concatenate([np.arange(k), rng.integers(0, k, 10 * k)]), rng.random(11 * k), (k, k))
+    hub = SparseMatrix(np.zeros(k, dtype=int), np.arange(k), rng.random(k), (k, k))  # one row with every edge
+    assert len(even._layer_plan()) == 11 and hub._layer_plan() is None
+    x = rng.random(k)
+    assert (even @ x).tobytes() == even._matvec_by_bincount(x).tobytes()
+    assert (even @ x).tobytes() == ordered_sum_product(even, x).tobytes()
+    empty = SparseMatrix([], [], [], (3, 2))
+    assert empty._layer_plan() is None and (empty @ np.ones(2)).dtype == float

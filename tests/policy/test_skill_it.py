@@ -1,13 +1,18 @@
 """Skill-It's update, against values computed by hand from p ∝ exp(η · A · L̃)."""
 
+import json
 import math
+import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skillit.errors import GraphError, PolicyError
 from skillit.graph import SkillsGraph
-from skillit.policy import Frozen, SkillIt
+from skillit.graph.skills_graph import SparseMatrix
+from skillit.policy import EvalResult, Frozen, Observation, PolicyContext, SkillIt
 
 from .helpers import context, observe
 
@@ -110,3 +115,90 @@ def test_bad_set_up_is_reported_clearly():
     state = policy.init(context(train=("a", "b")))
     with pytest.raises(PolicyError, match="validation loss of skill 'b'"):
         policy.update(state, observe(0, {"a": 1.0}))
+
+
+def straightforward_skill_it(a: SparseMatrix, eta: float, window: int, mode: str, log_prior: np.ndarray,
+                             columns: list[str], initial: dict, rounds: list[list[dict]]) -> list[tuple]:
+    """Skill-It written out, round by round: (history, signal, weights) with L̃ = 1 first.
+
+    Losses by one lookup per name; the window as a (≤w, m) array summed or averaged over axis 0; A·L̃ as
+    each row's ordered sum of value · L̃[column] from 0.0 (the stored order); softmax as exp(z - max z) / Σ.
+    """
+    def mixture(signal):
+        product = [0.0] * a.shape[0]
+        for i, j, v in zip(a.rows.tolist(), a.cols.tolist(), a.values.tolist()):
+            product[i] += v * signal[j]
+        z = eta * np.array(product) + log_prior
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    history = [[float(initial[name]) for name in columns]][-window:]
+    signal = [1.0] * len(columns)
+    out = [(history, signal, mixture(signal))]
+    for evaluations in rounds:
+        history = (history + [[float(losses[name]) for name in columns] for losses in evaluations])[-window:]
+        if history:
+            stacked = np.asarray(history)
+            signal = (stacked.mean(axis=0) if mode == "mean" else stacked.sum(axis=0)).tolist()
+        out.append((history, signal, mixture(signal)))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(2, 25), extra=st.integers(0, 3), per_row=st.integers(0, 6), eta=st.floats(0.0, 4.0),
+       window=st.integers(1, 4), mode=st.sampled_from(["sum", "mean"]), with_prior=st.booleans(),
+       layers=st.booleans(), seed=st.integers(0, 10_000))
+def test_skill_it_equals_the_straightforward_computation_on_a_random_sparse_graph(
+        k, extra, per_row, eta, window, mode, with_prior, layers, seed):
+    # the fast paths (cached arrays, the loss vector read off in key order, the layered product) change no bit
+    rng = np.random.default_rng(seed)
+    names = [f"s{i}" for i in range(k)]
+    columns = names + [f"x{j}" for j in range(extra)]
+    m = len(columns)
+    rows = np.concatenate([np.arange(k), np.repeat(np.arange(k), per_row)])
+    cols = np.concatenate([np.arange(k), rng.integers(0, m, size=k * per_row)])
+    values = rng.normal(size=rows.size) * 10.0 ** rng.integers(-4, 5, size=rows.size)
+    prior = rng.random(k) + 0.01 if with_prior else None
+    with pytest.MonkeyPatch.context() as patch:
+        if layers:
+            patch.setattr(SparseMatrix, "LAYER_MIN_ENTRIES", 1)
+        graph = SkillsGraph(SparseMatrix(rows, cols, values, (k, m)), names, columns)
+        policy = SkillIt(graph, eta=eta, window=window, aggregate=mode, prior=prior)
+
+        def losses():  # keys in the columns' order (read off) or shuffled (looked up)
+            order = columns if rng.random() < 0.5 else rng.permutation(columns).tolist()
+            return {name: float(v) for name, v in zip(order, rng.random(m) * 5)}
+
+        initial = losses()
+        rounds = [[losses() for _ in range(rng.integers(0, 3))] for _ in range(5)]
+        log_prior = np.zeros(k) if prior is None else np.log(prior / prior.sum() + 1e-300)
+        expected = straightforward_skill_it(graph.sparse, eta, window, mode, log_prior, columns, initial, rounds)
+        state = policy.init(PolicyContext(train_skills=tuple(names), eval_skills=tuple(columns),
+                                          initial_eval=EvalResult(0, initial)))
+        for t, (history, signal, weights) in enumerate(expected):
+            if t:
+                evaluations = tuple(EvalResult(10 * t + e, row) for e, row in enumerate(rounds[t - 1]))
+                state = policy.update(state, Observation(t - 1, 10 * t, evaluations))
+            assert state["history"] == history and state["signal"] == signal
+            assert policy.weights(state).tobytes() == weights.tobytes()
+            assert policy.weights(json.loads(json.dumps(state))).tobytes() == weights.tobytes()
+            if rng.random() < 0.3:
+                state = json.loads(json.dumps(state))  # a resumed state: new lists, converted afresh
+
+
+def test_cached_arrays_never_stand_in_for_other_values():
+    graph = SkillsGraph([[1, 0], [0.5, 1]], ["a", "b"])
+    policy = SkillIt(graph, eta=0.5, window=2)
+    first = policy.init(context(train=("a", "b"), initial={"a": 2.0, "b": 1.0}))
+    second = policy.update(first, observe(0, {"a": 1.5, "b": 0.8}))
+    # second: L̃ = [3.5, 1.8] → η·A·L̃ = [1.75, 1.775]; first (L̃ = 1): [0.5, 0.75]
+    assert policy.weights(second) == pytest.approx(two_way(0.025))
+    assert policy.weights(first) == pytest.approx(two_way(0.25))  # an older state: its own values
+    replaced = {**second, "signal": [1.0, 1.0]}  # a new list under the same key: read, not the cached one
+    assert policy.weights(replaced) == pytest.approx(two_way(0.25))
+    copy = pickle.loads(pickle.dumps(policy))  # caches are derived: not pickled, rebuilt on use
+    assert copy._arrays == {} and copy._operators == []
+    assert np.array_equal(copy.weights(second), policy.weights(second))
+    # the restricted graph is built once per (rows, columns), found again by equal (not identical) lists
+    assert policy._matrix(list(second["train_skills"]), list(second["columns"])) is policy._matrix(("a", "b"), ("a", "b"))
+    assert len(policy._operators) == 1

@@ -33,9 +33,13 @@ from skillit.utils.io import atomic_write_bytes, atomic_write_text
 class SparseMatrix:
     """A read-only k×m matrix stored as sorted, duplicate-free ``(row, column, value)`` triples (numpy only).
 
-    ``A @ x`` for a vector x is ``bincount(rows, values · x[cols], minlength=k)``: O(number of entries).
-    Duplicate entries are summed and explicit zeros dropped, so equal matrices have equal triples.
+    ``A @ x`` for a vector x is ``(A x)_i = Σ_{e: rows_e = i} values_e · x[cols_e]``, summed from 0.0 in the
+    stored (row, column) order: O(number of entries). Duplicate entries are summed and explicit zeros
+    dropped, so equal matrices have equal triples.
     """
+
+    LAYER_MIN_ENTRIES = 4096
+    """A layered product (:meth:`_matvec_by_layers`) is used when there are at least this many entries per layer."""
 
     def __init__(self, rows: Any, cols: Any, values: Any, shape: tuple[int, int]):
         rows = np.asarray(rows, dtype=np.int64).ravel()
@@ -54,6 +58,7 @@ class SparseMatrix:
         for array in (self.rows, self.cols, self.values):
             array.setflags(write=False)
         self.shape = (k, m)
+        self._layers: list[tuple[np.ndarray | None, np.ndarray, np.ndarray]] | None = None  # built on first use
 
     @classmethod
     def from_any(cls, matrix: Any) -> SparseMatrix:
@@ -71,7 +76,59 @@ class SparseMatrix:
         x = np.asarray(x, dtype=float)
         if x.shape != (self.shape[1],):
             raise GraphError(f"sparse graph: cannot multiply a {self.shape[0]}x{self.shape[1]} matrix by shape {x.shape}")
-        return np.bincount(self.rows, weights=self.values * x[self.cols], minlength=self.shape[0])  # (k,)
+        layers = self._layer_plan()
+        return self._matvec_by_bincount(x) if layers is None else self._matvec_by_layers(x, layers)
+
+    def _matvec_by_bincount(self, x: np.ndarray) -> np.ndarray:
+        """``A @ x`` by one scatter-add over the entries in stored order (numpy's bincount adds sequentially)."""
+        out = np.bincount(self.rows, weights=self.values * x[self.cols], minlength=self.shape[0])  # (k,)
+        return out.astype(float, copy=False)  # bincount gives integer zeros for a matrix with no entry
+
+    def _matvec_by_layers(self, x: np.ndarray, layers: list[tuple[np.ndarray | None, np.ndarray, np.ndarray]]) -> np.ndarray:
+        """``A @ x`` layer by layer: layer d holds the d-th stored entry of every row that has one.
+
+        Each row still adds its products from 0.0 in stored order, so the result is bit-identical to
+        :meth:`_matvec_by_bincount`; but the work is a few long vector operations per layer instead of a
+        scatter-add over every entry (~2.5× faster at 1.1·10^6 entries, 10^5 rows).
+        """
+        out = np.zeros(self.shape[0])  # (k,)
+        scratch = np.empty(layers[0][1].size)  # layer 0 is the largest
+        for rows, cols, values in layers:
+            products = scratch[: cols.size]  # (entries in the layer,)
+            np.take(x, cols, out=products, mode="clip")  # = x[cols]: every column index is in range, so
+            np.multiply(values, products, out=products)  # "clip" only skips numpy's bounds check
+            if rows is None:  # every row has a d-th entry: rows are 0..k-1 in order
+                out += products
+            else:
+                out[rows] += products  # rows are distinct within a layer
+        return out
+
+    def _layer_plan(self) -> list[tuple[np.ndarray | None, np.ndarray, np.ndarray]] | None:
+        """The entries split by their position within their row, or ``None`` when rows are too uneven to pay.
+
+        Layer d = ``(rows, cols, values)`` of each row's d-th entry, rows ascending (``rows`` is ``None`` when
+        the layer covers every row). The number of layers is the largest row's entry count, and each costs a
+        few numpy calls, so a hub row (10^4 entries among 10^5) would make it slow: then the bincount.
+        Built once per matrix (the matrix is read-only).
+        """
+        if self._layers is None:
+            k, nnz = self.shape[0], self.nnz
+            per_row = np.bincount(self.rows, minlength=k)  # (k,) entries per row
+            depth = int(per_row.max()) if nnz else 0
+            if depth == 0 or depth * self.LAYER_MIN_ENTRIES > nnz:
+                self._layers = []
+            else:
+                first = np.cumsum(per_row) - per_row  # (k,) index of each row's first entry (entries sorted by row)
+                position = np.arange(nnz) - first[self.rows]  # (nnz,) index of each entry within its row
+                order = np.argsort(position, kind="stable")  # layer 0 first; rows ascending within a layer
+                ends = np.cumsum(np.bincount(position, minlength=depth))  # (depth,)
+                layers = []
+                for start, end in zip(np.concatenate([[0], ends[:-1]]), ends):
+                    index = order[start:end]
+                    rows = None if index.size == k else self.rows[index]
+                    layers.append((rows, self.cols[index], self.values[index]))
+                self._layers = layers
+        return self._layers or None
 
     def toarray(self) -> np.ndarray:
         out = np.zeros(self.shape)

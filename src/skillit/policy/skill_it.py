@@ -15,6 +15,11 @@ overflowed for large η·L), skills are matched by name rather than by position,
 loss stops the run with a :class:`~skillit.errors.PolicyError` naming the skill and step (the run diverged)
 instead of turning the mixture into NaN. An all-zero graph gives the uniform mixture and a warning.
 
+Cost: O(edges + m) per round on a sparse graph. The state stays plain JSON lists; beside it the policy
+keeps the arrays the lists of its last returned state were made from (derived values, like the restricted
+graph: a state restored from JSON is simply read afresh), so ``weights`` and the next ``update`` do not
+convert 10^5 floats back from lists each round (benchmarks/sampler_scale.py; figures in docs/data.md).
+
 The static variant (T = 1) is this policy wrapped in :class:`~skillit.policy.wrappers.Frozen`; the
 "no graph" ablation is this policy with ``SkillsGraph.identity``.
 """
@@ -79,7 +84,14 @@ class SkillIt(MixingPolicy):
         self.initial_loss = initial_loss
         self.prior = prior
         self.targets = tuple(targets) if targets is not None else None
-        self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], np.ndarray | SparseMatrix] = {}
+        # Derived values, never state: A restricted per (rows, columns), and the arrays behind the lists of
+        # the last state this policy returned (so weights() and the next update() need not re-read 10^5
+        # floats from JSON lists). Both are rebuilt on demand and dropped on pickling.
+        self._operators: list[tuple[list[str], list[str], np.ndarray | SparseMatrix]] = []
+        self._arrays: dict[int, tuple[list, np.ndarray]] = {}
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_operators": [], "_arrays": {}}
 
     # ---- helpers --------------------------------------------------------------------------------
     def columns(self, context: PolicyContext) -> tuple[str, ...]:
@@ -88,62 +100,106 @@ class SkillIt(MixingPolicy):
             raise PolicyError("skill-it: no objective skills (no evaluation or target skills in the context)")
         return tuple(cols)
 
-    def _matrix(self, rows: tuple[str, ...], columns: tuple[str, ...]) -> np.ndarray | SparseMatrix:
+    def _matrix(self, rows: Sequence[str], columns: Sequence[str]) -> np.ndarray | SparseMatrix:
         """A restricted to (rows, columns), cached: the graph is a hyper-parameter, not state.
 
-        Dense or sparse as the graph stores it (a sparse graph makes ``A @ L̃`` O(edges), not O(k·m)).
+        Dense or sparse as the graph stores it (a sparse graph makes ``A @ L̃`` O(edges), not O(k·m)). The
+        cache is searched by list equality, not by hashing a key of 10^5 names each round (~2 ms): a
+        state's name lists are the cached lists' own strings, so comparing them is pointer comparisons.
         """
-        key = (rows, columns)
-        if key not in self._cache:
-            self._cache[key] = self.graph.operator(rows, columns)
-        return self._cache[key]
+        rows = rows if isinstance(rows, list) else list(rows)  # no copy of a state's list (~0.5 ms at 10^5)
+        columns = columns if isinstance(columns, list) else list(columns)
+        for cached_rows, cached_columns, matrix in self._operators:
+            if cached_rows == rows and cached_columns == columns:
+                return matrix
+        matrix = self.graph.operator(rows, columns)
+        self._operators.append((list(rows), list(columns), matrix))  # copies: the cache owns its keys
+        return matrix
 
-    def _aggregate(self, history: list[list[float]], mode: str) -> np.ndarray:
-        window = np.asarray(history[-self.window :], dtype=float)  # (≤w, m)
-        return window.mean(axis=0) if mode == "mean" else window.sum(axis=0)
+    def _vector(self, values: list[float]) -> np.ndarray:
+        """``np.asarray(values, dtype=float)`` (read-only), without converting when ``values`` is a list of the
+        last state this policy returned (:meth:`_remember`).
+
+        States are values: nothing changes a list inside a state (``check_policy`` holds policies to that),
+        so the array that list was made from still equals it. A list restored from JSON is a new object and
+        is converted. The entry keeps the list alive, so its ``id`` cannot be reused by another list.
+        """
+        hit = self._arrays.get(id(values))
+        if hit is not None and hit[0] is values and len(values) == hit[1].size:
+            return hit[1]
+        array = np.array(values, dtype=float)  # a copy even of an array: the flag below must not touch the caller's
+        array.setflags(write=False)
+        return array
+
+    def _remember(self, state: PolicyState, arrays: Sequence[tuple[list, np.ndarray]]) -> PolicyState:
+        """Keep ``(list, array)`` for the lists of ``state`` (``array.tolist() == list``); returns ``state``."""
+        self._arrays = {id(values): (values, array) for values, array in arrays}
+        for _, array in arrays:
+            array.setflags(write=False)
+        return state
+
+    def _aggregate(self, window: Sequence[np.ndarray], mode: str) -> np.ndarray:
+        stacked = np.stack(window)  # (≤w, m), the values of the window's lists
+        return stacked.mean(axis=0) if mode == "mean" else stacked.sum(axis=0)
 
     # ---- protocol -------------------------------------------------------------------------------
     def init(self, context: PolicyContext) -> PolicyState:
         columns = self.columns(context)
-        matrix = self._matrix(tuple(context.train_skills), columns)  # fail early, clearly, on names the graph lacks
+        matrix = self._matrix(context.train_skills, columns)  # fail early, clearly, on names the graph lacks
         warn_if_all_zero(self.name, matrix)
         mode = self.aggregate if self.aggregate != "auto" else ("mean" if context.setting == "finetune" else "sum")
-        history: list[list[float]] = []
+        window: list[np.ndarray] = []  # the history's rows as arrays, (m,) each
         if context.initial_eval is not None:
-            history.append(finite_losses(self.name, context.initial_eval, columns).tolist())
+            window.append(finite_losses(self.name, context.initial_eval, list(columns)))
         if self.initial_loss == "observed":
-            if not history:
+            if not window:
                 raise PolicyError("skill-it: initial_loss='observed' needs an evaluation before training")
-            signal = self._aggregate(history, mode).tolist()
+            signal = self._aggregate(window, mode)
         else:
-            signal = [1.0] * len(columns)
+            signal = np.ones(len(columns))
         log_prior = (
             np.zeros(context.k)
             if self.prior is None
             else np.log(weights_by_name(self.prior, context.train_skills, where="skill-it prior") + 1e-300)
         )
-        return {
+        # (JSON list, the array it was made from) for each list of the state
+        history = [(row.tolist(), row) for row in window[-self.window :]]
+        signal_pair, prior_pair = (signal.tolist(), signal), (log_prior.tolist(), log_prior)
+        state = {
             "train_skills": list(context.train_skills),
             "columns": list(columns),
             "aggregate": mode,
-            "log_prior": log_prior.tolist(),
-            "history": history[-self.window :],
-            "signal": signal,
+            "log_prior": prior_pair[0],
+            "history": [values for values, _ in history],
+            "signal": signal_pair[0],
             "round": 0,
         }
+        return self._remember(state, [*history, signal_pair, prior_pair])
 
     def update(self, state: PolicyState, observation: Observation) -> PolicyState:
-        history = [list(row) for row in state["history"]]
+        # The kept rows are shared with the input state, not copied: lists in a state are never changed.
+        history = [(values, None) for values in state["history"]]  # (list, array or None) per evaluation
         for evaluation in observation.evals:
-            history.append(finite_losses(self.name, evaluation, state["columns"]).tolist())
+            row = finite_losses(self.name, evaluation, state["columns"])  # (m,)
+            history.append((row.tolist(), row))
         history = history[-self.window :]
-        signal = self._aggregate(history, state["aggregate"]).tolist() if history else state["signal"]
-        return {**state, "history": history, "signal": signal, "round": observation.round + 1}
+        if not history:
+            signal_pair = (state["signal"], self._vector(state["signal"]))
+        else:
+            history = [(values, self._vector(values) if row is None else row) for values, row in history]
+            signal = self._aggregate([row for _, row in history], state["aggregate"])  # (m,)
+            signal_pair = (signal.tolist(), signal)
+        prior_pair = (state["log_prior"], self._vector(state["log_prior"]))
+        new_state = {**state, "history": [values for values, _ in history], "signal": signal_pair[0],
+                     "round": observation.round + 1}
+        return self._remember(new_state, [*history, signal_pair, prior_pair])
 
     def weights(self, state: PolicyState) -> np.ndarray:
-        matrix = self._matrix(tuple(state["train_skills"]), tuple(state["columns"]))  # (k, m)
-        signal = np.asarray(state["signal"], dtype=float)  # (m,)
-        weights = stable_softmax(self.eta * (matrix @ signal) + np.asarray(state["log_prior"]))  # (k,)
+        matrix = self._matrix(state["train_skills"], state["columns"])  # (k, m)
+        logits = np.asarray(matrix @ self._vector(state["signal"]), dtype=float)  # (k,) A·L̃, a new array
+        logits *= self.eta  # in place: η·A·L̃ + log prior, the same operations without two temporaries
+        logits += self._vector(state["log_prior"])
+        weights = stable_softmax(logits)  # (k,)
         return finite_weights(self.name, weights, state["train_skills"], state["round"])
 
     def describe(self) -> dict:
