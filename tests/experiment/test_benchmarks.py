@@ -8,8 +8,10 @@ from skillit.experiment.runner import apply_overrides, run_experiment
 from skillit.report.table import reference_lines
 
 # one method per kind of signal or schedule: validation loss, the improved rule, probe sub-rounds,
-# training loss, gradient statistics, a reference run, a graph learned before the runs (the peers' update rules are tested in tests/policy)
-SMOKE_METHODS = ("skill-it", "skill-it-plus", "skill-it-plus-learned", "aioli", "odm", "rb-balance", "doremi-online")
+# training loss, gradient statistics, a reference run, a graph learned before the runs, a full-model gradient probe
+# (the peers' update rules are tested in tests/policy)
+SMOKE_METHODS = ("skill-it", "skill-it-plus", "skill-it-plus-learned", "aioli", "odm", "rb-balance", "doremi-online",
+                 "dga")
 
 
 def _smoke_names() -> list[str]:
