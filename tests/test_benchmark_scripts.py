@@ -145,3 +145,47 @@ def test_sampler_scale_policy_figures_cover_both_graphs_at_a_small_scale():
         assert set(figures[graph]) == {"entries", "setup_seconds", "update_ms_median", "weights_ms_median",
                                        "update_plus_weights_ms_median", "update_plus_weights_ms_max",
                                        "update_plus_weights_cpu_ms_median"}
+
+
+def test_reference_graphs_take_the_benchmarks_own_steps_and_several_seeds():
+    refs = _script("reference_graphs")
+    config, section = refs.reference_config("math-finetune", "brute-force", None, [0, 1, 2])
+    assert section == {"method": "brute-force", "steps": 300, "seeds": [0, 1, 2]}
+    assert (config.graph_learning.method, config.graph_learning.steps, config.graph_learning.seeds) == \
+        ("brute-force", 300, [0, 1, 2])
+    with pytest.raises(SystemExit):
+        refs.main(["math-finetune", "--seeds", "1"])  # one seed (seed 0) is no reference
+
+
+def test_learner_scores_match_the_hand_computation(tmp_path, monkeypatch):
+    import json
+
+    from skillit.graph import SkillsGraph
+
+    scores = _script("learner_scores")
+    target = "algebra__linear_1d_composed"
+    rows = [target, "algebra__linear_1d", "arithmetic__add_or_sub", "arithmetic__mixed", "numbers__gcd",
+            "comparison__sort"]
+
+    def column(values):  # the target's column, rows in order
+        return [[v] for v in values]
+
+    # the reference: linear_1d and mixed are stable helpers; add_or_sub's mean 0.1 is not stable
+    stable = SkillsGraph(column([1.0, 0.5, 0.0, 0.3, 0.0, 0.0]), rows, [target])
+    (tmp_path / "math-finetune.json").write_text(json.dumps(
+        {"graph": stable.to_dict(), "matrix_mean": column([1.0, 0.5, 0.1, 0.3, -0.05, 0.0])}))
+    learned = {0: column([1.0, 0.4, 0.2, 0.0, 0.0, 0.0]), 1: column([1.0, 0.3, 0.0, 0.1, 0.0, 0.0])}
+
+    def fake_learn(config, out_dir, *, method, jobs, plots):
+        seed = config.graph_learning.seed
+        return SkillsGraph(learned[seed], rows, [target], {"cost": {"ratio_to_training_run": 0.4 + 0.2 * seed}})
+
+    monkeypatch.setattr(scores, "learn_graph", fake_learn)
+    row = scores.score("math-finetune", "probe", [0, 1], tmp_path / "work", 1, references=tmp_path)
+    # seed 0 finds {linear_1d, add_or_sub}: precision 1/2, recall 1/2; seed 1 {linear_1d, mixed}: 1, 1
+    assert (row["precision"], row["recall"], row["reference_edges"]) == (0.75, 0.75, 2)
+    assert row["stability"] == pytest.approx(1 / 3)  # |{l}| / |{l, a, m}|
+    assert row["cost_x_run"] == pytest.approx(0.5)
+    # the planted prerequisites of the target: linear_1d, add_or_sub, mixed (each seed finds 2 of the 3)
+    assert (row["planted_precision"], row["planted_recall"]) == (1.0, pytest.approx(2 / 3))
+    assert row["spearman"] is not None
