@@ -13,6 +13,9 @@ merge the two directories (it refuses if they differ):
     skillit run addition-finetune --jobs 2 --out runs/arena/addition-finetune
     python benchmarks/arena_peers.py addition-finetune --jobs 2 --out runs/arena-peers/addition-finetune
     skillit compare runs/arena/addition-finetune runs/arena-peers/addition-finetune --out runs/board
+
+``--out`` follows `skillit run`'s rule: the same set-up again keeps its finished runs, another set-up's run
+there is refused (exit 2, one message) unless ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -55,14 +58,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="N: seeds 0..N-1, or seeds and ranges such as 3-6 (default: the config's)")
     parser.add_argument("--peers", default=",".join(PEERS),
                         help="comma-separated peers to run (default: all; a peer added later runs alone)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a run of another set-up that --out holds (without it that is refused)")
     args = parser.parse_args(argv)
     try:
         config = peer_config(args.benchmark, args.seeds, tuple(p.strip() for p in args.peers.split(",") if p.strip()))
     except SkillitError as exc:  # a bad --seeds or benchmark name: one message, nothing run or written
         parser.error(str(exc))
     start = time.perf_counter()
-    run_experiment(config, args.out, config_dir=shipped_config_path(args.benchmark).parent, jobs=args.jobs,
-                   progress=lambda done, total: print(f"\r{done}/{total} steps", end="", file=sys.stderr))
+    try:
+        run_experiment(config, args.out, config_dir=shipped_config_path(args.benchmark).parent, jobs=args.jobs,
+                       overwrite=args.overwrite,
+                       progress=lambda done, total: print(f"\r{done}/{total} steps", end="", file=sys.stderr))
+    except SkillitError as exc:  # e.g. --out holds another set-up's run: the message names the ways out
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"\n{args.benchmark}: {len(config.methods)} methods x {len(config.seeds)} seeds in "
           f"{time.perf_counter() - start:.0f} s; results in {args.out}")
     return 0

@@ -88,6 +88,16 @@ def test_arena_peers_refuses_bad_seeds_in_one_message_before_running(tmp_path):
     assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
 
 
+def test_arena_peers_refuses_a_folder_it_may_not_write_in_one_message(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "arena_peers.py"
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "notes.txt").write_text("mine")
+    result = subprocess.run([sys.executable, str(script), "lego-finetune", "--seeds", "1", "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "is not a skillit run directory" in result.stderr
+    assert "Traceback" not in result.stderr and [p.name for p in (tmp_path / "o").iterdir()] == ["notes.txt"]
+
+
 def test_regroup_arena_scores_both_groupings_per_validation_example():
     module = _regroup_arena()
     # 3 rows in group a at loss 1.0, 1 row in group b at loss 3.0: (3·1 + 1·3) / 4 = 1.5, not the mean 2.0
