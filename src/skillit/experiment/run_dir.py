@@ -51,7 +51,7 @@ import os
 import shlex
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -599,14 +599,7 @@ class RunDirectory:
         leftovers = [entry.name for entry in self.path.iterdir() if _is_leftover(entry.name)]
         for name in (*names, *leftovers):
             assert name in LAYOUT or _is_leftover(name), name  # never a file the run did not write
-            entry = self.path / name
-            try:
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry)
-                elif entry.exists() or entry.is_symlink():
-                    entry.unlink()
-            except OSError as exc:
-                raise OutputError(f"cannot delete the earlier run's {str(entry)!r}: {os_error_message(exc)}") from None
+        _delete(self.path, (*names, *leftovers), "the earlier run's")
 
 
 def claim_graph_folder(path: str | Path, difference: str | None, *, overwrite: bool = False) -> None:
@@ -623,7 +616,13 @@ def claim_graph_folder(path: str | Path, difference: str | None, *, overwrite: b
                           "Nothing was written. To keep it, choose another --out; or delete it and learn this graph "
                           "there: add --overwrite")
     seed_folders = [p.name for p in folder.glob("seed*") if p.is_dir() and p.name[4:].isdigit()]  # --seeds
-    for name in (*GRAPH_WRITTEN, *seed_folders):
+    _delete(folder, (*GRAPH_WRITTEN, *seed_folders), "the earlier graph's")
+
+
+def _delete(folder: Path, names: Sequence[str], whose: str) -> None:
+    """Delete ``folder/name`` for each name (a folder with its contents; a link, not what it points to); an OS
+    error is one :class:`OutputError` naming the entry (``whose``: e.g. "the earlier run's")."""
+    for name in names:
         entry = folder / name
         try:
             if entry.is_dir() and not entry.is_symlink():
@@ -631,7 +630,7 @@ def claim_graph_folder(path: str | Path, difference: str | None, *, overwrite: b
             elif entry.exists() or entry.is_symlink():
                 entry.unlink()
         except OSError as exc:
-            raise OutputError(f"cannot delete the earlier graph's {str(entry)!r}: {os_error_message(exc)}") from None
+            raise OutputError(f"cannot delete {whose} {str(entry)!r}: {os_error_message(exc)}") from None
 
 
 def _is_leftover(name: str) -> bool:
