@@ -169,10 +169,9 @@ def _learn_one(
     block_size = context_length(config, full, tokenizer)
     out = Path(out_dir)
     existing = out / GRAPH_FILE
-    if existing.is_file():  # a graph learned at another seed, or over several seeds, is not this one
-        graph = SkillsGraph.load(existing)
-        if graph_difference(config, out, method, seeds=[seed]) is None:
-            return graph
+    # a graph learned at another seed, or over several seeds, is not this one
+    if existing.is_file() and graph_difference(config, out, method, seeds=[seed]) is None:
+        return SkillsGraph.load(existing)
     builder: Callable[[], torch.nn.Module] = partial(build_model, config, tokenizer, block_size, seed)
     warm_cost: dict[str, Any] | None = None
     if config.warm_start is not None:
@@ -224,14 +223,14 @@ def _learn_seeds(
 ) -> SkillsGraph:
     """:func:`_learn_one` at every seed (``out_dir/seed<S>/``), then the per-edge statistics over them."""
     section = graph_learning_config(config)
-    learner = learner_for(config, method)
+    learner_for(config, method)  # an unknown method or parameter is refused before any seed is learned
     out = Path(out_dir)
     existing = out / GRAPH_FILE
-    if existing.is_file():
+    # the same learner, parameters and task (graph_difference), and the same seed set and reading of it
+    if existing.is_file() and graph_difference(config, out, method, seeds=seeds) is None:
         graph = SkillsGraph.load(existing)
-        recorded = graph.provenance.get("uncertainty") or {}
-        if (graph.provenance.get("method") == learner.name and graph.provenance.get("params") == learner.params.model_dump()
-                and recorded.get("seeds") == seeds and recorded.get("level") == section.level
+        recorded = graph.provenance["uncertainty"]
+        if (recorded.get("seeds") == seeds and recorded.get("level") == section.level
                 and recorded.get("stable_only") == section.stable_only):
             return graph
     graphs: list[SkillsGraph] = []
