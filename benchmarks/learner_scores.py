@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from skillit.experiment.config import load_config, shipped_config_path
-from skillit.experiment.graph_learning import learn_graph, with_graph_seed
+from skillit.experiment.graph_learning import learn_graph, planted_graph, with_graph_seed
 from skillit.experiment.runner import parse_seeds
 from skillit.graph import SkillsGraph
 from skillit.graph.diagnostics import compare_graphs, edges
-from skillit.tasks import get_task, parse_task_params
 
 REFERENCES = Path(__file__).resolve().parent / "reference_graphs"
 
@@ -46,16 +45,6 @@ def reference_graphs(name: str, folder: Path = REFERENCES) -> tuple[SkillsGraph,
     stable = SkillsGraph.from_dict(data["graph"], where=str(path))
     mean = SkillsGraph(np.asarray(data["matrix_mean"], dtype=float), stable.train_skills, stable.eval_skills)
     return stable, mean
-
-
-def planted_graph(config) -> SkillsGraph | None:
-    spec = get_task(config.task.name)
-    if spec.prerequisites is None:
-        return None
-    try:
-        return spec.prerequisites(parse_task_params(config.task.name, config.task.params))
-    except Exception:  # a data task without a prerequisites file plants nothing
-        return None
 
 
 def jaccard(a: set, b: set) -> float:

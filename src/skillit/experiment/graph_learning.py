@@ -322,15 +322,23 @@ def graph_difference(config: ExperimentConfig, out_dir: str | Path, method: str 
     return None
 
 
+def planted_graph(config: ExperimentConfig) -> SkillsGraph | None:
+    """The task's planted prerequisite graph (LEGO, Addition, a data task's ``prerequisites`` file); None
+    where the task plants none."""
+    spec = get_task(config.task.name)
+    if spec.prerequisites is None:
+        return None
+    try:
+        return spec.prerequisites(parse_task_params(config.task.name, config.task.params))
+    except GraphError:  # a data task without a prerequisites file plants no graph
+        return None
+
+
 def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, Any]:
     """Density (with its warning) and, where the task plants a prerequisite graph, the comparison with it."""
     out: dict[str, Any] = {"density": density(graph).to_dict()}
-    spec = get_task(config.task.name)
-    if spec.prerequisites is not None:
-        try:
-            planted = spec.prerequisites(parse_task_params(config.task.name, config.task.params))
-        except GraphError:  # a data task without a prerequisites file plants no graph: nothing to compare with
-            return out
+    planted = planted_graph(config)
+    if planted is not None:
         try:
             out["vs_planted"] = compare_graphs(graph, planted).to_dict()
         except GraphError as exc:  # names that do not overlap: no comparison, say why
@@ -473,6 +481,7 @@ __all__ = [
     "graph_targets",
     "learn_graph",
     "learner_for",
+    "planted_graph",
     "prepare_graphs",
     "reuse_shared_graph",
     "shared_graph_dir",
