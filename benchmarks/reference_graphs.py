@@ -56,10 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="parallel training processes (default 2)")
     parser.add_argument("--work", type=Path, default=Path("runs") / "reference-graphs", help="where the runs go")
     parser.add_argument("--out", type=Path, default=OUT, help=f"where NAME.json goes (default {OUT})")
+    parser.add_argument("--overwrite", action="store_true", help="replace a reference NAME.json that exists")
     args = parser.parse_args(argv)
     seeds = parse_seeds(args.seeds)
     if len(seeds) < 2:
         parser.error("--seeds: a reference needs at least 2 seeds (3 or more for a usable interval)")
+    kept = [name for name in args.names if (args.out / f"{name}.json").exists()]
+    if kept and not args.overwrite:  # a reference is hours of training: never replaced unasked
+        parser.error(f"{args.out / (kept[0] + '.json')} exists; leave {kept[0]} out, give another --out, or add "
+                     "--overwrite to replace it")
     for name in args.names:
         config, section = reference_config(name, args.method, args.steps, seeds)
         started = time.perf_counter()

@@ -165,6 +165,9 @@ def test_reference_graphs_take_the_benchmarks_own_steps_and_several_seeds():
         ("brute-force", 300, [0, 1, 2])
     with pytest.raises(SystemExit):
         refs.main(["math-finetune", "--seeds", "1"])  # one seed (seed 0) is no reference
+    assert (Path(__file__).resolve().parents[1] / "benchmarks" / "reference_graphs" / "math-finetune.json").is_file()
+    with pytest.raises(SystemExit):  # the committed reference is not replaced unasked (refused before any run)
+        refs.main(["math-finetune"])
 
 
 def test_learner_scores_match_the_hand_computation(tmp_path, monkeypatch):
