@@ -13,8 +13,13 @@ It drives the policy through a few rounds of made-up but deterministic observati
    the next update); ``pack_state``/``unpack_state`` round-trip and refuse another policy's state;
 4. ``update`` never mutates its input state (the state is serialised before the call and compared after);
 5. the same observations give the same weights (two runs from ``init``);
-6. signals the policy did not ask for do not change its weights (the same run with the unrequested
-   signals removed, and with them replaced by other values, gives the same weights).
+6. signals the policy did not ask for do not change its weights (the same run with each unrequested
+   signal removed, and with it replaced by other values, gives the same weights); the message names the
+   signal(s) that changed them.
+
+Without a ``context`` the run uses the policy's own skills where it has them — the rows and columns of its
+skills graph (looking through wrappers and stages), see :func:`policy_skills` — and skills ``a``, ``b``, ``c``
+otherwise.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from skillit.errors import PolicyError
+from skillit.graph import SkillsGraph
 from skillit.policy.base import (
     SIGNALS,
     EvalResult,
@@ -45,18 +51,70 @@ class PolicyCheckError(AssertionError):
 
 
 def example_context(skills: Sequence[str] = ("a", "b", "c"), *, seed: int = 0, rounds: int = 6,
-                    setting: str = "pretrain") -> PolicyContext:
-    """A small context: 3 skills of pools 3, 2, 4 (natural 1:1:2), an initial evaluation and pool scores."""
+                    setting: str = "pretrain", eval_skills: Sequence[str] | None = None,
+                    target_skills: Sequence[str] | None = None) -> PolicyContext:
+    """A small context: skills of pools 3, 4, 5, 3, ... (natural 3:4:5 for three skills), an initial evaluation
+    and pool scores. ``eval_skills`` defaults to ``skills``, ``target_skills`` to ``eval_skills``."""
     rng = np.random.default_rng(seed)
+    evals = tuple(skills) if eval_skills is None else tuple(eval_skills)
+    targets = evals if target_skills is None else tuple(target_skills)
     pools = tuple(3 + (i % 3) for i in range(len(skills)))
-    initial = EvalResult(0, {s: float(2.0 + rng.random()) for s in skills}, {s: 0.0 for s in skills})
+    initial = EvalResult(0, {s: float(2.0 + rng.random()) for s in evals}, {s: 0.0 for s in evals})
     scores = {s: np.round(rng.random(n), 3) for s, n in zip(skills, pools)}
     return PolicyContext(
-        train_skills=tuple(skills), eval_skills=tuple(skills), target_skills=tuple(skills), setting=setting,  # type: ignore[arg-type]
+        train_skills=tuple(skills), eval_skills=evals, target_skills=targets, setting=setting,  # type: ignore[arg-type]
         natural_proportions=tuple(float(n) for n in pools), pool_sizes=pools, n_rounds=rounds, round_steps=10,
         initial_eval=initial, score_pool=lambda: {k: v.copy() for k, v in scores.items()},
         total_steps=rounds * 10, batch_size=8, seed=seed,
     )
+
+
+def _skills_of(policy: object, seen: set[int]) -> list[tuple[Sequence[str], Sequence[str]]]:
+    """(training, evaluation) skills the policy names: its skills graph's rows and columns, its inner
+    policy's (wrappers), its stages' and the stages' skill lists (``staged``)."""
+    if id(policy) in seen:
+        return []
+    seen.add(id(policy))
+    out = [(g.train_skills, g.eval_skills) for g in (getattr(policy, "graph", None), getattr(policy, "_graph", None))
+           if isinstance(g, SkillsGraph)]
+    inner = getattr(policy, "inner", None)
+    if isinstance(inner, MixingPolicy):
+        out += _skills_of(inner, seen)
+    for stage in getattr(policy, "stages", None) or ():
+        if isinstance(getattr(stage, "policy", None), MixingPolicy):
+            out += _skills_of(stage.policy, seen)
+        if getattr(stage, "skills", None):
+            out.append((tuple(stage.skills), ()))
+    return out
+
+
+def policy_skills(policy: MixingPolicy) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The training and evaluation skills a policy is built on, in order of first appearance: the rows and
+    columns of its skills graph(s), looking through wrappers and ``staged`` stages (a stage's ``skills`` count
+    as training skills); ``None`` when the policy names no skills."""
+    found = _skills_of(policy, set())
+    train = tuple(dict.fromkeys(s for rows, _ in found for s in rows))
+    if not train:
+        return None
+    evals = tuple(dict.fromkeys(s for _, columns in found for s in columns)) or train
+    return train, evals
+
+
+def policy_context(policy: MixingPolicy, *, seed: int = 0) -> PolicyContext:
+    """``check_policy``'s default context: :func:`example_context` over the policy's own skills
+    (:func:`policy_skills`), or over ``a``, ``b``, ``c`` when the policy names none.
+
+    Graph columns equal to its rows: pre-training. Columns among the rows: fine-tuning on the columns
+    (every row evaluated). Otherwise: out-of-domain, evaluated on the columns."""
+    skills = policy_skills(policy)
+    if skills is None:
+        return example_context(seed=seed)
+    train, evals = skills
+    if set(evals) == set(train):
+        return example_context(train, seed=seed)
+    if set(evals) <= set(train):
+        return example_context(train, seed=seed, setting="finetune", target_skills=evals)
+    return example_context(train, seed=seed, setting="out-of-domain", eval_skills=evals)
 
 
 def example_observations(context: PolicyContext, *, rounds: int | None = None, seed: int = 0) -> list[Observation]:
@@ -168,7 +226,7 @@ def check_policy(
     seed: int = 0,
 ) -> None:
     """Run every check of the module docstring; raise :class:`PolicyCheckError` on the first failure."""
-    context = context or example_context(seed=seed)
+    context = context or policy_context(policy, seed=seed)
     observations = list(observations) if observations is not None else example_observations(context, seed=seed)
     k = context.k
     unknown = set(policy.requires) - set(SIGNALS)
@@ -210,13 +268,19 @@ def check_policy(
     if not np.array_equal(first, _trajectory(policy, context, observations)):
         raise _fail(policy, "the same observations gave different weights (the policy is not deterministic)")
 
-    unrequested = frozenset(SIGNALS) - frozenset(policy.requires) - {"val_loss"}
-    if unrequested:
+    unrequested = [s for s in SIGNALS if s not in policy.requires and s != "val_loss"]
+    changed = []
+    for signal in unrequested:  # one at a time, so the message names the signal(s) that mattered
+        only = frozenset({signal})
         rng = np.random.default_rng(seed + 7)
-        stripped = _trajectory(policy, context, observations, lambda o: _without(o, unrequested))
-        perturbed = _trajectory(policy, context, observations, lambda o: _perturbed(o, unrequested, rng))
+        stripped = _trajectory(policy, context, observations, lambda o: _without(o, only))
+        perturbed = _trajectory(policy, context, observations, lambda o: _perturbed(o, only, rng))
         if not (np.array_equal(first, stripped) and np.array_equal(first, perturbed)):
-            raise _fail(policy, f"its weights depend on signal(s) it did not declare in requires: {sorted(unrequested)}")
+            changed.append(signal)
+    if changed:
+        raise _fail(policy, f"its weights depend on signal(s) it did not declare in requires: {changed}; "
+                            f"add them to requires (requires = {{{', '.join(repr(s) for s in sorted({*policy.requires, *changed}))}}})")
 
 
-__all__ = ["PolicyCheckError", "check_policy", "example_context", "example_observations"]
+__all__ = ["PolicyCheckError", "check_policy", "example_context", "example_observations", "policy_context",
+           "policy_skills"]
