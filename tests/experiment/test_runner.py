@@ -81,7 +81,7 @@ def test_warm_start_skills_must_exist():
 
 
 def test_jobs_1_trains_with_one_torch_thread(tmp_path, monkeypatch):
-    """`skillit run --jobs 1` runs in the main process: with one torch thread, as the README says (issue 14, item 10)."""
+    """`skillit run --jobs 1` runs in the main process: with one torch thread, as docs/usage.md says (issue 14, item 10)."""
     import torch
 
     import skillit.experiment.runner as runner
