@@ -38,7 +38,7 @@ from skillit.report.compare import (
 
 
 def _write_run_dir(path, name, losses, *, seconds=None, graph_cost=None, signals=None, accuracy=0.5,
-                   target_loss=None, steps_to_target=None, config=None, offline_cost=None):
+                   target_loss=None, steps_to_target=None, config=None, offline_cost=None, whole_text=None):
     """A finished run directory as `skillit run` leaves it (only the fields compare reads)."""
     seconds = seconds or {}
     steps_to_target = steps_to_target or {}
@@ -60,6 +60,8 @@ def _write_run_dir(path, name, losses, *, seconds=None, graph_cost=None, signals
         summary["graph_cost"] = graph_cost
     if offline_cost:
         summary["offline_cost"] = offline_cost
+    if whole_text is not None:
+        summary["whole_text"] = whole_text
     path.mkdir(parents=True)
     (path / "summary.json").write_text(json.dumps(summary))
     if config is not None:
@@ -333,9 +335,24 @@ def test_mean_std_and_costs(run_dirs):
 def test_markdown_holds_the_figures(run_dirs):
     text = to_markdown(build_leaderboard([load_run_dir(d) for d in run_dirs]))
     assert "| m1 | 2 | 1 / 0 / 1 | 1 | 0 | 2.00 |" in text
-    assert "| m1 | 0.933 ± 0.115 | 50.0 ± 0.0 | -0.167 [-0.310, -0.023] | win | 1 |" in text
+    assert "| m1 | 0.933 ± 0.115 | 50.0 ± 0.0 | -0.167 [-0.310, -0.023] | better | 1 |" in text
+    assert "| m2 | 1.133 ± 0.058 | 50.0 ± 0.0 | +0.033 [-0.254, +0.320] | tie | 3 |" in text
+    assert "| stratified | 1.100 ± 0.100 | 50.0 ± 0.0 | — | baseline | 2 |" in text
     assert "### A (3 seed(s), 300 steps; wall 99 s with 2 job(s))" in text
     assert "| 0.50–2.00 |" in text  # epochs min–max
+    legend = text.splitlines()[-1]  # one paragraph under the tables, outside any table: the Markdown pastes
+    assert legend.startswith("Per benchmark: loss: final objective loss (nats per answer token)") and "|" not in legend
+    assert ("vs stratified: better / worse = the interval lies wholly below / above 0 (beyond the seed noise), tie = "
+            "it contains 0, 1 seed: no interval = no verdict") in legend
+
+
+def test_whole_text_benchmarks_show_bits_per_token_instead_of_accuracy(tmp_path):
+    d = _write_run_dir(tmp_path / "t", "T", {"stratified": [1.0, 1.2, 1.1], "m1": [0.8, 1.1, 0.9]}, accuracy=0.0,
+                       whole_text=True)
+    text = to_markdown(build_leaderboard([load_run_dir(d)]))
+    assert "| method | loss | bits/tok | Δloss vs stratified [95% CI] |" in text
+    # 1.1 nats = 1.587 bits; sample std 0.1 nats = 0.144 bits
+    assert "| stratified | 1.100 ± 0.100 | 1.587 ± 0.144 | — | baseline |" in text
 
 
 def test_one_seed_has_no_interval_and_counts_in_no_column(tmp_path):
@@ -344,7 +361,7 @@ def test_one_seed_has_no_interval_and_counts_in_no_column(tmp_path):
     diff = _row(board, "C", "m1").difference
     assert diff.mean == -0.5 and diff.low is None and diff.outcome is None
     assert _row(board, "C", "m1").loss_std is None
-    assert "-0.500 (n=1, no CI)" in to_markdown(board)
+    assert "| m1 | 0.500 | 50.0 | -0.500 | 1 seed: no interval | 1 |" in to_markdown(board)
 
 
 def test_a_diverged_seed_is_left_out_of_the_pairs_and_ranks_last(tmp_path):

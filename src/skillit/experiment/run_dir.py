@@ -13,7 +13,7 @@ Layout (every path a :class:`RunDirectory` property or method, so no caller spel
     draws/METHOD__seedS.jsonl   the draw log (training.log_draws)
     warm_start/seedS.pt         the warm-start model of a seed
     graph/                      a learned skills graph (``graph: learn``)
-    metrics.jsonl, summary.json, accuracy.png, loss.png, weights.png
+    metrics.jsonl, summary.json, accuracy.png (bits.png for whole-text targets), loss.png, weights.png
     report.html                 everything on one self-contained page (skillit.report.html)
     tensorboard/                TensorBoard events, when `skillit tensorboard` or `report --tensorboard` wrote them
 
@@ -75,7 +75,7 @@ MANIFEST = "manifest.json"
 LOCK = ".skillit.lock"
 RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH = "runs", "checkpoints", "draws", "warm_start", "graph"
 METRICS, SUMMARY = "metrics.jsonl", "summary.json"
-PLOTS = ("accuracy.png", "loss.png", "weights.png")
+PLOTS = ("accuracy.png", "bits.png", "loss.png", "weights.png")
 REPORTS = (REPORT_FILE, TENSORBOARD_DIR)  # derived from the results: cleared with them
 #: everything a run writes; a folder holding only these names is a run directory
 LAYOUT = frozenset({CONFIG, MANIFEST, LOCK, RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH, METRICS, SUMMARY, *PLOTS,

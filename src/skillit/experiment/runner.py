@@ -62,6 +62,7 @@ from skillit.report.html import write_report
 from skillit.report.plots import plot_run
 from skillit.trainer.distributed import ProcessGroup, wrap_model
 from skillit.trainer.draw_log import DrawLog
+from skillit.trainer.evaluation import whole_text_targets
 from skillit.trainer.loop import TrainerCallback, train
 from skillit.trainer.mixer import RecordedReference, objective_skills
 from skillit.utils.io import atomic_write_json, load_checkpoint
@@ -450,6 +451,7 @@ def _run_in(
         objective_skills=objective_skills(probe, config.setting, config.target_skills),
         target_loss=config.target_loss,
         methods=list(config.methods),
+        whole_text=whole_text_targets(probe),
     )
     summary["name"] = config.name
     summary["pool_sizes"] = {name: probe[name].train.size for name in probe.train_names}  # type: ignore[union-attr]

@@ -3,7 +3,7 @@
 ``summary.json`` has this shape::
 
     {"task": str, "setting": str, "steps": int, "seeds": [int], "objective_skills": [str],
-     "target_loss": float | null,
+     "target_loss": float | null, "whole_text": bool,
      "methods": {NAME: {"final": {"mean_loss": float, "mean_accuracy": float,
                                   "mean_loss_std": float, "mean_accuracy_std": float,
                                   "per_skill": {SKILL: {"loss": float, "accuracy": float}}},
@@ -11,6 +11,12 @@
                                       "train_seconds", "eval_seconds", "eval_examples", "cpu_seconds"}],
                         "steps_to_target": int | null,
                         "train_seconds": float, "eval_seconds": float, "cpu_seconds": float | null}}}
+
+``whole_text`` is true when every validation example is plain text (no prompt: ``text_field`` data, language
+modelling; ``skillit.trainer.evaluation.whole_text_targets``): the answer is the whole text, exact-match
+accuracy is then all but always 0 and says nothing, and the readers show the loss and the bits per token
+(``loss / ln 2``: the loss is the mean per-token cross-entropy in nats) instead of accuracy. Absent (false)
+in summaries written before it existed.
 
 ``train_seconds``/``eval_seconds`` are wall-clock seconds (a loaded machine stretches them, and runs that
 shared the machine with different neighbours are not comparable); ``cpu_seconds`` is the CPU time of the
@@ -93,6 +99,9 @@ def _seed_summary(run: RunRecord, skills: Sequence[str], target_loss: float | No
     }
 
 
+BITS_PER_NAT = 1.0 / math.log(2.0)  # a loss in nats per token × this = bits per token
+
+
 def _mean(values: Sequence[float | None]) -> float | None:
     if any(v is None for v in values):
         return None
@@ -114,8 +123,11 @@ def summarize(
     objective_skills: Sequence[str],
     target_loss: float | None,
     methods: Sequence[str] | None = None,
+    whole_text: bool = False,
 ) -> dict[str, Any]:
-    """Aggregate finished runs into the ``summary.json`` structure (methods in the given order)."""
+    """Aggregate finished runs into the ``summary.json`` structure (methods in the given order).
+
+    ``whole_text``: the validation targets are whole plain texts (module docstring)."""
     order = list(methods) if methods is not None else list(dict.fromkeys(run.method for run in runs))
     seeds = sorted({run.seed for run in runs})
     out: dict[str, Any] = {
@@ -125,6 +137,7 @@ def summarize(
         "seeds": seeds,
         "objective_skills": list(objective_skills),
         "target_loss": target_loss,
+        "whole_text": bool(whole_text),
         "methods": {},
     }
     for method in order:

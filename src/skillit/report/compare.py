@@ -6,14 +6,18 @@ per-evaluation records (cost fields a driver may add, such as ``signal_seconds``
 
 Per benchmark and method, with n seeds:
 
-* loss, accuracy: mean ± sample standard deviation over seeds (ddof = 1; a single seed has no std).
+* loss, accuracy: mean ± sample standard deviation over seeds (ddof = 1; a single seed has no std). Where
+  the targets are whole texts (``summary.json`` ``whole_text``, language modelling) accuracy is all but always
+  0, and the accuracy column shows bits per token instead (loss ÷ ln 2).
 * the paired difference to the baseline (``stratified``), paired by seed over the seeds both ran:
   d_s = L_method(s) − L_baseline(s), d̄ = mean d_s, and the two-sided Student-t interval
   d̄ ± t_{(1+c)/2, n−1} · s_d / √n (c = 0.95 by default, s_d the sample std of the d_s). Negative = lower
   loss than the baseline. Needs n ≥ 2 paired seeds; otherwise no interval.
 * win / tie / loss against the baseline: win when the whole interval is below 0, loss when it is above 0,
-  tie when it contains 0. A *clear* win (the overall table's "wins > seed sd") also needs |d̄| larger than
-  the larger of the two methods' seed-to-seed sample standard deviations of the loss.
+  tie when it contains 0 (the per-benchmark tables say better / tie / worse, and "1 seed: no interval" where
+  there is no interval, :func:`skillit.report.stats.verdict`; the overall table counts W / T / L). A *clear*
+  win (the overall table's "wins > seed sd") also needs |d̄| larger than the larger of the two methods'
+  seed-to-seed sample standard deviations of the loss.
 * steps to target (when the config sets ``target_loss``): per seed, the first evaluation step at which the
   objective's mean loss is ≤ the target (``summary.json`` ``steps_to_target``), the paper's fine-tuning
   measure, which keeps telling methods apart after every final loss has saturated near 0. Shown as the mean
@@ -75,8 +79,8 @@ from scipy import stats
 
 from skillit.errors import DataError, did_you_mean
 from skillit.records.metrics import read_metrics
-from skillit.records.summary import SUMMARY_FILE, read_summary
-from skillit.report.stats import PairedDifference
+from skillit.records.summary import BITS_PER_NAT, SUMMARY_FILE, read_summary
+from skillit.report.stats import PairedDifference, verdict
 from skillit.report.stats import paired_difference as seed_difference
 from skillit.utils.io import atomic_write_bytes, atomic_write_text
 from skillit.utils.machine import describe_machine, machine_difference
@@ -117,6 +121,7 @@ class BenchmarkRuns:
     setup: dict[str, Any] = field(default_factory=dict)  # SETUP_SECTIONS of config.yaml + data_fingerprint
     # manifest.json's machine of each directory merged into this benchmark (None: not recorded)
     machines: tuple[dict[str, Any] | None, ...] = (None,)
+    whole_text: bool = False  # summary.json whole_text: whole-text targets, bits per token instead of accuracy
 
 
 def load_run_dir(path: str | Path) -> BenchmarkRuns:
@@ -163,6 +168,7 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
         target_loss=None if target_loss is None else float(target_loss),
         setup=_setup(folder, manifest),
         machines=(machine if isinstance(machine, Mapping) else None,),
+        whole_text=bool(summary.get("whole_text")),
     )
 
 
@@ -281,7 +287,7 @@ def merge_benchmarks(
             wall_seconds=float(sum(walls)) if all(w is not None for w in walls) else None,
             jobs=first.jobs if all(b.jobs == first.jobs for b in group) else None,
             target_loss=first.target_loss, setup=first.setup,
-            machines=tuple(m for b in group for m in b.machines),
+            machines=tuple(m for b in group for m in b.machines), whole_text=first.whole_text,
         ))
     return merged
 
@@ -584,11 +590,42 @@ def _pm(mean: float | None, std: float | None, digits: int = 3, scale: float = 1
 
 
 def _difference(d: PairedDifference) -> str:
+    """``-0.012 [-0.020, -0.004]``; the mean alone without an interval (one seed: the verdict column says so)."""
     if d.mean is None:
         return "—"
     if d.low is None:
-        return f"{d.mean:+.3f} (n={d.n}, no CI)"
+        return f"{d.mean:+.3f}"
     return f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
+
+
+def _verdict(row: Row, baseline: str) -> str:
+    """better / tie / worse against the baseline (:func:`skillit.report.stats.verdict`), ``baseline`` for the
+    baseline itself, — without a shared seed."""
+    if row.method == baseline:
+        return "baseline"
+    return "—" if row.difference.mean is None else verdict(row.difference)
+
+
+def _legend(board: Leaderboard) -> str:
+    """The per-benchmark tables' legend: one sentence per column."""
+    level = round(board.confidence * 100)
+    base = board.baseline
+    text = (
+        f"Per benchmark: loss: final objective loss (nats per answer token); acc %: exact-match accuracy "
+        f"(bits/tok instead, the loss ÷ ln 2, where the targets are whole texts and accuracy is all but always 0); "
+        f"± the seed-to-seed sample std (none with one seed); Δloss vs {base}: per seed, the method's loss − {base}'s at "
+        f"the same seed, mean [{level}% Student-t interval]; vs {base}: better / worse = the interval lies wholly "
+        "below / above 0 (beyond the seed noise), tie = it contains 0, 1 seed: no interval = no verdict; rank: "
+        "1 = lowest mean loss"
+    )
+    if any(bench.target_loss is not None for bench in board.benchmarks):
+        text += ("; steps to loss ≤ target: mean first step over seeds, r/n reached when some seed did not, "
+                 "(faster) = faster than the baseline by more than the seed sd")
+    if board.oracles:
+        text += "; headroom captured: the share of L_baseline − L_oracle this method closed"
+    return text + (f"; extra steps: training outside the compared runs (graph learning, offline search); time × {base}: "
+                   f"seconds per run ÷ {base}'s; eval+signal share: of a run's time; signals s: seconds computing "
+                   "the policy's signals; epochs: examples seen ÷ pool size, over the training skills.")
 
 
 def _share(headroom: tuple[float, float | None, float | None] | None) -> str:
@@ -691,7 +728,8 @@ def to_markdown(board: Leaderboard) -> str:
                 "",
             ]
         lines += [
-            f"| method | loss | acc % | Δloss vs {board.baseline} [{level}% CI] | vs {board.baseline} | rank | "
+            f"| method | loss | {'bits/tok' if bench.whole_text else 'acc %'} | Δloss vs {board.baseline} [{level}% CI] "
+            f"| vs {board.baseline} | rank | "
             + (f"steps to loss ≤ {bench.target_loss:g} | " if target else "")
             + (f"headroom captured [{level}% CI] | " if found is not None else "")
             + "extra steps | eval examples / run | time × " + board.baseline + " | eval+signal share | signals s | "
@@ -700,10 +738,11 @@ def to_markdown(board: Leaderboard) -> str:
             + "---:|---:|---:|---:|---:|---:|",
         ]
         for r in rows:
-            outcome = r.difference.outcome or ("baseline" if r.method == board.baseline else "—")
+            second = (_pm(r.loss, r.loss_std, 3, BITS_PER_NAT) if bench.whole_text else
+                      _pm(r.accuracy, r.accuracy_std, 1, 100))
             lines.append(
-                f"| {r.method} | {_pm(r.loss, r.loss_std)} | {_pm(r.accuracy, r.accuracy_std, 1, 100)} | "
-                f"{_difference(r.difference)} | {outcome} | {r.rank:g} | "
+                f"| {r.method} | {_pm(r.loss, r.loss_std)} | {second} | "
+                f"{_difference(r.difference)} | {_verdict(r, board.baseline)} | {r.rank:g} | "
                 + (f"{_target(r)} | " if target else "")
                 + (f"{_share(r.headroom)} | " if found is not None else "")
                 + f"{r.extra_steps}{_seeds_note(r.graph_seeds)} | {r.eval_examples:.0f} | "
@@ -711,6 +750,8 @@ def to_markdown(board: Leaderboard) -> str:
                 f"{'—' if r.overhead_share is None else f'{100 * r.overhead_share:.0f}%'} | "
                 f"{'—' if r.signal_seconds is None else f'{r.signal_seconds:.1f}'} | {_epochs(r.epochs)} |"
             )
+    if board.benchmarks:
+        lines += ["", _legend(board)]
     return "\n".join(lines) + "\n"
 
 

@@ -2,8 +2,9 @@
 
 The page needs nothing but the file: styles are inline, figures are base64 PNGs in ``<img>`` tags, and
 there is no script at all. Per run directory it shows the resolved config; the method table (mean ± std
-over seeds and the paired difference to ``stratified`` with a Student-t confidence interval, see
-:mod:`skillit.report.stats`); per-skill loss and accuracy curves with ±1 std bands; each method's mixture
+over seeds and the paired difference to ``stratified`` with a Student-t confidence interval, and the best
+mark only beyond the seed noise, see :mod:`skillit.report.stats`; bits per token instead of accuracy for
+whole-text targets, ``summary.json`` ``whole_text``); per-skill loss and accuracy curves with ±1 std bands; each method's mixture
 over time (stacked area); examples and epochs seen per training skill; the learned skills graph and its
 cost; steps to the target loss; time and overhead. With several run directories a comparison of all
 methods of all runs comes first.
@@ -29,15 +30,13 @@ from skillit.errors import DataError
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.graph.uncertainty import EdgeUncertainty, uncertainty_of
 from skillit.records.metrics import RunRecord, read_metrics
-from skillit.records.summary import read_summary
+from skillit.records.summary import BITS_PER_NAT, read_summary
 from skillit.report.graph_plots import graph_lines, heatmap_figure, seeds_note
 from skillit.report.plots import _pyplot, metric_figure, weights_figure
-from skillit.report.stats import PairedDifference, paired_difference
+from skillit.report.stats import BASELINE, CONFIDENCE, PairedDifference, clear_best, difference_to_baseline
 from skillit.utils.io import atomic_write_text
 
 REPORT_FILE = "report.html"
-BASELINE = "stratified"
-CONFIDENCE = 0.95
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:1.5em auto;max-width:1280px;
@@ -171,40 +170,40 @@ def _seconds(value: float | None) -> str:
 
 
 # ---- sections ------------------------------------------------------------------------------------
-def _per_seed(summary: dict[str, Any], method: str, key: str) -> dict[int, float | None]:
-    return {int(s["seed"]): s.get(key) for s in summary["methods"][method].get("per_seed", [])}
-
-
 def _differences(summary: dict[str, Any], method: str) -> tuple[PairedDifference | None, PairedDifference | None]:
     """Paired loss and accuracy differences of ``method`` to the baseline (None where there is no baseline)."""
-    if BASELINE not in summary["methods"] or method == BASELINE:
-        return None, None
-    return (
-        paired_difference(_per_seed(summary, method, "mean_loss"), _per_seed(summary, BASELINE, "mean_loss"), CONFIDENCE),
-        paired_difference(_per_seed(summary, method, "mean_accuracy"), _per_seed(summary, BASELINE, "mean_accuracy"),
-                          CONFIDENCE),
-    )
+    return (difference_to_baseline(summary, method, "mean_loss", baseline=BASELINE, confidence=CONFIDENCE),
+            difference_to_baseline(summary, method, "mean_accuracy", baseline=BASELINE, confidence=CONFIDENCE))
 
 
 def _method_table(summary: dict[str, Any]) -> str:
     methods = summary["methods"]
     has_baseline = BASELINE in methods
-    header = ["method", "loss (mean ± std)", "acc % (mean ± std)"]
+    whole_text = bool(summary.get("whole_text"))
+    second = "bits per token (mean ± std)" if whole_text else "acc % (mean ± std)"
+    header = ["method", "loss (mean ± std)", second]
     if has_baseline:
-        header += [f"Δ loss vs {BASELINE} [{CONFIDENCE:.0%} CI]", f"Δ acc % vs {BASELINE} [{CONFIDENCE:.0%} CI]"]
+        header += [f"Δ loss vs {BASELINE} [{CONFIDENCE:.0%} CI]"]
+        if not whole_text:  # Δ bits would be Δ loss / ln 2: no column of its own
+            header += [f"Δ acc % vs {BASELINE} [{CONFIDENCE:.0%} CI]"]
     header += ["steps to target", "train s", "eval s"]
-    losses = {name: r["final"]["mean_loss"] for name, r in methods.items() if r["final"]["mean_loss"] is not None}
-    best = min(losses, key=losses.__getitem__) if losses else None
+    best = clear_best(summary, confidence=CONFIDENCE)
     rows, classes = [], []
     for name, result in methods.items():
         final = result["final"]
-        row = [_e(name) + (" ★" if name == best and len(methods) > 1 else ""),
-               _pm(final["mean_loss"], final.get("mean_loss_std")),
-               _pm(final["mean_accuracy"], final.get("mean_accuracy_std"), digits=1, scale=100)]
+        seeds = len(result.get("per_seed") or []) or len(summary.get("seeds", []))
+        loss_std = final.get("mean_loss_std") if seeds > 1 else None
+        row = [_e(name) + (" ★" if name == best else ""), _pm(final["mean_loss"], loss_std)]
+        if whole_text:
+            row.append(_pm(final["mean_loss"], loss_std, scale=BITS_PER_NAT))
+        else:
+            row.append(_pm(final["mean_accuracy"], final.get("mean_accuracy_std") if seeds > 1 else None, digits=1,
+                           scale=100))
         if has_baseline:
             loss_diff, acc_diff = _differences(summary, name)
-            row += ["—" if name == BASELINE else _difference(loss_diff, lower_is_better=True),
-                    "—" if name == BASELINE else _difference(acc_diff, lower_is_better=False, digits=1, scale=100)]
+            row.append("—" if name == BASELINE else _difference(loss_diff, lower_is_better=True))
+            if not whole_text:
+                row.append("—" if name == BASELINE else _difference(acc_diff, lower_is_better=False, digits=1, scale=100))
         stt = result.get("steps_to_target")
         row.append("n/a" if not summary.get("target_loss") else ("never (some seed)" if stt is None else f"{stt:.0f}"))
         row += [_seconds(result.get("train_seconds")), _seconds(result.get("eval_seconds"))]
@@ -212,9 +211,16 @@ def _method_table(summary: dict[str, Any]) -> str:
         classes.append("best" if name == best else "")
     objective = ", ".join(summary.get("objective_skills", []))
     n = len(summary.get("seeds", []))
+    what = ("loss and bits per token (the loss in nats ÷ ln 2; the targets are whole texts, language modelling, "
+            "whose exact-match accuracy is all but always 0, so it is not shown)" if whole_text else "loss and accuracy")
+    spread = (f"± is the standard deviation over the {n} seeds" if n > 1 else
+              "one seed: no ± (one run measures no spread between seeds)")
     notes = [
-        f"loss and accuracy: the final evaluation, averaged over the objective skills ({_e(objective)}); ± is the "
-        f"standard deviation over the {n} seed(s). ★ marks the lowest loss.",
+        f"{what}: the final evaluation, averaged over the objective skills ({_e(objective)}); {spread}. "
+        + (f"★ marks {_e(best)}: the lowest loss, below every other method's beyond the seed noise (paired "
+           f"{CONFIDENCE:.0%} interval of the difference below 0 against each)." if best is not None else
+           "No method is marked best: none has a loss below every other method's beyond the seed noise."
+           if len(methods) > 1 else ""),
     ]
     if has_baseline:
         notes.append(
@@ -237,14 +243,17 @@ def _method_table(summary: dict[str, Any]) -> str:
 def _per_skill_table(summary: dict[str, Any]) -> str:
     methods = summary["methods"]
     skills = list(next(iter(methods.values()))["final"]["per_skill"])
-    header = ["method"] + [f"{skill} loss / acc %" for skill in skills]
+    whole_text = bool(summary.get("whole_text"))
+    header = ["method"] + [f"{skill} loss / {'bits per token' if whole_text else 'acc %'}" for skill in skills]
     rows = []
     for name, result in methods.items():
         cells = [_e(name)]
         for skill in skills:
             entry = result["final"]["per_skill"].get(skill, {})
             loss, acc = entry.get("loss"), entry.get("accuracy")
-            cells.append(("n/a" if loss is None else f"{loss:.3f}") + " / " + ("n/a" if acc is None else f"{acc * 100:.1f}"))
+            second = (("n/a" if loss is None else f"{loss * BITS_PER_NAT:.3f}") if whole_text else
+                      ("n/a" if acc is None else f"{acc * 100:.1f}"))
+            cells.append(("n/a" if loss is None else f"{loss:.3f}") + " / " + second)
         rows.append(cells)
     return _table(header, rows, css="per-skill")
 
@@ -350,13 +359,21 @@ def _curves(run: RunContents) -> str:
     if not run.runs:
         return '<p class="muted">no evaluation records</p>'
     methods = list(dict.fromkeys(r.method for r in run.runs))
+    if run.summary.get("whole_text"):  # whole-text targets: bits per token, not an accuracy that stays at 0
+        second = ["<h3>Bits per token per skill</h3>",
+                  _img_or_file(run, "bits.png", lambda: metric_figure(run.runs, "losses", "bits per token",
+                                                                     scale=BITS_PER_NAT),
+                               "per-skill bits per token curves",
+                               "loss ÷ ln 2; mean over seeds, band ±1 std (the targets are whole texts: no accuracy)")]
+    else:
+        second = ["<h3>Accuracy per skill</h3>",
+                  _img_or_file(run, "accuracy.png", lambda: metric_figure(run.runs, "accuracies", "exact-match accuracy"),
+                               "per-skill accuracy curves", "mean over seeds, band ±1 std")]
     return "".join([
         "<h3>Loss per skill</h3>",
         _img_or_file(run, "loss.png", lambda: metric_figure(run.runs, "losses", "answer loss"), "per-skill loss curves",
                      "mean over seeds, band ±1 std; one panel per evaluation skill"),
-        "<h3>Accuracy per skill</h3>",
-        _img_or_file(run, "accuracy.png", lambda: metric_figure(run.runs, "accuracies", "exact-match accuracy"),
-                     "per-skill accuracy curves", "mean over seeds, band ±1 std"),
+        *second,
         "<h3>Mixture over time</h3>",
         _img(weights_figure(run.runs, methods), "mixture weights over time",
              "weights in force per training skill (stacked), mean over seeds; a static method is flat"),
@@ -393,7 +410,9 @@ def comparison_section(runs: Sequence[RunContents]) -> str:
             loss_diff, _ = _differences(run.summary, name)
             stt = result.get("steps_to_target")
             rows.append([_e(run.name), _e(name), _pm(final["mean_loss"], final.get("mean_loss_std")),
-                         _pm(final["mean_accuracy"], final.get("mean_accuracy_std"), digits=1, scale=100),
+                         (f"n/a (whole texts: {final['mean_loss'] * BITS_PER_NAT:.3f} bits/token)"
+                          if run.summary.get("whole_text") and final["mean_loss"] is not None else
+                          _pm(final["mean_accuracy"], final.get("mean_accuracy_std"), digits=1, scale=100)),
                          "—" if name == BASELINE or BASELINE not in run.summary["methods"] else
                          _difference(loss_diff, lower_is_better=True),
                          "n/a" if not run.summary.get("target_loss") else ("never" if stt is None else f"{stt:.0f}"),

@@ -1,5 +1,8 @@
 """Plots of a run directory: per-skill accuracy and loss curves per method, and weight trajectories.
 
+When the targets are whole texts (``summary.json`` ``whole_text``: language modelling, where exact-match
+accuracy stays at 0), ``bits.png`` (bits per token = loss / ln 2) replaces ``accuracy.png``.
+
 Curves are the mean over seeds with a ±1 std band. A weight plot is drawn for every method whose mixture
 changed during the run (read from the records, not from the method's name).
 """
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from skillit.records.metrics import RunRecord
+from skillit.records.summary import BITS_PER_NAT
 from skillit.utils.io import atomic_write_bytes
 
 
@@ -34,10 +38,12 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def _curves(runs: Sequence[RunRecord], method: str, metric: str, skill: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _curves(
+    runs: Sequence[RunRecord], method: str, metric: str, skill: str, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mine = [run for run in runs if run.method == method]
     steps = np.array([r["step"] for r in mine[0].records])
-    values = np.array(
+    values = scale * np.array(
         [[np.nan if r[metric].get(skill) is None else r[metric][skill] for r in run.records[: len(steps)]] for run in mine],
         dtype=float,
     )
@@ -50,16 +56,16 @@ def is_online(run: RunRecord) -> bool:
     return any(not np.allclose(w, weights[0], atol=1e-9) for w in weights[1:])
 
 
-def plot_metric(runs: Sequence[RunRecord], metric: str, path: Path, ylabel: str) -> Path:
+def plot_metric(runs: Sequence[RunRecord], metric: str, path: Path, ylabel: str, scale: float = 1.0) -> Path:
     plt = _pyplot()
-    fig = metric_figure(runs, metric, ylabel)
+    fig = metric_figure(runs, metric, ylabel, scale=scale)
     _save(fig, path)
     plt.close(fig)
     return path
 
 
-def metric_figure(runs: Sequence[RunRecord], metric: str, ylabel: str):
-    """One panel per skill: ``metric`` over steps per method, mean over seeds with a ±1 std band."""
+def metric_figure(runs: Sequence[RunRecord], metric: str, ylabel: str, *, scale: float = 1.0):
+    """One panel per skill: ``metric`` (times ``scale``) over steps per method, mean over seeds with a ±1 std band."""
     plt = _pyplot()
     methods = list(dict.fromkeys(run.method for run in runs))
     skills = list(runs[0].records[0][metric])
@@ -68,7 +74,7 @@ def metric_figure(runs: Sequence[RunRecord], metric: str, ylabel: str):
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False, sharex=True)
     for ax, skill in zip(axes.flat, skills):
         for method in methods:
-            steps, mean, std = _curves(runs, method, metric, skill)
+            steps, mean, std = _curves(runs, method, metric, skill, scale)
             (line,) = ax.plot(steps, mean, label=method)
             ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.15)
         ax.set_title(skill)
@@ -119,10 +125,11 @@ def weights_figure(runs: Sequence[RunRecord], methods: Sequence[str]):
 
 def plot_run(out_dir: str | Path, runs: Sequence[RunRecord], summary: dict[str, Any] | None = None) -> list[Path]:
     out = Path(out_dir)
-    written = [
-        plot_metric(runs, "accuracies", out / "accuracy.png", "exact-match accuracy"),
-        plot_metric(runs, "losses", out / "loss.png", "answer loss"),
-    ]
+    if summary is not None and summary.get("whole_text"):
+        second = plot_metric(runs, "losses", out / "bits.png", "bits per token (loss / ln 2)", scale=BITS_PER_NAT)
+    else:
+        second = plot_metric(runs, "accuracies", out / "accuracy.png", "exact-match accuracy")
+    written = [second, plot_metric(runs, "losses", out / "loss.png", "answer loss")]
     weights = plot_weights(runs, out / "weights.png")
     if weights is not None:
         written.append(weights)

@@ -74,6 +74,15 @@ def pool_answer_losses(
     return scores
 
 
+def whole_text_targets(skillset: SkillSet) -> bool:
+    """Whether every validation example of every evaluation skill is plain text (``prompt == ""``: the whole
+    text is the answer, as ``text_field`` data gives). Then exact-match accuracy asks for the whole text
+    token by token, which a language model all but never reproduces, so accuracy says nothing and the
+    readers show loss and bits per token instead (``summary.json`` ``whole_text``)."""
+    examples = [example for name in skillset.eval_names for example in (skillset[name].validation or [])]
+    return bool(examples) and all(example.prompt == "" for example in examples)
+
+
 class SkillEvaluator:
     """Evaluates a model on the validation set of every evaluation skill of a SkillSet.
 
