@@ -80,7 +80,7 @@ from skillit.experiment.mixture_search import (
 from skillit.experiment.run_dir import MANIFEST, RunDirectory, claim_graph_folder
 from skillit.experiment.runner import apply_overrides, default_jobs, parse_seeds, run_experiment
 from skillit.llm.cli import register as register_llm_commands
-from skillit.policy.registry import POLICIES, WRAPPERS
+from skillit.policy.registry import POLICIES, WRAPPERS, load_policy_entry_points
 from skillit.report.compare import compare_runs, to_markdown
 from skillit.report.console import err_console, fail, print_error, reports_errors
 from skillit.report.graph_plots import graph_lines, graph_table, seeds_note
@@ -91,6 +91,7 @@ from skillit.report.mixtures import run_mixtures
 from skillit.report.table import comparison_tables, output_width, reference_lines
 from skillit.skills.io import inspect_data
 from skillit.trainer.distributed import torchrun_env
+from skillit.utils.plugins import import_modules, split_modules
 
 app = typer.Typer(
     add_completion=False,
@@ -121,6 +122,25 @@ def _refuse_torchrun(command: str) -> None:
                           "CONFIG` is the data-parallel path")
 
 
+IMPORT_HELP = ("a module to import first, e.g. one that registers your own policy (repeatable or comma-separated); "
+               "besides installed packages, looked for in the config's folder and the current folder; kept in the "
+               "run's config.yaml as imports:")
+
+
+def _import_modules(values: list[str] | None, config_path: Path | None) -> list[str]:
+    """``--import``: import the modules (before the config is checked: they may register its policies)."""
+    names = split_modules(values)
+    where = f"--import (with config {config_path})" if config_path is not None else "--import"
+    import_modules(names, config_dir=config_path.parent if config_path is not None else None, where=where)
+    return names
+
+
+def _with_imports(cfg, names: list[str]):
+    """The config with the ``--import`` modules added to its ``imports`` (so --jobs workers and --resume import them)."""
+    added = [name for name in names if name not in cfg.imports]
+    return cfg.model_copy(update={"imports": [*cfg.imports, *added]}) if added else cfg
+
+
 def _split(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -139,6 +159,7 @@ def run(
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run directory DIR (finished runs are "
                                           "kept; a run stopped mid-way continues if training.checkpoint_every)"),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    imports: Optional[list[str]] = typer.Option(None, "--import", metavar="MODULE", help=IMPORT_HELP),
 ) -> None:
     """Run every method × seed of an experiment and print the comparison table.
 
@@ -158,14 +179,17 @@ def run(
                 what = "is not a folder" if not resume.is_dir() else "has no config.yaml (it is not a run directory)"
                 raise CheckpointError(f"nothing to resume: {str(resume)!r} {what}; start a run there with: skillit "
                                       f"run CONFIG --out {shlex.quote(str(resume))}")
+            added = _import_modules(imports, cfg_path)
             cfg = load_config(cfg_path)
             config_dir = resume
             out_dir = resume
         else:
             path = resolve_config_path(config or DEFAULT_CONFIG)
+            added = _import_modules(imports, path)
             cfg = load_config(path)
             config_dir = path.parent
             out_dir = out if out is not None else Path("runs") / cfg.name
+        cfg = _with_imports(cfg, added)
         cfg = apply_overrides(cfg, seeds=seeds, steps=steps, methods=_split(methods))
         if launched_by_torchrun():  # torchrun ... skillit run: every run data-parallel over the ranks
             summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None,
@@ -264,6 +288,7 @@ def graph(
                                         "graph keeps the stable edges; costs N learnings"),
     overwrite: bool = typer.Option(False, "--overwrite", help="delete a graph of another set-up that --out holds "
                                    "(graph.json, plots, work/) and learn this one; without it that is refused"),
+    imports: Optional[list[str]] = typer.Option(None, "--import", metavar="MODULE", help=IMPORT_HELP),
 ) -> None:
     """Learn the skills graph of a config's skills: graph.json, graph_heatmap.png, graph_drawing.png.
 
@@ -275,7 +300,8 @@ def graph(
     if seed is not None and seeds is not None:
         raise ConfigError("give --seed N (one learner seed) or --seeds (several, e.g. 0-2), not both")
     path = resolve_config_path(config)
-    cfg = load_config(path)
+    added = _import_modules(imports, path)
+    cfg = _with_imports(load_config(path), added)
     seed_list = parse_seeds(seeds) if seeds is not None else None
     if seed_list is not None:
         cfg = with_graph_seeds(cfg, seed_list)
@@ -361,6 +387,7 @@ def policies() -> None:
     """List the registered mixing policies and the wrappers that make variants of them."""
 
 
+    load_policy_entry_points()  # policies that installed packages declare (entry-point group skillit.policies)
     table = Table(title="mixing policies (methods.<name>.policy)")
     table.add_column("policy", style="bold")
     table.add_column("parameters")
@@ -443,6 +470,7 @@ def search(
                                             "OUT/test-MODEL; another folder tests more --seeds later, for compare)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="delete the search's and the test's earlier runs in "
                                    "their folders (another set-up's) and start over"),
+    imports: Optional[list[str]] = typer.Option(None, "--import", metavar="MODULE", help=IMPORT_HELP),
 ) -> None:
     """How good can a static mixture be? Train --trials mixtures at one held-out seed, fit their losses, propose
     a mixture and test it against stratified on the config's seeds (RegMix, Liu et al. 2025, §3).
@@ -457,7 +485,8 @@ def search(
     _check_jobs(jobs)
     _refuse_torchrun("search")
     path = resolve_config_path(config)
-    plan = plan_search(load_config(path), trials=trials, model=model, ridge=ridge, top_k=top_k,
+    added = _import_modules(imports, path)
+    plan = plan_search(_with_imports(load_config(path), added), trials=trials, model=model, ridge=ridge, top_k=top_k,
                        search_seed=search_seed, seeds=seeds, steps=steps,
                        concentration=_concentration(concentration), prior=prior)  # every check before anything runs
     out_dir = out if out is not None else Path("runs") / "search" / plan.config.name

@@ -28,16 +28,26 @@ import re
 import typing
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from skillit.errors import ConfigError, SkillitError, did_you_mean
 from skillit.graph_learners import build_learner
 from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
 from skillit.trainer.batching import TrainLoss
+from skillit.utils.plugins import import_modules, module_name_problem
 
 # ---- limits: values beyond these would crash or exhaust memory long after the run directory exists --------
 MAX_SEED = 2**32 - 1  # numpy's seed range
@@ -47,6 +57,16 @@ MAX_BATCH = 10**6
 MAX_BLOCK_SIZE = 2**16  # tokens; also the cap on the automatic block size (longest example + 8)
 MAX_ROUND_DRAWS = 10**8  # a round's sampling plan holds round_steps × batch_size draws (16 bytes each)
 MAX_YAML_VALUES = 10**6  # values a config expands to, counting every alias expansion (alias bombs)
+
+
+def _module_name(name: str) -> str:
+    problem = module_name_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
+    return name
+
+
+ModuleName = Annotated[str, AfterValidator(_module_name)]  # an entry of `imports:` (my_pkg.my_policies)
 
 
 class _Strict(BaseModel):
@@ -226,6 +246,9 @@ class ExperimentConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)
     description: str = ""
     tags: list[str] = Field(default_factory=list, description="e.g. [benchmark]: listed by `skillit bench`")
+    imports: list[ModuleName] = Field(
+        default_factory=list, description="modules imported before the config is checked, in every process (your "
+        "own policies and graph learners; a my_policies.py in the config's folder or the current folder works)")
     reference: dict[str, Any] | None = Field(None, description="the paper's figures, shown beside a benchmark")
     warm_start: WarmStartConfig | None = None
     graph_learning: GraphLearningConfig | None = Field(
@@ -240,6 +263,14 @@ class ExperimentConfig(_Strict):
     methods: dict[str, MethodConfig]
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     device: str = Field("cpu", description="cpu, cuda, cuda:N, mps or auto")
+
+    @model_serializer(mode="wrap")
+    def _without_empty_imports(self, handler: Any) -> Any:
+        """No ``imports`` key when there are none: config.yaml and the manifest stay as they were before it existed."""
+        data = handler(self)
+        if isinstance(data, dict) and not self.imports:
+            data.pop("imports", None)
+        return data
 
     @field_validator("device")
     @classmethod
@@ -393,8 +424,15 @@ def resolve_config_path(spec: str | Path) -> Path:
     return shipped_config_path(str(spec))
 
 
+def import_config_modules(config: ExperimentConfig, config_dir: str | Path | None = None) -> None:
+    """Import the config's ``imports`` (once per process), looking also in ``config_dir`` and the current
+    folder: what every process that builds the config's policies does first (``--jobs`` workers included)."""
+    where = f"imports of the config in {config_dir}" if config_dir is not None else "the config's imports"
+    import_modules(config.imports, config_dir=config_dir, where=where)
+
+
 def load_config(spec: str | Path) -> ExperimentConfig:
-    """Load and validate a YAML config (a path or a shipped config name)."""
+    """Load and validate a YAML config (a path or a shipped config name); its ``imports`` are imported first."""
     path = resolve_config_path(spec)
     try:
         text = path.read_text(encoding="utf-8")
@@ -402,7 +440,7 @@ def load_config(spec: str | Path) -> ExperimentConfig:
         raise ConfigError(f"{path}: byte {exc.start} is not UTF-8 text; save the config as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"config file {str(path)!r} cannot be read ({exc.strerror})") from None
-    return with_resolved_paths(parse_config(text, source=str(path)), path.parent)
+    return with_resolved_paths(parse_config(text, source=str(path), config_dir=path.parent), path.parent)
 
 
 def with_resolved_paths(config: ExperimentConfig, base_dir: Path) -> ExperimentConfig:
@@ -479,10 +517,18 @@ def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def parse_config(text: str, source: str = "<config>") -> ExperimentConfig:
+def parse_config(text: str, source: str = "<config>", *, config_dir: str | Path | None = None) -> ExperimentConfig:
+    """Parse and check a config's text. Its ``imports`` are imported before the checks (they may register the
+    policies and graph learners it names), looked for also in ``config_dir`` (its file's folder) and the cwd."""
     data, node = load_yaml(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a config must be a YAML mapping (key: value), got {type(data).__name__}")
+    imports = data.get("imports")
+    if isinstance(imports, list) and all(module_name_problem(name) is None for name in imports):
+        for index, name in enumerate(imports):  # a malformed entry is left to the schema, which names its line
+            line = _line_of(node, ["imports", index])
+            import_modules([name], config_dir=config_dir, where=f"{source}:{line}: imports.{index}" if line else
+                           f"{source}: imports.{index}")
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as exc:

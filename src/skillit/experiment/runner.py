@@ -52,7 +52,7 @@ from skillit.experiment.build import (
     validated_policies,
     warm_start,
 )
-from skillit.experiment.config import MAX_SEED, MAX_STEPS, ExperimentConfig
+from skillit.experiment.config import MAX_SEED, MAX_STEPS, ExperimentConfig, import_config_modules
 from skillit.experiment.graph_learning import graph_difference, prepare_graphs, uses_learned_graph
 from skillit.experiment.run_dir import RunDirectory, claim_graph_folder, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
@@ -95,6 +95,7 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
     in DDP and every rank trains its share of each global batch (rank 0 writes the checkpoints).
     """
     config = spec.config
+    import_config_modules(config, spec.config_dir)  # a --jobs worker registers the config's own policies first
     if config.methods[spec.method].params.get("graph") == "learn":
         raise ConfigError(
             f"method {spec.method!r}: graph 'learn' is learned by run_experiment once before the runs; call "
@@ -266,6 +267,7 @@ def run_experiment(
     distributed = group is not None and group.world_size > 1
     main = group is None or group.is_main
     device = group.device if distributed else resolve_device(config.device)
+    import_config_modules(config, config_dir)  # load_config did it; a config built in Python may not have
     policies = validated_policies(config, config_dir)  # every rank: same checks, same error, nothing written
     references = {method: reference_method(config, method, policies) for method in config.methods}
     if notify is not None and main:

@@ -5,6 +5,11 @@ and a factory that turns validated parameters into a :class:`MixingPolicy`. Grap
 resolved by the caller: ``identity``, ``builtin:NAME``, ``prerequisites`` (the task's planted graph) or a
 file path. To add a policy: write one file in ``skillit/policy/``, add one entry here; the conformance
 suite in ``tests/policy/test_conformance.py`` then checks it.
+
+A policy of your own (outside skillit) registers itself with :func:`register_policy` when its module is
+imported (``imports:`` in a config, ``skillit run --import``), or is declared by an installed package under
+the entry-point group ``skillit.policies``, loaded the first time a name is not found here
+(:func:`load_policy_entry_points`; docs/policies.md, "Your own policy").
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from skillit.errors import PolicyError, did_you_mean, pydantic_details
+from skillit.errors import PolicyError, SkillitError, did_you_mean, pydantic_details
 from skillit.graph import builtin_graph
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.policy.ado import ADO
@@ -42,6 +47,7 @@ from skillit.policy.wrappers import (
     Smoothed,
     TokenProportions,
 )
+from skillit.utils.plugins import HOW_TO_REGISTER, POLICY_GROUP, entry_points, load_entry_point
 
 GraphResolver = Callable[[str], SkillsGraph]
 Weights = dict[str, float] | list[float]
@@ -297,9 +303,49 @@ def policy_names() -> list[str]:
     return list(POLICIES)
 
 
+_LOADED_ENTRY_POINTS: set[str] = set()
+
+
+def load_policy_entry_points(name: str | None = None) -> None:
+    """Register the policies installed packages declare under the entry-point group ``skillit.policies``.
+
+    The entry point's name is the policy's name; its object is a :class:`PolicySpec` (registered), or a module
+    or a function without arguments whose import or call registers the policy (a function may also return a
+    PolicySpec or a list of them). With ``name``, only the entry points of that name are loaded. Each entry
+    point is loaded once; one that fails to load is a :class:`PolicyError` naming it and its package.
+    """
+    for point in entry_points(POLICY_GROUP):
+        if (name is not None and point.name != name) or point.value in _LOADED_ENTRY_POINTS:
+            continue
+        try:
+            found = load_entry_point(point, POLICY_GROUP)
+            if callable(found) and not isinstance(found, (type, PolicySpec)):
+                found = found()
+        except SkillitError as exc:
+            raise PolicyError(str(exc)) from None
+        _LOADED_ENTRY_POINTS.add(point.value)
+        for spec in found if isinstance(found, (list, tuple)) else [found]:
+            if isinstance(spec, PolicySpec) and POLICIES.get(spec.name) is not spec:
+                if spec.name in POLICIES:
+                    dist = getattr(point, "dist", None)
+                    raise PolicyError(f"the entry point {point.name!r} = {point.value!r} (group {POLICY_GROUP!r}"
+                                      f"{f', package {dist.name}' if dist is not None else ''}) declares policy "
+                                      f"{spec.name!r}, which is already registered; rename it in that package")
+                register_policy(spec)
+
+
+def installed_policy_names() -> list[str]:
+    """Names declared by installed packages (``skillit.policies`` entry points), loaded or not."""
+    return [point.name for point in entry_points(POLICY_GROUP)]
+
+
 def get_policy_spec(name: str) -> PolicySpec:
     if name not in POLICIES:
-        raise PolicyError(f"unknown policy {name!r}; {did_you_mean(name, policy_names())}")
+        load_policy_entry_points(name)
+    if name not in POLICIES:
+        known = policy_names() + [n for n in installed_policy_names() if n not in POLICIES]
+        raise PolicyError(f"unknown policy {name!r}; {did_you_mean(name, known)}. {HOW_TO_REGISTER[0].upper()}"
+                          f"{HOW_TO_REGISTER[1:]}")
     return POLICIES[name]
 
 
