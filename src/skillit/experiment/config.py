@@ -207,6 +207,14 @@ class GraphLearningConfig(_Strict):
                                  "and makes its interval too narrow")
         return seeds
 
+    @field_validator("seed")
+    @classmethod
+    def _check_graph_seed(cls, seed: int | None) -> int | None:
+        if seed is not None and not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"seed {seed} is not an integer from 0 to {MAX_SEED}; give a seed in that range, as in "
+                             "the experiment's seeds")
+        return seed
+
     @model_validator(mode="after")
     def _check_seed_and_seeds(self) -> GraphLearningConfig:
         if isinstance(self.seeds, list) and self.seed is not None:
