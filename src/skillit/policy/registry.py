@@ -9,11 +9,12 @@ suite in ``tests/policy/test_conformance.py`` then checks it.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from skillit.errors import PolicyError, did_you_mean, pydantic_details
 from skillit.graph import builtin_graph
@@ -49,6 +50,17 @@ Weights = dict[str, float] | list[float]
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: Any) -> Any:
+        """YAML's ``true`` is not 1: ``window: true`` is an error, not a window of one evaluation."""
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            kinds = set(typing.get_args(annotation)) | {annotation}
+            if bool not in kinds and kinds & {int, float}:
+                raise ValueError(f"expected a number, got {str(value).lower()} (true/false is not a number)")
+        return value
 
 
 class NoParams(_Params):
