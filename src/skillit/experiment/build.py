@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from skillit.errors import ConfigError, GraphError, SkillitError
-from skillit.experiment.config import MAX_BLOCK_SIZE, ExperimentConfig
+from skillit.errors import ConfigError, DataError, GraphError, SkillitError
+from skillit.experiment.config import MAX_BLOCK_SIZE, ExperimentConfig, task_value_location
 from skillit.graph import builtin_graph, builtin_graph_names, builtin_graph_task
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
@@ -62,7 +62,15 @@ def task_skillset(config: ExperimentConfig, seed: int) -> SkillSet:
     params = config.task.params
     if config.task.name == "data" and params.get("max_length") is not None and params.get("length_unit") is None:
         params = {**params, "length_unit": config.model.tokenizer}  # max_length counts the model's tokens
-    return build_task(config.task.name, params, seed)
+    try:
+        return build_task(config.task.name, params, seed)
+    except DataError as exc:  # a data file that is not there: name the config file and line that point at it
+        missing = [value for key, value in params.items()
+                   if key in ("train", "validation") and isinstance(value, str) and not Path(value).is_file()]
+        where = task_value_location(missing[0]) if missing else None
+        if where is None or str(exc).startswith(where):
+            raise
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 def build_skillset(config: ExperimentConfig, seed: int, full: SkillSet | None = None) -> SkillSet:

@@ -410,7 +410,28 @@ def load_config(spec: str | Path) -> ExperimentConfig:
         raise ConfigError(f"{path}: byte {exc.start} is not UTF-8 text; save the config as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"config file {str(path)!r} cannot be read ({exc.strerror})") from None
-    return with_resolved_paths(parse_config(text, source=str(path)), path.parent)
+    config = with_resolved_paths(parse_config(text, source=str(path)), path.parent)
+    _remember_task_lines(config, text, str(path))
+    return config
+
+
+# FILE:LINE of the key that gave each task parameter value of a loaded config ({value: "FILE:LINE"}): a data
+# file is read, and found missing, long after loading, where only its (resolved) path is left
+_TASK_VALUE_LINES: dict[str, str] = {}
+
+
+def _remember_task_lines(config: ExperimentConfig, text: str, source: str) -> None:
+    _, node = load_yaml(text, source)
+    for key, value in config.task.params.items():
+        line = _line_of(node, ["task", "params", key])
+        if isinstance(value, str) and line is not None:
+            _TASK_VALUE_LINES[value] = f"{source}:{line}"
+
+
+def task_value_location(value: str) -> str | None:
+    """``FILE:LINE`` of the config key that named this task parameter value (e.g. a data file's resolved path),
+    when a config loaded by :func:`load_config` did; else None."""
+    return _TASK_VALUE_LINES.get(value)
 
 
 def with_resolved_paths(config: ExperimentConfig, base_dir: Path) -> ExperimentConfig:
