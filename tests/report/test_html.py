@@ -96,3 +96,27 @@ def test_a_run_directory_with_its_report_and_events_is_still_a_run_directory(tmp
     write_report(run)
     (run / "tensorboard").mkdir()
     assert RunDirectory.check_output_path(run) == run  # a rerun into the same --out is not refused
+
+
+def test_the_run_warnings_are_one_block_before_the_results(tmp_path):
+    import json
+
+    from skillit.graph.diagnostics import density
+
+    run = make_run_dir(tmp_path / "run", graph=False)
+    complete = SkillsGraph([[1.0, 0.5], [0.5, 1.0]], ["a", "b"], ["a", "b"])
+    SkillsGraph(complete.matrix, ["a", "b"], ["a", "b"],
+                {"method": "probe", "diagnostics": {"density": density(complete).to_dict()}}).save(run / "graph" / "graph.json")
+    summary = json.loads((run / "summary.json").read_text())
+    eta = "skill-it (seed 0): the exponent η·A·L̃ spans 40.0 nats across skills at step 5; try eta ≈ 0.05"
+    summary["mixture_warnings"] = [eta]
+    summary["divergence_warnings"] = ["skill-it (seed 2) diverged at step 10 <b>"]
+    (run / "summary.json").write_text(json.dumps(summary))
+    text = write_report(run).read_text()
+    block = re.search(r'<div class="warnings"><h3>Warnings</h3><ul>(.*?)</ul></div>', text)
+    assert block is not None and text.index(block.group(0)) < text.index("<h3>Methods</h3>")
+    items = re.findall(r"<li>(.*?)</li>", block.group(1))
+    assert items[:2] == [eta, "skill-it (seed 2) diverged at step 10 &lt;b&gt;"]  # escaped, as printed
+    assert len(items) == 3 and items[2].startswith("the graph is nearly complete (2 of 2 off-diagonal edges")
+    # a run without warnings has no block
+    assert '<div class="warnings">' not in write_report(make_run_dir(tmp_path / "quiet")).read_text()

@@ -54,6 +54,7 @@ figcaption{color:#555;font-size:.88em}
 pre{background:#f7f7f7;padding:.7em;overflow-x:auto;font-size:.85em;border:1px solid #e2e2e2}
 details{margin:.5em 0}.scroll{overflow-x:auto}
 table.comparison td:nth-child(2),table.comparison th:nth-child(2){text-align:left}
+.warnings{border-left:4px solid #c77700;background:#fff8ec;padding:.1em .8em;margin:.8em 0}
 """
 
 
@@ -363,6 +364,24 @@ def _curves(run: RunContents) -> str:
     ])
 
 
+def run_warnings(run: RunContents) -> list[str]:
+    """Every warning the run recorded, as the terminal printed them: the mixture's (η out of its tuned range, a
+    collapse: ``summary.json`` ``mixture_warnings``), diverged runs (``divergence_warnings``) and the learned
+    graph's (density, a target without a stable helper)."""
+    lines = [*run.summary.get("mixture_warnings", []), *run.summary.get("divergence_warnings", [])]
+    if run.graph is not None:
+        lines += [line.removeprefix("warning: ") for line in graph_lines(run.graph) if line.startswith("warning")]
+    return [str(line) for line in lines]
+
+
+def _warnings_section(run: RunContents) -> str:
+    lines = run_warnings(run)
+    if not lines:
+        return ""
+    return ('<div class="warnings"><h3>Warnings</h3><ul>' + "".join(f"<li>{_e(line)}</li>" for line in lines)
+            + "</ul></div>")
+
+
 def run_section(run: RunContents, *, anchor: str = "run") -> str:
     s = run.summary
     seeds = s.get("seeds", [])
@@ -375,6 +394,9 @@ def run_section(run: RunContents, *, anchor: str = "run") -> str:
         _curves(run),
         "<h3>Examples seen per training skill</h3>", _examples_table(run),
     ]
+    warnings = _warnings_section(run)  # one block, before the results it qualifies
+    if warnings:
+        parts.insert(parts.index("<h3>Methods</h3>") if "<h3>Methods</h3>" in parts else len(parts), warnings)
     if run.graph is not None:
         parts += ["<h3>Learned skills graph</h3>", _graph_section(run.graph)]
     parts += ["<h3>Time and overhead</h3>", _time_section(run),
