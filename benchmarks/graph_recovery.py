@@ -12,7 +12,8 @@ training steps as a ratio to one training run of the config (``training.steps``,
 
 ``--skillit`` then runs the config's methods (``skillit run``; lego-graph: Skill-It with the learned
 graph beside Skill-It with the paper's hand-made graph, same seeds) and prints the comparison table.
-Learned graphs are cached under ``--out``: a second call resumes and reuses them. The figures and the
+Learned graphs are cached under ``--out``: a second call resumes and reuses them; an ``--out`` holding runs
+of another set-up is refused (exit 2, one message). The figures and the
 command that measured them are in docs/graphs.md.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -58,7 +60,20 @@ PARAMS = {
 SHARES_RUNS_WITH = {"threshold-te": "threshold", "tracin-raw": "tracin", "tracin-cosine": "tracin"}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Run the script; a refusal (e.g. ``--out`` holds runs of another set-up) is one message and exit 2, as in
+    ``arena_peers.py``."""
+    from skillit.errors import SkillitError
+
+    try:
+        _main(argv)
+    except SkillitError as exc:  # e.g. --out holds graph runs of another set-up: the message names the ways out
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", default="lego-graph,addition-graph")
     parser.add_argument("--methods", default="probe,linear,brute-force,threshold,threshold-te")
@@ -66,7 +81,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seeds", default="0", help="graph-learning seeds (base run, data order, model init), e.g. 0,1,2")
     parser.add_argument("--skillit", action="store_true", help="also run the config's methods with the learned graph")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)  # the learner's own runs go to worker processes; keep this one from spinning
 
     from skillit.experiment.config import ExperimentConfig, load_config
@@ -141,4 +156,4 @@ def _line(row: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -98,6 +98,18 @@ def test_arena_peers_refuses_a_folder_it_may_not_write_in_one_message(tmp_path):
     assert "Traceback" not in result.stderr and [p.name for p in (tmp_path / "o").iterdir()] == ["notes.txt"]
 
 
+def test_graph_recovery_refuses_an_out_holding_another_set_up_in_one_message(tmp_path):
+    # --out holds the work folder of another learner: refused by the learner's manifest check, before any training
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "graph_recovery.py"
+    work = tmp_path / "o" / "lego-graph" / "probe" / "work"
+    work.mkdir(parents=True)
+    (work / "manifest.json").write_text('{"method": "linear"}')
+    result = subprocess.run([sys.executable, str(script), "--configs", "lego-graph", "--methods", "probe", "--jobs", "1",
+                             "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and "was made for a different graph learning set-up" in result.stderr
+    assert "Traceback" not in result.stderr and sorted(p.name for p in work.iterdir()) == ["manifest.json"]
+
 def test_regroup_arena_scores_both_groupings_per_validation_example():
     module = _regroup_arena()
     # 3 rows in group a at loss 1.0, 1 row in group b at loss 3.0: (3·1 + 1·3) / 4 = 1.5, not the mean 2.0

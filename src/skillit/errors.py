@@ -7,6 +7,7 @@ The CLI turns any :class:`SkillitError` into one printed message and exit code 2
 from __future__ import annotations
 
 import difflib
+import math
 
 
 class SkillitError(Exception):
@@ -55,6 +56,11 @@ def pydantic_details(exc) -> str:
     for error in exc.errors():
         key = ".".join(str(x) for x in error["loc"]) or "value"
         message = "unknown key (remove it or check its spelling)" if error["type"] == "extra_forbidden" else error["msg"]
+        if error["type"] == "value_error" and error.get("ctx", {}).get("error") is not None:
+            message = str(error["ctx"]["error"])  # our own validator's message, without pydantic's "Value error, "
+        if error["type"] == "int_from_float":  # 2.5 where a count is meant: say which whole numbers are near
+            value = float(error["input"])
+            message = f"expected a whole number, got {value:g}; give {math.floor(value)} or {math.ceil(value)}"
         parts.append(f"{key}: {message}")
     return "; ".join(parts)
 

@@ -21,6 +21,11 @@ methods: {stratified: {}}
         (BASE + "seeds: [0, 0]\n", "appear more than once"),
         (BASE + "seeds: [-1]\n", "seed -1 is not an integer from 0"),
         (BASE + "seeds: [true]\n", "seed True is not an integer"),
+        (BASE.replace("methods: {stratified: {}}", "methods: {fast: {policy: skill-it, params: {graph: identity, "
+                      "window: 2.5}}}"), "c.yaml:4: methods.fast.params: method 'fast': invalid parameters for policy "
+                                         "'skill-it': window: expected a whole number, got 2.5; give 2 or 3"),
+        (BASE + "graph_learning: {seed: -3}\n", "c.yaml:5: graph_learning.seed: seed -3 is not an integer from 0 to"),
+        (BASE + "graph_learning: {seed: 4294967296}\n", "graph_learning.seed: seed 4294967296 is not an integer from 0"),
         (BASE.replace("steps: 10", "steps: true"), "c.yaml:3: training.steps: expected a number, got true"),
         (BASE.replace("steps: 10", "steps: 10, lr: .nan"), "training.lr: Input should be a finite number"),
         (BASE + "device: cuda:x\n", "device 'cuda:x' is not cpu"),

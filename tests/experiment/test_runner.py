@@ -38,6 +38,24 @@ def test_graph_shape_and_nan(tmp_path):
         validate_experiment(config)
 
 
+def test_a_built_in_graph_of_another_task_says_whose_it_is_and_which_fit():
+    addition = parse_config(BASE.replace("{name: lego, params: {k: 3, validation_size: 4}}",
+                                         "{name: addition, params: {k: 3, validation_size: 4}}")
+                            .replace("GRAPH", "builtin:lego"))
+    with pytest.raises(GraphError) as caught:
+        validate_experiment(addition)
+    assert str(caught.value) == (
+        "graph 'builtin:lego' is the built-in graph of task lego, whose skills are var1, var2, var3, var4, var5; this "
+        "config's task addition has skills ones, tens, hundreds, none of them in that graph. Built-in graphs for these "
+        "skills: builtin:addition; or use graph: learn (learned before the runs, docs/graphs.md), graph: prerequisites "
+        "(the task's planted graph) or graph: identity (no graph)")
+    lego = parse_config(BASE.replace("GRAPH", "builtin:ni-stance"))
+    with pytest.raises(GraphError, match="'builtin:ni-stance' is the built-in graph of task data \\(the Natural "
+                                         "Instructions categories\\), whose skills are Stance Detection, Text Matching; "
+                                         ".*Built-in graphs for these skills: builtin:lego, builtin:lego-finetune;"):
+        validate_experiment(lego)
+    validate_experiment(parse_config(BASE.replace("GRAPH", "builtin:lego")))  # LEGO k=3 inside the k=5 graph: fine
+
 def test_unknown_target_skill():
     config = parse_config(BASE.replace("GRAPH", "prerequisites") + "setting: finetune\ntarget_skills: [var7]\n")
     with pytest.raises(SkillError, match="unknown training skill 'var7' in target_skills"):

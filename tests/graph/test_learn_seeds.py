@@ -87,6 +87,10 @@ def test_graph_seeds_from_the_config():
     # --seed N is one seed, whatever the config's seeds say
     assert graph_seeds(with_graph_seed(config, 4)) == [4]
     assert graph_seeds(with_graph_seeds(config, [1])) == [1]
+    with pytest.raises(ConfigError, match=r"graph learner seed -2 \(--seed\) is not an integer from 0 to 4294967295"):
+        with_graph_seed(config, -2)
+    with pytest.raises(ConfigError, match="<config>:5: graph_learning.seed: seed -1 is not an integer from 0"):
+        parse_config(TINY.replace("jobs: 1}", "jobs: 1, seed: -1}"))
 
 
 def test_cli_seed_lists_parse_alike():

@@ -117,6 +117,25 @@ def test_bad_set_up_is_reported_clearly():
         policy.update(state, observe(0, {"a": 1.0}))
 
 
+@pytest.mark.parametrize("name", ["skill-it", "skill-it-plus"])
+def test_a_window_that_is_not_a_whole_number_is_refused_with_the_numbers_near_it(name):
+    from skillit.policy.registry import validate_params
+    from skillit.policy.skill_it_plus import SkillItPlus
+
+    graph = SkillsGraph(np.eye(2), ["a", "b"])
+    cls = SkillIt if name == "skill-it" else SkillItPlus
+    with pytest.raises(PolicyError, match=f"{name}: window is a number of evaluations, a whole number >= 1, "
+                                          r"got 2.5; give 2 or 3"):
+        cls(graph, window=2.5)  # int(2.5) used to make it a window of 2, silently
+    with pytest.raises(PolicyError, match="got True"):
+        cls(graph, window=True)
+    assert cls(graph, window=3.0).window == 3
+    with pytest.raises(PolicyError, match=f"method 'fast': invalid parameters for policy '{name}': window: expected a "
+                                          "whole number, got 2.5; give 2 or 3"):
+        validate_params(name, {"graph": "identity", "window": 2.5}, where="method 'fast'")
+    with pytest.raises(PolicyError, match=r"window: expected a number, got true \(true/false is not a number\)"):
+        validate_params(name, {"graph": "identity", "window": True})
+
 def straightforward_skill_it(a: SparseMatrix, eta: float, window: int, mode: str, log_prior: np.ndarray,
                              columns: list[str], initial: dict, rounds: list[list[dict]]) -> list[tuple]:
     """Skill-It written out, round by round: (history, signal, weights) with L̃ = 1 first.

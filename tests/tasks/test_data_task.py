@@ -95,6 +95,24 @@ def test_a_missing_data_file_is_one_error_before_any_output(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_missing_data_file_names_the_config_file_and_the_line_of_its_key(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("name: t\ntask:\n  name: data\n  params:\n    holdout: 0.25\n    train: nothere.jsonl\n"
+                      "training: {steps: 2}\nmethods: {stratified: {}}\n")
+    with pytest.raises(DataError) as caught:
+        validate_experiment(load_config(config), tmp_path)
+    assert str(caught.value).startswith(f"{config}:6: task.params.train: data file '{tmp_path / 'nothere.jsonl'}' "
+                                        "does not exist")
+    with pytest.raises(DataError) as caught:  # a validation file: its own key's line
+        validate_experiment(load_config(_write(config, config.read_text().replace(
+            "holdout: 0.25", "validation: gone.jsonl").replace("nothere.jsonl", "c.yaml"))), tmp_path)
+    assert str(caught.value).startswith(f"{config}:5: task.params.validation: data file")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
 # ---- names the data lacks --------------------------------------------------------------------------------
 @needs_data
 @pytest.mark.parametrize(

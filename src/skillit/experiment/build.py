@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from skillit.errors import ConfigError, GraphError, SkillitError
-from skillit.experiment.config import MAX_BLOCK_SIZE, ExperimentConfig
-from skillit.graph import builtin_graph
+from skillit.errors import ConfigError, DataError, GraphError, SkillitError
+from skillit.experiment.config import MAX_BLOCK_SIZE, ExperimentConfig, task_value_location
+from skillit.graph import builtin_graph, builtin_graph_names, builtin_graph_task
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
 from skillit.model.tokenizer import Tokenizer
@@ -62,7 +62,15 @@ def task_skillset(config: ExperimentConfig, seed: int) -> SkillSet:
     params = config.task.params
     if config.task.name == "data" and params.get("max_length") is not None and params.get("length_unit") is None:
         params = {**params, "length_unit": config.model.tokenizer}  # max_length counts the model's tokens
-    return build_task(config.task.name, params, seed)
+    try:
+        return build_task(config.task.name, params, seed)
+    except DataError as exc:  # a data file that is not there: name the config file and line that point at it
+        missing = [value for key, value in params.items()
+                   if key in ("train", "validation") and isinstance(value, str) and not Path(value).is_file()]
+        where = task_value_location(missing[0]) if missing else None
+        if where is None or str(exc).startswith(where):
+            raise
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 def build_skillset(config: ExperimentConfig, seed: int, full: SkillSet | None = None) -> SkillSet:
@@ -200,7 +208,9 @@ def graph_resolver(config: ExperimentConfig, skillset: SkillSet, config_dir: Pat
                 raise GraphError(f"task {config.task.name!r} has no planted prerequisite graph")
             return task_spec.prerequisites(task_params)
         if spec.startswith("builtin:"):
-            return builtin_graph(spec.split(":", 1)[1])
+            graph = builtin_graph(spec.split(":", 1)[1])
+            check_builtin_graph_fits(spec, graph, config, skillset)
+            return graph
         path = Path(spec)
         if not path.is_absolute() and config_dir is not None and not path.exists():
             path = config_dir / path
@@ -214,6 +224,29 @@ def graph_resolver(config: ExperimentConfig, skillset: SkillSet, config_dir: Pat
         return SkillsGraph.load(path)
 
     return resolve
+
+
+def check_builtin_graph_fits(spec: str, graph: SkillsGraph, config: ExperimentConfig, skillset: SkillSet) -> None:
+    """A built-in graph that names none of the config's skills is another task's graph (``builtin:lego`` in an
+    addition config): say whose it is and which built-in graphs fit this config's skills (or ``graph: learn``)."""
+    if set(graph.train_skills) & set(skillset.train_names) or set(graph.eval_skills) & set(skillset.eval_names):
+        return
+    name = spec.split(":", 1)[1]
+    fitting = [f"builtin:{other}" for other in builtin_graph_names()
+               if set(skillset.train_names) <= set(builtin_graph(other).train_skills)]
+    ours = skillset.train_names
+    theirs = ", ".join(graph.train_skills)
+    raise GraphError(
+        f"graph {spec!r} is the built-in graph of task {builtin_graph_task(name)}, whose skills are {theirs}; this "
+        f"config's task {config.task.name} has skills {', '.join(ours[:8])}{', ...' if len(ours) > 8 else ''}, none "
+        "of them in that graph. "
+        + (f"Built-in graphs for these skills: {', '.join(fitting)}; or use graph: learn (learned before the runs, "
+           "docs/graphs.md)" if fitting else
+           "No built-in graph names these skills: use graph: learn (learned before the runs, docs/graphs.md)")
+        + (", graph: prerequisites (the task's planted graph)" if get_task(config.task.name).prerequisites is not None
+           and config.task.name != "data" else "")
+        + " or graph: identity (no graph)"
+    )
 
 
 def build_method(config: ExperimentConfig, method: str, skillset: SkillSet, config_dir: Path | None) -> MixingPolicy:

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from skillit.errors import GraphError
+from skillit.errors import ConfigError, GraphError
 from skillit.experiment.build import (
     build_model,
     build_skillset,
@@ -38,7 +38,7 @@ from skillit.experiment.build import (
     train_config,
     warm_start,
 )
-from skillit.experiment.config import ExperimentConfig, GraphLearningConfig
+from skillit.experiment.config import MAX_SEED, ExperimentConfig, GraphLearningConfig
 from skillit.graph.diagnostics import compare_graphs, density
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.graph.uncertainty import edge_uncertainty
@@ -349,6 +349,8 @@ def diagnostics_of(config: ExperimentConfig, graph: SkillsGraph) -> dict[str, An
 def with_graph_seed(config: ExperimentConfig, seed: int) -> ExperimentConfig:
     """The config with ``graph_learning.seed = seed`` and no ``seeds`` (the learner's base run, probes and
     data at that one seed)."""
+    if not 0 <= seed <= MAX_SEED:  # --seed: one message, not the schema's
+        raise ConfigError(f"graph learner seed {seed} (--seed) is not an integer from 0 to {MAX_SEED}")
     data = config.model_dump()
     data["graph_learning"] = {**(data.get("graph_learning") or {}), "seed": seed, "seeds": None}
     return ExperimentConfig.model_validate(data)

@@ -15,6 +15,15 @@ def builtin_graph_names() -> list[str]:
     return sorted(entry.name[: -len(".json")] for entry in folder.iterdir() if entry.name.endswith(".json"))
 
 
+# the task whose skills a built-in graph names, by the first part of its name (lego-finetune: lego)
+BUILTIN_GRAPH_TASKS = {"lego": "lego", "addition": "addition", "ni": "data (the Natural Instructions categories)"}
+
+
+def builtin_graph_task(name: str) -> str:
+    """The task a built-in graph belongs to: ``lego`` for ``lego`` and ``lego-finetune``, and so on."""
+    return BUILTIN_GRAPH_TASKS.get(name.split("-", 1)[0], "unknown")
+
+
 def builtin_graph(name: str) -> SkillsGraph:
     """Load a shipped graph by name, e.g. ``builtin_graph("lego")``."""
     names = builtin_graph_names()
@@ -24,4 +33,4 @@ def builtin_graph(name: str) -> SkillsGraph:
         return SkillsGraph.load(path)
 
 
-__all__ = ["SkillsGraph", "SparseMatrix", "builtin_graph", "builtin_graph_names"]
+__all__ = ["BUILTIN_GRAPH_TASKS", "SkillsGraph", "SparseMatrix", "builtin_graph", "builtin_graph_names", "builtin_graph_task"]

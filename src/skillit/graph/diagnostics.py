@@ -66,8 +66,10 @@ def density(graph: SkillsGraph, threshold: float = 0.0) -> Density:
     elif possible and value > NEARLY_COMPLETE:
         warning = (
             f"the graph is nearly complete ({present} of {possible} off-diagonal edges above {threshold}): every "
-            "skill helps every other, so Skill-It's mixture tends to the stratified one; raise the edge threshold "
-            "or use relative weights (paper §3.2: a useful graph is neither complete nor empty)"
+            "skill helps every other, so Skill-It's mixture tends to the stratified one; learn it relative to a "
+            "stratified control probe, which keeps a skill's strongest helpers only: graph_learning: {control: true} "
+            "for the default learner, probe (tracin has it on by default) (paper §3.2: a useful graph is neither "
+            "complete nor empty)"
         )
     return Density(present, possible, value, threshold, warning)
 

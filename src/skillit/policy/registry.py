@@ -14,11 +14,12 @@ the entry-point group ``skillit.policies``, loaded the first time a name is not 
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from skillit.errors import PolicyError, SkillitError, did_you_mean, pydantic_details
 from skillit.graph import builtin_graph
@@ -55,6 +56,17 @@ Weights = dict[str, float] | list[float]
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: Any) -> Any:
+        """YAML's ``true`` is not 1: ``window: true`` is an error, not a window of one evaluation."""
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            kinds = set(typing.get_args(annotation)) | {annotation}
+            if bool not in kinds and kinds & {int, float}:
+                raise ValueError(f"expected a number, got {str(value).lower()} (true/false is not a number)")
+        return value
 
 
 class NoParams(_Params):

@@ -41,7 +41,7 @@ from skillit.policy.base import (
     stable_softmax,
     weights_by_name,
 )
-from skillit.policy.checks import finite_losses, finite_weights, warn_if_all_zero
+from skillit.policy.checks import finite_losses, finite_weights, warn_if_all_zero, whole_number
 
 
 class SkillIt(MixingPolicy):
@@ -71,8 +71,7 @@ class SkillIt(MixingPolicy):
     ):
         if not eta >= 0 or not np.isfinite(eta):
             raise PolicyError(f"skill-it: eta must be a finite number >= 0, got {eta}")
-        if window < 1:
-            raise PolicyError(f"skill-it: window must be >= 1 evaluation, got {window}")
+        window = whole_number("skill-it", "window", window)  # 2.5 is refused, not read as 2
         if aggregate not in ("auto", "sum", "mean"):
             raise PolicyError(f"skill-it: aggregate must be auto, sum or mean, got {aggregate!r}")
         if initial_loss not in ("ones", "observed"):

@@ -56,6 +56,7 @@ import numpy as np
 from skillit.errors import PolicyError
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, stable_softmax, weights_by_name
+from skillit.policy.checks import whole_number
 
 
 class SkillItPlus(MixingPolicy):
@@ -80,8 +81,7 @@ class SkillItPlus(MixingPolicy):
                  targets: Sequence[str] | None = None):
         if not np.isfinite(eta) or eta < 0:
             raise PolicyError(f"skill-it-plus: eta must be a finite number >= 0, got {eta}")
-        if window < 1:
-            raise PolicyError(f"skill-it-plus: window must be >= 1 evaluation, got {window}")
+        window = whole_number("skill-it-plus", "window", window)  # 2.5 is refused, not read as 2
         if normalise not in ("initial", "mean"):
             raise PolicyError(f"skill-it-plus: normalise must be initial or mean, got {normalise!r}")
         if zero_rows not in ("drop", "keep"):

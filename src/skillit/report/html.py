@@ -19,12 +19,14 @@ import base64
 import html
 import io
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from skillit.errors import DataError
 from skillit.graph.skills_graph import SkillsGraph
@@ -53,6 +55,7 @@ figcaption{color:#555;font-size:.88em}
 pre{background:#f7f7f7;padding:.7em;overflow-x:auto;font-size:.85em;border:1px solid #e2e2e2}
 details{margin:.5em 0}.scroll{overflow-x:auto}
 table.comparison td:nth-child(2),table.comparison th:nth-child(2){text-align:left}
+.warnings{border-left:4px solid #c77700;background:#fff8ec;padding:.1em .8em;margin:.8em 0}
 """
 
 
@@ -102,6 +105,48 @@ def load_run_directory(path: str | Path) -> RunContents:
     graph_path = next((path for path in candidates if path.is_file()), None)
     graph = SkillsGraph.load(graph_path) if graph_path is not None else None
     return RunContents(root, summary, config_text, runs, graph)
+
+
+# ---- paths: never absolute in a report (no home folder in a page that is shared) ----------------------
+def shown_path(path: str | Path, base: str | Path) -> str:
+    """A path as a report shows it: as given when relative; else relative to ``base`` (the run folder) when
+    the two share a folder below the root at most three folders up (``../../data/train.jsonl``), else
+    ``.../folder/file``."""
+    path = Path(path)
+    if not path.is_absolute():
+        return str(path)
+    base = Path(base).resolve()
+    try:
+        near = Path(os.path.commonpath([path, base])) != Path(path.anchor)  # a shared folder below the root
+    except ValueError:  # another drive (Windows)
+        near = False
+    relative = Path(os.path.relpath(path, base)) if near else None
+    if relative is not None and relative.parts.count("..") <= 3:
+        return relative.as_posix()
+    return ".../" + "/".join(path.parts[-2:])
+
+
+def without_absolute_paths(value: Any, base: str | Path) -> Any:
+    """``value`` (nested dicts and lists) with every absolute path string shown by :func:`shown_path`."""
+    if isinstance(value, str) and value.startswith("/") and len(Path(value).parts) >= 3:
+        return shown_path(value, base)
+    if isinstance(value, dict):
+        return {key: without_absolute_paths(item, base) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_absolute_paths(item, base) for item in value]
+    return value
+
+
+def _shown_config(run: RunContents) -> str:
+    """``config.yaml`` with its data paths relative to the run folder (the file keeps them absolute, for resume)."""
+    try:
+        data = yaml.safe_load(run.config_text)
+    except yaml.YAMLError:
+        return run.config_text
+    shown = without_absolute_paths(data, run.path)
+    if not isinstance(data, dict) or shown == data:
+        return run.config_text
+    return yaml.safe_dump(shown, sort_keys=False)  # as config.yaml was written (dump_config)
 
 
 # ---- small HTML helpers --------------------------------------------------------------------------
@@ -311,7 +356,7 @@ def _time_section(run: RunContents) -> str:
     for method, cost in (summary.get("graph_cost") or {}).items():
         ratio = cost.get("ratio_to_training_run")
         facts.append(
-            f"graph of {_e(method)}: {_e(cost.get('method'))} ({_e(cost.get('source'))}): {_e(cost.get('train_steps'))} "
+            f"graph of {_e(method)}: {_e(cost.get('method'))} ({_e(without_absolute_paths(cost.get('source'), run.path))}): {_e(cost.get('train_steps'))} "
             f"train steps{_e(seeds_note(cost))}" + (f" ({ratio:.2f}× one training run)" if ratio is not None else "")
             + f", {_e(cost.get('eval_examples'))} evaluated examples, {cost.get('wall_seconds') or 0:.1f} s")
     lines.append("<ul>" + "".join(f"<li>{fact}</li>" for fact in facts) + "</ul>")
@@ -320,7 +365,7 @@ def _time_section(run: RunContents) -> str:
     return "".join(lines)
 
 
-def _graph_section(graph: SkillsGraph) -> str:
+def _graph_section(graph: SkillsGraph, base: str | Path | None = None) -> str:
     parts = []
     k, m = len(graph.train_skills), len(graph.eval_skills)
     if k * m <= 40_000:
@@ -336,6 +381,8 @@ def _graph_section(graph: SkillsGraph) -> str:
     if uncertainty is not None and k * m <= 2_500:
         parts.append(_interval_table(uncertainty))
     provenance = {key: value for key, value in graph.provenance.items() if key != "diagnostics"}
+    if base is not None:  # the task's data paths, relative to the report's folder
+        provenance = without_absolute_paths(provenance, base)
     parts.append("<details><summary>provenance</summary><pre>" + _e(json.dumps(provenance, indent=2, default=str))
                  + "</pre></details>")
     return "".join(parts)
@@ -380,22 +427,44 @@ def _curves(run: RunContents) -> str:
     ])
 
 
+def run_warnings(run: RunContents) -> list[str]:
+    """Every warning the run recorded, as the terminal printed them: the mixture's (η out of its tuned range, a
+    collapse: ``summary.json`` ``mixture_warnings``), diverged runs (``divergence_warnings``) and the learned
+    graph's (density, a target without a stable helper)."""
+    lines = [*run.summary.get("mixture_warnings", []), *run.summary.get("divergence_warnings", [])]
+    if run.graph is not None:
+        lines += [line.removeprefix("warning: ") for line in graph_lines(run.graph) if line.startswith("warning")]
+    return [str(line) for line in lines]
+
+
+def _warnings_section(run: RunContents) -> str:
+    lines = run_warnings(run)
+    if not lines:
+        return ""
+    return ('<div class="warnings"><h3>Warnings</h3><ul>' + "".join(f"<li>{_e(line)}</li>" for line in lines)
+            + "</ul></div>")
+
+
 def run_section(run: RunContents, *, anchor: str = "run") -> str:
     s = run.summary
     seeds = s.get("seeds", [])
     parts = [
         f'<h2 id="{anchor}">{_e(run.name)}</h2>',
         f'<p>{_e(s.get("task"))} ({_e(s.get("setting"))}), {_e(s.get("steps"))} steps, {len(seeds)} seed(s) '
-        f'{_e(seeds)}, {len(s.get("methods", {}))} method(s) — <span class="muted">{_e(run.path)}</span></p>',
+        f'{_e(seeds)}, {len(s.get("methods", {}))} method(s) — <span class="muted">{_e(shown_path(run.path, Path.cwd()))}</span></p>',
         "<h3>Methods</h3>", _method_table(s),
         "<details><summary>final loss / accuracy per skill</summary>", _per_skill_table(s), "</details>",
         _curves(run),
         "<h3>Examples seen per training skill</h3>", _examples_table(run),
     ]
+    warnings = _warnings_section(run)  # one block, before the results it qualifies
+    if warnings:
+        parts.insert(parts.index("<h3>Methods</h3>") if "<h3>Methods</h3>" in parts else len(parts), warnings)
     if run.graph is not None:
-        parts += ["<h3>Learned skills graph</h3>", _graph_section(run.graph)]
+        parts += ["<h3>Learned skills graph</h3>", _graph_section(run.graph, run.path)]
     parts += ["<h3>Time and overhead</h3>", _time_section(run),
-              "<h3>Resolved config</h3>", f"<pre>{_e(run.config_text)}</pre>"]
+              "<h3>Resolved config</h3>", f"<pre>{_e(_shown_config(run))}</pre>",
+              '<p class="muted">paths relative to the run folder; its config.yaml holds them in full</p>']
     return "\n".join(parts)
 
 
@@ -480,8 +549,8 @@ def write_graph_report(graph: SkillsGraph, out_dir: str | Path, *, title: str | 
     name = title or str(graph.provenance.get("method") or "skills graph")
     k, m = len(graph.train_skills), len(graph.eval_skills)
     parts = [f"<h1>skillit graph report: {_e(name)}</h1>",
-             f"<p>{k} training skill(s) × {m} evaluation skill(s) — <span class=\"muted\">{_e(out_dir)}</span></p>",
-             _graph_section(graph)]
+             f"<p>{k} training skill(s) × {m} evaluation skill(s) — <span class=\"muted\">{_e(shown_path(out_dir, Path.cwd()))}</span></p>",
+             _graph_section(graph, out_dir)]
     if k * m <= 2_500:
         matrix = np.asarray(graph.matrix, dtype=float)
         rows = [[_e(name_i)] + [f"{matrix[i, j]:.3g}" for j in range(m)] for i, name_i in enumerate(graph.train_skills)]
