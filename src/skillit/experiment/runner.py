@@ -64,7 +64,8 @@ from skillit.trainer.distributed import ProcessGroup, wrap_model
 from skillit.trainer.draw_log import DrawLog
 from skillit.trainer.loop import TrainerCallback, train
 from skillit.trainer.mixer import RecordedReference, objective_skills
-from skillit.utils.io import atomic_write_json, load_checkpoint
+from skillit.utils.checkpoint import load_checkpoint
+from skillit.utils.io import atomic_write_json
 from skillit.utils.parallel import run_in_workers, torch_threads
 
 
