@@ -14,35 +14,32 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from skillit.errors import ConfigError, did_you_mean
-from skillit.graph_learners.base import GraphLearner, LearnerParams
-from skillit.graph_learners.brute_force import BruteForce
-from skillit.graph_learners.linear import LinearApproximation
-from skillit.graph_learners.probe import TrajectoryProbe
-from skillit.graph_learners.runs import GraphCost, ProbeRun, RunOutcome
-from skillit.graph_learners.threshold import StepsToThreshold
-from skillit.graph_learners.tracin import TracIn
-
-LEARNERS: dict[str, type[GraphLearner]] = {
-    cls.name: cls for cls in (LinearApproximation, BruteForce, StepsToThreshold, TrajectoryProbe, TracIn)
+# name -> the module that defines it, imported on first use (PEP 562): the parameter models and names
+# (skillit.graph_learners.params) load without the learners, which train (torch)
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("LEARNERS", "build_learner", "get_learner"), "skillit.graph_learners.registry"),
+    **dict.fromkeys(("LearnerParams", "learner_names"), "skillit.graph_learners.params"),
+    "GraphLearner": "skillit.graph_learners.base",
+    "BruteForce": "skillit.graph_learners.brute_force",
+    "LinearApproximation": "skillit.graph_learners.linear",
+    "TrajectoryProbe": "skillit.graph_learners.probe",
+    **dict.fromkeys(("GraphCost", "ProbeRun", "RunOutcome"), "skillit.graph_learners.runs"),
+    "StepsToThreshold": "skillit.graph_learners.threshold",
+    "TracIn": "skillit.graph_learners.tracin",
 }
 
 
-def learner_names() -> list[str]:
-    return list(LEARNERS)
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skillit.graph_learners' has no attribute {name!r}")
 
 
-def get_learner(name: str) -> type[GraphLearner]:
-    if name not in LEARNERS:
-        raise ConfigError(f"unknown graph learning method {name!r}; {did_you_mean(name, learner_names())}")
-    return LEARNERS[name]
-
-
-def build_learner(name: str, params: dict[str, Any] | None = None, **kwargs: Any) -> GraphLearner:
-    """A configured learner, e.g. ``build_learner("probe", base_steps=600, points=3, steps=25)``."""
-    return get_learner(name)({**(params or {}), **kwargs})
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
