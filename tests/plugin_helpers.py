@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import skillit.graph_learners as graph_learners
+import skillit.graph_learners.registry as graph_learners
 from skillit.graph_learners import LEARNERS
 from skillit.policy import registry
 from skillit.policy.registry import POLICIES

@@ -283,14 +283,14 @@ def test_overwrite_replaces_the_earlier_run(work, finished_run):
 
 @pytest.mark.parametrize("checkpoints", [True, False])
 def test_ctrl_c_exits_130_and_prints_the_command_that_continues(work, monkeypatch, checkpoints):
-    from skillit import cli
+    from skillit.experiment import runner
     from skillit.experiment.run_dir import RunDirectory
 
     def interrupted(config, out_dir, **kwargs):
         RunDirectory.claim(out_dir, config).close()  # the run directory exists, then Ctrl-C
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "run_experiment", interrupted)
+    monkeypatch.setattr(runner, "run_experiment", interrupted)  # the command imports it when it runs
     if not checkpoints:
         (work / "tiny.yaml").write_text(config_with(**{", checkpoint_every: 3": ""}))
     result = invoke("run", "tiny.yaml", "--out", "out", "--jobs", "1")

@@ -11,6 +11,11 @@ The data flow is the architecture: skills → graph → policy → sampler → t
     result = train(model, tokenizer, skills, policy, TrainConfig(steps=1000, round_steps=200, eval_every=100))
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from skillit.errors import (
     CheckpointError,
     ConfigError,
@@ -22,58 +27,46 @@ from skillit.errors import (
     SkillError,
     SkillitError,
 )
-from skillit.experiment import ExperimentConfig, load_config, plan_search, run_experiment, run_search
-from skillit.graph import SkillsGraph, SparseMatrix, builtin_graph, builtin_graph_names
-from skillit.graph.diagnostics import compare_graphs
-from skillit.graph_learners import GraphLearner, build_learner
-from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
-from skillit.policy import (
-    AntiCurriculum,
-    Curriculum,
-    EvalResult,
-    Frozen,
-    GradStats,
-    MinimumProbability,
-    MixingPolicy,
-    Observation,
-    PolicyContext,
-    PolicySpec,
-    Random,
-    RoundPlan,
-    SkillAntiCurriculum,
-    SkillCurriculum,
-    SkillIt,
-    SkillItPlus,
-    Smoothed,
-    Static,
-    Stratified,
-    TargetOnly,
-    build_policy,
-    policy_names,
-    register_policy,
-)
-from skillit.report.html import write_report
-from skillit.report.loggers import TensorBoardLogger, WandbLogger
-from skillit.report.mixtures import run_mixtures
-from skillit.sampler import MixtureSampler
-from skillit.skills import Example, GeneratedSource, ListSource, Skill, SkillSet
-from skillit.skills.io import inspect_data, load_skills
-from skillit.tasks import build_task
-from skillit.testing import check_policy
-from skillit.trainer import (
-    Distributed,
-    Mixer,
-    MixerConfig,
-    ModelReference,
-    RecordedReference,
-    SkillEvaluator,
-    TrainConfig,
-    TrainerCallback,
-    TrainResult,
-    train,
-)
 
 __version__ = "0.1.0"
+
+# name -> the module that defines it. Imported on first use (PEP 562), so that `import skillit` and the
+# `skillit` command start without torch; `from skillit import train` works as before.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("ExperimentConfig", "load_config", "plan_search", "run_experiment", "run_search"),
+                    "skillit.experiment"),
+    **dict.fromkeys(("SkillsGraph", "SparseMatrix", "builtin_graph", "builtin_graph_names"), "skillit.graph"),
+    "compare_graphs": "skillit.graph.diagnostics",
+    **dict.fromkeys(("GraphLearner", "build_learner"), "skillit.graph_learners"),
+    **dict.fromkeys(("GPT", "CharTokenizer", "GPTConfig", "WordTokenizer"), "skillit.model"),
+    **dict.fromkeys(("AntiCurriculum", "Curriculum", "EvalResult", "Frozen", "GradStats", "MinimumProbability",
+                     "MixingPolicy", "Observation", "PolicyContext", "PolicySpec", "Random", "RoundPlan",
+                     "SkillAntiCurriculum", "SkillCurriculum", "SkillIt", "SkillItPlus", "Smoothed", "Static",
+                     "Stratified", "TargetOnly", "build_policy", "policy_names", "register_policy"), "skillit.policy"),
+    "write_report": "skillit.report.html",
+    **dict.fromkeys(("TensorBoardLogger", "WandbLogger"), "skillit.report.loggers"),
+    "run_mixtures": "skillit.report.mixtures",
+    "MixtureSampler": "skillit.sampler",
+    **dict.fromkeys(("Example", "GeneratedSource", "ListSource", "Skill", "SkillSet"), "skillit.skills"),
+    **dict.fromkeys(("inspect_data", "load_skills"), "skillit.skills.io"),
+    "build_task": "skillit.tasks",
+    "check_policy": "skillit.testing",
+    **dict.fromkeys(("Distributed", "Mixer", "MixerConfig", "ModelReference", "RecordedReference",
+                     "SkillEvaluator", "TrainConfig", "TrainerCallback", "TrainResult", "train"), "skillit.trainer"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # once found, an ordinary attribute
+        return value
+    raise AttributeError(f"module 'skillit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "GPT",

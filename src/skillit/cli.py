@@ -50,48 +50,17 @@ from skillit.errors import (
     SkillitError,
     did_you_mean,
 )
-from skillit.experiment.config import (
-    benchmark_names,
-    load_config,
-    resolve_config_path,
-    shipped_config_names,
-    shipped_config_path,
-)
-from skillit.experiment.distributed_run import launched_by_torchrun, run_under_torchrun
-from skillit.experiment.graph_learning import (
-    graph_difference,
-    graph_seeds,
-    learn_graph,
-    learner_for,
-    seeds_label,
-    with_graph_seed,
-    with_graph_seeds,
-)
-from skillit.experiment.mixture_search import (
-    MODELS,
-    PRIORS,
-    SEARCH_SEED,
-    choose,
-    default_test_dir,
-    held_out_phase,
-    plan_search,
-    search_phase,
-)
-from skillit.experiment.run_dir import MANIFEST, RunDirectory, claim_graph_folder
-from skillit.experiment.runner import apply_overrides, default_jobs, parse_seeds, run_experiment
+from skillit.experiment.search_choices import MODELS, PRIORS, SEARCH_SEED
 from skillit.llm.cli import register as register_llm_commands
-from skillit.policy.registry import POLICIES, WRAPPERS, load_policy_entry_points
-from skillit.report.compare import compare_runs, to_markdown
 from skillit.report.console import err_console, fail, print_error, reports_errors
-from skillit.report.graph_plots import graph_lines, graph_table, seeds_note
-from skillit.report.html import write_graph_report, write_report
 from skillit.report.live import LiveView
-from skillit.report.loggers import write_tensorboard
-from skillit.report.mixtures import run_mixtures
 from skillit.report.table import comparison_tables, output_width, reference_lines
-from skillit.skills.io import inspect_data
-from skillit.trainer.distributed import torchrun_env
+from skillit.utils.launch import launched_by_torchrun, torchrun_env
 from skillit.utils.plugins import import_modules, split_modules
+
+# Each command imports what it uses (the config schema and the policies: pydantic and numpy; training, graphs
+# and plots: torch, scipy, matplotlib) when it runs, so that --help answers at once and `policies`, `configs`,
+# `bench` (the list) and a config error without torch or scipy (tests/test_startup.py).
 
 app = typer.Typer(
     add_completion=False,
@@ -166,6 +135,7 @@ def run(
     Into a folder that holds a run of the same configuration it continues that run (finished runs kept);
     another configuration's run is refused unless --overwrite.
     """
+    from skillit.experiment.config import load_config, resolve_config_path
 
     try:
         _check_jobs(jobs)
@@ -190,8 +160,12 @@ def run(
             config_dir = path.parent
             out_dir = out if out is not None else Path("runs") / cfg.name
         cfg = _with_imports(cfg, added)
+        from skillit.experiment.runner import apply_overrides  # after the config is read: its errors need no torch
+
         cfg = apply_overrides(cfg, seeds=seeds, steps=steps, methods=_split(methods))
         if launched_by_torchrun():  # torchrun ... skillit run: every run data-parallel over the ranks
+            from skillit.experiment.distributed_run import run_under_torchrun
+
             summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None,
                                                overwrite=overwrite)
             if summary is None:
@@ -211,6 +185,8 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
              again: str) -> dict:
     """Run an experiment with a live view (plain progress lines when not a terminal); returns the summary.
     ``again``: the command that continues the run, printed on Ctrl-C (:func:`_interrupted`)."""
+    from skillit.experiment.runner import default_jobs, run_experiment
+
     n_jobs = jobs if jobs is not None else default_jobs()
     runs = len(cfg.methods) * len(cfg.seeds)
     view = LiveView(console, _run_ids(cfg), cfg.training.steps)
@@ -244,6 +220,8 @@ def _interrupted(out_dir: Path, again: str, cfg=None) -> Iterator[None]:
     """Ctrl-C: exit 130 (as typer does) after saying what was kept and the command that continues the run.
 
     Printed only once the run directory holds its manifest (before that nothing was written)."""
+    from skillit.experiment.run_dir import MANIFEST, RunDirectory
+
     try:
         yield
     except KeyboardInterrupt:
@@ -258,6 +236,8 @@ def _interrupted(out_dir: Path, again: str, cfg=None) -> Iterator[None]:
 
 
 def _print_results(cfg, summary: dict, out_dir: Path) -> None:
+    from skillit.report.graph_plots import seeds_note
+
     for table in comparison_tables(summary, console.width):
         console.print(table)
     for line in reference_lines(summary, cfg.reference):
@@ -295,6 +275,21 @@ def graph(
     Running it again with the same --out resumes an interrupted run without redoing finished runs; a folder
     holding a graph of another set-up (learner, parameters, seed, task) is refused unless --overwrite.
     """
+    from skillit.experiment.config import load_config, resolve_config_path
+    from skillit.experiment.graph_learning import (
+        graph_difference,
+        graph_seeds,
+        learn_graph,
+        learner_for,
+        seeds_label,
+        with_graph_seed,
+        with_graph_seeds,
+    )
+    from skillit.experiment.run_dir import RunDirectory, claim_graph_folder
+    from skillit.experiment.runner import parse_seeds
+    from skillit.report.graph_plots import graph_lines, graph_table
+    from skillit.report.html import write_graph_report
+
     _check_jobs(jobs)
     _refuse_torchrun("graph")
     if seed is not None and seeds is not None:
@@ -342,12 +337,15 @@ def bench(
     """Run a shipped benchmark (configs tagged `benchmark`) and show the paper's figures beside the results.
 
     The same benchmark again into its folder continues it (finished runs kept)."""
+    from skillit.experiment.config import benchmark_names, load_config, shipped_config_path
 
     if name is None:
         _list_configs(benchmark_names(), "benchmarks (skillit bench NAME)")
         return
     if name not in benchmark_names():
         raise ConfigError(f"unknown benchmark {name!r}; {did_you_mean(name, benchmark_names())}")
+    from skillit.experiment.runner import apply_overrides
+
     _check_jobs(jobs)
     _refuse_torchrun("bench")
     path = shipped_config_path(name)
@@ -360,6 +358,7 @@ def bench(
 
 
 def _list_configs(names: list[str], title: str) -> None:
+    from skillit.experiment.config import load_config, shipped_config_path
 
 
     table = Table(title=title)
@@ -378,6 +377,7 @@ def _list_configs(names: list[str], title: str) -> None:
 @app.command()
 def configs() -> None:
     """List the shipped experiment configs."""
+    from skillit.experiment.config import shipped_config_names
 
     _list_configs(shipped_config_names(), "shipped configs (skillit run NAME)")
 
@@ -385,6 +385,7 @@ def configs() -> None:
 @app.command()
 def policies() -> None:
     """List the registered mixing policies and the wrappers that make variants of them."""
+    from skillit.policy.registry import POLICIES, WRAPPERS, load_policy_entry_points
 
 
     load_policy_entry_points()  # policies that installed packages declare (entry-point group skillit.policies)
@@ -414,6 +415,8 @@ def compare(
                                          "(e.g. target-only,static-s50): each method's share of its headroom"),
 ) -> None:
     """Leaderboard of methods × benchmarks: loss, accuracy, paired difference to the baseline, W/T/L, rank, cost."""
+    from skillit.report.compare import compare_runs, to_markdown
+
     board = compare_runs(run_dirs, out, baseline=baseline, confidence=confidence, replace=replace,
                          rank_decimals=rank_decimals, oracle=_split(oracle))
     for line in to_markdown(board).splitlines():  # unwrapped, so the tables paste as Markdown
@@ -432,6 +435,8 @@ def mixture(
     decimals: int = typer.Option(4, "--decimals", min=1, max=12, help="decimals of the printed weights"),
 ) -> None:
     """The mixture each method trained on (step-weighted, mean over seeds), as static methods to paste into a config."""
+    from skillit.report.mixtures import run_mixtures
+
     mixtures = run_mixtures(run_dir, _split(methods))
     table = Table(title=f"{run_dir}: mean training mixture per method (step-weighted, mean over seeds)")
     for column, justify in (("method", "left"), ("largest shares", "left"), ("seeds", "right"), ("seed spread", "right")):
@@ -482,6 +487,10 @@ def search(
     Running it again continues it (finished runs kept); a second --model reuses the search and costs only its
     test; another set-up into the same --out is refused unless --overwrite.
     """
+    from skillit.experiment.config import load_config, resolve_config_path
+    from skillit.experiment.mixture_search import choose, default_test_dir, held_out_phase, plan_search, search_phase
+    from skillit.experiment.runner import default_jobs
+
     _check_jobs(jobs)
     _refuse_torchrun("search")
     path = resolve_config_path(config)
@@ -592,6 +601,7 @@ def data_inspect(
     Flags skills without validation data, empty examples, duplicated examples and validation examples that
     also occur in training. A corrupt line or a missing column is an error naming the file and line (exit 2).
     """
+    from skillit.skills.io import inspect_data
 
 
     if tokenizer not in ("word", "char"):
@@ -667,6 +677,9 @@ def report(
     tensorboard: bool = typer.Option(False, "--tensorboard", help="also write TensorBoard events (RUN_DIR/tensorboard)"),
 ) -> None:
     """Write one self-contained report.html for run directories (several: a comparison)."""
+    from skillit.report.html import write_report
+    from skillit.report.loggers import write_tensorboard
+
     path = write_report(run_dirs, out)
     written = [write_tensorboard(run_dir) for run_dir in run_dirs] if tensorboard else []
     for run_dir, logdirs in zip(run_dirs, written):
@@ -681,6 +694,8 @@ def tensorboard_events(
     logdir: Optional[Path] = typer.Option(None, "--logdir", help="where the events go (default: RUN_DIR/tensorboard)"),
 ) -> None:
     """Write TensorBoard scalars (per-skill loss, accuracy, weights, examples seen) from a run's metrics.jsonl."""
+    from skillit.report.loggers import write_tensorboard
+
     written = write_tensorboard(run_dir, logdir)
     _plain(f"{len(written)} run(s) written; view with: tensorboard --logdir {logdir or run_dir / 'tensorboard'}")
 

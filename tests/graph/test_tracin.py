@@ -21,7 +21,7 @@ from skillit.graph_learners.gradients import Projection, measure_gradients
 from skillit.graph_learners.runs import RunOutcome
 from skillit.skills import Example
 from skillit.trainer.optim import linear_schedule, lr_factor
-from skillit.utils.io import load_checkpoint
+from skillit.utils.checkpoint import load_checkpoint
 from tests.graph.planted import EXPECTED_EDGES, TRAINING, model_builder, planted_skillset, tokenizer
 
 

@@ -8,7 +8,8 @@ import os
 import pytest
 
 from skillit.errors import OutputError
-from skillit.utils.io import atomic_torch_save, atomic_write_text, atomic_write_with
+from skillit.utils.checkpoint import atomic_torch_save
+from skillit.utils.io import atomic_write_text, atomic_write_with
 
 
 def test_files_get_the_umask_mode_not_0600(tmp_path):

@@ -3,12 +3,48 @@
     from skillit.discover import discover, regroup, missing_skill_profile
 """
 
-from skillit.discover.cluster import Sweep, kmeans, silhouette_sweep
-from skillit.discover.discovery import FEATURE_SETS, Discovery, discover
-from skillit.discover.metrics import adjusted_rand, cluster_accuracy, recovery
-from skillit.discover.profile import Outcome, Profile, missing_skill_profile
-from skillit.discover.regroup import Regrouping, regroup
-from skillit.discover.trajectories import Trajectories, TrajectoryConfig, loss_trajectories
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
+
+# name -> the module that defines it, imported on first use (PEP 562): the commands of skillit.discover.cli
+# register without the trajectories and metrics (torch, scipy)
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("Sweep", "kmeans", "silhouette_sweep"), "skillit.discover.cluster"),
+    **dict.fromkeys(("FEATURE_SETS", "Discovery", "discover"), "skillit.discover.discovery"),
+    **dict.fromkeys(("adjusted_rand", "cluster_accuracy", "recovery"), "skillit.discover.metrics"),
+    **dict.fromkeys(("Outcome", "Profile", "missing_skill_profile"), "skillit.discover.profile"),
+    **dict.fromkeys(("Regrouping", "regroup"), "skillit.discover.regroup"),
+    **dict.fromkeys(("Trajectories", "TrajectoryConfig", "loss_trajectories"), "skillit.discover.trajectories"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skillit.discover' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """``regroup`` is both a submodule and its function: importing the submodule (``from skillit.discover.regroup
+    import ...``) sets the package's ``regroup`` to the module; this keeps it the function, as it was when this
+    package imported its submodules eagerly."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "FEATURE_SETS",

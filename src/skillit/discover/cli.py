@@ -20,17 +20,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from skillit.discover.data import read_table, write_with_column
-from skillit.discover.discovery import FEATURE_SETS, discover
-from skillit.discover.metrics import recovery
-from skillit.discover.profile import Outcome, missing_skill_profile
-from skillit.discover.regroup import regroup
-from skillit.discover.trained_profile import profile_after_training
-from skillit.discover.trajectories import TrajectoryConfig
+# each command imports what it uses when it runs (data readers, the config schema; the trajectories and
+# metrics: torch, scipy), so that `skillit --help` answers at once (tests/test_startup.py)
 from skillit.errors import DataError, SkillitError
-from skillit.experiment.config import load_config, resolve_config_path
 from skillit.report.console import reports_errors
-from skillit.skills.io.records import open_rows
 from skillit.utils.io import atomic_write_json, atomic_write_text
 
 RESULT_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz")
@@ -85,6 +78,9 @@ def discover_command(
     OUT/report.json (cluster sizes and members, ARI/accuracy against --label-column when every row has it,
     and the cost in training steps).
     """
+    from skillit.discover.data import read_table, write_with_column
+    from skillit.discover.discovery import FEATURE_SETS, discover
+    from skillit.discover.trajectories import TrajectoryConfig
 
     console = _console()
     _need_sklearn()
@@ -156,6 +152,9 @@ def regroup_command(
     Writes OUT/data.jsonl and OUT/regroup.json (silhouette per k, group sizes, and the ARI/accuracy against
     --label-column when every row has one).
     """
+    from skillit.discover.data import read_table, write_with_column
+    from skillit.discover.metrics import recovery
+    from skillit.discover.regroup import regroup
 
     console = _console()
     _need_sklearn()
@@ -208,6 +207,7 @@ def profile_command(
     Writes OUT/profile.json (per skill: failure rate, need, blame count and share; the ranking, the
     mixture prior p ∝ count and the target set) and, for a config, OUT/outcomes.jsonl.
     """
+    from skillit.discover.profile import missing_skill_profile
 
     console = _console()
     if signal not in ("accuracy", "loss"):
@@ -228,6 +228,8 @@ def profile_command(
         profile = missing_skill_profile(outcomes, {**needs, **(given or {})}, signal=signal)  # type: ignore[arg-type]
         header = f"{len(outcomes)} results from {source}"
     else:
+        from skillit.discover.trained_profile import profile_after_training
+        from skillit.experiment.config import load_config, resolve_config_path
 
         path = resolve_config_path(source)
         cfg = load_config(path)
@@ -283,6 +285,8 @@ def _read_prerequisites(path: Path) -> dict[str, list[str]]:
 
 
 def _read_outcomes(path: Path, signal: str):
+    from skillit.discover.profile import Outcome
+    from skillit.skills.io.records import open_rows
 
     outcomes, needs = [], {}
     for where, row in open_rows(path):

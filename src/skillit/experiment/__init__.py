@@ -1,15 +1,32 @@
 """Experiments: typed configs (the YAML schema), the runner that trains every method × seed, and the
 static-mixture search built on it."""
 
-from skillit.experiment.config import (
-    ExperimentConfig,
-    load_config,
-    parse_config,
-    shipped_config_names,
-)
-from skillit.experiment.mixture_search import plan_search, run_search
-from skillit.experiment.run_dir import RunDirectory
-from skillit.experiment.runner import apply_overrides, run_experiment, run_one, validate_experiment
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# name -> the module that defines it, imported on first use (PEP 562): the config schema
+# (skillit.experiment.config) loads without the runner, which trains (torch)
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("ExperimentConfig", "load_config", "parse_config", "shipped_config_names"),
+                    "skillit.experiment.config"),
+    **dict.fromkeys(("plan_search", "run_search"), "skillit.experiment.mixture_search"),
+    "RunDirectory": "skillit.experiment.run_dir",
+    **dict.fromkeys(("apply_overrides", "run_experiment", "run_one", "validate_experiment"),
+                    "skillit.experiment.runner"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skillit.experiment' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ExperimentConfig",

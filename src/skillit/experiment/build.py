@@ -31,7 +31,7 @@ from skillit.tasks import build_task, get_task, parse_task_params
 from skillit.trainer.batching import encode_example
 from skillit.trainer.loop import TrainConfig, TrainerCallback, train
 from skillit.trainer.mixer import objective_skills
-from skillit.utils.io import atomic_torch_save
+from skillit.utils.checkpoint import atomic_torch_save
 
 # (run id, steps done: int) as a run advances, or (run id, {step, losses, weights}) at each evaluation
 ProgressFn = Callable[[str, Any], None]

@@ -43,10 +43,10 @@ from pydantic import (
 )
 
 from skillit.errors import ConfigError, SkillitError, did_you_mean
-from skillit.graph_learners import build_learner
+from skillit.graph_learners.params import check_learner_params
 from skillit.policy.registry import get_policy_spec, validate_params
+from skillit.skills.example import TrainLoss
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
-from skillit.trainer.batching import TrainLoss
 from skillit.utils.plugins import import_modules, module_name_problem
 
 # ---- limits: values beyond these would crash or exhaust memory long after the run directory exists --------
@@ -244,7 +244,7 @@ class GraphLearningConfig(_Strict):
     @model_validator(mode="after")
     def _check_learner(self) -> GraphLearningConfig:
         try:
-            build_learner(self.method, self.learner_params())
+            check_learner_params(self.method, self.learner_params())
         except SkillitError as exc:
             raise ValueError(str(exc)) from None
         return self

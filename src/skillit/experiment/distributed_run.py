@@ -35,11 +35,7 @@ from skillit.trainer.distributed import (
     process_group,
     torchrun_env,
 )
-
-
-def launched_by_torchrun() -> bool:
-    """Whether this process is one of several ranks started by torchrun (``WORLD_SIZE`` > 1)."""
-    return torchrun_env()[1] > 1
+from skillit.utils.launch import launched_by_torchrun
 
 
 def run_under_torchrun(

@@ -45,7 +45,8 @@ from skillit.graph.uncertainty import edge_uncertainty
 from skillit.graph_learners import GraphLearner, get_learner
 from skillit.report.graph_plots import draw_graph, plot_heatmap
 from skillit.tasks import get_task, parse_task_params
-from skillit.utils.io import atomic_write_bytes, load_checkpoint
+from skillit.utils.checkpoint import load_checkpoint
+from skillit.utils.io import atomic_write_bytes
 
 GRAPH_FILE = "graph.json"
 

@@ -54,18 +54,15 @@ from skillit.errors import CheckpointError, ConfigError, DataError, OutputError
 from skillit.experiment.build import build_skillset, build_tokenizer, task_skillset
 from skillit.experiment.config import ExperimentConfig
 from skillit.experiment.runner import apply_overrides, run_experiment
+from skillit.experiment.search_choices import FEATURES, MODELS, PRIORS, SEARCH_SEED
 from skillit.records.metrics import read_metrics
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import mean_tokens_per_example
 from skillit.utils.io import atomic_write_json
 
-FEATURES = ("linear", "log")
 LOG_OFFSET = 0.01  # ε in log(x + ε): a share near 0 stays a finite feature
-MODELS = (*FEATURES, "best-trial")  # what chooses the proposal: a fit on these features, or the lowest trial
 SIMULATIONS = 100_000  # mixtures the fit ranks for the proposal (RegMix's 100k)
-SEARCH_SEED = 100  # held out: no shipped config evaluates on it
 CONCENTRATION = (0.3, 10.0)  # [c_min, c_max]: from a few skills dominating to near the prior
-PRIORS = ("stratified", "random", "natural")  # π: uniform, the pools' example share, their token share
 
 
 def features(mixtures: np.ndarray, kind: str) -> np.ndarray:

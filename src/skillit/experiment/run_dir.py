@@ -62,10 +62,10 @@ from skillit.records.metrics import RunRecord
 from skillit.report.html import REPORT_FILE
 from skillit.report.loggers import TENSORBOARD_DIR
 from skillit.trainer.loop import CHECKPOINT_NAME
+from skillit.utils.checkpoint import load_checkpoint
 from skillit.utils.io import (
     atomic_write_json,
     atomic_write_text,
-    load_checkpoint,
     os_error_message,
 )
 from skillit.utils.machine import machine_fingerprint

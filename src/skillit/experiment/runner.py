@@ -65,7 +65,8 @@ from skillit.trainer.draw_log import DrawLog
 from skillit.trainer.evaluation import whole_text_targets
 from skillit.trainer.loop import TrainerCallback, train
 from skillit.trainer.mixer import RecordedReference, objective_skills
-from skillit.utils.io import atomic_write_json, load_checkpoint
+from skillit.utils.checkpoint import load_checkpoint
+from skillit.utils.io import atomic_write_json
 from skillit.utils.parallel import run_in_workers, torch_threads
 
 

@@ -25,13 +25,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel
 
-from skillit.errors import ConfigError, SkillError, pydantic_details
+from skillit.errors import SkillError
 from skillit.graph.skills_graph import SkillsGraph
+from skillit.graph_learners.params import LearnerParams, parse_learner_params
 from skillit.graph_learners.runs import (
     GraphCost,
     ModelBuilder,
@@ -49,22 +50,6 @@ from skillit.skills.skillset import SkillSet
 from skillit.trainer.loop import TrainConfig
 
 
-class LearnerParams(BaseModel):
-    """Settings every learner has. ``steps`` is the length of each run (h or H in the paper)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    steps: int = Field(ge=1, description="optimiser steps of each run (h in Alg. 3, H in Alg. 2)")
-    base_steps: int = Field(0, ge=0, description="stratified warm-start steps before the runs (0: the initial model)")
-    lr: float | None = Field(None, gt=0, description="learning rate of the runs; default: the training lr")
-    batch_size: int | None = Field(None, ge=1, description="batch size of the runs; default: the training batch size")
-    eval_every: int | None = Field(None, ge=1, description="evaluate every this many steps within a run; default: at the end")
-    warmup_steps: int = Field(0, ge=0, description="lr warm-up of each run (the base uses the training warm-up)")
-    scale: Literal["none", "max"] = Field(
-        "none", description="max: divide A by its largest |entry| (the paper's graphs are on a 0..1 scale)"
-    )
-
-
 class GraphLearner(ABC):
     """Base class: configure with parameters, then ``fit`` → SkillsGraph. Subclasses define the runs and the estimate."""
 
@@ -78,10 +63,7 @@ class GraphLearner(ABC):
     def __init__(self, params: LearnerParams | dict[str, Any] | None = None, **kwargs: Any):
         data = params.model_dump() if isinstance(params, BaseModel) else dict(params or {})
         data.update(kwargs)
-        try:
-            self.params = self.Params.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError(f"graph learner {self.name!r}: invalid parameters: {pydantic_details(exc)}") from None
+        self.params = parse_learner_params(self.name, self.Params, data)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params.model_dump()})"

@@ -14,21 +14,15 @@ m singles + the number of pairs with at least one evaluated skill, each of H ste
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
 
 from skillit.errors import GraphError
-from skillit.graph_learners.base import GraphLearner, LearnerParams, pairs_of
+from skillit.graph_learners.base import GraphLearner, pairs_of
+from skillit.graph_learners.params import BruteForceParams
 from skillit.graph_learners.runs import ProbeRun, RunOutcome
 from skillit.skills.skillset import SkillSet
-
-
-class BruteForceParams(LearnerParams):
-    steps: int = Field(200, ge=1, description="H: steps of each single and pair run")
-    normalise: bool = Field(True, description="relative loss decreases δ/L(base) instead of raw δ")
-    negative: Literal["zero", "keep"] = Field("zero", description="keep negative differences or set them to 0")
 
 
 def single_id(j: str) -> str:

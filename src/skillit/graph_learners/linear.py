@@ -15,20 +15,14 @@ The evaluation skills need not be training skills, so the graph may be rectangul
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
 
-from skillit.graph_learners.base import GraphLearner, LearnerParams
+from skillit.graph_learners.base import GraphLearner
+from skillit.graph_learners.params import LinearParams
 from skillit.graph_learners.runs import ProbeRun, RunOutcome
 from skillit.skills.skillset import SkillSet
-
-
-class LinearParams(LearnerParams):
-    steps: int = Field(100, ge=1, description="h: steps of each single-skill run")
-    normalise: bool = Field(True, description="relative loss decrease δ/L(base) instead of the raw δ")
-    negative: Literal["zero", "keep"] = Field("zero", description="what to do with loss increases (δ < 0)")
 
 
 class LinearApproximation(GraphLearner):

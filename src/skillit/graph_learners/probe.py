@@ -31,26 +31,15 @@ part of training (up to ``base_steps``), where the effect of a skill changes wit
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
 
 from skillit.errors import GraphError
-from skillit.graph_learners.base import GraphLearner, LearnerParams
+from skillit.graph_learners.base import GraphLearner
+from skillit.graph_learners.params import ProbeParams
 from skillit.graph_learners.runs import ProbeRun, RunOutcome
 from skillit.skills.skillset import SkillSet
-
-
-class ProbeParams(LearnerParams):
-    steps: int = Field(25, ge=1, description="h: steps of each probe")
-    base_steps: int = Field(300, ge=0, description="length of the shared stratified trajectory that is probed")
-    points: int = Field(3, ge=1, description="probe points along the base trajectory (evenly spaced, the last at base_steps)")
-    mix: float | None = Field(None, gt=0, le=1, description="f: share of the probed skill in a probe's mixture (rest "
-                              "uniform); default 0.5, or 0.75 with 2 training skills (0.5 = 1/k cannot be de-mixed)")
-    control: bool = Field(False, description="subtract the loss decrease of a stratified control probe")
-    normalise: bool = Field(True, description="relative loss decreases δ/L(t) instead of raw δ")
-    negative: Literal["zero", "keep"] = Field("zero", description="keep negative entries or set them to 0")
 
 
 class TrajectoryProbe(GraphLearner):

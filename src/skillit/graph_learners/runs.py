@@ -39,7 +39,8 @@ from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import TrainSource
 from skillit.trainer.loop import TrainConfig, TrainerCallback, train
 from skillit.trainer.optim import lr_factor
-from skillit.utils.io import atomic_torch_save, atomic_write_json, load_checkpoint
+from skillit.utils.checkpoint import atomic_torch_save, load_checkpoint
+from skillit.utils.io import atomic_write_json
 from skillit.utils.parallel import run_in_workers
 
 ModelBuilder = Callable[[], torch.nn.Module]

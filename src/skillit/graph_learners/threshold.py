@@ -23,31 +23,20 @@ below the threshold, so cheap skills cost few steps. The paper used an absolute 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
 
-from skillit.graph_learners.base import GraphLearner, LearnerParams
+from skillit.graph_learners.base import GraphLearner
 from skillit.graph_learners.brute_force import (
     check_square,
     pair_outcome,
     single_and_pair_runs,
     single_id,
 )
+from skillit.graph_learners.params import ThresholdParams
 from skillit.graph_learners.runs import ProbeRun, RunOutcome
 from skillit.skills.skillset import SkillSet
-
-
-class ThresholdParams(LearnerParams):
-    steps: int = Field(500, ge=1, description="H: at most this many steps per run")
-    threshold: float = Field(0.1, gt=0, description="validation loss to reach (the paper: 0.01), or a fraction with relative")
-    relative: bool = Field(False, description="threshold is a fraction of each skill's loss at the start of a run")
-    compare: Literal["steps", "target-examples"] = Field(
-        "steps", description="steps: the pair must beat j alone per step (paper); target-examples: per example of j"
-    )
-    eval_every: int | None = Field(None, ge=1, description="evaluation spacing (the step resolution); default H/20")
-    weight: Literal["paper", "speedup"] = Field("paper", description="edge weight: 0.5 (diagonal 1) or relative saving")
 
 
 class StepsToThreshold(GraphLearner):

@@ -31,40 +31,14 @@ training beyond the base. Memory: (k + m) gradient vectors of P entries (r entri
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, model_validator
 
-from skillit.graph_learners.base import GraphLearner, LearnerParams
+from skillit.graph_learners.base import GraphLearner
+from skillit.graph_learners.params import TracInParams
 from skillit.graph_learners.runs import ProbeRun, RunOutcome
 from skillit.skills.skillset import SkillSet
-
-
-class TracInParams(LearnerParams):
-    steps: int = Field(2, ge=1, description="training batches per skill whose mean gradient is g_i, at each checkpoint")
-    base_steps: int = Field(300, ge=1, description="length of the stratified base run whose checkpoints are read")
-    points: int = Field(3, ge=1, description="C: checkpoints along the base run (evenly spaced, the last at base_steps)")
-    eval_examples: int | None = Field(
-        None, ge=1, description="validation examples per skill for h_j at each checkpoint (the subset rotates "
-        "from checkpoint to checkpoint); default: all of them")
-    projection: int = Field(0, ge=0, description="r: project every gradient by a seeded Gaussian R (r × P); 0: exact")
-    similarity: Literal["dot", "cosine"] = Field(
-        "dot", description="the inner product (TracIn), or the cosine (LESS); measured side by side in docs/graphs.md")
-    control: bool = Field(True, description="subtract the mean training gradient ḡ (a stratified batch's effect)")
-    normalise: bool = Field(True, description="divide column j by L_j(t): relative loss decreases")
-    negative: Literal["zero", "keep"] = Field("zero", description="keep negative entries or set them to 0")
-
-    @model_validator(mode="after")
-    def _no_run_settings(self) -> TracInParams:
-        unused = [name for name in ("lr", "eval_every") if getattr(self, name) is not None] + (
-            ["warmup_steps"] if self.warmup_steps else [])
-        if unused:
-            raise ValueError(
-                f"{', '.join(unused)}: tracin trains nothing besides the base run (which keeps the training lr and "
-                "warm-up), so these run settings do not apply; leave them out"
-            )
-        return self
 
 
 class TracIn(GraphLearner):

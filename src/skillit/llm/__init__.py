@@ -10,28 +10,34 @@
 docs/llm-skills.md shows each against a served model and the measured CPU demonstrations.
 """
 
-from skillit.llm.backends import (
-    CallableBackend,
-    HFCausalLMBackend,
-    LLMAuthError,
-    LLMBackend,
-    LLMConnectionError,
-    LLMOutputError,
-    LLMResponseError,
-    OpenAIChatBackend,
-    build_backend,
-)
-from skillit.llm.grafting import (
-    answer_accuracy,
-    answer_loss,
-    apply_graft,
-    graft,
-    mask_overlap,
-    overlap_graph,
-    sparsity_curve,
-)
-from skillit.llm.jsonl import JsonlAppender, read_jsonl
-from skillit.llm.stat import MissingSkillProfile, diagnose, match_skill, parse_diagnosis, stat_sel
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# name -> the module that defines it, imported on first use (PEP 562): the commands of skillit.llm.cli register
+# without the backends and grafting (torch)
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("CallableBackend", "HFCausalLMBackend", "LLMAuthError", "LLMBackend", "LLMConnectionError",
+                     "LLMOutputError", "LLMResponseError", "OpenAIChatBackend", "build_backend"),
+                    "skillit.llm.backends"),
+    **dict.fromkeys(("answer_accuracy", "answer_loss", "apply_graft", "graft", "mask_overlap", "overlap_graph",
+                     "sparsity_curve"), "skillit.llm.grafting"),
+    **dict.fromkeys(("JsonlAppender", "read_jsonl"), "skillit.llm.jsonl"),
+    **dict.fromkeys(("MissingSkillProfile", "diagnose", "match_skill", "parse_diagnosis", "stat_sel"),
+                    "skillit.llm.stat"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skillit.llm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "CallableBackend",

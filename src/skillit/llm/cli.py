@@ -34,21 +34,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+# the commands import the backends, Skill-Mix, STAT and grafting (torch) when they run, so that `skillit --help`
+# answers at once (tests/test_startup.py)
 from skillit.errors import DataError, SkillitError
-from skillit.llm import grafting as gr
-from skillit.llm import skillmix as sm
-from skillit.llm import synth as sy
-from skillit.llm.backends import build_backend
 from skillit.llm.jsonl import JsonlAppender, read_jsonl
-from skillit.llm.stat import (
-    MissingSkillProfile,
-    diagnose,
-    skill_map_from_records,
-    stat_sel,
-)
-from skillit.model.tokenizer import HFTokenizer
 from skillit.report.console import reports_errors
-from skillit.skills.example import Example
 from skillit.utils.io import atomic_write_json, atomic_write_text
 
 skillmix_app = typer.Typer(no_args_is_help=True, help="Skill-Mix: generate k-skill texts, grade them, report the metrics.")
@@ -74,6 +64,8 @@ def _console() -> Console:
 
 def _backend(kind: str, base_url: str | None, model: str | None, cache_dir: Path | None, no_cache: bool,
              concurrency: int, timeout: float, retries: int):
+    from skillit.llm.backends import build_backend
+
     return build_backend(kind, base_url=base_url, model=model, cache_dir=False if no_cache else cache_dir,
                          concurrency=concurrency, timeout=timeout, max_retries=retries)
 
@@ -115,6 +107,8 @@ def skillmix_generate(
     timeout: float = TIMEOUT, retries: int = RETRIES,
 ) -> None:
     """Ask a student model for texts that combine k random skills on a random topic (seeded)."""
+    from skillit.llm import skillmix as sm
+
     skill_list = sm.load_text_skills(skills)
     combinations = sm.sample_combinations(skill_list, sm.load_topics(topics), k, n, seed)
     student = _backend(backend, base_url, model, cache_dir, no_cache, concurrency, timeout, retries)
@@ -138,6 +132,8 @@ def skillmix_grade(
     timeout: float = TIMEOUT, retries: int = RETRIES,
 ) -> None:
     """Grade generated texts with the (k + 3)-point rubric; prints the aggregated metrics."""
+    from skillit.llm import skillmix as sm
+
     skill_list = sm.load_text_skills(skills)
     records = []
     for i, row in enumerate(read_jsonl(generations, what="generations"), start=1):
@@ -161,6 +157,8 @@ def skillmix_metrics(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Ratio of full marks, ratio of all skills and skill fraction (mean ± SE over combinations), per k."""
+    from skillit.llm import skillmix as sm
+
     summary = sm.summarize(read_jsonl(graded, what="graded"))
     if as_json:
         print(json.dumps(summary, indent=2))
@@ -201,6 +199,9 @@ def synth(
     Every record keeps its skills; `skillit data inspect OUT` and `load_skills(OUT)` read it as a data set
     (one skill per combination, prompt/answer columns).
     """
+    from skillit.llm import skillmix as sm
+    from skillit.llm import synth as sy
+
     skill_list = sm.load_text_skills(skills)
     specs = sy.sample_specs([s.name for s in skill_list], sy.load_query_types(query_types), k, n, seed)
     definitions = {s.name: s.definition for s in skill_list}
@@ -215,6 +216,8 @@ def synth(
 
 
 def _skill_names(path: Path) -> list[str]:
+    from skillit.llm import skillmix as sm
+
     return [s.name for s in sm.load_text_skills(path)]
 
 
@@ -232,6 +235,8 @@ def stat_profile(
     timeout: float = TIMEOUT, retries: int = RETRIES,
 ) -> None:
     """A teacher reads each failure and names the missing skills; the counts become the missing-skill profile."""
+    from skillit.llm.stat import MissingSkillProfile, diagnose
+
     names = _skill_names(skills)
     items = read_jsonl(failures, what="failures")
     for i, item in enumerate(items, start=1):
@@ -271,6 +276,8 @@ def stat_select(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """STAT-Sel: draw training examples of each profiled skill, in proportion to its count."""
+    from skillit.llm.stat import MissingSkillProfile, skill_map_from_records, stat_sel
+
     msp = MissingSkillProfile.load(profile)
     records = read_jsonl(data, what="training data")
     chosen = stat_sel(msp, skill_map_from_records(records, skill_column), per_pair=per_pair, budget=budget, seed=seed)
@@ -298,6 +305,9 @@ def graft_run(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Find the few parameters that carry a fine-tuned skill; print the sparsity–accuracy curve."""
+    from skillit.llm import grafting as gr
+    from skillit.skills.example import Example
+
     levels = [float(s) for s in sparsity.split(",") if s.strip()]
     if not levels or not all(0 < s <= 1 for s in levels):
         raise DataError(f"--sparsity must be comma-separated numbers in (0, 1], got {sparsity!r}")
@@ -339,6 +349,8 @@ def _load_hf(path: Path):
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:  # pragma: no cover - optional extra
         raise SkillitError(f"graft run needs transformers: pip install 'skillit[hf]' ({exc})") from None
+    from skillit.model.tokenizer import HFTokenizer
+
     if not Path(path).is_dir():
         raise DataError(f"model folder {str(path)!r} does not exist")
     try:
@@ -357,6 +369,8 @@ def graft_overlap(
     out: Optional[Path] = typer.Option(None, "--out", help="write the overlap skills graph (JSON)"),
 ) -> None:
     """Overlap |γ_i ∩ γ_j| / |γ_j| of skills' masks, as a skills graph."""
+    from skillit.llm import grafting as gr
+
     labels = [s.strip() for s in names.split(",")] if names else [p.stem for p in masks]
     if len(labels) != len(masks) or len(set(labels)) != len(labels):
         raise DataError(f"--names needs {len(masks)} distinct names, got {labels}")

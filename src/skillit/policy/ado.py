@@ -42,7 +42,6 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from skillit.errors import PolicyError
 from skillit.policy._signals import train_losses_or
@@ -176,6 +175,8 @@ class ADO(MixingPolicy):
         window = min(self.smooth_window, y.size if y.size % 2 else y.size - 1)
         if window < 5:  # an order-3 filter needs at least 5 points to smooth anything
             return y
+        from scipy.signal import savgol_filter  # here, not at the top: the policy registry loads without scipy
+
         return savgol_filter(y, window, 3)
 
     def update(self, state: PolicyState, observation: Observation) -> PolicyState:

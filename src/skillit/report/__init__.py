@@ -1,8 +1,28 @@
 """Reports: the comparison table printed at the end of a run, the plots and report.html written beside it,
 live progress while it trains, and TensorBoard/W&B loggers (skillit.report.loggers)."""
 
-from skillit.report.html import write_report
-from skillit.report.plots import plot_run
-from skillit.report.table import comparison_table, comparison_tables
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# name -> the module that defines it, imported on first use (PEP 562): the console, table and live view load
+# without the plots and statistics (matplotlib, scipy)
+_LAZY: dict[str, str] = {
+    "write_report": "skillit.report.html",
+    "plot_run": "skillit.report.plots",
+    **dict.fromkeys(("comparison_table", "comparison_tables"), "skillit.report.table"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skillit.report' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["comparison_table", "comparison_tables", "plot_run", "write_report"]

@@ -27,8 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scipy import stats
-
 
 @dataclass(frozen=True)
 class PairedDifference:
@@ -83,6 +81,8 @@ def paired_difference(
     if n < 2:
         return PairedDifference(mean, None, n, confidence)
     sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    from scipy import stats  # here, not at import: the run table imports this module, and --help needs no scipy
+
     half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
     return PairedDifference(mean, half, n, confidence)
 

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+# which positions of an example's sequence the training loss covers (skillit.trainer.batching.loss_mask): the
+# whole text, the answer tokens, or the answer and its [eos]; here, not in the trainer, so that the config
+# schema loads without torch
+TrainLoss = Literal["text", "answer", "completion"]
+TRAIN_LOSSES: tuple[str, ...] = get_args(TrainLoss)
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import torch
 from torch.nn import functional as F
 
 from skillit.errors import DataError
 from skillit.model.tokenizer import Tokenizer
-from skillit.skills.example import Example
-
-TrainLoss = Literal["text", "answer", "completion"]
-TRAIN_LOSSES: tuple[str, ...] = get_args(TrainLoss)
+from skillit.skills.example import TRAIN_LOSSES, Example
+from skillit.skills.example import TrainLoss as TrainLoss  # re-exported: defined torch-free for the config schema
 
 
 @dataclass

@@ -38,6 +38,7 @@ from torch.nn.parallel import DistributedDataParallel
 from skillit.errors import ConfigError
 from skillit.trainer.evaluation import AllReduce
 from skillit.trainer.loop import Distributed
+from skillit.utils.launch import torchrun_env
 
 
 @dataclass(frozen=True)
@@ -81,19 +82,6 @@ def make_all_reduce(device: str | torch.device) -> AllReduce:
         return tensor.cpu().numpy()
 
     return all_reduce
-
-
-def torchrun_env() -> tuple[int, int, int]:
-    """``(rank, world_size, local_rank)`` from the environment torchrun sets; ``(0, 1, 0)`` outside torchrun."""
-    try:
-        rank = int(os.environ.get("RANK", 0))
-        world = int(os.environ.get("WORLD_SIZE", 1))
-        local = int(os.environ.get("LOCAL_RANK", rank))
-    except ValueError as exc:
-        raise ConfigError(f"RANK/WORLD_SIZE/LOCAL_RANK must be integers ({exc}); launch with torchrun") from None
-    if world < 1 or not 0 <= rank < world:
-        raise ConfigError(f"RANK={rank} is outside WORLD_SIZE={world}; launch with torchrun")
-    return rank, world, local
 
 
 def init_process_group(backend: str | None = None, device: str | None = None) -> ProcessGroup:

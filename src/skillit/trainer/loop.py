@@ -50,7 +50,7 @@ from skillit.trainer.batching import (
 from skillit.trainer.evaluation import AllReduce
 from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses
 from skillit.trainer.optim import build_optimizer, linear_schedule
-from skillit.utils.io import atomic_torch_save, load_checkpoint
+from skillit.utils.checkpoint import atomic_torch_save, load_checkpoint
 
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_VERSION = 2  # 2: the mixing state is the Mixer's state_dict

@@ -9,19 +9,14 @@ error (read-only folder, full disk, a path below a file) removes the temporary f
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
-import pickle
 import tempfile
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-import torch
-
-from skillit.errors import CheckpointError, OutputError
+from skillit.errors import OutputError
 
 _REASONS = {
     errno.ENOSPC: "the disk is full",
@@ -81,22 +76,3 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 def atomic_write_json(path: str | Path, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
-
-
-def atomic_torch_save(path: str | Path, payload: Any) -> Path:
-    """``torch.save`` through a temporary file and a rename: a checkpoint is either whole or absent
-    (a full disk: one OutputError, no ``.tmp`` file left)."""
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_checkpoint(path: str | Path) -> Any:
-    """``torch.load`` of a file written by :func:`atomic_torch_save`; a clear error when it is unreadable."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
-        raise CheckpointError(
-            f"{path}: the checkpoint cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-            "delete it to restart that run from the beginning"
-        ) from None
