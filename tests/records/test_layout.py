@@ -1,13 +1,82 @@
-"""records/layout.py: the run folder's names and run ids, and its read-only view."""
+"""records/layout.py: the run folder's names and run ids, spelled in that one module (a test holds the rest of
+src/ and benchmarks/ to it, as tests/test_layering.py does for imports), and its read-only view."""
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
 from skillit.errors import DataError
+from skillit.records import layout
 from skillit.records.layout import RunLayout, parse_run_id, read_summary, run_id
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYOUT_MODULE = ROOT / "src" / "skillit" / "records" / "layout.py"
+
+# file names of a run folder: a string holding one of them is a spelling of the layout
+FILE_NAMES = (layout.CONFIG, layout.MANIFEST, layout.LOCK, layout.METRICS, layout.SUMMARY, layout.REPORT, *layout.PLOTS)
+# folder names of a run folder: common words ("runs" is a cost field too), so only ``path / "runs"`` counts
+FOLDER_NAMES = (layout.RUNS, layout.CHECKPOINTS, layout.DRAWS, layout.WARM_START, layout.GRAPH, layout.TENSORBOARD)
+# the same spellings naming another folder's files, each with where that folder is
+OTHER_FOLDERS = {
+    ("src/skillit/skills/io/shards.py", layout.MANIFEST): "a shard folder's manifest (skills/io)",
+    ("src/skillit/graph_learners/runs.py", layout.MANIFEST): "a graph learner's work folder",
+    ("src/skillit/graph_learners/base.py", layout.RUNS): "a graph learner's work folder",
+    ("benchmarks/target_helpers.py", layout.RUNS): "a graph learner's work folder",
+    ("benchmarks/regroup_arena.py", layout.RUNS): "the folder holding the script's run folders",
+    ("benchmarks/ni_graph.py", layout.GRAPH): "the package's graph/builtin folder",
+    # below records/ (tests/test_layering.py), so it cannot import the layout: a message's hint
+    ("src/skillit/policy/doremi.py", layout.METRICS): "names the file in an error message",
+}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def _spellings(path: Path) -> list[tuple[int, str]]:
+    """(line, name) of each run-folder name or run-id format spelled in ``path``'s code (docstrings aside)."""
+    tree = ast.parse(path.read_text())
+    docs = _docstrings(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+            found += [(node.lineno, name) for name in FILE_NAMES if name in node.value]
+            if "__seed" in node.value:
+                found.append((node.lineno, "__seed (the run id)"))
+        elif (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant)
+              and node.right.value in FOLDER_NAMES):
+            found.append((node.lineno, node.right.value))
+    return found
+
+
+def test_the_run_folder_is_spelled_only_in_records_layout():
+    files = sorted((ROOT / "src").rglob("*.py")) + sorted((ROOT / "benchmarks").rglob("*.py"))
+    assert LAYOUT_MODULE in files
+    spelled = []
+    for path in files:
+        if path == LAYOUT_MODULE:
+            continue
+        where = path.relative_to(ROOT).as_posix()
+        spelled += [f"{where}:{line}: {name}" for line, name in _spellings(path) if (where, name) not in OTHER_FOLDERS]
+    assert not spelled, ("run-folder names or run ids spelled outside src/skillit/records/layout.py (use its "
+                         "constants, run_id/parse_run_id or RunLayout):\n" + "\n".join(spelled))
+
+
+def test_the_check_finds_a_spelling(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text('"""Writes metrics.jsonl."""\nA = f"{m}__seed{s}"\nB = out / "summary.json"\nC = out / "graph"\n'
+                      'D = {"runs": 1}\n')
+    assert sorted(_spellings(module)) == [(2, "__seed (the run id)"), (3, "summary.json"), (4, "graph")]
 
 
 def test_run_ids_round_trip():
