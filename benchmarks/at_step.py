@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from skillit.errors import DataError
-from skillit.records.metrics import read_metrics
-from skillit.records.summary import read_summary, steps_to_target
+from skillit.records.layout import METRICS, SUMMARY, RunLayout
+from skillit.records.summary import steps_to_target
 
 
 def main() -> None:
@@ -26,13 +26,13 @@ def main() -> None:
     parser.add_argument("--targets", default="", help="comma-separated losses: first step each seed reaches them")
     args = parser.parse_args()
     try:
-        summary = read_summary(args.run_dir)
+        summary = RunLayout(args.run_dir).read_summary()
     except DataError as exc:
         parser.error(str(exc))
-    if not (args.run_dir / "metrics.jsonl").is_file():
-        parser.error(f"{args.run_dir}: not a finished run directory (needs summary.json and metrics.jsonl)")
+    if not RunLayout(args.run_dir).metrics.is_file():
+        parser.error(f"{args.run_dir}: not a finished run directory (needs {SUMMARY} and {METRICS})")
     skills = summary["objective_skills"]
-    lines = read_metrics(args.run_dir / "metrics.jsonl")
+    lines = RunLayout(args.run_dir).read_metrics()
     steps = [int(s) for s in args.steps.split(",") if s] or [summary["steps"]]
     print(f"{args.run_dir}: objective skills {', '.join(skills)}; mean ± std over seeds {summary['seeds']}")
     print(f"{'method':24} {'step':>6} {'loss':>13} {'acc %':>11}  per-seed acc %")

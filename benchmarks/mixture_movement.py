@@ -21,8 +21,7 @@ import numpy as np
 import yaml
 
 from skillit.errors import SkillitError
-from skillit.records.metrics import read_metrics
-from skillit.records.summary import read_summary
+from skillit.records.layout import RunLayout, read_summary
 
 
 def movement(run_dir: Path, summary: dict | None = None) -> dict[str, float]:
@@ -31,10 +30,10 @@ def movement(run_dir: Path, summary: dict | None = None) -> dict[str, float]:
     ``summary``: the run's summary.json when the caller has read it already.
     """
     summary = summary if summary is not None else read_summary(run_dir)
-    training = yaml.safe_load((run_dir / "config.yaml").read_text())["training"]
+    training = yaml.safe_load(RunLayout(run_dir).config.read_text())["training"]
     every, last = int(training["eval_every"]), int(summary["steps"])
     per_run: dict[tuple[str, int], list[dict[str, float]]] = {}
-    for line in read_metrics(run_dir / "metrics.jsonl"):
+    for line in RunLayout(run_dir).read_metrics():
         if line["step"] % every == 0 or line["step"] == last:
             per_run.setdefault((line["method"], int(line["seed"])), []).append(line["weights"])
     out = {}

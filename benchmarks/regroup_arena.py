@@ -38,7 +38,7 @@ import yaml
 
 from skillit.discover.metrics import adjusted_rand, cluster_accuracy
 from skillit.discover.regroup import regroup
-from skillit.records.summary import read_summary
+from skillit.records.layout import read_summary
 from skillit.report.stats import paired_difference
 from skillit.utils.io import atomic_write_text
 

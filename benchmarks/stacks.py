@@ -23,6 +23,8 @@ from pathlib import Path
 
 import torch
 
+from skillit.records.layout import RunLayout
+
 REPO = Path(__file__).resolve().parents[1]
 NI = REPO.parent / "shared" / "data" / "natural_instructions"
 
@@ -106,8 +108,9 @@ def ddp_wall(steps: int) -> dict:
                 check=True, env=env, capture_output=True,
             )
             wall = time.perf_counter() - started
-            summary = json.loads(Path(f"{out}/n{nproc}/summary.json").read_text())
-            record = json.loads(Path(f"{out}/n{nproc}/runs/skill-it__seed0.json").read_text())
+            layout = RunLayout(f"{out}/n{nproc}")
+            summary = layout.read_summary()
+            record = json.loads(layout.record("skill-it", 0).read_text())
             results[f"ranks_{nproc}"] = {"wall_s": wall, "train_seconds": record["train_seconds"],
                                          "eval_seconds": record["eval_seconds"], "world_size": summary["world_size"]}
     return results

@@ -52,6 +52,7 @@ from skillit.errors import (
 )
 from skillit.experiment.search_choices import MODELS, PRIORS, SEARCH_SEED
 from skillit.llm.cli import register as register_llm_commands
+from skillit.records.layout import CONFIG, METRICS, REPORT, SUMMARY, RunLayout, run_id
 from skillit.report.console import err_console, fail, print_error, reports_errors
 from skillit.report.live import LiveView
 from skillit.report.table import comparison_tables, output_width, reference_lines
@@ -93,7 +94,7 @@ def _refuse_torchrun(command: str) -> None:
 
 IMPORT_HELP = ("a module to import first, e.g. one that registers your own policy (repeatable or comma-separated); "
                "besides installed packages, looked for in the config's folder and the current folder; kept in the "
-               "run's config.yaml as imports:")
+               f"run's {CONFIG} as imports:")
 
 
 def _import_modules(values: list[str] | None, config_path: Path | None) -> list[str]:
@@ -144,9 +145,9 @@ def run(
                 raise SkillitError("give either CONFIG or --resume DIR, not both (the run directory holds its config)")
             if overwrite:
                 raise SkillitError("--resume continues the run in the folder and --overwrite deletes it: give one of them")
-            cfg_path = resume / "config.yaml"
+            cfg_path = RunLayout(resume).config
             if not cfg_path.is_file():
-                what = "is not a folder" if not resume.is_dir() else "has no config.yaml (it is not a run directory)"
+                what = "is not a folder" if not resume.is_dir() else f"has no {CONFIG} (it is not a run directory)"
                 raise CheckpointError(f"nothing to resume: {str(resume)!r} {what}; start a run there with: skillit "
                                       f"run CONFIG --out {shlex.quote(str(resume))}")
             added = _import_modules(imports, cfg_path)
@@ -246,9 +247,9 @@ def _print_results(cfg, summary: dict, out_dir: Path) -> None:
         console.print(f"graph of {method}: {cost.get('method')} ({cost.get('source')}), {cost.get('train_steps')} "
                       f"train steps{seeds_note(cost)}, {cost.get('eval_examples')} evaluated examples",
                       highlight=False, markup=False)
-    console.print(f"wall time {summary['wall_seconds']:.0f} s; results in {out_dir}/ (summary.json, metrics.jsonl, *.png)",
+    console.print(f"wall time {summary['wall_seconds']:.0f} s; results in {out_dir}/ ({SUMMARY}, {METRICS}, *.png)",
                   markup=False, highlight=False)
-    _plain(f"report: {out_dir / 'report.html'}")
+    _plain(f"report: {RunLayout(out_dir).report}")
 
 
 @app.command()
@@ -516,7 +517,7 @@ def search(
         return
     console.print(f"[bold]test[/]: {plan.method} against stratified on seeds {plan.config.seeds}, which the search "
                   "never saw")
-    test_ids = [f"{method}__seed{seed}" for method in ("stratified", plan.method) for seed in plan.config.seeds]
+    test_ids = [run_id(method, seed) for method in ("stratified", plan.method) for seed in plan.config.seeds]
     test_dir = test_out if test_out is not None else default_test_dir(plan, out_dir)
     with _interrupted(test_dir, again), LiveView(console, test_ids, plan.config.training.steps) as view:
         outcome = held_out_phase(plan, out_dir, outcome, config_dir=path.parent, jobs=n_jobs, progress=view.progress,
@@ -534,7 +535,7 @@ def _command_line(fallback: str) -> str:
 
 
 def _run_ids(cfg) -> list[str]:
-    return [f"{method}__seed{seed}" for method in cfg.methods for seed in cfg.seeds]
+    return [run_id(method, seed) for method in cfg.methods for seed in cfg.seeds]
 
 
 def _concentration(text: str) -> tuple[float, float]:
@@ -673,7 +674,7 @@ register_discover_commands(app)  # discover, regroup, profile (skillit.discover.
 @reports_errors
 def report(
     run_dirs: list[Path] = typer.Argument(..., help="one or more run directories (the --out of `skillit run`)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="the HTML file (default: FIRST_RUN_DIR/report.html)"),
+    out: Optional[Path] = typer.Option(None, "--out", help=f"the HTML file (default: FIRST_RUN_DIR/{REPORT})"),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="also write TensorBoard events (RUN_DIR/tensorboard)"),
 ) -> None:
     """Write one self-contained report.html for run directories (several: a comparison)."""
@@ -683,7 +684,7 @@ def report(
     path = write_report(run_dirs, out)
     written = [write_tensorboard(run_dir) for run_dir in run_dirs] if tensorboard else []
     for run_dir, logdirs in zip(run_dirs, written):
-        _plain(f"tensorboard: {len(logdirs)} run(s); view with: tensorboard --logdir {run_dir / 'tensorboard'}")
+        _plain(f"tensorboard: {len(logdirs)} run(s); view with: tensorboard --logdir {RunLayout(run_dir).tensorboard_dir}")
     _plain(f"report: {path}")
 
 
@@ -697,7 +698,7 @@ def tensorboard_events(
     from skillit.report.loggers import write_tensorboard
 
     written = write_tensorboard(run_dir, logdir)
-    _plain(f"{len(written)} run(s) written; view with: tensorboard --logdir {logdir or run_dir / 'tensorboard'}")
+    _plain(f"{len(written)} run(s) written; view with: tensorboard --logdir {logdir or RunLayout(run_dir).tensorboard_dir}")
 
 
 def _plain(line: str) -> None:

@@ -6,8 +6,9 @@ import math
 import pytest
 
 from skillit.errors import DataError
+from skillit.records.layout import read_summary
 from skillit.records.metrics import RunRecord, finite_or_none, read_metrics, write_metrics
-from skillit.records.summary import divergence_warnings, read_summary, steps_to_target, summarize
+from skillit.records.summary import divergence_warnings, steps_to_target, summarize
 
 
 def record(step, losses, accuracies, weights=None):

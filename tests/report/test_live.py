@@ -4,7 +4,8 @@ import io
 
 from rich.console import Console
 
-from skillit.report.live import LiveView, split_run_id
+from skillit.records.layout import parse_run_id
+from skillit.report.live import LiveView
 
 
 class Clock:
@@ -23,8 +24,8 @@ def plain_view(interval=30.0):
     return view, out, clock
 
 
-def test_split_run_id():
-    assert split_run_id("skill-it__seed12") == ("skill-it", "12") and split_run_id("graph") == ("graph", "")
+def test_parse_run_id():
+    assert parse_run_id("skill-it__seed12") == ("skill-it", "12") and parse_run_id("graph") == ("graph", "")
 
 
 def test_not_a_terminal_prints_plain_lines_every_interval_with_method_seed_step_and_eta():

@@ -24,6 +24,7 @@ from skillit.model.tokenizer import Tokenizer
 from skillit.policy.base import EvalResult, MixingPolicy, PolicyContext
 from skillit.policy.registry import build_policy
 from skillit.policy.static import Stratified
+from skillit.records.layout import run_id
 from skillit.skills.example import Example
 from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import GeneratedSource
@@ -35,6 +36,8 @@ from skillit.utils.checkpoint import atomic_torch_save
 
 # (run id, steps done: int) as a run advances, or (run id, {step, losses, weights}) at each evaluation
 ProgressFn = Callable[[str, Any], None]
+# the "method" of a seed's warm-start pre-training in progress reports: run_id(WARM_START_RUN, seed)
+WARM_START_RUN = "warm-start"
 
 
 class StepProgress(TrainerCallback):
@@ -383,7 +386,7 @@ def warm_start(config: ExperimentConfig, seed: int, path: Path, progress: Progre
         warmup_steps=min(settings["warmup_steps"], ws.steps // 10),
     )
     result = train(model, tokenizer, skills, Stratified(), TrainConfig(seed=seed, **settings),
-                   callbacks=[StepProgress(f"warm-start__seed{seed}", progress)])
+                   callbacks=[StepProgress(run_id(WARM_START_RUN, seed), progress)])
     payload = {"model": model.state_dict(), "records": result.records, "steps": result.steps,
                "train_seconds": result.train_seconds, "eval_seconds": result.eval_seconds}
     atomic_torch_save(path, payload)

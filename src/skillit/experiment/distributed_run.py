@@ -29,6 +29,7 @@ import torch
 from skillit.errors import CheckpointError, SkillitError
 from skillit.experiment.config import ExperimentConfig, load_config, resolve_config_path
 from skillit.experiment.runner import apply_overrides, run_experiment
+from skillit.records.layout import CONFIG, METRICS, SUMMARY, RunLayout
 from skillit.trainer.distributed import (
     ProcessGroup,
     cpu_threads_per_rank,
@@ -78,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume is not None:
             if args.config is not None:
                 raise SkillitError("give either CONFIG or --resume DIR, not both (the run directory holds its config)")
-            if not (args.resume / "config.yaml").is_file():
-                raise CheckpointError(f"nothing to resume in {str(args.resume)!r}: it has no config.yaml")
-            config = load_config(args.resume / "config.yaml")
+            if not RunLayout(args.resume).config.is_file():
+                raise CheckpointError(f"nothing to resume in {str(args.resume)!r}: it has no {CONFIG}")
+            config = load_config(RunLayout(args.resume).config)
             config_dir, out = args.resume, args.resume
         else:
             path = resolve_config_path(args.config or "lego-demo")
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
         return 2
     if summary is not None:
-        print(f"results in {out}/ (summary.json, metrics.jsonl)", flush=True)
+        print(f"results in {out}/ ({SUMMARY}, {METRICS})", flush=True)
     return 0
 
 

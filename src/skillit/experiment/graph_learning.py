@@ -43,6 +43,7 @@ from skillit.graph.diagnostics import compare_graphs, density
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.graph.uncertainty import edge_uncertainty
 from skillit.graph_learners import GraphLearner, get_learner
+from skillit.records.layout import RunLayout, warm_start_file
 from skillit.report.graph_plots import draw_graph, plot_heatmap
 from skillit.tasks import get_task, parse_task_params
 from skillit.utils.checkpoint import load_checkpoint
@@ -176,7 +177,7 @@ def _learn_one(
     builder: Callable[[], torch.nn.Module] = partial(build_model, config, tokenizer, block_size, seed)
     warm_cost: dict[str, Any] | None = None
     if config.warm_start is not None:
-        path = (Path(warm_start_dir) / f"seed{seed}.pt" if warm_start_dir is not None
+        path = (Path(warm_start_dir) / warm_start_file(seed) if warm_start_dir is not None
                 else out / "work" / f"warm_start_seed{seed}.pt")
         if not path.is_file():
             warm_cost = warm_start(config, seed, path)
@@ -413,7 +414,7 @@ def file_graph_costs(config: ExperimentConfig, config_dir: Path | None) -> dict[
 def shared_graph_dir(config: ExperimentConfig) -> Path:
     """Where ``skillit graph CONFIG`` writes without --out or --seed: ``runs/<name>/graph`` (the graph folder of
     the run directory ``skillit run CONFIG`` uses by default)."""
-    return Path("runs") / config.name / "graph"
+    return RunLayout(Path("runs") / config.name).graph_dir
 
 
 def reuse_shared_graph(config: ExperimentConfig, graph_dir: Path) -> Path | None:
@@ -460,11 +461,11 @@ def prepare_graphs(
         if progress is not None:
             progress(done, planned + runs_total)
 
-    graph_dir = Path(out) / "graph"
+    graph_dir = RunLayout(out).graph_dir
     reused = reuse_shared_graph(config, graph_dir)
     # the runner's own warm-start folder (RunDirectory.warm_start_path): a learner seed that is also a run seed
     # shares the warm model with the runs
-    warm = Path(out) / "warm_start" if config.warm_start is not None else None
+    warm = RunLayout(out).warm_start_dir if config.warm_start is not None else None
     graph = learn_graph(config, graph_dir, jobs=jobs, progress=report, warm_start_dir=warm)
     cost = {**graph.provenance["cost"], "method": graph.provenance["method"], "source": "learned",
             "path": str(graph_dir / GRAPH_FILE)}

@@ -55,7 +55,7 @@ from skillit.experiment.build import build_skillset, build_tokenizer, task_skill
 from skillit.experiment.config import ExperimentConfig
 from skillit.experiment.runner import apply_overrides, run_experiment
 from skillit.experiment.search_choices import FEATURES, MODELS, PRIORS, SEARCH_SEED
-from skillit.records.metrics import read_metrics
+from skillit.records.layout import RunLayout
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import mean_tokens_per_example
 from skillit.utils.io import atomic_write_json
@@ -272,10 +272,11 @@ def plan_search(config: ExperimentConfig, *, trials: int = 24, model: str = "log
 def stratified_mixture(folder: Path, seed: int, skills: list[str]) -> np.ndarray:
     """The mixture the stratified run of ``folder`` trained on at ``seed`` (its first record's weights); (k,).
     Uniform, or uniform over the target's neighbours where the config gives stratified a graph."""
-    for record in read_metrics(folder / "metrics.jsonl"):
+    layout = RunLayout(folder)
+    for record in layout.read_metrics():
         if record.get("method") == "stratified" and record.get("seed") == seed:
             return np.array([float(record["weights"].get(skill, 0.0)) for skill in skills])
-    raise DataError(f"{folder / 'metrics.jsonl'}: no record of the stratified run at seed {seed}")
+    raise DataError(f"{layout.metrics}: no record of the stratified run at seed {seed}")
 
 
 def _phase(config: ExperimentConfig, out: Path, config_dir: Path | None, jobs: int,

@@ -1,6 +1,7 @@
-"""The run directory as one object: its layout, its lock, its manifest and the checks that make resume safe.
+"""The writable run directory: its creation, its lock, its manifest and the checks that make resume safe.
 
-Layout (every path a :class:`RunDirectory` property or method, so no caller spells a file name)::
+Layout (the names and paths are :mod:`skillit.records.layout`'s, which readers use without the lock; every
+path here is a :class:`RunDirectory` property or method, so no caller spells a file name)::
 
     config.yaml                 the resolved configuration (written once, at creation; never on resume)
     manifest.json               written once at creation, never rewritten: the config, its hash, each
@@ -58,9 +59,23 @@ from typing import Any
 
 from skillit.errors import CheckpointError, OutputError, SkillitError
 from skillit.experiment.config import dump_config
+from skillit.records.layout import (
+    CHECKPOINTS,
+    CONFIG,
+    DRAWS,
+    GRAPH,
+    LOCK,
+    MANIFEST,
+    METRICS,
+    PLOTS,
+    REPORT,
+    RUNS,
+    SUMMARY,
+    TENSORBOARD,
+    WARM_START,
+    RunLayout,
+)
 from skillit.records.metrics import RunRecord
-from skillit.report.html import REPORT_FILE
-from skillit.report.loggers import TENSORBOARD_DIR
 from skillit.trainer.loop import CHECKPOINT_NAME
 from skillit.utils.checkpoint import load_checkpoint
 from skillit.utils.io import (
@@ -70,13 +85,7 @@ from skillit.utils.io import (
 )
 from skillit.utils.machine import machine_fingerprint
 
-CONFIG = "config.yaml"
-MANIFEST = "manifest.json"
-LOCK = ".skillit.lock"
-RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH = "runs", "checkpoints", "draws", "warm_start", "graph"
-METRICS, SUMMARY = "metrics.jsonl", "summary.json"
-PLOTS = ("accuracy.png", "bits.png", "loss.png", "weights.png")
-REPORTS = (REPORT_FILE, TENSORBOARD_DIR)  # derived from the results: cleared with them
+REPORTS = (REPORT, TENSORBOARD)  # derived from the results: cleared with them
 #: everything a run writes; a folder holding only these names is a run directory
 LAYOUT = frozenset({CONFIG, MANIFEST, LOCK, RUNS, CHECKPOINTS, DRAWS, WARM_START, GRAPH, METRICS, SUMMARY, *PLOTS,
                     *REPORTS})
@@ -85,7 +94,7 @@ RESULTS = (RUNS, CHECKPOINTS, DRAWS, WARM_START, METRICS, SUMMARY, *PLOTS, *REPO
 #: what ``--overwrite`` deletes: everything a run writes except the lock (which must stay: see ``close``)
 REPLACED = (CONFIG, MANIFEST, GRAPH, *RESULTS)
 #: what a graph folder holds (``skillit graph --out DIR``, a run's ``graph/``): what its --overwrite deletes
-GRAPH_WRITTEN = ("graph.json", "graph_heatmap.png", "graph_drawing.png", "work", REPORT_FILE)
+GRAPH_WRITTEN = ("graph.json", "graph_heatmap.png", "graph_drawing.png", "work", REPORT)
 MANIFEST_FORMAT = 1
 # keys a resume may narrow (a subset of the original methods or seeds): every other key must be equal
 NARROWABLE = ("methods", "seeds")
@@ -171,6 +180,7 @@ class RunDirectory:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.layout = RunLayout(self.path)  # the names and paths, read-only
         self._lock_fd: int | None = None
         self._manifest: dict[str, Any] | None = None
         #: True when this run continues the run the folder held (claim found the same config, or --resume)
@@ -179,43 +189,39 @@ class RunDirectory:
     # ---- layout ---------------------------------------------------------------------------------
     @property
     def config_path(self) -> Path:
-        return self.path / CONFIG
+        return self.layout.config
 
     @property
     def manifest_path(self) -> Path:
-        return self.path / MANIFEST
+        return self.layout.manifest
 
     @property
     def runs_dir(self) -> Path:
-        return self.path / RUNS
+        return self.layout.runs_dir
 
     @property
     def graph_dir(self) -> Path:
-        return self.path / GRAPH
+        return self.layout.graph_dir
 
     @property
     def metrics_path(self) -> Path:
-        return self.path / METRICS
+        return self.layout.metrics
 
     @property
     def summary_path(self) -> Path:
-        return self.path / SUMMARY
-
-    @staticmethod
-    def run_id(method: str, seed: int) -> str:
-        return f"{method}__seed{seed}"
+        return self.layout.summary
 
     def record_path(self, method: str, seed: int) -> Path:
-        return self.runs_dir / f"{self.run_id(method, seed)}.json"
+        return self.layout.record(method, seed)
 
     def checkpoint_dir(self, method: str, seed: int) -> Path:
-        return self.path / CHECKPOINTS / self.run_id(method, seed)
+        return self.layout.checkpoint_dir(method, seed)
 
     def draws_path(self, method: str, seed: int) -> Path:
-        return self.path / DRAWS / f"{self.run_id(method, seed)}.jsonl"
+        return self.layout.draws(method, seed)
 
     def warm_start_path(self, seed: int) -> Path:
-        return self.path / WARM_START / f"seed{seed}.pt"
+        return self.layout.warm_start(seed)
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -471,7 +477,7 @@ class RunDirectory:
         if others:
             shown = [f"{key} ({_lookup(theirs, key)!r} → {_lookup(ours, key)!r})" for key in others[:4]]
             text += "; so do " + ", ".join(shown) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
-        return (text, "resume with the configuration the run started with (its manifest.json keeps it), or start a "
+        return (text, f"resume with the configuration the run started with (its {MANIFEST} keeps it), or start a "
                 "new run with --out")
 
     # ---- finished runs and checkpoints ----------------------------------------------------------

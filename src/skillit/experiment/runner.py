@@ -35,6 +35,7 @@ from skillit.errors import (
     pydantic_details,
 )
 from skillit.experiment.build import (
+    WARM_START_RUN,
     ProgressFn,
     StepProgress,
     build_method,
@@ -56,6 +57,7 @@ from skillit.experiment.config import MAX_SEED, MAX_STEPS, ExperimentConfig, imp
 from skillit.experiment.graph_learning import graph_difference, prepare_graphs, uses_learned_graph
 from skillit.experiment.run_dir import RunDirectory, claim_graph_folder, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
+from skillit.records.layout import run_id
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import divergence_warnings, epochs_per_skill, summarize
 from skillit.report.html import write_report
@@ -86,7 +88,7 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        return f"{self.method}__seed{self.seed}"
+        return run_id(self.method, self.seed)
 
 
 def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: ProcessGroup | None = None) -> RunRecord:
@@ -341,13 +343,12 @@ def _run_in(
     if run_dir.continued:  # every finished run and checkpoint checked against the manifest before any work
         for method in config.methods:
             for seed in config.seeds:
-                run_id = run_dir.run_id(method, seed)
                 finished = run_dir.finished_record(method, seed, config.training.steps)
                 if finished is not None:
-                    done[run_id] = finished
+                    done[run_id(method, seed)] = finished
                 elif config.training.checkpoint_every and run_dir.check_checkpoint(
                         method, seed, dataclasses.asdict(train_config(config, seed))):
-                    resumable.add(run_id)
+                    resumable.add(run_id(method, seed))
         if notify is not None and main:
             notify(continued_note(out, len(config.methods) * len(config.seeds), len(done), len(resumable),
                                   bool(config.training.checkpoint_every)))
@@ -385,23 +386,23 @@ def _run_in(
     if config.warm_start is not None:
         total += len(config.seeds) * config.warm_start.steps
         for seed in config.seeds:
-            steps_done[f"warm-start__seed{seed}"] = 0
+            steps_done[run_id(WARM_START_RUN, seed)] = 0
 
-    def report(run_id: str, step: int | dict[str, Any]) -> None:
+    def report(name: str, step: int | dict[str, Any]) -> None:
         if on_event is not None:
-            on_event(run_id, step if isinstance(step, dict) else {"step": step})
+            on_event(name, step if isinstance(step, dict) else {"step": step})
         if isinstance(step, dict):  # an evaluation event (see StepProgress.on_evaluate)
             return
-        steps_done[run_id] = step
+        steps_done[name] = step
         if progress is not None:
             progress(sum(steps_done.values()), total)
 
     def finish(record: RunRecord) -> None:
-        run_id = f"{record.method}__seed{record.seed}"
+        name = run_id(record.method, record.seed)
         if main:
             run_dir.save_record(record)
-        done[run_id] = record
-        report(run_id, config.training.steps)
+        done[name] = record
+        report(name, config.training.steps)
 
     report(specs[0].run_id, steps_done[specs[0].run_id])
     if config.warm_start is not None:  # once per seed, shared by every method; kept for --resume
@@ -411,7 +412,7 @@ def _run_in(
             if path.is_file():
                 saved = load_checkpoint(path)
                 warm_costs.append({"seed": seed, "steps": saved["steps"], "train_seconds": saved["train_seconds"]})
-                report(f"warm-start__seed{seed}", config.warm_start.steps)
+                report(run_id(WARM_START_RUN, seed), config.warm_start.steps)
             else:
                 missing.append((config, seed, str(path)))
         if main:  # a small single-process pre-training; other ranks wait for the files
@@ -428,7 +429,7 @@ def _run_in(
         for spec in todo:
             ref = references[spec.method]
             if ref is not None:
-                spec.reference_records = done[f"{ref}__seed{spec.seed}"].records
+                spec.reference_records = done[run_id(ref, spec.seed)].records
         if distributed:
             for spec in todo:
                 finish(run_one(spec, report, group=group))

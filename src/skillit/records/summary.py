@@ -35,42 +35,13 @@ mixture, so a result is read beside its epochs.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from skillit.errors import DataError
 from skillit.records.metrics import RunRecord
-
-SUMMARY_FILE = "summary.json"
-
-
-def read_summary(run_dir: str | Path) -> dict[str, Any]:
-    """The ``summary.json`` of a finished run directory, checked to be a skillit summary (a ``methods`` map).
-
-    Every reader of a finished run (``skillit report``, ``skillit compare``, the benchmark scripts) goes
-    through here, so a missing or broken summary reads the same everywhere: the path, what is wrong, and
-    how to get a finished run directory.
-    """
-    folder = Path(run_dir)
-    path = folder / SUMMARY_FILE
-    if not path.is_file():
-        raise DataError(
-            f"{str(folder)!r} is not a finished run directory: it has no {SUMMARY_FILE} (give the --out "
-            "directory of a `skillit run` or `skillit bench` that has finished, or finish it with "
-            "`skillit run --resume DIR`)"
-        )
-    try:
-        summary = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not a skillit summary (not JSON: {exc.msg}, line {exc.lineno})") from None
-    if not isinstance(summary, dict) or not isinstance(summary.get("methods"), dict):
-        raise DataError(f"{path}: not a skillit summary (no 'methods' map); was it written by `skillit run`?")
-    return summary
 
 
 def steps_to_target(records: Sequence[dict[str, Any]], skills: Sequence[str], target_loss: float | None) -> int | None:

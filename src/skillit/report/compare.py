@@ -66,7 +66,6 @@ Per benchmark and method, with n seeds:
 from __future__ import annotations
 
 import io
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,12 +73,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from scipy import stats
 
 from skillit.errors import DataError, did_you_mean
+from skillit.records.layout import CONFIG, MANIFEST, RunLayout
 from skillit.records.metrics import read_metrics
-from skillit.records.summary import BITS_PER_NAT, SUMMARY_FILE, read_summary
+from skillit.records.summary import BITS_PER_NAT
 from skillit.report.stats import PairedDifference, verdict
 from skillit.report.stats import paired_difference as seed_difference
 from skillit.utils.io import atomic_write_bytes, atomic_write_text
@@ -127,12 +126,13 @@ class BenchmarkRuns:
 def load_run_dir(path: str | Path) -> BenchmarkRuns:
     """Read a finished run directory (``summary.json`` and, when present, ``metrics.jsonl``)."""
     folder = Path(path)
-    summary = read_summary(folder)
-    summary_path = folder / SUMMARY_FILE
-    manifest = _read_manifest(folder)
+    layout = RunLayout(folder)
+    summary = layout.read_summary()
+    summary_path = layout.summary
+    manifest = layout.read_manifest()
     machine = manifest.get("machine")  # None: a directory made before the machine was recorded
     methods_data = summary["methods"]
-    signals = _signal_seconds(folder / "metrics.jsonl")
+    signals = _signal_seconds(layout.metrics)
     graph_cost = summary.get("graph_cost") or {}
     offline_cost = summary.get("offline_cost") or {}
     target_loss = summary.get("target_loss")
@@ -172,32 +172,12 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
     )
 
 
-def _read_manifest(folder: Path) -> Mapping[str, Any]:
-    """``manifest.json`` of a run directory, read once ({} when absent)."""
-    path = folder / "manifest.json"
-    if not path.is_file():
-        return {}
-    try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        manifest = None
-    if not isinstance(manifest, Mapping):
-        raise DataError(f"{path}: not a skillit run manifest")
-    return manifest
-
-
 def _setup(folder: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """What must agree before two directories merge: the set-up sections of ``config.yaml`` and the data
     files' fingerprints of ``manifest.json`` (each absent when its file is)."""
     setup: dict[str, Any] = {}
-    path = folder / "config.yaml"
-    if path.is_file():
-        try:
-            config = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise DataError(f"{path}: not readable YAML ({exc})") from None
-        if not isinstance(config, Mapping):
-            raise DataError(f"{path}: not a skillit run config (a mapping at the top level)")
+    config = RunLayout(folder).read_config()
+    if config is not None:
         setup.update({key: config[key] for key in SETUP_SECTIONS if key in config})
     fingerprint = manifest.get("data_fingerprint")
     if fingerprint:
@@ -251,7 +231,7 @@ def merge_benchmarks(
                                 f"{other.steps}; only runs of the same set-up can share a leaderboard")
             different = _first_difference(first.setup, other.setup, "")
             if different:
-                where = "manifest.json" if different.startswith("data_fingerprint") else "config.yaml"
+                where = MANIFEST if different.startswith("data_fingerprint") else CONFIG
                 raise DataError(f"benchmark {name!r}: {first.path} and {other.path} ran different set-ups "
                                 f"({where} field {different!r}); compare them as separate benchmarks by "
                                 "giving each its own name")

@@ -31,14 +31,13 @@ import yaml
 from skillit.errors import DataError
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.graph.uncertainty import EdgeUncertainty, uncertainty_of
-from skillit.records.metrics import RunRecord, read_metrics
-from skillit.records.summary import BITS_PER_NAT, read_summary
+from skillit.records.layout import ACCURACY_PLOT, BITS_PLOT, CONFIG, LOSS_PLOT, METRICS, REPORT, SUMMARY, RunLayout
+from skillit.records.metrics import RunRecord
+from skillit.records.summary import BITS_PER_NAT
 from skillit.report.graph_plots import graph_lines, heatmap_figure, seeds_note
 from skillit.report.plots import _pyplot, metric_figure, weights_figure
 from skillit.report.stats import BASELINE, CONFIDENCE, PairedDifference, clear_best, difference_to_baseline
 from skillit.utils.io import atomic_write_text
-
-REPORT_FILE = "report.html"
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:1.5em auto;max-width:1280px;
@@ -78,12 +77,12 @@ class RunContents:
 def load_run_directory(path: str | Path) -> RunContents:
     """Read ``summary.json``, ``metrics.jsonl``, ``config.yaml`` and ``graph/graph.json`` of a finished run."""
     root = Path(path)
-    summary = read_summary(root)
-    metrics_path = root / "metrics.jsonl"
-    if not metrics_path.is_file():
-        raise DataError(f"{str(root)!r} has summary.json but no metrics.jsonl; rerun or --resume the run")
+    layout = RunLayout(root)
+    summary = layout.read_summary()
+    if not layout.metrics.is_file():
+        raise DataError(f"{str(root)!r} has {SUMMARY} but no {METRICS}; rerun or --resume the run")
     grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for line in read_metrics(metrics_path):
+    for line in layout.read_metrics():
         grouped.setdefault((line["method"], int(line["seed"])), []).append(
             {k: v for k, v in line.items() if k not in ("method", "seed")}
         )
@@ -95,10 +94,10 @@ def load_run_directory(path: str | Path) -> RunContents:
         last = records[-1]
         runs.append(RunRecord(method, seed, {}, records, int(last.get("step", 0)), float(last.get("train_seconds") or 0.0),
                               float(last.get("eval_seconds") or 0.0), int(last.get("eval_examples") or 0)))
-    config_path = root / "config.yaml"
-    config_text = config_path.read_text() if config_path.is_file() else "(no config.yaml in the run directory)"
+    config_path = layout.config
+    config_text = config_path.read_text() if config_path.is_file() else f"(no {CONFIG} in the run directory)"
     # a graph learned by this run, else one learned by `skillit graph` and given as a file (its cost is recorded)
-    candidates = [root / "graph" / "graph.json"] + [
+    candidates = [layout.graph_dir / "graph.json"] + [
         Path(cost["source"]) for cost in (summary.get("graph_cost") or {}).values()
         if isinstance(cost, dict) and str(cost.get("source", "")).endswith(".json")
     ]
@@ -172,7 +171,7 @@ def _png_tag(data: bytes, alt: str, caption: str | None) -> str:
 def _img_or_file(run: RunContents, name: str, make, alt: str, caption: str | None = None) -> str:
     """The run directory's own ``name`` PNG (``plot_run`` draws it from the same records) when it is not older
     than ``metrics.jsonl``, else a freshly drawn figure: the report then costs one drawing less per figure."""
-    path, metrics = run.path / name, run.path / "metrics.jsonl"
+    path, metrics = run.path / name, RunLayout(run.path).metrics
     if path.is_file() and metrics.is_file() and path.stat().st_mtime >= metrics.stat().st_mtime:
         return _png_tag(path.read_bytes(), alt, caption)
     return _img(make(), alt, caption)
@@ -408,17 +407,17 @@ def _curves(run: RunContents) -> str:
     methods = list(dict.fromkeys(r.method for r in run.runs))
     if run.summary.get("whole_text"):  # whole-text targets: bits per token, not an accuracy that stays at 0
         second = ["<h3>Bits per token per skill</h3>",
-                  _img_or_file(run, "bits.png", lambda: metric_figure(run.runs, "losses", "bits per token",
+                  _img_or_file(run, BITS_PLOT, lambda: metric_figure(run.runs, "losses", "bits per token",
                                                                      scale=BITS_PER_NAT),
                                "per-skill bits per token curves",
                                "loss ÷ ln 2; mean over seeds, band ±1 std (the targets are whole texts: no accuracy)")]
     else:
         second = ["<h3>Accuracy per skill</h3>",
-                  _img_or_file(run, "accuracy.png", lambda: metric_figure(run.runs, "accuracies", "exact-match accuracy"),
+                  _img_or_file(run, ACCURACY_PLOT, lambda: metric_figure(run.runs, "accuracies", "exact-match accuracy"),
                                "per-skill accuracy curves", "mean over seeds, band ±1 std")]
     return "".join([
         "<h3>Loss per skill</h3>",
-        _img_or_file(run, "loss.png", lambda: metric_figure(run.runs, "losses", "answer loss"), "per-skill loss curves",
+        _img_or_file(run, LOSS_PLOT, lambda: metric_figure(run.runs, "losses", "answer loss"), "per-skill loss curves",
                      "mean over seeds, band ±1 std; one panel per evaluation skill"),
         *second,
         "<h3>Mixture over time</h3>",
@@ -464,7 +463,7 @@ def run_section(run: RunContents, *, anchor: str = "run") -> str:
         parts += ["<h3>Learned skills graph</h3>", _graph_section(run.graph, run.path)]
     parts += ["<h3>Time and overhead</h3>", _time_section(run),
               "<h3>Resolved config</h3>", f"<pre>{_e(_shown_config(run))}</pre>",
-              '<p class="muted">paths relative to the run folder; its config.yaml holds them in full</p>']
+              f'<p class="muted">paths relative to the run folder; its {CONFIG} holds them in full</p>']
     return "\n".join(parts)
 
 
@@ -540,7 +539,7 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], out: str | Path | 
     """
     dirs = [run_dirs] if isinstance(run_dirs, (str, Path)) else list(run_dirs)
     runs = [load_run_directory(path) for path in dirs]
-    path = Path(out) if out is not None else Path(dirs[0]) / REPORT_FILE
+    path = Path(out) if out is not None else Path(dirs[0]) / REPORT
     return atomic_write_text(path, render_report(runs))
 
 
@@ -556,7 +555,7 @@ def write_graph_report(graph: SkillsGraph, out_dir: str | Path, *, title: str | 
         rows = [[_e(name_i)] + [f"{matrix[i, j]:.3g}" for j in range(m)] for i, name_i in enumerate(graph.train_skills)]
         heading = "Matrix (the stable graph the policies use)" if uncertainty_of(graph) is not None else "Matrix"
         parts += [f"<h3>{heading}</h3>", _table(["train \\ eval", *graph.eval_skills], rows, css="graph-matrix")]
-    return atomic_write_text(Path(out_dir) / REPORT_FILE, _page(f"skillit graph report: {name}", "\n".join(parts)))
+    return atomic_write_text(Path(out_dir) / REPORT, _page(f"skillit graph report: {name}", "\n".join(parts)))
 
 
-__all__ = ["REPORT_FILE", "RunContents", "load_run_directory", "render_report", "write_graph_report", "write_report"]
+__all__ = ["RunContents", "load_run_directory", "render_report", "write_graph_report", "write_report"]

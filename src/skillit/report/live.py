@@ -27,6 +27,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from skillit.records.layout import parse_run_id
+
 DEFAULT_INTERVAL = 30.0  # seconds between plain progress lines (SKILLIT_PROGRESS_SECONDS overrides)
 
 
@@ -35,12 +37,6 @@ def _clock_text(seconds: float | None) -> str:
         return "?"
     seconds = round(max(0.0, seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def split_run_id(run_id: str) -> tuple[str, str]:
-    """``"skill-it__seed0"`` → ``("skill-it", "0")``; an id without a seed part → ``(run_id, "")``."""
-    method, _, seed = run_id.rpartition("__seed")
-    return (method, seed) if method else (run_id, "")
 
 
 @dataclass
@@ -59,11 +55,11 @@ class RunState:
 
     @property
     def method(self) -> str:
-        return split_run_id(self.run_id)[0]
+        return parse_run_id(self.run_id)[0]
 
     @property
     def seed(self) -> str:
-        return split_run_id(self.run_id)[1]
+        return parse_run_id(self.run_id)[1]
 
     @property
     def done(self) -> bool:
@@ -250,4 +246,4 @@ class LiveView:
             self._print(f"finished: {self.overall_text()}")
 
 
-__all__ = ["LiveView", "RunState", "split_run_id"]
+__all__ = ["LiveView", "RunState"]

@@ -26,10 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from skillit.errors import ConfigError, DataError
-from skillit.records.metrics import read_metrics
+from skillit.records.layout import METRICS, RunLayout, run_id
 from skillit.trainer.loop import TrainerCallback
-
-TENSORBOARD_DIR = "tensorboard"  # RUN_DIR/tensorboard/METHOD__seedS: write_tensorboard's default
 
 
 def scalars_of(record: Mapping[str, Any]) -> Iterator[tuple[str, float]]:
@@ -102,21 +100,21 @@ def write_tensorboard(run_dir: str | Path, log_dir: str | Path | None = None) ->
     delete ``log_dir`` first to start clean.
     """
     root = Path(run_dir)
-    metrics = root / "metrics.jsonl"
-    if not metrics.is_file():
-        raise DataError(f"{str(root)!r} has no metrics.jsonl: give the directory of a finished `skillit run`")
-    out = Path(log_dir) if log_dir is not None else root / TENSORBOARD_DIR
+    layout = RunLayout(root)
+    if not layout.metrics.is_file():
+        raise DataError(f"{str(root)!r} has no {METRICS}: give the directory of a finished `skillit run`")
+    out = Path(log_dir) if log_dir is not None else layout.tensorboard_dir
     runs: dict[str, list[dict[str, Any]]] = {}
-    for line in read_metrics(metrics):
-        runs.setdefault(f"{line['method']}__seed{line['seed']}", []).append(line)
+    for line in layout.read_metrics():
+        runs.setdefault(run_id(line["method"], line["seed"]), []).append(line)
     written = []
-    for run_id, records in runs.items():
-        logger = TensorBoardLogger(out / run_id)
+    for name, records in runs.items():
+        logger = TensorBoardLogger(out / name)
         for record in records:
             logger.on_evaluate(record)
         logger.on_train_end()
-        written.append(out / run_id)
+        written.append(out / name)
     return written
 
 
-__all__ = ["TENSORBOARD_DIR", "TensorBoardLogger", "WandbLogger", "scalars_of", "write_tensorboard"]
+__all__ = ["TensorBoardLogger", "WandbLogger", "scalars_of", "write_tensorboard"]

@@ -24,10 +24,7 @@ import numpy as np
 
 from skillit.errors import DataError, PolicyError
 from skillit.policy.doremi import average_mixture
-from skillit.records.metrics import read_metrics
-from skillit.records.summary import read_summary
-
-METRICS_FILE = "metrics.jsonl"
+from skillit.records.layout import RunLayout
 
 
 @dataclass(frozen=True)
@@ -58,17 +55,18 @@ def run_mixtures(run_dir: str | Path, methods: Sequence[str] | None = None) -> d
     first evaluation) is refused too, naming the seed.
     """
     folder = Path(run_dir)
-    summary = read_summary(folder)
+    layout = RunLayout(folder)
+    summary = layout.read_summary()
     known = list(summary["methods"])
     chosen = list(methods) if methods else known
     unknown = [name for name in chosen if name not in known]
     if unknown:
         raise DataError(f"{str(folder)!r} has no method {unknown[0]!r}: its methods are {', '.join(known)}")
-    path = folder / METRICS_FILE
+    path = layout.metrics
     if not path.is_file():
         raise DataError(f"{str(path)!r} is missing: the run directory's records are needed for its mixtures")
     runs: dict[tuple[str, int], list[dict]] = {}
-    for line in read_metrics(path):
+    for line in layout.read_metrics():
         if line.get("method") in chosen:
             runs.setdefault((line["method"], int(line["seed"])), []).append(line)
     out = {}

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from skillit.records.layout import ACCURACY_PLOT, BITS_PLOT, LOSS_PLOT, WEIGHTS_PLOT
 from skillit.records.metrics import RunRecord
 from skillit.records.summary import BITS_PER_NAT
 from skillit.utils.io import atomic_write_bytes
@@ -126,11 +127,11 @@ def weights_figure(runs: Sequence[RunRecord], methods: Sequence[str]):
 def plot_run(out_dir: str | Path, runs: Sequence[RunRecord], summary: dict[str, Any] | None = None) -> list[Path]:
     out = Path(out_dir)
     if summary is not None and summary.get("whole_text"):
-        second = plot_metric(runs, "losses", out / "bits.png", "bits per token (loss / ln 2)", scale=BITS_PER_NAT)
+        second = plot_metric(runs, "losses", out / BITS_PLOT, "bits per token (loss / ln 2)", scale=BITS_PER_NAT)
     else:
-        second = plot_metric(runs, "accuracies", out / "accuracy.png", "exact-match accuracy")
-    written = [second, plot_metric(runs, "losses", out / "loss.png", "answer loss")]
-    weights = plot_weights(runs, out / "weights.png")
+        second = plot_metric(runs, "accuracies", out / ACCURACY_PLOT, "exact-match accuracy")
+    written = [second, plot_metric(runs, "losses", out / LOSS_PLOT, "answer loss")]
+    weights = plot_weights(runs, out / WEIGHTS_PLOT)
     if weights is not None:
         written.append(weights)
     return written

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from skillit.records.layout import SUMMARY
 from skillit.records.summary import BITS_PER_NAT
 from skillit.report.stats import (
     BASELINE,
@@ -88,7 +89,7 @@ def legend_lines(summary: dict[str, Any], *, baseline: str = BASELINE, confidenc
         lines.append(f"→target: mean first step with objective loss ≤ {summary['target_loss']} ('never' when some "
                      "seed did not reach it)")
     lines.append("train s / eval s: wall-clock seconds per run spent training and evaluating (evaluation is counted "
-                 "apart; on a loaded machine they grow with the load: summary.json has cpu_seconds)")
+                 f"apart; on a loaded machine they grow with the load: {SUMMARY} has cpu_seconds)")
     return lines
 
 
