@@ -102,3 +102,38 @@ def test_fetch_keeps_a_complete_copy_and_the_cli_says_so(monkeypatch, tmp_path):
     result = CliRunner().invoke(app, ["data", "fetch", "math_skills"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"math_skills: already in {shared / 'math_skills'} (checked against the published sha256)"
+
+
+def _fake_generator(tmp_path: Path, body: str) -> str:
+    """An "interpreter" run as ``PY build.py --out DIR``: it ignores the script, prints the generator's per-skill
+    lines and runs ``body`` with OUT=DIR (it stops unless DIR is a folder)."""
+    script = tmp_path / "fake-python"
+    script.write_text(f'#!/bin/sh\n[ "$2" = --out ] && [ -d "$3" ] || exit 3\nOUT="$3"\necho "versions: {{}}"\n'
+                      f'echo "arithmetic__add_or_sub {{}}"\n'
+                      f'echo "comparison__sort_composed {{}}"\n{body}\n')
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_fetch_refuses_data_that_differ_from_the_published_files(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKILLIT_DATA", str(tmp_path / "data"))
+    fake = _fake_generator(tmp_path, 'for f in train.jsonl validation.jsonl prerequisites.json; do echo x > "$OUT/$f"; done')
+    said: list[str] = []
+    with pytest.raises(DataError, match=r"math_skills: the generated train.jsonl, validation.jsonl, prerequisites.json "
+                                        r"differ from the published files \(sha256\).*left in .*\.math_skills\.partial"):
+        fetch("math_skills", python=fake, progress=said.append)
+    assert said[1:] == ["math_skills: arithmetic__add_or_sub done (1/11)", "math_skills: comparison__sort_composed done (11/11)"]
+    assert not (tmp_path / "data" / "math_skills").exists()
+
+
+def test_fetch_moves_the_published_files_into_place(monkeypatch, tmp_path):
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "math_skills"
+    if not shared.is_dir():
+        pytest.skip("no published math_skills here (../shared/data)")
+    monkeypatch.setenv("SKILLIT_DATA", str(tmp_path / "data"))
+    fake = _fake_generator(tmp_path, f'cp {shared}/train.jsonl {shared}/validation.jsonl {shared}/prerequisites.json "$OUT"/')
+    said: list[str] = []
+    out = fetch("math_skills", python=fake, progress=said.append)
+    assert out == tmp_path / "data" / "math_skills" and said[-1] == f"math_skills: written to {out} (sha256 checked)"
+    assert sorted(p.name for p in out.iterdir()) == ["prerequisites.json", "train.jsonl", "validation.jsonl"]
+    assert not (tmp_path / "data" / ".math_skills.partial").exists()
