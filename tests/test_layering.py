@@ -44,6 +44,8 @@ LAYERS = [
     "__init__",  # the public surface re-exports everything
 ]
 
+DATA_FOLDER = "corpora"  # skillit/corpora: shipped data sets (and the scripts that built them), no skillit code
+
 # packages that may be imported inside a function because they are optional extras (or heavy and optional)
 OPTIONAL = {
     "matplotlib",  # pyplot is imported when a plot is drawn, so importing skillit never picks a backend for the user
@@ -68,6 +70,8 @@ DEFERRED = {
 def _modules() -> dict[str, Path]:
     out = {}
     for path in SRC.rglob("*.py"):
+        if path.relative_to(SRC).parts[0] == DATA_FOLDER:
+            continue  # a shipped data set's own build script, not a skillit module
         parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]

@@ -5,10 +5,11 @@
     skillit graph CONFIG [--method M] [--seed N | --seeds 0-2] [--out DIR] [--jobs N] [--overwrite]
                                           learn the skills graph (graph.json + plots; --seeds: per-edge intervals)
     skillit bench [NAME] [--seeds N|a-b,c] run a shipped benchmark (without NAME: list them)
-    skillit configs                       list the shipped configs
+    skillit configs                       list the shipped configs (and the data each needs)
     skillit data inspect SOURCE [--skill-column COL] [--validation FILE] [--holdout F] [--skills a,b]
                          [--max-length N] [--json]
                                           skills, counts, token lengths and problems of your own data
+    skillit data fetch NAME [--python PY]   generate a data set that is not shipped (math_skills) into $SKILLIT_DATA
     skillit policies                      list the registered mixing policies
     skillit skillmix | synth | stat | graft   LLM-side skill methods (skillit.llm.cli, docs/llm-skills.md)
     skillit compare RUN_DIR... [--out DIR] [--baseline M]   leaderboard of methods × benchmarks (Markdown + PNG)
@@ -359,8 +360,7 @@ def bench(
 
 
 def _list_configs(names: list[str], title: str) -> None:
-    from skillit.experiment.config import load_config, shipped_config_path
-
+    from skillit.experiment.config import config_needs, load_config, shipped_config_path
 
     table = Table(title=title)
     table.add_column("name", style="bold", no_wrap=True)
@@ -369,9 +369,11 @@ def _list_configs(names: list[str], title: str) -> None:
     table.add_column("steps", justify="right")
     table.add_column("methods")
     table.add_column("description")
+    table.add_column("data")
     for config_name in names:
-        cfg = load_config(shipped_config_path(config_name))
-        table.add_row(config_name, cfg.task.name, cfg.setting, str(cfg.training.steps), ", ".join(cfg.methods), cfg.description)
+        cfg = load_config(shipped_config_path(config_name), check_data=False)
+        table.add_row(config_name, cfg.task.name, cfg.setting, str(cfg.training.steps), ", ".join(cfg.methods), cfg.description,
+                      escape(config_needs(cfg)))
     console.print(table)
 
 
@@ -387,7 +389,6 @@ def configs() -> None:
 def policies() -> None:
     """List the registered mixing policies and the wrappers that make variants of them."""
     from skillit.policy.registry import POLICIES, WRAPPERS, load_policy_entry_points
-
 
     load_policy_entry_points()  # policies that installed packages declare (entry-point group skillit.policies)
     table = Table(title="mixing policies (methods.<name>.policy)")
@@ -575,14 +576,15 @@ def _print_search(plan, outcome) -> None:
     _plain(f"as a method of a config:  {plan.method}: {{policy: static, params: {{weights: {{{weights}}}}}}}")
 
 
-data_app = typer.Typer(no_args_is_help=True, help="Your own data as skills: inspect a JSONL/Parquet source.")
+data_app = typer.Typer(no_args_is_help=True, help="Your own data as skills: inspect a JSONL/Parquet source; "
+                       "fetch a data set that is not shipped.")
 app.add_typer(data_app, name="data")
 
 
 @data_app.command("inspect")
 @reports_errors
 def data_inspect(
-    source: Path = typer.Argument(..., help="training data: a .jsonl (.gz) or .parquet file"),
+    source: Path = typer.Argument(..., help="training data: a .jsonl (.gz, .xz) or .parquet file, or skillit-data:NAME/FILE"),
     skill_column: str = typer.Option("skill", "--skill-column", help="the column naming each example's skill"),
     validation: Optional[Path] = typer.Option(None, "--validation", help="validation data file"),
     holdout: Optional[float] = typer.Option(None, "--holdout", help="fraction held out per skill (seeded rule)"),
@@ -603,11 +605,11 @@ def data_inspect(
     also occur in training. A corrupt line or a missing column is an error naming the file and line (exit 2).
     """
     from skillit.skills.io import inspect_data
-
+    from skillit.tasks.corpora import resolve_uri
 
     if tokenizer not in ("word", "char"):
-
         raise DataError(f"--tokenizer must be word or char, got {tokenizer!r}")
+    source, validation = (Path(resolve_uri(str(p)) or p) if p is not None else None for p in (source, validation))
     report = inspect_data(
         source, validation, skill=skill_column, prompt_field=prompt_field or None, answer_field=answer_field,
         text_field=text_field, separator=separator.replace("\\n", "\n").replace("\\t", "\t"), holdout=holdout,
@@ -620,6 +622,19 @@ def data_inspect(
         _print_data_report(report)
     if strict and report.problems():
         raise typer.Exit(1)
+
+
+@data_app.command("fetch")
+@reports_errors
+def data_fetch(
+    name: str = typer.Argument(..., help="the data set: math_skills (real_text and natural_instructions are shipped)"),
+    python: Optional[str] = typer.Option(None, "--python", help="an interpreter that has the generator's requirements "
+                                         "(default: a virtual environment made for it under the data folder)"),
+) -> None:
+    """Generate a data set the shipped configs name as skillit-data:NAME/... into $SKILLIT_DATA (~/.cache/skillit/data)."""
+    from skillit.tasks.corpora import fetch as fetch_data
+
+    fetch_data(name, python=python, progress=_plain)
 
 
 def _print_data_report(report) -> None:

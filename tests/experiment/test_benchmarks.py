@@ -6,6 +6,7 @@ from skillit.experiment.build import build_skillset
 from skillit.experiment.config import benchmark_names, load_config, shipped_config_path
 from skillit.experiment.runner import apply_overrides, run_experiment
 from skillit.report.table import reference_lines
+from tests.conftest import skip_without_generated_data
 
 # one method per kind of signal or schedule: validation loss, the improved rule, probe sub-rounds,
 # training loss, gradient statistics, a reference run, a graph learned before the runs, a full-model gradient probe
@@ -20,7 +21,7 @@ def _smoke_names() -> list[str]:
     path); the others load in the test below."""
     names, scarce = [], False
     for name in benchmark_names():
-        config = load_config(shipped_config_path(name))
+        config = load_config(shipped_config_path(name), check_data=False)
         if "scarce-target" in config.tags:
             if scarce or "math_skills" not in str(config.task.params.get("train")):
                 continue
@@ -31,7 +32,8 @@ def _smoke_names() -> list[str]:
 
 @pytest.mark.parametrize("name", [n for n in benchmark_names() if n not in _smoke_names()])
 def test_the_other_scarce_target_configs_load_with_their_target_cut(name):
-    config = load_config(shipped_config_path(name))
+    config = load_config(shipped_config_path(name), check_data=False)
+    skip_without_generated_data(config)
     skills = {s.name: s for s in build_skillset(config, 0).skills}
     cap = config.task.params["max_examples_per_skill"]
     (target,) = config.target_skills
@@ -42,7 +44,8 @@ def test_the_other_scarce_target_configs_load_with_their_target_cut(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _smoke_names())
 def test_benchmark_config_runs_a_few_steps(name, tmp_path):
-    config = load_config(shipped_config_path(name))
+    config = load_config(shipped_config_path(name), check_data=False)
+    skip_without_generated_data(config)
     rounds = config.training.steps // config.training.round_steps
     if len(config.methods) > 6:  # the arena configs: one method of each kind keeps the smoke run short
         kinds = [m for m in SMOKE_METHODS if m in config.methods]

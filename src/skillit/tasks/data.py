@@ -15,6 +15,9 @@
         too_long: drop                   #   ... are dropped (or truncate, or error)
         prerequisites: data/prerequisites.json   # optional: {skill: [skills it needs]}, for `graph: prerequisites`
 
+A path ``skillit-data:NAME/FILE`` names a data set that ``skillit data fetch NAME`` generates into the data
+folder (``$SKILLIT_DATA``, default ``~/.cache/skillit/data``; :mod:`skillit.tasks.corpora`).
+
 Relative paths are made absolute when the config is loaded (:func:`resolve_paths`), so a run
 directory's ``config.yaml`` still finds the data when the run is resumed from another folder.
 """
@@ -32,6 +35,7 @@ from skillit.errors import DataError, GraphError
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.skills import SkillSet
 from skillit.skills.io import load_skills
+from skillit.tasks import corpora
 
 
 class DataParams(BaseModel):
@@ -84,10 +88,15 @@ PATH_KEYS = ("train", "validation", "cache_dir", "prerequisites")
 def resolve_paths(params: dict, base_dir: Path) -> dict:
     """``params`` with relative file paths made absolute: against ``base_dir`` (the config's folder) if the
     file exists there, else against the current directory if it exists there, else against ``base_dir``
-    (so the error names the place the config points at)."""
+    (so the error names the place the config points at). ``skillit-data:NAME/FILE`` becomes the file in the
+    data folder (:func:`skillit.tasks.corpora.data_root`)."""
     out = dict(params)
     for key in PATH_KEYS:
         value = out.get(key)
+        generated = corpora.resolve_uri(value) if isinstance(value, str) else None
+        if generated is not None:
+            out[key] = generated
+            continue
         if not isinstance(value, str) or not value or Path(value).expanduser().is_absolute():
             if isinstance(value, str) and value.startswith("~"):
                 out[key] = str(Path(value).expanduser())
@@ -107,10 +116,7 @@ def build(params: DataParams, seed: int) -> SkillSet:
     for key in ("train", "validation"):
         value = getattr(params, key)
         if value is not None and not Path(value).is_file():
-            raise DataError(
-                f"task.params.{key}: data file {value!r} does not exist (relative paths are resolved against the "
-                "config file's folder, then the current directory)"
-            )
+            raise DataError(missing_file_message(key, value))
     return load_skills(
         params.train,
         params.validation,
@@ -135,6 +141,19 @@ def build(params: DataParams, seed: int) -> SkillSet:
     )
 
 
+def missing_file_message(key: str, value: str) -> str:
+    """``task.params.KEY: data file ... does not exist``, and how to get it when skillit knows the file."""
+    hint = corpora.missing_hint(value)
+    return (f"task.params.{key}: data file {value!r} does not exist; "
+            + (hint if hint else "relative paths are resolved against the config file's folder, then the current directory"))
+
+
+def missing_files(params: dict) -> list[tuple[str, str]]:
+    """``(key, path)`` of every data file named in (resolved) ``params`` that does not exist."""
+    return [(key, value) for key in ("train", "validation", "prerequisites")
+            if isinstance(value := params.get(key), str) and value and not Path(value).is_file()]
+
+
 def prerequisite_graph(params: DataParams) -> SkillsGraph:
     """The known graph of ``params.prerequisites``, a JSON adjacency list ``{skill: [skills it needs]}``.
 
@@ -150,7 +169,7 @@ def prerequisite_graph(params: DataParams) -> SkillsGraph:
         )
     path = Path(params.prerequisites)
     if not path.is_file():
-        raise GraphError(f"task.params.prerequisites: file {str(path)!r} does not exist")
+        raise GraphError(missing_file_message("prerequisites", str(path)))
     try:
         needs = json.loads(path.read_text())
     except json.JSONDecodeError as exc:

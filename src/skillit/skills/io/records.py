@@ -1,6 +1,6 @@
 """Rows from a data source, and the rule that turns a row into an :class:`~skillit.skills.Example`.
 
-A *source* is a JSONL file (optionally ``.gz``), a Parquet file, a Hugging Face ``datasets.Dataset``
+A *source* is a JSONL file (optionally ``.gz`` or ``.xz``), a Parquet file, a Hugging Face ``datasets.Dataset``
 (map-style) or ``datasets.IterableDataset`` (streaming), or any iterable of mappings. :func:`open_rows`
 wraps each in a :class:`Rows` that yields ``(where, row)`` pairs, ``where`` being the place a message
 should name ("data/train.jsonl:17", "data/x.parquet row 4", "dataset row 9").
@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import gzip
 import json
+import lzma
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from skillit.skills.example import Example
 Format = Literal["auto", "jsonl", "parquet"]
 SkillRule = str | Callable[[Mapping[str, Any]], Any]
 
-JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".ndjson.gz")
+JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".ndjson.gz", ".jsonl.xz", ".json.xz", ".ndjson.xz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -53,11 +54,12 @@ class Rows:
 
 
 class JsonlRows(Rows):
-    """One JSON object per line; blank lines are skipped.
+    """One JSON object per line; blank lines are skipped. A ``.gz`` (gzip) or ``.xz`` (xz/LZMA) file is
+    decompressed as it is read; line numbers are those of the decompressed text.
 
     Every problem is a :class:`DataError` at ``path:line`` that says what to do: invalid JSON, bytes that
-    are not UTF-8, a ``.gz`` name on a plain file, a truncated or corrupt gzip stream, nesting too deep
-    for the parser, or an integer too long to convert.
+    are not UTF-8, a ``.gz``/``.xz`` name on a file that is not compressed that way, a truncated or corrupt
+    compressed stream, nesting too deep for the parser, or an integer too long to convert.
     """
 
     def __init__(self, path: Path):
@@ -65,10 +67,10 @@ class JsonlRows(Rows):
         self.name = str(path)
 
     def __iter__(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        gz = self.path.suffix == ".gz"
+        kind = {".gz": "gzip", ".xz": "xz"}.get(self.path.suffix)
         number = 0
         try:
-            with (gzip.open(self.path, "rb") if gz else open(self.path, "rb")) as handle:
+            with _open_binary(self.path, kind) as handle:
                 for number, raw in enumerate(handle, start=1):
                     where, row = self._row(raw, number)
                     if row is not None:  # a blank line
@@ -80,10 +82,20 @@ class JsonlRows(Rows):
                 f"{self.name}: not a gzip file although its name ends in .gz; rename it without .gz if it is plain "
                 "JSONL, or compress it with gzip"
             ) from None
+        except lzma.LZMAError as exc:
+            if number == 0 and "format" in str(exc).lower():
+                raise DataError(
+                    f"{self.name}: not an xz file although its name ends in .xz; rename it without .xz if it is "
+                    "plain JSONL, or compress it with xz"
+                ) from None
+            raise DataError(
+                f"{self.name}:{number + 1}: the xz stream is truncated or corrupt after line {number} ({exc}); "
+                "copy or download the file again (xz -t checks it)"
+            ) from None
         except (EOFError, zlib.error) as exc:
             raise DataError(
-                f"{self.name}:{number + 1}: the gzip stream is truncated or corrupt after line {number} ({exc}); "
-                "copy or download the file again (gzip -t checks it)"
+                f"{self.name}:{number + 1}: the {kind or 'gzip'} stream is truncated or corrupt after line {number} "
+                f"({exc}); copy or download the file again ({'xz' if kind == 'xz' else 'gzip'} -t checks it)"
             ) from None
         except OSError as exc:
             raise DataError(f"{self.name}: cannot be read ({exc.strerror or exc})") from None
@@ -119,6 +131,14 @@ class JsonlRows(Rows):
         if not isinstance(row, dict):
             raise DataError(f"{where}: expected a JSON object {{...}}, got a {type(row).__name__}")
         return where, row
+
+
+def _open_binary(path: Path, kind: str | None) -> Any:
+    if kind == "gzip":
+        return gzip.open(path, "rb")
+    if kind == "xz":
+        return lzma.open(path, "rb")
+    return open(path, "rb")
 
 
 class _NonStandardConstant(ValueError):
@@ -218,7 +238,7 @@ class ListRows(IterableRows):
 def open_rows(source: Any, *, format: Format = "auto", name: str | None = None) -> Rows:
     """Wrap a path, a ``datasets`` object or an iterable of mappings as :class:`Rows`.
 
-    A path's format comes from its suffix (``.jsonl``/``.json``/``.ndjson`` [``.gz``], ``.parquet``/``.pq``)
+    A path's format comes from its suffix (``.jsonl``/``.json``/``.ndjson`` [``.gz``, ``.xz``], ``.parquet``/``.pq``)
     unless ``format`` says otherwise. Missing files are a :class:`DataError` naming the path.
     """
     if isinstance(source, Rows):
@@ -226,7 +246,7 @@ def open_rows(source: Any, *, format: Format = "auto", name: str | None = None) 
     if isinstance(source, (str, Path)):
         path = Path(source)
         if path.is_dir():
-            raise DataError(f"data path {str(path)!r} is a folder; give a .jsonl (.gz) or .parquet file")
+            raise DataError(f"data path {str(path)!r} is a folder; give a .jsonl (.gz, .xz) or .parquet file")
         if not path.is_file():
             raise DataError(f"data file {str(path)!r} does not exist")
         kind = format if format != "auto" else _format_of(path)
@@ -256,7 +276,7 @@ def _format_of(path: Path) -> str:
         return "parquet"
     raise DataError(
         f"data file {str(path)!r}: unknown format (suffix {path.suffix!r}); use .jsonl, .json, .ndjson (optionally "
-        ".gz) or .parquet, or set the format explicitly (format: jsonl | parquet)"
+        ".gz or .xz) or .parquet, or set the format explicitly (format: jsonl | parquet)"
     )
 
 
