@@ -14,6 +14,7 @@
         max_length: 256                  # optional: examples longer than 256 tokens ...
         too_long: drop                   #   ... are dropped (or truncate, or error)
         prerequisites: data/prerequisites.json   # optional: {skill: [skills it needs]}, for `graph: prerequisites`
+        junk: [{name: junk_shuffled, source: drama, kind: shuffle_chars}]   # optional: junk skills (tasks/junk.py)
 
 Relative paths are made absolute when the config is loaded (:func:`resolve_paths`), so a run
 directory's ``config.yaml`` still finds the data when the run is resumed from another folder.
@@ -32,6 +33,7 @@ from skillit.errors import DataError, GraphError
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.skills import SkillSet
 from skillit.skills.io import load_skills
+from skillit.tasks.junk import JunkSpec, add_junk
 
 
 class DataParams(BaseModel):
@@ -66,6 +68,9 @@ class DataParams(BaseModel):
     prerequisites: str | None = Field(
         None, description="JSON {skill: [skills it needs]}: the known graph behind `graph: prerequisites`"
     )
+    junk: list[JunkSpec] | None = Field(
+        None, description="junk skills made from loaded ones: [{name, source, kind: shuffle_chars|cipher|"
+        "repeat_line, seed}] (skillit.tasks.junk)")
 
     @model_validator(mode="after")
     def _check(self) -> DataParams:
@@ -111,7 +116,7 @@ def build(params: DataParams, seed: int) -> SkillSet:
                 f"task.params.{key}: data file {value!r} does not exist (relative paths are resolved against the "
                 "config file's folder, then the current directory)"
             )
-    return load_skills(
+    skillset = load_skills(
         params.train,
         params.validation,
         skill=params.skill_column,
@@ -133,6 +138,7 @@ def build(params: DataParams, seed: int) -> SkillSet:
         too_long=params.too_long,
         length_unit=params.length_unit or "word",
     )
+    return add_junk(skillset, params.junk) if params.junk else skillset
 
 
 def prerequisite_graph(params: DataParams) -> SkillsGraph:
