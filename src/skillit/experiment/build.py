@@ -30,6 +30,7 @@ from skillit.skills.sources import GeneratedSource
 from skillit.tasks import build_task, get_task, parse_task_params
 from skillit.trainer.batching import encode_example
 from skillit.trainer.loop import TrainConfig, TrainerCallback, train
+from skillit.records.summary import objective_weight_vector
 from skillit.trainer.mixer import objective_skills
 from skillit.utils.io import atomic_torch_save
 
@@ -70,7 +71,8 @@ def build_skillset(config: ExperimentConfig, seed: int, full: SkillSet | None = 
     skillset = full if full is not None else task_skillset(config, seed)
     if config.task.train_skills is not None or config.task.eval_skills is not None:
         skillset = skillset.select(config.task.train_skills, config.task.eval_skills)
-    objective_skills(skillset, config.setting, config.target_skills)  # validates target names early
+    objective = objective_skills(skillset, config.setting, config.target_skills)  # validates target names early
+    objective_weight_vector(objective, config.objective_weights)  # and the objective's weights
     return skillset
 
 

@@ -450,6 +450,7 @@ def _run_in(
         objective_skills=objective_skills(probe, config.setting, config.target_skills),
         target_loss=config.target_loss,
         methods=list(config.methods),
+        objective_weights=config.objective_weights,
     )
     summary["name"] = config.name
     summary["pool_sizes"] = {name: probe[name].train.size for name in probe.train_names}  # type: ignore[union-attr]
