@@ -24,13 +24,13 @@ from skillit.model.tokenizer import Tokenizer
 from skillit.policy.base import EvalResult, MixingPolicy, PolicyContext
 from skillit.policy.registry import build_policy
 from skillit.policy.static import Stratified
+from skillit.records.summary import objective_weight_vector
 from skillit.skills.example import Example
 from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import GeneratedSource
 from skillit.tasks import build_task, get_task, parse_task_params
 from skillit.trainer.batching import encode_example
 from skillit.trainer.loop import TrainConfig, TrainerCallback, train
-from skillit.records.summary import objective_weight_vector
 from skillit.trainer.mixer import objective_skills
 from skillit.utils.io import atomic_torch_save
 
