@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 
 from skillit.errors import ConfigError, DataError
+from skillit.experiment.build import build_skillset
+from skillit.experiment.config import load_config, shipped_config_path
 from skillit.skills import SkillSet
 from skillit.skills.example import Example
 from skillit.tasks import build_task, parse_task_params
 from skillit.tasks.junk import JunkSpec, add_junk, cipher_table, repeat_line, shuffle_chars, transform
+from tests.conftest import SHARED_DATA
 
 
 def test_repeat_line_repeats_the_first_non_blank_line_to_the_original_length():
@@ -76,3 +79,19 @@ def test_the_data_task_adds_declared_junk(tmp_path):
     assert skills["junk_c"].train.size == 3  # the source's pool after max_examples
     # A (0) -> 17 = R, b (1) -> 0 = a, c (2) -> 13 = n, d (3) -> 24 = y; digits and spaces kept
     assert skills["junk_c"].train.get(1).text == "Ra 1\nny"
+
+
+def test_real_text_junk_config_builds_junk_pools_of_the_source_size():
+    if not (SHARED_DATA / "real_text").is_dir():
+        pytest.skip("../shared/data is not beside the repository")
+    config = load_config(shipped_config_path("real-text-junk"))
+    skills = build_skillset(config, 0)
+    assert skills.train_names[8:] == ["junk_shuffled", "junk_cipher", "junk_boilerplate"]
+    for junk, source in (("junk_shuffled", "drama"), ("junk_cipher", "political_speech"),
+                         ("junk_boilerplate", "tech_docs")):
+        assert skills[junk].train.size == skills[source].train.size == 2000
+        assert len(skills[junk].validation) == len(skills[source].validation) == 16
+    assert Counter(skills["junk_shuffled"].train.get(0).text) == Counter(skills["drama"].train.get(0).text)
+    assert skills["junk_cipher"].train.get(0).text == skills["political_speech"].train.get(0).text.translate(
+        cipher_table(0))
+    assert set(config.target_skills) == set(skills.train_names[:8])  # the objective: the clean skills only
