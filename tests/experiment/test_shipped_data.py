@@ -21,8 +21,9 @@ from tests.conftest import REPO, SHARED_DATA
 
 PACKAGE = REPO / "src" / "skillit"
 CORPORA = PACKAGE / "corpora"
-MATH = {"math-pretrain", "math-finetune", "scarce-math-gcd", "scarce-math-linear", "scarce-math-sort"}
-REAL_TEXT = {"real-text", "real-text-finetune", "scarce-scripture", "scarce-speech", "scarce-tech-docs"}
+MATH = {"math-pretrain", "math-finetune", "scarce-math-gcd", "scarce-math-linear", "scarce-math-sort", "math-composed-pretrain"}
+REAL_TEXT = {"real-text", "real-text-finetune", "scarce-scripture", "scarce-speech", "scarce-tech-docs", "real-text-junk",
+             "real-text-heldout-code-c", "real-text-heldout-reviews", "real-text-weighted"}
 NI = {"ni-finetune", "ni-out-of-domain", "ni-stance"}
 
 # for each config: load it, validate it (skills, graphs, policies), build the tokenizer, the model and a first
@@ -84,7 +85,7 @@ def test_every_shipped_config_dry_runs_from_a_fresh_copy(fresh_copy):
             assert row.get("ok"), row
             if name in REAL_TEXT | NI:
                 assert row["data"].startswith(str(fresh_copy / "src" / "skillit" / "corpora")), row
-    assert len(MATH) + len(REAL_TEXT) + len(NI) == 13
+    assert len(MATH) + len(REAL_TEXT) + len(NI) == 18
 
 
 @pytest.mark.slow

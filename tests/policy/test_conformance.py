@@ -40,7 +40,7 @@ PARAMS = {
     "velocitune": {"target_losses": {"a": 0.5}},
     "dga": {"period": 5},
 }
-WRAPPERS = [[], [{"floor": 0.05}], [{"smoothed": 0.5}], [{"frozen": True}]]
+WRAPPERS = [[], [{"floor": 0.05}], [{"smoothed": 0.5}], [{"frozen": True}], [{"fresh": 2.0}]]
 SCORES = {"a": np.array([0.3, 0.1, 0.7]), "b": np.array([0.2, 0.9]), "c": np.array([0.5, 0.4, 0.6, 0.8])}
 
 

@@ -25,6 +25,7 @@ from skillit.policy.base import EvalResult, MixingPolicy, PolicyContext
 from skillit.policy.registry import build_policy
 from skillit.policy.static import Stratified
 from skillit.records.layout import run_id
+from skillit.records.summary import objective_weight_vector
 from skillit.skills.example import Example
 from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import GeneratedSource
@@ -81,7 +82,8 @@ def build_skillset(config: ExperimentConfig, seed: int, full: SkillSet | None = 
     skillset = full if full is not None else task_skillset(config, seed)
     if config.task.train_skills is not None or config.task.eval_skills is not None:
         skillset = skillset.select(config.task.train_skills, config.task.eval_skills)
-    objective_skills(skillset, config.setting, config.target_skills)  # validates target names early
+    objective = objective_skills(skillset, config.setting, config.target_skills)  # validates target names early
+    objective_weight_vector(objective, config.objective_weights)  # and the objective's weights
     return skillset
 
 

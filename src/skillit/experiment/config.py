@@ -268,6 +268,9 @@ class ExperimentConfig(_Strict):
     setting: Literal["pretrain", "finetune", "out-of-domain"] = "pretrain"
     target_skills: list[str] | None = None
     target_loss: float | None = Field(None, gt=0, description="loss threshold for steps_to_target")
+    objective_weights: dict[str, float] | None = Field(
+        None, description="{objective skill: weight}: the summary's objective is the weighted mean loss (the rest "
+        "weigh 0; normalised to sum 1); default the plain mean")
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig
     methods: dict[str, MethodConfig]

@@ -456,6 +456,7 @@ def _run_in(
         target_loss=config.target_loss,
         methods=list(config.methods),
         whole_text=whole_text_targets(probe),
+        objective_weights=config.objective_weights,
     )
     summary["name"] = config.name
     summary["pool_sizes"] = {name: probe[name].train.size for name in probe.train_names}  # type: ignore[union-attr]

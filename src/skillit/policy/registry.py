@@ -35,6 +35,7 @@ from skillit.policy.odm import ODM, ODMSmoothedMean
 from skillit.policy.pacing import Paced
 from skillit.policy.pike import PiKE
 from skillit.policy.rb_balance import RBBalance
+from skillit.policy.repetition import RepetitionAware
 from skillit.policy.skill_curriculum import SkillAntiCurriculum, SkillCurriculum
 from skillit.policy.skill_it import SkillIt
 from skillit.policy.skill_it_plus import SkillItPlus
@@ -296,6 +297,8 @@ WRAPPERS: dict[str, Callable[[MixingPolicy, Any], MixingPolicy]] = {
         TokenProportions(policy, value if isinstance(value, dict) else None) if value else policy
     ),
     "pacing": lambda policy, value: Paced(policy, str(value)),
+    # repetition-aware: weights times the value of another epoch, exp(-max(0, E - 1) / R*) (R* = the number)
+    "fresh": lambda policy, value: RepetitionAware(policy, float(value)),
 }
 
 

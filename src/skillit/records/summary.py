@@ -31,6 +31,10 @@ When the driver knows the training pools (finite sizes), the summary also carrie
 (``{SKILL: int | null}``) and, per method, ``epochs``: ``{SKILL: examples seen / pool size}`` at the end of
 the run, mean over seeds (:func:`epochs_per_skill`). Small pools repeat, and repetition moves the best
 mixture, so a result is read beside its epochs.
+
+With ``objective_weights`` (the config's ``{skill: weight}``, normalised to sum 1; an objective skill not named
+weighs 0), ``mean_loss``, ``mean_accuracy`` and ``steps_to_target`` are the *weighted* means
+Σ_j w_j · x_j over the objective skills, and the summary carries ``objective_weights`` (:func:`objective_weight_vector`).
 """
 
 from __future__ import annotations
@@ -41,28 +45,57 @@ from typing import Any
 
 import numpy as np
 
+from skillit.errors import ConfigError
 from skillit.records.metrics import RunRecord
 
 
-def steps_to_target(records: Sequence[dict[str, Any]], skills: Sequence[str], target_loss: float | None) -> int | None:
-    """First evaluation step whose mean loss over ``skills`` is ≤ ``target_loss`` (None if never)."""
+def objective_weight_vector(skills: Sequence[str], weights: dict[str, float] | None) -> np.ndarray | None:
+    """The objective's weights in ``skills`` order, summing to 1 (``None``: the plain mean).
+
+    ``weights`` maps objective skills to non-negative numbers; an objective skill it does not name weighs 0.
+    """
+    if weights is None:
+        return None
+    unknown = [name for name in weights if name not in skills]
+    if unknown:
+        raise ConfigError(f"objective_weights: {unknown[0]!r} is not an objective skill; the objective skills are "
+                          f"{list(skills)} (target_skills, or every evaluation skill)")
+    w = np.array([float(weights.get(name, 0.0)) for name in skills])
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ConfigError(f"objective_weights: weights must be finite, non-negative and not all 0, got {dict(weights)}")
+    return w / w.sum()
+
+
+def _objective(values: Sequence[float | None], weights: np.ndarray | None) -> float | None:
+    """The mean of ``values`` (None if one is None), weighted by ``weights`` when given."""
+    if any(v is None for v in values):
+        return None
+    if weights is None:
+        return float(np.mean(values))
+    return float(np.dot(weights, np.asarray(values, dtype=float)))
+
+
+def steps_to_target(records: Sequence[dict[str, Any]], skills: Sequence[str], target_loss: float | None,
+                    weights: np.ndarray | None = None) -> int | None:
+    """First evaluation step whose (weighted) mean loss over ``skills`` is ≤ ``target_loss`` (None if never)."""
     if target_loss is None:
         return None
     for record in records:
-        losses = [record["losses"][name] for name in skills]
-        if all(v is not None for v in losses) and float(np.mean(losses)) <= target_loss:
+        value = _objective([record["losses"][name] for name in skills], weights)
+        if value is not None and value <= target_loss:
             return int(record["step"])
     return None
 
 
-def _seed_summary(run: RunRecord, skills: Sequence[str], target_loss: float | None) -> dict[str, Any]:
+def _seed_summary(run: RunRecord, skills: Sequence[str], target_loss: float | None,
+                  weights: np.ndarray | None = None) -> dict[str, Any]:
     final = run.records[-1]
     return {
         "seed": run.seed,
-        "mean_loss": _mean([final["losses"][s] for s in skills]),
-        "mean_accuracy": _mean([final["accuracies"][s] for s in skills]),
+        "mean_loss": _objective([final["losses"][s] for s in skills], weights),
+        "mean_accuracy": _objective([final["accuracies"][s] for s in skills], weights),
         "per_skill": {s: {"loss": final["losses"][s], "accuracy": final["accuracies"][s]} for s in final["losses"]},
-        "steps_to_target": steps_to_target(run.records, skills, target_loss),
+        "steps_to_target": steps_to_target(run.records, skills, target_loss, weights),
         "train_seconds": run.train_seconds,
         "eval_seconds": run.eval_seconds,
         "eval_examples": run.eval_examples,
@@ -95,10 +128,14 @@ def summarize(
     target_loss: float | None,
     methods: Sequence[str] | None = None,
     whole_text: bool = False,
+    objective_weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Aggregate finished runs into the ``summary.json`` structure (methods in the given order).
 
-    ``whole_text``: the validation targets are whole plain texts (module docstring)."""
+    ``whole_text``: the validation targets are whole plain texts (module docstring).
+    ``objective_weights``: the objective is Σ_j w_j · loss_j instead of the plain mean (module docstring).
+    """
+    weights = objective_weight_vector(objective_skills, objective_weights)
     order = list(methods) if methods is not None else list(dict.fromkeys(run.method for run in runs))
     seeds = sorted({run.seed for run in runs})
     out: dict[str, Any] = {
@@ -111,11 +148,13 @@ def summarize(
         "whole_text": bool(whole_text),
         "methods": {},
     }
+    if weights is not None:
+        out["objective_weights"] = dict(zip(objective_skills, weights.tolist()))
     for method in order:
         mine = sorted((run for run in runs if run.method == method), key=lambda r: r.seed)
         if not mine:
             continue
-        per_seed = [_seed_summary(run, objective_skills, target_loss) for run in mine]
+        per_seed = [_seed_summary(run, objective_skills, target_loss, weights) for run in mine]
         skills = list(per_seed[0]["per_skill"])
         reached = [s["steps_to_target"] for s in per_seed]
         out["methods"][method] = {

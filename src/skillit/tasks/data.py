@@ -14,6 +14,7 @@
         max_length: 256                  # optional: examples longer than 256 tokens ...
         too_long: drop                   #   ... are dropped (or truncate, or error)
         prerequisites: data/prerequisites.json   # optional: {skill: [skills it needs]}, for `graph: prerequisites`
+        junk: [{name: junk_shuffled, source: drama, kind: shuffle_chars}]   # optional: junk skills (tasks/junk.py)
 
 A path ``skillit-data:NAME/FILE`` names a data set that ``skillit data fetch NAME`` generates into the data
 folder (``$SKILLIT_DATA``, default ``~/.cache/skillit/data``; :mod:`skillit.tasks.corpora`).
@@ -36,6 +37,7 @@ from skillit.graph.skills_graph import SkillsGraph
 from skillit.skills import SkillSet
 from skillit.skills.io import load_skills
 from skillit.tasks import corpora
+from skillit.tasks.junk import JunkSpec, add_junk
 
 
 class DataParams(BaseModel):
@@ -70,6 +72,9 @@ class DataParams(BaseModel):
     prerequisites: str | None = Field(
         None, description="JSON {skill: [skills it needs]}: the known graph behind `graph: prerequisites`"
     )
+    junk: list[JunkSpec] | None = Field(
+        None, description="junk skills made from loaded ones: [{name, source, kind: shuffle_chars|cipher|"
+        "repeat_line, seed}] (skillit.tasks.junk)")
 
     @model_validator(mode="after")
     def _check(self) -> DataParams:
@@ -117,7 +122,7 @@ def build(params: DataParams, seed: int) -> SkillSet:
         value = getattr(params, key)
         if value is not None and not Path(value).is_file():
             raise DataError(missing_file_message(key, value))
-    return load_skills(
+    skillset = load_skills(
         params.train,
         params.validation,
         skill=params.skill_column,
@@ -139,6 +144,7 @@ def build(params: DataParams, seed: int) -> SkillSet:
         too_long=params.too_long,
         length_unit=params.length_unit or "word",
     )
+    return add_junk(skillset, params.junk) if params.junk else skillset
 
 
 def missing_file_message(key: str, value: str) -> str:
