@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   creates .venv, installs skillit, runs `skillit run` (the LEGO demo)
-#   make test   creates .venv, installs skillit with test extras, runs the tests
+#   make test   creates .venv, installs skillit with test extras, runs the tests (the full suite, what CI runs)
+#   make test-fast   the edit loop: the tests not marked slow
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test test-fast install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +22,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/skillit run
 
+# one pytest worker per core (pytest-xdist; tests/conftest.py keeps each to one torch thread), the longest tests
+# first taken and the rest stolen as workers free up
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --durations=10
+	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=10
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not slow"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -11,6 +11,9 @@ import torch
 from skillit.experiment.config import ExperimentConfig, config_needs
 
 torch.set_num_threads(1)  # tests may run beside other torch processes on a 2-core machine
+# and so may the processes they start (`python -m skillit ...`, torchrun ranks): `make test` runs one pytest worker
+# per core, and two torch processes of 2 threads each on 2 cores run many times slower
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]
