@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.conftest import REPO, SHARED_DATA
 
 NI = SHARED_DATA / "natural_instructions"
 needs_data = pytest.mark.skipif(not NI.is_dir(), reason="../shared/data is not beside the repository")
@@ -113,4 +113,5 @@ def test_ni_finetune_runs_end_to_end_through_the_cli(tmp_path):
     assert summary["task"] == "data" and summary["setting"] == "finetune"
     assert summary["objective_skills"] == ["Stance Detection"]
     assert set(summary["methods"]) == {"skill-it", "target-only"}
-    assert str((NI / "train.jsonl").resolve()) in (out / "config.yaml").read_text()  # absolute: resumable anywhere
+    shipped = REPO / "src" / "skillit" / "corpora" / "natural_instructions" / "train.jsonl.xz"  # the shipped copy
+    assert str(shipped.resolve()) in (out / "config.yaml").read_text()  # absolute: resumable anywhere

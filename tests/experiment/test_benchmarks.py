@@ -86,6 +86,17 @@ def test_benchmark_config_runs_a_few_steps(name, tmp_path):
     if data["task"]["name"] == "data":  # real data: a few examples per skill is enough to run every code path
         params["max_examples"] = min(params.get("max_examples") or 200, 200)
         params["max_validation"] = min(params.get("max_validation") or 4, 4)
+        # and a few per batch: real-text chunks are ~520 tokens long (the code paths do not depend on the size)
+        data["training"]["batch_size"] = min(data["training"]["batch_size"], 4)
+        data["training"]["eval_batch_size"] = min(data["training"].get("eval_batch_size") or 16, 16)
+    learns = data.get("graph_learning") is not None or any(
+        (m.get("params") or {}).get("graph") == "learn" for m in data["methods"].values())
+    if learns:  # a learned graph: the learner's code path, at a few steps (its defaults train ~900 steps)
+        learning = data.get("graph_learning") or {"method": "probe"}
+        learning.update(steps=1 if learning["method"] == "tracin" else 2, base_steps=4)
+        if learning["method"] in ("probe", "tracin"):
+            learning["points"] = 1
+        data["graph_learning"] = learning
     small = type(small).model_validate(data)
     summary = run_experiment(small, tmp_path / name, config_dir=shipped_config_path(name).parent, jobs=1)
     assert list(summary["methods"]) == list(config.methods)  # (the subset, for the arena configs)
