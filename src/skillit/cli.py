@@ -168,8 +168,10 @@ def run(
         if launched_by_torchrun():  # torchrun ... skillit run: every run data-parallel over the ranks
             from skillit.experiment.distributed_run import run_under_torchrun
 
-            summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None,
-                                               overwrite=overwrite)
+            rank, world = torchrun_env()[:2]  # rank 0 prints the header and progress, as a plain run does
+            with _live_view(cfg, out_dir, f"data-parallel over {world} torchrun rank(s)", enabled=rank == 0) as hooks:
+                summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None,
+                                                   overwrite=overwrite, **hooks)
             if summary is None:
                 return
         else:
@@ -191,6 +193,20 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
 
     n_jobs = jobs if jobs is not None else default_jobs()
     runs = len(cfg.methods) * len(cfg.seeds)
+    with _interrupted(out_dir, again, cfg), _live_view(cfg, out_dir, f"{min(n_jobs, runs)} parallel job(s)") as hooks:
+        return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, resume=resume, overwrite=overwrite,
+                              **hooks)
+
+
+@contextmanager
+def _live_view(cfg, out_dir: Path, parallel: str, *, enabled: bool = True) -> Iterator[dict]:
+    """``run_experiment``'s ``progress``, ``on_event`` and ``notify``: the header line (``parallel`` says how the
+    runs share the machine), then a live view (plain progress lines when not a terminal). ``enabled=False``
+    (torchrun ranks other than 0): no hooks, nothing printed."""
+    if not enabled:
+        yield {}
+        return
+    runs = len(cfg.methods) * len(cfg.seeds)
     view = LiveView(console, _run_ids(cfg), cfg.training.steps)
     started = False
 
@@ -200,21 +216,19 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
         if not started:
             console.print(
                 f"[bold]{escape(cfg.name)}[/]: {len(cfg.methods)} method(s) × {len(cfg.seeds)} seed(s) = {runs} run(s) "
-                f"of {cfg.training.steps} steps on {escape(cfg.task.name)} ({cfg.setting}), {min(n_jobs, runs)} "
-                f"parallel job(s) → {escape(str(out_dir))}"
+                f"of {cfg.training.steps} steps on {escape(cfg.task.name)} ({cfg.setting}), {parallel} "
+                f"→ {escape(str(out_dir))}"
             )
             view.__enter__()
             started = True
         view.progress(done, total)
 
-    with _interrupted(out_dir, again, cfg):
-        try:
-            return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, progress=advance, resume=resume,
-                                  overwrite=overwrite, on_event=view.event,
-                                  notify=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
-        finally:
-            if started:
-                view.__exit__(*sys.exc_info())
+    try:
+        yield {"progress": advance, "on_event": view.event,
+               "notify": lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True)}
+    finally:
+        if started:
+            view.__exit__(*sys.exc_info())
 
 
 @contextmanager
