@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: 2.13.0 is a CPU wheel on this machine's disk; a bare `torch` would pull CUDA (GBs)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	# the distribution was called skillit before it became skillit-mix: drop that name from an older .venv
+	$(BIN)/python -m pip uninstall --quiet --yes skillit 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e ".[test,hf,tensorboard]"
 	touch $(STAMP)
 

@@ -52,6 +52,29 @@ def test_inspect_some_skills_and_count_the_examples_over_a_length(tmp_path):
     assert wrong.returncode == 2 and "skill 'bb' (--skills) has no examples" in " ".join(wrong.stderr.split())
 
 
+def test_inspect_with_a_config_reads_its_data_and_counts_with_its_tokenizer(tmp_path):
+    rows = [{"skill": "a", "question": "Is it? ", "reply": "yes."}, {"skill": "b", "question": "x ", "reply": "y"}]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = tmp_path / "cfg.yaml"
+    config.write_text("name: c\ntask: {name: data, params: {train: train.jsonl, prompt_field: question, "
+                      "answer_field: reply}}\nmodel: {tokenizer: char}\ntraining: {steps: 10}\n"
+                      "methods: {stratified: {}}\n")
+    result = skillit("data", "inspect", "--config", config, "--json", cwd=tmp_path.parent)  # train.jsonl beside it
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    # characters: 'Is it? ' (7) + 'yes.' (4) = 11; 'x ' + 'y' = 3 (as words the first would be 6)
+    assert report["tokenizer"] == "char"
+    assert [(s["skill"], s["train"], s["tokens"]["max"]) for s in report["skills"]] == [("a", 1, 11), ("b", 1, 3)]
+    words = json.loads(skillit("data", "inspect", "--config", config, "--tokenizer", "word", "--json").stdout)
+    assert [s["tokens"]["max"] for s in words["skills"]] == [6, 3]  # 'Is', ' it', '?', ' ' | 'yes', '.'; 'x', ' ' | 'y'
+    both = skillit("data", "inspect", tmp_path / "train.jsonl", "--config", config)
+    assert both.returncode == 2 and "give SOURCE or --config, not both" in both.stderr
+    lego = skillit("data", "inspect", "--config", "lego-demo")
+    assert lego.returncode == 2 and "its task is 'lego', which skillit generates" in " ".join(lego.stderr.split())
+    neither = skillit("data", "inspect")
+    assert neither.returncode == 2 and "give SOURCE (a data file) or --config CONFIG" in " ".join(neither.stderr.split())
+
+
 @needs_data
 def test_inspect_json_on_gsm8k_and_math():
     gsm = skillit("data", "inspect", SHARED_DATA / "gsm8k" / "train.jsonl", "--skill-column", "skill", "--json")

@@ -168,8 +168,10 @@ def run(
         if launched_by_torchrun():  # torchrun ... skillit run: every run data-parallel over the ranks
             from skillit.experiment.distributed_run import run_under_torchrun
 
-            summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None,
-                                               overwrite=overwrite)
+            rank, world = torchrun_env()[:2]  # rank 0 prints the header and progress, as a plain run does
+            with _live_view(cfg, out_dir, f"data-parallel over {world} torchrun rank(s)", enabled=rank == 0) as hooks:
+                summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None,
+                                                   overwrite=overwrite, **hooks)
             if summary is None:
                 return
         else:
@@ -191,6 +193,20 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
 
     n_jobs = jobs if jobs is not None else default_jobs()
     runs = len(cfg.methods) * len(cfg.seeds)
+    with _interrupted(out_dir, again, cfg), _live_view(cfg, out_dir, f"{min(n_jobs, runs)} parallel job(s)") as hooks:
+        return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, resume=resume, overwrite=overwrite,
+                              **hooks)
+
+
+@contextmanager
+def _live_view(cfg, out_dir: Path, parallel: str, *, enabled: bool = True) -> Iterator[dict]:
+    """``run_experiment``'s ``progress``, ``on_event`` and ``notify``: the header line (``parallel`` says how the
+    runs share the machine), then a live view (plain progress lines when not a terminal). ``enabled=False``
+    (torchrun ranks other than 0): no hooks, nothing printed."""
+    if not enabled:
+        yield {}
+        return
+    runs = len(cfg.methods) * len(cfg.seeds)
     view = LiveView(console, _run_ids(cfg), cfg.training.steps)
     started = False
 
@@ -200,21 +216,19 @@ def _execute(cfg, config_dir: Path, out_dir: Path, jobs: int | None, resume: boo
         if not started:
             console.print(
                 f"[bold]{escape(cfg.name)}[/]: {len(cfg.methods)} method(s) × {len(cfg.seeds)} seed(s) = {runs} run(s) "
-                f"of {cfg.training.steps} steps on {escape(cfg.task.name)} ({cfg.setting}), {min(n_jobs, runs)} "
-                f"parallel job(s) → {escape(str(out_dir))}"
+                f"of {cfg.training.steps} steps on {escape(cfg.task.name)} ({cfg.setting}), {parallel} "
+                f"→ {escape(str(out_dir))}"
             )
             view.__enter__()
             started = True
         view.progress(done, total)
 
-    with _interrupted(out_dir, again, cfg):
-        try:
-            return run_experiment(cfg, out_dir, config_dir=config_dir, jobs=n_jobs, progress=advance, resume=resume,
-                                  overwrite=overwrite, on_event=view.event,
-                                  notify=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
-        finally:
-            if started:
-                view.__exit__(*sys.exc_info())
+    try:
+        yield {"progress": advance, "on_event": view.event,
+               "notify": lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True)}
+    finally:
+        if started:
+            view.__exit__(*sys.exc_info())
 
 
 @contextmanager
@@ -584,7 +598,10 @@ app.add_typer(data_app, name="data")
 @data_app.command("inspect")
 @reports_errors
 def data_inspect(
-    source: Path = typer.Argument(..., help="training data: a .jsonl (.gz, .xz) or .parquet file, or skillit-data:NAME/FILE"),
+    source: Optional[Path] = typer.Argument(None, help="training data: a .jsonl (.gz, .xz) or .parquet file, or "
+                                            "skillit-data:NAME/FILE (or --config)"),
+    config: Optional[str] = typer.Option(None, "--config", help="read the data as a config of task `data` does (its "
+                                         "files, fields and holdout) and count with its model.tokenizer"),
     skill_column: str = typer.Option("skill", "--skill-column", help="the column naming each example's skill"),
     validation: Optional[Path] = typer.Option(None, "--validation", help="validation data file"),
     holdout: Optional[float] = typer.Option(None, "--holdout", help="fraction held out per skill (seeded rule)"),
@@ -593,7 +610,8 @@ def data_inspect(
     answer_field: str = typer.Option("answer", "--answer-field"),
     text_field: Optional[str] = typer.Option(None, "--text-field", help="plain-text column (replaces prompt/answer)"),
     separator: str = typer.Option("", "--separator", help="appended to a non-empty prompt"),
-    tokenizer: str = typer.Option("word", "--tokenizer", help="count tokens as words and punctuation (word) or characters (char)"),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="count tokens as words and punctuation (word) or "
+                                            "characters (char); default: word, or the --config's model.tokenizer"),
     skills: Optional[str] = typer.Option(None, "--skills", help="comma-separated: report only these skills"),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="count the examples longer than this many tokens"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
@@ -607,21 +625,49 @@ def data_inspect(
     from skillit.skills.io import inspect_data
     from skillit.tasks.corpora import resolve_uri
 
-    if tokenizer not in ("word", "char"):
+    if tokenizer not in (None, "word", "char"):
         raise DataError(f"--tokenizer must be word or char, got {tokenizer!r}")
-    source, validation = (Path(resolve_uri(str(p)) or p) if p is not None else None for p in (source, validation))
-    report = inspect_data(
-        source, validation, skill=skill_column, prompt_field=prompt_field or None, answer_field=answer_field,
-        text_field=text_field, separator=separator.replace("\\n", "\n").replace("\\t", "\t"), holdout=holdout,
-        holdout_seed=holdout_seed, tokenizer=tokenizer,  # type: ignore[arg-type]
-        skills=_split(skills), max_length=max_length,
-    )
+    if config is not None:
+        options = _inspect_options_of_config(config, source, tokenizer, max_length, _split(skills))
+    else:
+        if source is None:
+            raise DataError("data inspect needs the training data: give SOURCE (a data file) or --config CONFIG")
+        source, validation = (Path(resolve_uri(str(p)) or p) if p is not None else None for p in (source, validation))
+        options = dict(train=source, validation=validation, skill=skill_column, prompt_field=prompt_field or None,
+                       answer_field=answer_field, text_field=text_field,
+                       separator=separator.replace("\\n", "\n").replace("\\t", "\t"), holdout=holdout,
+                       holdout_seed=holdout_seed, tokenizer=tokenizer or "word", skills=_split(skills),
+                       max_length=max_length)
+    report = inspect_data(**options)
     if as_json:
         print(json_module.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_data_report(report)
     if strict and report.problems():
         raise typer.Exit(1)
+
+
+def _inspect_options_of_config(spec: str, source: Path | None, tokenizer: str | None, max_length: int | None,
+                               skills: list[str] | None) -> dict:
+    """``inspect_data``'s arguments from a config of task ``data``: its files (resolved as ``skillit run`` does),
+    fields, holdout, skills and max_length, counted with its model's tokenizer (``--tokenizer``, ``--skills`` and
+    ``--max-length`` override)."""
+    from skillit.experiment.config import load_config
+
+    if source is not None:
+        raise DataError(f"give SOURCE or --config, not both: --config {spec} names its own data files")
+    cfg = load_config(spec)
+    if cfg.task.name != "data":
+        raise DataError(f"--config {spec}: its task is {cfg.task.name!r}, which skillit generates; data inspect "
+                        "reads data files: give a config with task: {name: data, params: {train: ...}}")
+    params = cfg.task.params
+    return dict(train=Path(params["train"]), validation=Path(params["validation"]) if params.get("validation") else None,
+                skill=params.get("skill_column", "skill"), prompt_field=params.get("prompt_field", "prompt"),
+                answer_field=params.get("answer_field", "answer"), text_field=params.get("text_field"),
+                separator=params.get("separator", ""), holdout=params.get("holdout"),
+                holdout_seed=params.get("holdout_seed", 0), format=params.get("format", "auto"),
+                tokenizer=tokenizer or cfg.model.tokenizer, skills=skills or params.get("skills"),
+                max_length=max_length if max_length is not None else params.get("max_length"))
 
 
 @data_app.command("fetch")

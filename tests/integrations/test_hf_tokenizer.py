@@ -63,3 +63,9 @@ def test_the_trainer_log_names_each_record_field_in_the_singular():
     record = {"losses": {"a": 1.5}, "accuracies": {"a": 0.25}, "weights": {"a": 0.75}, "examples_seen": {"a": 12}}
     assert _log_values(record) == {"skillit/loss/a": 1.5, "skillit/accuracy/a": 0.25, "skillit/weight/a": 0.75,
                                    "skillit/examples/a": 12.0}
+
+
+def test_wrapping_a_trained_tokenizer_again_is_refused_with_the_fix():
+    with pytest.raises(DataError, match=r"already an HFTokenizer \(train_hf_tokenizer returns one\); use it as it is, "
+                                        r"or wrap the Hugging Face tokenizer itself"):
+        HFTokenizer(train_hf_tokenizer(TEXTS, vocab_size=280))

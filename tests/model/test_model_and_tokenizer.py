@@ -89,3 +89,14 @@ def test_hf_tokenizer_needs_no_transformers_and_falls_back_to_eos():
     missing.eos_token_id = None
     with pytest.raises(DataError, match="has no eos token"):
         HFTokenizer(missing)
+
+
+def test_hf_tokenizer_refuses_a_wrapped_or_skillit_tokenizer_and_names_the_fix():
+    from skillit.model.tokenizer import CharTokenizer, HFTokenizer
+
+    wrapped = HFTokenizer(_DuckTokenizer())
+    with pytest.raises(DataError, match=r"already an HFTokenizer \(train_hf_tokenizer returns one\); use it as it is"):
+        HFTokenizer(wrapped)
+    with pytest.raises(DataError, match=r"the CharTokenizer given has no eos_token_id, bos_token_id, pad_token_id, "
+                                        r"__len__\. A tokenizer that already has skillit's contract"):
+        HFTokenizer(CharTokenizer("ab"))

@@ -77,6 +77,23 @@ def test_plots_are_written_as_png_and_weights_only_for_changing_mixtures(tmp_pat
     assert not list(tmp_path.glob("**/.*.tmp"))  # atomic writes leave no temp files
 
 
+def test_methods_curves_differ_in_line_style_and_marker_so_none_hides_another():
+    from skillit.report.plots import method_style, metric_figure
+
+    three = runs() + [RunRecord("random", seed, {}, [dict(r) for r in run.records], 100, 3.0, 1.0, 10)
+                      for seed, run in enumerate(runs()[:2])]  # random's curves lie exactly on target-only's
+    fig = metric_figure(three, "losses", "loss")
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["target-only", "skill-it", "random"]
+    assert [line.get_linestyle() for line in lines] == ["-", "--", "-."]
+    assert [line.get_marker() for line in lines] == ["o", "s", "^"]
+    assert [line.get_zorder() for line in lines] == [3, 4, 5]  # each later method thinner and on top: the wider
+    assert [line.get_linewidth() for line in lines] == [2.0, 1.6, 1.2]  # line beneath shows around it
+    # 40 evaluations: a marker every 5 points, method 1 of 3 starting at point 5 // 3 = 1, method 2 at 10 // 3 = 3
+    assert [method_style(i, 40, 3)["markevery"] for i in range(3)] == [(0, 5), (1, 5), (3, 5)]
+    assert method_style(0, 3, 1)["markevery"] == (0, 1) and method_style(0, 3, 1)["linewidth"] == 1.5
+
+
 def test_graph_pictures_are_png(tmp_path):
     graph = SkillsGraph([[1.0, 0.5], [0.0, 1.0]], ["a", "b"])
     for path in (plot_heatmap(graph, tmp_path / "heat.png"), draw_graph(graph, tmp_path / "draw.png", threshold=0.1)):

@@ -124,3 +124,21 @@ def test_torchrun_env_is_checked(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ConfigError, match="RANK=3 is outside WORLD_SIZE=2"):
         torchrun_env()
+
+
+@pytest.mark.slow
+def test_skillit_run_under_torchrun_prints_the_header_and_progress_once_from_rank_0(tmp_path):
+    """``torchrun ... -m skillit run``: rank 0 prints what a plain (redirected) run prints, the other rank nothing."""
+    (tmp_path / "cfg.yaml").write_text(CONFIG.replace("steps: 24", "steps: 6").replace("log_draws: true", "log_draws: false")
+                                       .replace("  skill-it:", "  stratified: {}\n  skill-it:"))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "SKILLIT_PROGRESS_SECONDS": "0"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "skillit", "run", "cfg.yaml", "--out", "ddp"]
+    done = run_tree(command, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    header = ("ddp-test: 2 method(s) × 1 seed(s) = 2 run(s) of 6 steps on lego (pretrain), data-parallel over 2 "
+              "torchrun rank(s) → ddp")
+    assert done.stdout.count(header) == 1, done.stdout
+    assert any(line.startswith("progress: ") for line in done.stdout.splitlines())
+    assert done.stdout.count("done stratified seed 0: 6 steps") == done.stdout.count("done skill-it seed 0: 6 steps") == 1
+    assert done.stdout.index(header) < done.stdout.index("done skill-it seed 0") < done.stdout.index("report: ")

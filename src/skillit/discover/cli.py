@@ -41,7 +41,8 @@ def _need_sklearn() -> None:
     try:
         import sklearn  # noqa: F401  (an optional extra)
     except ImportError:
-        raise SkillitError("this command needs scikit-learn: pip install 'skillit[discover]'") from None
+        raise SkillitError("this command needs scikit-learn: pip install scikit-learn (or the discover extra: "
+                           "pip install -e '.[discover]' in a skillit clone)") from None
 
 
 def _out_dir(out: Optional[Path], data: Path, command: str) -> Path:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +48,18 @@ def run_under_torchrun(
     resume: bool = False,
     overwrite: bool = False,
     backend: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any] | None, int]:
-    """Open the process group, run the experiment over it, tear it down; ``(summary on rank 0, rank)``."""
+    """Open the process group, run the experiment over it, tear it down; ``(summary on rank 0, rank)``.
+
+    ``progress``, ``on_event`` and ``notify`` are :func:`~skillit.experiment.runner.run_experiment`'s; pass them
+    on rank 0 only (``skillit run`` does: rank 0 prints what a plain run prints)."""
     torch.set_num_threads(cpu_threads_per_rank())
     with process_group(backend) as group:
         summary = run_experiment(config, out_dir, config_dir=config_dir, resume=resume, overwrite=overwrite,
-                                 group=group)
+                                 group=group, progress=progress, on_event=on_event, notify=notify)
         return summary, group.rank
 
 

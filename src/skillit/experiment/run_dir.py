@@ -140,9 +140,12 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+DISTRIBUTION = "skillit-mix"  # pyproject.toml's [project] name: "skillit" on the package index is another project
+
+
 def _skillit_version() -> str:
     try:
-        return version("skillit")
+        return version(DISTRIBUTION)
     except PackageNotFoundError:  # an uninstalled checkout
         return "unknown"
 

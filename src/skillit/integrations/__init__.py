@@ -3,7 +3,7 @@
 * ``skillit.integrations.hf``: Hugging Face Transformers: :class:`~skillit.model.tokenizer.HFTokenizer`
   (no ``transformers`` import of its own), :func:`~skillit.integrations.hf.train_hf_tokenizer`,
   :class:`~skillit.integrations.hf.SkillMixingDataset` and :class:`~skillit.integrations.hf.SkillMixingCallback`
-  for a stock ``transformers.Trainer`` (needs the ``hf`` extra: ``pip install skillit[hf]``).
+  for a stock ``transformers.Trainer`` (needs the ``hf`` extra: ``pip install -e ".[hf]"`` in a clone).
 
 PyTorch DDP with skillit's own loop lives in ``skillit.trainer.distributed``.
 """

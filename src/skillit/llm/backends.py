@@ -407,7 +407,8 @@ class HFCausalLMBackend(LLMBackend):
         try:
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - transformers is an optional extra
-            raise LLMError(f"the hf backend needs transformers: pip install 'skillit[hf]' ({exc})") from None
+            raise LLMError(f"the hf backend needs transformers: pip install transformers (or the hf extra: "
+                           f"pip install -e '.[hf]' in a skillit clone) ({exc})") from None
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.model_name)
             kwargs = {"torch_dtype": getattr(torch, self.dtype)} if self.dtype else {}

@@ -348,7 +348,8 @@ def _load_hf(path: Path):
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:  # pragma: no cover - optional extra
-        raise SkillitError(f"graft run needs transformers: pip install 'skillit[hf]' ({exc})") from None
+        raise SkillitError(f"graft run needs transformers: pip install transformers (or the hf extra: "
+                           f"pip install -e '.[hf]' in a skillit clone) ({exc})") from None
     from skillit.model.tokenizer import HFTokenizer
 
     if not Path(path).is_dir():

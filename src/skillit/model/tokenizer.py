@@ -38,6 +38,20 @@ class HFTokenizer:
     """
 
     def __init__(self, tokenizer: Any):
+        if isinstance(tokenizer, HFTokenizer):  # e.g. HFTokenizer(train_hf_tokenizer(...)): already wrapped
+            raise DataError(
+                "HFTokenizer was given a tokenizer that is already an HFTokenizer (train_hf_tokenizer returns "
+                "one); use it as it is, or wrap the Hugging Face tokenizer itself: "
+                "HFTokenizer(AutoTokenizer.from_pretrained(NAME))"
+            )
+        missing = [name for name in ("eos_token_id", "bos_token_id", "pad_token_id", "encode", "decode", "__len__")
+                   if not hasattr(tokenizer, name)]
+        if missing:
+            raise DataError(
+                f"HFTokenizer wraps a Hugging Face tokenizer (e.g. AutoTokenizer.from_pretrained(NAME)); the "
+                f"{type(tokenizer).__name__} given has no {', '.join(missing)}. A tokenizer that already has "
+                "skillit's contract (encode, decode, vocab_size, pad_id, bos_id, eos_id) is used without HFTokenizer"
+            )
         eos = tokenizer.eos_token_id
         if eos is None:
             raise DataError(

@@ -13,9 +13,9 @@ evaluation skill, ``weights`` in force and cumulative ``examples_seen`` per trai
 callback, one event directory per method and seed (``RUN_DIR/tensorboard/METHOD__seedS``), so
 ``tensorboard --logdir RUN_DIR/tensorboard`` shows every run side by side.
 
-TensorBoard needs the ``tensorboard`` package (``pip install 'skillit[tensorboard]'``); W&B needs
-``wandb`` (``skillit[wandb]``), runs offline (``mode="offline"``: nothing leaves the machine; ``wandb sync``
-uploads later) and is never required.
+TensorBoard needs the ``tensorboard`` package (``pip install tensorboard``, or the ``tensorboard`` extra:
+``pip install -e ".[tensorboard]"`` in a clone); W&B needs ``wandb`` (the ``wandb`` extra), runs offline
+(``mode="offline"``: nothing leaves the machine; ``wandb sync`` uploads later) and is never required.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ class TensorBoardLogger(TrainerCallback):
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise ConfigError(
-                "TensorBoard logging needs the tensorboard package: pip install 'skillit[tensorboard]'"
+                "TensorBoard logging needs the tensorboard package: pip install tensorboard (or the extra: "
+                "pip install -e '.[tensorboard]' in a skillit clone)"
             ) from None
         self.log_dir = Path(log_dir)
         self.writer = SummaryWriter(log_dir=str(self.log_dir))
@@ -82,7 +83,8 @@ class WandbLogger(TrainerCallback):
         try:
             import wandb
         except ImportError:
-            raise ConfigError("W&B logging needs the wandb package: pip install 'skillit[wandb]'") from None
+            raise ConfigError("W&B logging needs the wandb package: pip install wandb (or the extra: "
+                              "pip install -e '.[wandb]' in a skillit clone)") from None
         self.run = wandb.init(project=project, name=name, config=config or {}, mode=mode,
                               dir=str(directory) if directory is not None else None)
 

@@ -65,8 +65,30 @@ def plot_metric(runs: Sequence[RunRecord], metric: str, path: Path, ylabel: str,
     return path
 
 
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+MARKS_PER_CURVE = 8
+
+
+def method_style(index: int, n_points: int, n_methods: int) -> dict[str, Any]:
+    """The ``ax.plot`` style of the ``index``-th method: its own line style and marker, markers on about
+    :data:`MARKS_PER_CURVE` points staggered between methods, so that curves lying on each other stay apart
+    to the eye; each later method is drawn thinner and on top, so the wider line beneath still shows around it."""
+    every = max(1, n_points // MARKS_PER_CURVE)
+    return {
+        "linestyle": LINE_STYLES[index % len(LINE_STYLES)],
+        "marker": MARKERS[index % len(MARKERS)],
+        "markevery": (index * every // max(1, n_methods) % every, every),
+        "markersize": 4,
+        "linewidth": 1.2 + 0.8 * (n_methods - 1 - index) / (n_methods - 1) if n_methods > 1 else 1.5,
+        "zorder": 3 + index,
+        "alpha": 0.9,
+    }
+
+
 def metric_figure(runs: Sequence[RunRecord], metric: str, ylabel: str, *, scale: float = 1.0):
-    """One panel per skill: ``metric`` (times ``scale``) over steps per method, mean over seeds with a ±1 std band."""
+    """One panel per skill: ``metric`` (times ``scale``) over steps per method, mean over seeds with a ±1 std band;
+    each method in its own line style and marker (:func:`method_style`)."""
     plt = _pyplot()
     methods = list(dict.fromkeys(run.method for run in runs))
     skills = list(runs[0].records[0][metric])
@@ -74,10 +96,10 @@ def metric_figure(runs: Sequence[RunRecord], metric: str, ylabel: str, *, scale:
     rows = int(np.ceil(len(skills) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False, sharex=True)
     for ax, skill in zip(axes.flat, skills):
-        for method in methods:
+        for index, method in enumerate(methods):
             steps, mean, std = _curves(runs, method, metric, skill, scale)
-            (line,) = ax.plot(steps, mean, label=method)
-            ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+            (line,) = ax.plot(steps, mean, label=method, **method_style(index, len(steps), len(methods)))
+            ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.15, linewidth=0)
         ax.set_title(skill)
         ax.set_xlabel("step")
         ax.set_ylabel(ylabel)

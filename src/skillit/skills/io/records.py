@@ -303,7 +303,8 @@ def _pyarrow_parquet():
     try:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow ships with the hf extra
-        raise DataError("reading Parquet needs pyarrow: pip install 'skillit[hf]' (or pip install pyarrow)") from None
+        raise DataError("reading Parquet needs pyarrow: pip install pyarrow (or the hf extra: "
+                        "pip install -e '.[hf]' in a skillit clone)") from None
     return pq
 
 
