@@ -131,7 +131,9 @@ def test_skillit_run_under_torchrun_prints_the_header_and_progress_once_from_ran
     """``torchrun ... -m skillit run``: rank 0 prints what a plain (redirected) run prints, the other rank nothing."""
     (tmp_path / "cfg.yaml").write_text(CONFIG.replace("steps: 24", "steps: 6").replace("log_draws: true", "log_draws: false")
                                        .replace("  skill-it:", "  stratified: {}\n  skill-it:"))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "SKILLIT_PROGRESS_SECONDS": "0"}
+    # COLUMNS: wide enough that the header stays one line whatever the calling terminal's width
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "SKILLIT_PROGRESS_SECONDS": "0",
+           "COLUMNS": "200"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                "-m", "skillit", "run", "cfg.yaml", "--out", "ddp"]
     done = run_tree(command, cwd=tmp_path, env=env, timeout=300)
