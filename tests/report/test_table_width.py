@@ -54,3 +54,16 @@ def test_output_width_honours_columns_only_when_not_a_terminal():
     assert output_width(True, {"COLUMNS": "80"}) is None  # a terminal: rich asks the terminal
     assert output_width(False, {"COLUMNS": "80"}) == 80
     assert output_width(False, {}) == 120 and output_width(False, {"COLUMNS": "wide"}) == 120
+
+
+@pytest.mark.parametrize("width", [80, 120, 400])
+def test_the_legend_is_printed_at_the_console_width_under_the_last_table(width):
+    # a caption would wrap to its table's width: under a narrow per-skill table each legend line folded in three
+    console = Console(width=width, record=True, file=io.StringIO())
+    for item in comparison_tables(summary(), width):
+        console.print(item)
+    lines = console.export_text().splitlines()
+    legend = [i for i, line in enumerate(lines) if line.startswith("loss: final validation loss")]
+    assert len(legend) == 1 and legend[0] > max(i for i, line in enumerate(lines) if line.startswith("└"))
+    # the legend's lines fill the console's width where they are longer than it (not a narrow table's)
+    assert max(len(line) for line in lines[legend[0]:]) >= min(width, 100)

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from skillit.records.layout import SUMMARY
 from skillit.records.summary import BITS_PER_NAT
@@ -214,13 +215,13 @@ def _cell_width(texts: list[str]) -> int:
 def comparison_tables(
     summary: dict[str, Any], width: int, title: str | None = None, *, baseline: str = BASELINE,
     confidence: float = CONFIDENCE,
-) -> list[Table]:
+) -> list[Table | Text]:
     """The comparison table laid out to ``width`` columns without ever shrinking method, loss or accuracy.
 
     When everything does not fit in one table, the first keeps method, loss and acc % (bits/tok) and as many
     of the next columns (the difference to the baseline and its verdict, →target, train s, eval s, then the
     per-skill columns) as fit; the rest follow in further tables, each with the method column again, and the
-    legend goes under the last. A skill name longer than 16 characters is folded onto several header lines
+    legend (a Text, the last item) goes under the last, at the console's width. A skill name longer than 16 characters is folded onto several header lines
     (never cut); no other column is narrower than its widest value.
     """
     full = comparison_table(summary, title=title, baseline=baseline, confidence=confidence)
@@ -237,8 +238,12 @@ def comparison_tables(
     def table_width(widths: list[int]) -> int:
         return sum(w + 2 for w in widths) + len(widths) + 1  # padding 1 each side, one border per column + 1
 
+    # the legend goes under the last table at the console's width, not as a caption (which wraps to the width of
+    # its table: a narrow per-skill table would fold each legend line onto several)
+    legend = Text(str(full.caption))
     if table_width([natural(i) for i in range(len(columns))]) <= width:
-        return [full]
+        full.caption = None
+        return [full, legend]
     # a skill column (and the difference's) is as wide as its values, and its name up to 16 characters (longer
     # names fold onto several header lines)
     folding = skill_index + ([3] if lead == 5 else [])
@@ -266,8 +271,8 @@ def comparison_tables(
         return table
 
     per_skill = "final loss / bits per token per skill" if summary.get("whole_text") else "final accuracy % per skill"
-    tables = [build(groups[0], str(full.title), str(full.caption) if len(groups) == 1 else None)]
+    tables: list[Table | Text] = [build(groups[0], str(full.title), None)]
     for number, group in enumerate(groups[1:], start=2):
         what = per_skill if all(i in skill_index for i in group[1:]) else "continued"
-        tables.append(build(group, f"{what} ({number}/{len(groups)})", str(full.caption) if number == len(groups) else None))
-    return tables
+        tables.append(build(group, f"{what} ({number}/{len(groups)})", None))
+    return [*tables, legend]
