@@ -13,9 +13,6 @@ The data flow is the architecture: skills → graph → policy → sampler → t
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from skillit.errors import (
     CheckpointError,
     ConfigError,
@@ -27,6 +24,7 @@ from skillit.errors import (
     SkillError,
     SkillitError,
 )
+from skillit.utils.lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -56,16 +54,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # once found, an ordinary attribute
-        return value
-    raise AttributeError(f"module 'skillit' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, cache=True)
 
 
 __all__ = [

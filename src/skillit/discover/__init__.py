@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import Any
+
+from skillit.utils.lazy import lazy_names
 
 # name -> the module that defines it, imported on first use (PEP 562): the commands of skillit.discover.cli
 # register without the trajectories and metrics (torch, scipy)
@@ -22,14 +23,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'skillit.discover' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 class _Package(types.ModuleType):

@@ -3,8 +3,7 @@ static-mixture search built on it."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from skillit.utils.lazy import lazy_names
 
 # name -> the module that defines it, imported on first use (PEP 562): the config schema
 # (skillit.experiment.config) loads without the runner, which trains (torch)
@@ -18,14 +17,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'skillit.experiment' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [

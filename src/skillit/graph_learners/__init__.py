@@ -14,8 +14,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from skillit.utils.lazy import lazy_names
 
 # name -> the module that defines it, imported on first use (PEP 562): the parameter models and names
 # (skillit.graph_learners.params) load without the learners, which train (torch)
@@ -33,14 +32,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'skillit.graph_learners' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [

@@ -12,8 +12,7 @@ docs/llm-skills.md shows each against a served model and the measured CPU demons
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from skillit.utils.lazy import lazy_names
 
 # name -> the module that defines it, imported on first use (PEP 562): the commands of skillit.llm.cli register
 # without the backends and grafting (torch)
@@ -29,14 +28,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'skillit.llm' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [

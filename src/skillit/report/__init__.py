@@ -3,8 +3,7 @@ live progress while it trains, and TensorBoard/W&B loggers (skillit.report.logge
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from skillit.utils.lazy import lazy_names
 
 # name -> the module that defines it, imported on first use (PEP 562): the console, table and live view load
 # without the plots and statistics (matplotlib, scipy)
@@ -15,14 +14,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'skillit.report' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = ["comparison_table", "comparison_tables", "plot_run", "write_report"]
