@@ -50,6 +50,7 @@ from skillit.tasks import get_task, parse_task_params, resolve_task_paths
 from skillit.tasks.corpora import data_needs
 from skillit.tasks.data import missing_file_message, missing_files
 from skillit.utils.plugins import import_modules, module_name_problem
+from skillit.utils.schema import StrictModel
 
 # ---- limits: values beyond these would crash or exhaust memory long after the run directory exists --------
 MAX_SEED = 2**32 - 1  # numpy's seed range
@@ -71,19 +72,8 @@ def _module_name(name: str) -> str:
 ModuleName = Annotated[str, AfterValidator(_module_name)]  # an entry of `imports:` (my_pkg.my_policies)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _booleans_are_not_numbers(cls, value: Any, info: Any) -> Any:
-        """YAML's ``true`` is not 1: ``steps: true`` is an error, not one step."""
-        if isinstance(value, bool) and info.field_name is not None:
-            annotation = cls.model_fields[info.field_name].annotation
-            kinds = set(typing.get_args(annotation)) | {annotation}
-            if bool not in kinds and kinds & {int, float}:
-                raise ValueError(f"expected a number, got {str(value).lower()} (true/false is not a number)")
-        return value
+class _Strict(StrictModel):
+    model_config = ConfigDict(allow_inf_nan=False)  # and, from StrictModel, unknown keys refused
 
 
 class TaskConfig(_Strict):

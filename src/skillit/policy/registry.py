@@ -14,12 +14,11 @@ the entry-point group ``skillit.policies``, loaded the first time a name is not 
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from skillit.errors import PolicyError, SkillitError, did_you_mean, pydantic_details
 from skillit.graph import builtin_graph
@@ -50,43 +49,29 @@ from skillit.policy.wrappers import (
     TokenProportions,
 )
 from skillit.utils.plugins import HOW_TO_REGISTER, POLICY_GROUP, entry_points, load_entry_point
+from skillit.utils.schema import StrictModel
 
 GraphResolver = Callable[[str], SkillsGraph]
 Weights = dict[str, float] | list[float]
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _booleans_are_not_numbers(cls, value: Any, info: Any) -> Any:
-        """YAML's ``true`` is not 1: ``window: true`` is an error, not a window of one evaluation."""
-        if isinstance(value, bool) and info.field_name is not None:
-            annotation = cls.model_fields[info.field_name].annotation
-            kinds = set(typing.get_args(annotation)) | {annotation}
-            if bool not in kinds and kinds & {int, float}:
-                raise ValueError(f"expected a number, got {str(value).lower()} (true/false is not a number)")
-        return value
-
-
-class NoParams(_Params):
+class NoParams(StrictModel):
     pass
 
 
-class RandomParams(_Params):
+class RandomParams(StrictModel):
     proportions: Weights | None = Field(None, description="override the natural pool proportions")
 
 
-class StratifiedParams(_Params):
+class StratifiedParams(StrictModel):
     graph: str | None = Field(None, description="if given, uniform over skills with an edge into a target")
 
 
-class StaticParams(_Params):
+class StaticParams(StrictModel):
     weights: Weights
 
 
-class SkillItParams(_Params):
+class SkillItParams(StrictModel):
     graph: str = Field(description="identity | builtin:NAME | prerequisites | path to .json/.npy")
     eta: float = Field(0.5, ge=0)
     window: int = Field(3, ge=1, description="evaluations aggregated into the loss signal")
@@ -96,16 +81,16 @@ class SkillItParams(_Params):
     targets: list[str] | None = None
 
 
-class CurriculumParams(_Params):
+class CurriculumParams(StrictModel):
     start_fraction: float = Field(0.0, ge=0, le=1)
 
 
-class SkillCurriculumParams(_Params):
+class SkillCurriculumParams(StrictModel):
     mixing_fraction: float = Field(0.4, ge=0, lt=1)
 
 
 # ---- the peers (issue 9; docs/policies.md) ----------------------------------------------------------------
-class NaturalParams(_Params):
+class NaturalParams(StrictModel):
     tokens: Weights | None = Field(None, description="pool token counts per skill; default: estimated online")
     unit: Literal["tokens", "examples"] = "tokens"
 
@@ -114,7 +99,7 @@ class TemperatureParams(NaturalParams):
     temperature: float = Field(2.0, gt=0, description="T in p ∝ n^(1/T); 1 = natural, large = uniform")
 
 
-class AioliParams(_Params):
+class AioliParams(StrictModel):
     eta: float = Field(0.2, ge=0)
     lp_rounds: int = Field(4, ge=1, description="sweeps of probes over the skills per round")
     lp_steps: int = Field(4, ge=1, description="optimiser steps per probe")
@@ -125,7 +110,7 @@ class AioliParams(_Params):
     prior: Weights | None = None
 
 
-class ADOParams(_Params):
+class ADOParams(StrictModel):
     prior: Literal["natural", "uniform"] | Weights = "natural"
     start_rounds: int = Field(3, ge=0)
     ignore_rounds: int = Field(0, ge=0)
@@ -140,29 +125,29 @@ class ADOParams(_Params):
     alpha_max: float = 0.8
 
 
-class ODMParams(_Params):
+class ODMParams(StrictModel):
     smoothing: float = Field(0.9, ge=0, lt=1)
     reward: Literal["train_loss", "val_loss"] = "train_loss"
     warmup_steps: int = Field(0, ge=0)
 
 
-class DoReMiParams(_Params):
+class DoReMiParams(StrictModel):
     eta: float = Field(1.0, ge=0)
     smoothing: float = Field(1e-3, ge=0, le=1)
 
 
-class RBBalanceParams(_Params):
+class RBBalanceParams(StrictModel):
     temperature: float = Field(1.0, ge=0)
     eval_proportions: Weights | None = None
 
 
-class DGALastLayerParams(_Params):
+class DGALastLayerParams(StrictModel):
     eta: float = Field(1.0, ge=0, description="η, the weights' step size")
     normalise: Literal["sqnorm", "none"] = Field("sqnorm", description="divide the alignment by the mean ‖ḡ‖²")
     prior: Weights | None = None
 
 
-class DGAParams(_Params):
+class DGAParams(StrictModel):
     eta: float = Field(1.0, ge=0, description="η, the weights' step size")
     period: int | None = Field(None, ge=1, description="T_r: optimiser steps between updates (null: round_steps)")
     probe_examples: int = Field(8, ge=1, description="examples per skill (and for the target) in each probe")
@@ -170,20 +155,20 @@ class DGAParams(_Params):
     prior: Weights | None = None
 
 
-class PiKEParams(_Params):
+class PiKEParams(StrictModel):
     zeta1: float = Field(1.0, ge=0)
     zeta2: float = Field(1.0, ge=0)
     update_every: int = Field(1, ge=1)
     prior: Weights | None = None
 
 
-class VelocituneParams(_Params):
+class VelocituneParams(StrictModel):
     target_losses: float | dict[str, float] = 0.0
     update_every: int = Field(1, ge=1)
     prior: Literal["natural", "uniform"] = "natural"
 
 
-class SkillItPlusParams(_Params):
+class SkillItPlusParams(StrictModel):
     graph: str = Field(description="identity | builtin:NAME | prerequisites | path to .json/.npy")
     eta: float = Field(4.0, ge=0)  # = SkillItPlus.__init__ default (tests/policy/test_peer_registry.py checks they agree)
     window: int = Field(3, ge=1)
@@ -203,7 +188,7 @@ class PolicySpec:
     online: bool  # whether the mixture can change during a run
 
 
-class StageParams(_Params):
+class StageParams(StrictModel):
     steps: int = Field(ge=1, description="optimiser steps of this stage (the last stage runs to the end)")
     policy: str = Field(description="a registered policy (not staged)")
     params: dict[str, Any] = Field(default_factory=dict)
@@ -211,7 +196,7 @@ class StageParams(_Params):
     skills: list[str] | None = Field(None, description="the training skills this stage draws from (default: all)")
 
 
-class StagedParams(_Params):
+class StagedParams(StrictModel):
     stages: list[StageParams] = Field(min_length=1)
 
 
