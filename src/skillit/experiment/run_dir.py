@@ -81,6 +81,7 @@ from skillit.utils.checkpoint import load_checkpoint
 from skillit.utils.io import (
     atomic_write_json,
     atomic_write_text,
+    file_sha256,
     os_error_message,
 )
 from skillit.utils.machine import machine_fingerprint
@@ -124,20 +125,12 @@ def data_fingerprint(task_params: Mapping[str, Any]) -> dict[str, str]:
             path = Path(value)
             try:
                 if path.is_file():
-                    found[str(path)] = _file_digest(path)
+                    found[str(path)] = file_sha256(path)
             except OSError:
                 pass
 
     visit(task_params)
     return dict(sorted(found.items()))
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 DISTRIBUTION = "skillit-mix"  # pyproject.toml's [project] name: "skillit" on the package index is another project

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 
 from skillit.errors import DataError, did_you_mean
+from skillit.utils.io import file_sha256
 
 SCHEME = "skillit-data:"
 
@@ -141,19 +141,11 @@ def data_needs(params: dict) -> str:
 
 
 # ---- skillit data fetch --------------------------------------------------------------------------------------
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetched(name: str, folder: Path | None = None) -> bool:
     """Whether ``folder`` (default: the data folder's NAME) holds the published files of ``name``."""
     spec = _spec(name)
     folder = folder if folder is not None else data_root() / name
-    return all((folder / f).is_file() and sha256_of(folder / f) == h for f, h in spec.sha256.items())
+    return all((folder / f).is_file() and file_sha256(folder / f) == h for f, h in spec.sha256.items())
 
 
 def _spec(name: str) -> Generated:
@@ -196,7 +188,7 @@ def fetch(name: str, *, python: str | None = None, progress: Callable[[str], Non
         shutil.rmtree(work, ignore_errors=True)
         raise DataError(f"{name}: the generator failed (exit {generator.returncode}); its last output:\n"
                         + "\n".join(last))
-    different = [f for f, h in spec.sha256.items() if not (work / f).is_file() or sha256_of(work / f) != h]
+    different = [f for f, h in spec.sha256.items() if not (work / f).is_file() or file_sha256(work / f) != h]
     if different:
         raise DataError(
             f"{name}: the generated {', '.join(different)} differ from the published files (sha256), so the "
