@@ -12,6 +12,9 @@ with ``learn_graph`` (the code ``skillit graph`` runs; the config's own ``graph_
 * the Spearman rank correlation of its off-diagonal weights with the reference's mean weights;
 * stability: the mean pairwise Jaccard index of the seeds' edge sets (1 = every seed finds the same edges).
 
+Every score is over the reference's columns: a fine-tuning reference learned with ``--columns targets``
+measures the target's column only, and the learners are scored on that column.
+
 Learned graphs are cached under ``--work``: a second call reuses them.
 
     .venv/bin/python benchmarks/learner_scores.py math-finetune --learners probe,tracin --seeds 0-4
@@ -65,7 +68,8 @@ def score(name: str, learner: str, seeds: list[int], work: Path, jobs: int, refe
                           jobs=jobs, plots=False) for seed in seeds]
     versus = [compare_graphs(g, stable) for g in graphs]
     weights = [compare_graphs(g, mean) for g in graphs]
-    found = [edges(g) for g in graphs]
+    # stability over the reference's columns (a fine-tuning reference measures the target's column only)
+    found = [{(i, j) for i, j in edges(g) if j in stable.eval_skills} for g in graphs]
     row = {
         "benchmark": name, "learner": learner, "seeds": seeds,
         "cost_x_run": mean_of([g.provenance["cost"].get("ratio_to_training_run") for g in graphs]),
@@ -75,6 +79,8 @@ def score(name: str, learner: str, seeds: list[int], work: Path, jobs: int, refe
         "reference_edges": len(edges(stable)),
     }
     if planted is not None:
+        columns = [j for j in planted.eval_skills if j in stable.eval_skills]  # the reference's columns
+        planted = planted.restrict(planted.train_skills, columns)
         to_planted = [compare_graphs(g, planted) for g in graphs]
         row["planted_precision"] = mean_of([c.precision for c in to_planted])
         row["planted_recall"] = mean_of([c.recall for c in to_planted])

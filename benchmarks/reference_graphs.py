@@ -38,12 +38,21 @@ OUT = HERE / "reference_graphs"
 DEFAULT = ["composition-pretrain", "composition-finetune", "math-pretrain", "math-finetune", "real-text-finetune"]
 
 
-def reference_config(name: str, method: str, steps: int | None, seeds: list[int]):
-    """The shipped config with its ``graph_learning`` section replaced by the reference learner's."""
+def reference_config(name: str, method: str, steps: int | None, seeds: list[int], columns: str = "all"):
+    """The shipped config with its ``graph_learning`` section replaced by the reference learner's.
+
+    ``columns="targets"`` (fine-tuning benchmarks) measures only the target skills' columns — the columns the
+    fine-tuning policies read (``graph_targets``) — by restricting the task's evaluation skills to the targets:
+    Alg. 2 then trains the target alone and each pair with it, k runs per seed instead of k + k(k−1)/2.
+    """
     config = load_config(shipped_config_path(name))
     section = {"method": method, "steps": steps or config.training.steps, "seeds": seeds}
     data = config.model_dump()
     data["graph_learning"] = section
+    if columns == "targets":
+        if config.setting != "finetune" or not config.target_skills:
+            raise SystemExit(f"--columns targets: {name} is not a fine-tuning benchmark with target skills")
+        data["task"]["eval_skills"] = list(config.target_skills)
     return type(config).model_validate(data), section
 
 
@@ -56,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="parallel training processes (default 2)")
     parser.add_argument("--work", type=Path, default=Path("runs") / "reference-graphs", help="where the runs go")
     parser.add_argument("--out", type=Path, default=OUT, help=f"where NAME.json goes (default {OUT})")
+    parser.add_argument("--columns", choices=["all", "targets"], default="all",
+                        help="all: every evaluation skill's column; targets: only a fine-tuning benchmark's targets")
     parser.add_argument("--overwrite", action="store_true", help="replace a reference NAME.json that exists")
     args = parser.parse_args(argv)
     seeds = parse_seeds(args.seeds)
@@ -66,14 +77,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.out / (kept[0] + '.json')} exists; leave {kept[0]} out, give another --out, or add "
                      "--overwrite to replace it")
     for name in args.names:
-        config, section = reference_config(name, args.method, args.steps, seeds)
+        config, section = reference_config(name, args.method, args.steps, seeds, args.columns)
         started = time.perf_counter()
         graph = learn_graph(config, args.work / name, jobs=args.jobs, plots=False)
         record = json.loads((args.work / name / "graph.json").read_text())
         command = " ".join(["python benchmarks/reference_graphs.py", name, "--method", args.method, "--seeds",
-                            args.seeds] + (["--steps", str(args.steps)] if args.steps else []))
+                            args.seeds] + (["--steps", str(args.steps)] if args.steps else [])
+                           + (["--columns", args.columns] if args.columns != "all" else []))
         atomic_write_json(args.out / f"{name}.json", {
-            "benchmark": name, "learner": section, "graph": record,
+            "benchmark": name, "learner": section, "columns": args.columns, "graph": record,
             "matrix_mean": uncertainty_of(graph).mean.tolist(),  # every measured edge (the matrix: stable ones)
             "wall_seconds_this_call": time.perf_counter() - started,
             "date": datetime.date.today().isoformat(), "machine": machine_fingerprint(), "command": command,

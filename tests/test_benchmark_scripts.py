@@ -175,6 +175,11 @@ def test_reference_graphs_take_the_benchmarks_own_steps_and_several_seeds():
     assert section == {"method": "brute-force", "steps": 300, "seeds": [0, 1, 2]}
     assert (config.graph_learning.method, config.graph_learning.steps, config.graph_learning.seeds) == \
         ("brute-force", 300, [0, 1, 2])
+    # --columns targets: the evaluation skills cut to the fine-tuning target, the training skills all kept
+    config, _ = refs.reference_config("real-text-finetune", "brute-force", None, [0, 1, 2], "targets")
+    assert config.task.eval_skills == ["scripture"] and config.task.train_skills is None
+    with pytest.raises(SystemExit):  # a pre-training benchmark has no target column to cut to
+        refs.reference_config("math-pretrain", "brute-force", None, [0, 1, 2], "targets")
     with pytest.raises(SystemExit):
         refs.main(["math-finetune", "--seeds", "1"])  # one seed (seed 0) is no reference
     assert (Path(__file__).resolve().parents[1] / "benchmarks" / "reference_graphs" / "math-finetune.json").is_file()
@@ -200,10 +205,14 @@ def test_learner_scores_match_the_hand_computation(tmp_path, monkeypatch):
     (tmp_path / "math-finetune.json").write_text(json.dumps(
         {"graph": stable.to_dict(), "matrix_mean": column([1.0, 0.5, 0.1, 0.3, -0.05, 0.0])}))
     learned = {0: column([1.0, 0.4, 0.2, 0.0, 0.0, 0.0]), 1: column([1.0, 0.3, 0.0, 0.1, 0.0, 0.0])}
+    # the learners also measure a column the reference does not have: it counts in no score, stability included
+    other = {0: [[0.0]] * 5 + [[1.0]], 1: [[0.9]] + [[0.0]] * 5}
 
     def fake_learn(config, out_dir, *, method, jobs, plots):
         seed = config.graph_learning.seed
-        return SkillsGraph(learned[seed], rows, [target], {"cost": {"ratio_to_training_run": 0.4 + 0.2 * seed}})
+        matrix = [a + b for a, b in zip(learned[seed], other[seed])]
+        return SkillsGraph(matrix, rows, [target, "numbers__gcd"],
+                           {"cost": {"ratio_to_training_run": 0.4 + 0.2 * seed}})
 
     monkeypatch.setattr(scores, "learn_graph", fake_learn)
     row = scores.score("math-finetune", "probe", [0, 1], tmp_path / "work", 1, references=tmp_path)
