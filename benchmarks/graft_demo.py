@@ -27,7 +27,7 @@ import time
 import numpy as np
 import torch
 
-from skillit import GPT, CharTokenizer, GPTConfig, Static, TrainConfig, train
+from skillit import GPT, CharTokenizer, GPTConfig, TrainConfig, train
 from skillit.llm.grafting import (
     DEFAULT_EXCLUDE,
     answer_accuracy,
@@ -38,6 +38,7 @@ from skillit.llm.grafting import (
     overlap_graph,
 )
 from skillit.llm.oracles import ALPHABET, digit_ops_task
+from skillit.policies import Static
 
 BASE_SKILLS = ("addition", "subtraction")
 

@@ -26,10 +26,11 @@ import time
 import numpy as np
 import torch
 
-from skillit import GPT, CharTokenizer, GPTConfig, Random, SkillSet, Static, TrainConfig, train
+from skillit import GPT, CharTokenizer, GPTConfig, SkillSet, TrainConfig, train
 from skillit.llm.backends import CallableBackend
 from skillit.llm.oracles import ALPHABET, digit_ops_task, greedy_answers, oracle_teacher
 from skillit.llm.stat import MissingSkillProfile, diagnose, stat_sel
+from skillit.policies import Random, Static
 
 
 def accuracies(result) -> dict[str, float]:

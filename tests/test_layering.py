@@ -28,6 +28,7 @@ LAYERS = [
     "graph",
     "tasks",  # task builders: skill sets and their planted graphs
     "policy",
+    "policies",  # the public namespace of every policy (lazy names of skillit.policy)
     "sampler",
     "model",
     "trainer",  # the one loop and the Mixer

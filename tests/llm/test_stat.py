@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skillit import GPT, CharTokenizer, GPTConfig, Static, TrainConfig, train
+from skillit import GPT, CharTokenizer, GPTConfig, TrainConfig, train
 from skillit.errors import DataError, SkillError
 from skillit.llm.backends import CallableBackend, LLMOutputError
 from skillit.llm.oracles import ALPHABET, digit_ops_task, greedy_answers, oracle_teacher, solve
@@ -23,6 +23,7 @@ from skillit.llm.stat import (
     reward_filter,
     stat_sel,
 )
+from skillit.policies import Static
 from skillit.policy import PolicyContext
 
 SKILLS = ["solving equations", "basic arithmetic", "algebraic manipulation", "var3"]
