@@ -16,9 +16,9 @@
     skillit mixture RUN_DIR [--methods a,b]   each method's mean training mixture, as static methods to paste
     skillit search CONFIG [--trials N] [--model log|linear|best-trial] [--out DIR]
                                           RegMix-style static-mixture search, tested on held-out seeds
-    skillit report RUN_DIR [RUN_DIR ...] [--out FILE] [--tensorboard]
+    skillit report RUN_DIR [RUN_DIR ...] [--out FILE]
                                           one self-contained report.html (several: a comparison)
-    skillit tensorboard RUN_DIR [--logdir DIR]   TensorBoard events from a run's metrics.jsonl
+    skillit tensorboard RUN_DIR [RUN_DIR ...] [--logdir DIR]   TensorBoard events from runs' metrics.jsonl
     skillit discover DATA --k N           skills from loss trajectories; skillit regroup DATA; skillit profile SOURCE
 
 Any :class:`~skillit.errors.SkillitError` (bad config, unknown method or skill, malformed graph) is printed
@@ -736,30 +736,46 @@ register_discover_commands(app)  # discover, regroup, profile (skillit.discover.
 def report(
     run_dirs: list[Path] = typer.Argument(..., help="one or more run directories (the --out of `skillit run`)"),
     out: Optional[Path] = typer.Option(None, "--out", help=f"the HTML file (default: FIRST_RUN_DIR/{REPORT})"),
-    tensorboard: bool = typer.Option(False, "--tensorboard", help="also write TensorBoard events (RUN_DIR/tensorboard)"),
+    tensorboard: bool = typer.Option(False, "--tensorboard", hidden=True,
+                                     help="deprecated: use `skillit tensorboard RUN_DIR ...`"),
 ) -> None:
     """Write one self-contained report.html for run directories (several: a comparison)."""
     from skillit.report.html import write_report
-    from skillit.report.loggers import write_tensorboard
 
     path = write_report(run_dirs, out)
-    written = [write_tensorboard(run_dir) for run_dir in run_dirs] if tensorboard else []
-    for run_dir, logdirs in zip(run_dirs, written):
-        _plain(f"tensorboard: {len(logdirs)} run(s); view with: tensorboard --logdir {RunLayout(run_dir).tensorboard_dir}")
+    if tensorboard:  # the second way to the same events; `skillit tensorboard` is the one
+        err_console.print("warning: `skillit report --tensorboard` is deprecated and will be removed in the next "
+                          f"release; run: skillit tensorboard {' '.join(shlex.quote(str(d)) for d in run_dirs)}",
+                          highlight=False, markup=False, soft_wrap=True)
+        _write_tensorboard(run_dirs, None)
     _plain(f"report: {path}")
 
 
 @app.command("tensorboard")
 @reports_errors
 def tensorboard_events(
-    run_dir: Path = typer.Argument(..., help="a finished run directory"),
-    logdir: Optional[Path] = typer.Option(None, "--logdir", help="where the events go (default: RUN_DIR/tensorboard)"),
+    run_dirs: list[Path] = typer.Argument(..., help="one or more finished run directories"),
+    logdir: Optional[Path] = typer.Option(None, "--logdir", help="where the events go (default: RUN_DIR/tensorboard; "
+                                          "several RUN_DIRs: DIR/<run directory's name>)"),
 ) -> None:
-    """Write TensorBoard scalars (per-skill loss, accuracy, weights, examples seen) from a run's metrics.jsonl."""
+    """Write TensorBoard scalars (per-skill loss, accuracy, weights, examples seen) from runs' metrics.jsonl."""
+    _write_tensorboard(run_dirs, logdir)
+
+
+def _write_tensorboard(run_dirs: list[Path], logdir: Path | None) -> None:
+    """Events of each run directory: into RUN_DIR/tensorboard, or ``logdir`` (several: ``logdir/<its name>``)."""
     from skillit.report.loggers import write_tensorboard
 
-    written = write_tensorboard(run_dir, logdir)
-    _plain(f"{len(written)} run(s) written; view with: tensorboard --logdir {logdir or RunLayout(run_dir).tensorboard_dir}")
+    names = [run_dir.resolve().name for run_dir in run_dirs]
+    if logdir is not None and len(run_dirs) > 1 and len(set(names)) < len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise SkillitError(f"--logdir with several run directories writes each into DIR/<its name>, and {twice} "
+                           "name more than one; give them one at a time with their own --logdir")
+    for run_dir, name in zip(run_dirs, names):
+        target = logdir if logdir is None or len(run_dirs) == 1 else logdir / name
+        written = write_tensorboard(run_dir, target)
+        shown = target if target is not None else RunLayout(run_dir).tensorboard_dir
+        _plain(f"{run_dir}: {len(written)} run(s) written; view with: tensorboard --logdir {shown}")
 
 
 def _plain(line: str) -> None:

@@ -64,6 +64,21 @@ def test_report_and_tensorboard_commands(tmp_path):
     result = runner.invoke(app, ["tensorboard", str(run)])
     assert result.exit_code == 0, result.output
     assert "6 run(s) written" in result.output and len(list((run / "tensorboard").iterdir())) == 6
+    # several run directories into one --logdir: one folder each, by the run directory's name
+    other = make_run_dir(tmp_path / "other")
+    result = runner.invoke(app, ["tensorboard", str(run), str(other), "--logdir", str(tmp_path / "tb")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "tb").iterdir()) == ["other", "run"]
+    assert len(list((tmp_path / "tb" / "other").iterdir())) == 6
+    same = runner.invoke(app, ["tensorboard", str(run), str(tmp_path / "x" / "run"), "--logdir", str(tmp_path / "tb2")])
+    assert same.exit_code == 2 and "['run'] name more than one" in same.output and not (tmp_path / "tb2").exists()
+    # the second way, `report --tensorboard`, still writes the events and says what to run instead
+    result = runner.invoke(app, ["report", str(other), "--out", str(tmp_path / "r2.html"), "--tensorboard"])
+    assert result.exit_code == 0, result.output
+    assert "`skillit report --tensorboard` is deprecated" in result.output
+    assert f"run: skillit tensorboard {other}" in " ".join(result.output.split())
+    assert len(list((other / "tensorboard").iterdir())) == 6
+    assert "--tensorboard" not in runner.invoke(app, ["report", "--help"]).output
 
 
 def test_graph_command_writes_a_graph_report(tmp_path):
