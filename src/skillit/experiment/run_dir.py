@@ -16,7 +16,7 @@ path here is a :class:`RunDirectory` property or method, so no caller spells a f
     graph/                      a learned skills graph (``graph: learn``)
     metrics.jsonl, summary.json, accuracy.png (bits.png for whole-text targets), loss.png, weights.png
     report.html                 everything on one self-contained page (skillit.report.html)
-    tensorboard/                TensorBoard events, when `skillit tensorboard` or `report --tensorboard` wrote them
+    tensorboard/                TensorBoard events, when `skillit tensorboard` wrote them
 
 Use::
 
