@@ -103,7 +103,7 @@ def ddp_wall(steps: int) -> dict:
             started = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
-                 "-m", "skillit.experiment.distributed_run", "lego-demo", "--out", f"{out}/n{nproc}",
+                 "-m", "skillit", "run", "lego-demo", "--out", f"{out}/n{nproc}",
                  "--steps", str(steps), "--seeds", "1", "--methods", "skill-it"],
                 check=True, env=env, capture_output=True,
             )

@@ -2,6 +2,7 @@
 
     skillit run [CONFIG] [--out DIR] [--seeds N|a-b,c] [--steps N] [--methods a,b] [--jobs N] [--overwrite]
     skillit run --resume DIR               continue a run directory (its finished runs are kept)
+    torchrun --nproc_per_node N -m skillit run CONFIG [--backend gloo|nccl]   every run data-parallel over the ranks
     skillit graph CONFIG [--method M] [--seed N | --seeds 0-2] [--out DIR] [--jobs N] [--overwrite]
                                           learn the skills graph (graph.json + plots; --seeds: per-edge intervals)
     skillit bench [NAME] [--seeds N|a-b,c] run a shipped benchmark (without NAME: list them)
@@ -131,6 +132,8 @@ def run(
                                           "kept; a run stopped mid-way continues if training.checkpoint_every)"),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     imports: Optional[list[str]] = typer.Option(None, "--import", metavar="MODULE", help=IMPORT_HELP),
+    backend: Optional[str] = typer.Option(None, "--backend", help="under torchrun: the process group's backend, gloo "
+                                          "or nccl (default: nccl with CUDA, else gloo)"),
 ) -> None:
     """Run every method × seed of an experiment and print the comparison table.
 
@@ -141,6 +144,9 @@ def run(
 
     try:
         _check_jobs(jobs)
+        if backend is not None and (backend not in ("gloo", "nccl") or not launched_by_torchrun()):
+            raise ConfigError(f"--backend {backend}: the backend is gloo or nccl, and it applies under torchrun only "
+                              "(torchrun --nproc_per_node N -m skillit run CONFIG --backend gloo)")
         if resume is not None:
             if config is not None:
                 raise SkillitError("give either CONFIG or --resume DIR, not both (the run directory holds its config)")
@@ -171,7 +177,7 @@ def run(
             rank, world = torchrun_env()[:2]  # rank 0 prints the header and progress, as a plain run does
             with _live_view(cfg, out_dir, f"data-parallel over {world} torchrun rank(s)", enabled=rank == 0) as hooks:
                 summary, rank = run_under_torchrun(cfg, out_dir, config_dir=config_dir, resume=resume is not None,
-                                                   overwrite=overwrite, **hooks)
+                                                   overwrite=overwrite, backend=backend, **hooks)
             if summary is None:
                 return
         else:

@@ -39,7 +39,7 @@ def torchrun(nproc: int, *args: str, cwd: Path, timeout: float = 300) -> subproc
     """``torchrun --standalone`` (a free local port); the whole process tree is killed at the end."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
-               "-m", "skillit.experiment.distributed_run", *args]
+               "-m", "skillit", "run", *args]
     return run_tree(command, cwd=cwd, env=env, timeout=timeout)
 
 
@@ -144,3 +144,31 @@ def test_skillit_run_under_torchrun_prints_the_header_and_progress_once_from_ran
     assert any(line.startswith("progress: ") for line in done.stdout.splitlines())
     assert done.stdout.count("done stratified seed 0: 6 steps") == done.stdout.count("done skill-it seed 0: 6 steps") == 1
     assert done.stdout.index(header) < done.stdout.index("done skill-it seed 0") < done.stdout.index("report: ")
+
+
+def test_the_former_torchrun_entry_point_warns_and_becomes_skillit_run(monkeypatch):
+    """``-m skillit.experiment.distributed_run ARGS`` (deprecated, issue 27) is replaced by ``-m skillit run ARGS``."""
+    from skillit.experiment import distributed_run
+
+    replaced = []
+    monkeypatch.setattr(distributed_run.os, "execv", lambda path, argv: replaced.append((path, argv)))
+    monkeypatch.delenv("RANK", raising=False)
+    with pytest.warns(DeprecationWarning, match=r"distributed_run` is deprecated.*run: torchrun \.\.\. -m skillit run "
+                                                r"cfg\.yaml --out 'my dir' --backend gloo"):
+        distributed_run.main(["cfg.yaml", "--out", "my dir", "--backend", "gloo"])
+    assert replaced == [(sys.executable, [sys.executable, "-m", "skillit", "run", "cfg.yaml", "--out", "my dir",
+                                          "--backend", "gloo"])]
+
+
+def test_backend_is_refused_outside_torchrun(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from skillit.cli import app
+
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "cfg.yaml").write_text(CONFIG)
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "cfg.yaml"), "--out", str(tmp_path / "out"),
+                                      "--backend", "gloo"])
+    assert result.exit_code == 2 and "it applies under torchrun only" in result.output
+    assert not (tmp_path / "out").exists()

@@ -1,36 +1,39 @@
 """Experiments under ``torchrun``: every run data-parallel over the launched ranks.
 
     torchrun --nproc_per_node 2 -m skillit run lego-demo --out runs/lego-ddp      # skillit run detects torchrun
-    torchrun --nproc_per_node 2 -m skillit.experiment.distributed_run lego-demo --out runs/lego-ddp
     torchrun --nproc_per_node 2 -m skillit run --resume runs/lego-ddp
 
-There is one experiment driver, :func:`skillit.experiment.runner.run_experiment`; this module only opens
-the process group around it (:func:`run_under_torchrun`) and keeps the historical module entry point.
-Runs (method × seed) go one after another, each over all ranks (every rank draws a disjoint share of each
-global batch at the same weights; per-skill evaluation sums are all-reduced, so every rank makes the same
-policy update). Rank 0 writes the run directory exactly as ``skillit run`` does, so ``--resume`` and the
-reports work the same way; under DDP the draw log is one file per rank (``draws/METHOD__seedS.rankR.jsonl``).
-``training.batch_size`` is the global batch: it must be divisible by the number of ranks ×
-``training.gradient_accumulation_steps``.
+There is one experiment driver, :func:`skillit.experiment.runner.run_experiment`, and one command line,
+``skillit run``; this module only opens the process group around the driver (:func:`run_under_torchrun`,
+which ``skillit run`` calls when torchrun launched it). Runs (method × seed) go one after another, each over
+all ranks (every rank draws a disjoint share of each global batch at the same weights; per-skill evaluation
+sums are all-reduced, so every rank makes the same policy update). Rank 0 writes the run directory exactly as
+``skillit run`` does, so ``--resume`` and the reports work the same way; under DDP the draw log is one file per
+rank (``draws/METHOD__seedS.rankR.jsonl``). ``training.batch_size`` is the global batch: it must be divisible
+by the number of ranks × ``training.gradient_accumulation_steps``.
 
-Backend: nccl when CUDA is available, else gloo (``--backend`` overrides). Each CPU rank uses
+Backend: nccl when CUDA is available, else gloo (``skillit run --backend`` overrides). Each CPU rank uses
 ``cores // ranks`` intra-op threads. Exit code 2 on a SkillitError (printed by rank 0).
+
+Deprecated: ``torchrun ... -m skillit.experiment.distributed_run CONFIG ...``, this module's own argument
+parser until issue 27, still works for one release: :func:`main` warns and runs ``python -m skillit run`` with
+the same arguments in its place (the same process, so torchrun's rank variables carry over).
 """
 
 from __future__ import annotations
 
-import argparse
+import os
+import shlex
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from skillit.errors import CheckpointError, SkillitError
-from skillit.experiment.config import ExperimentConfig, load_config, resolve_config_path
-from skillit.experiment.runner import apply_overrides, run_experiment
-from skillit.records.layout import CONFIG, METRICS, SUMMARY, RunLayout
+from skillit.experiment.config import ExperimentConfig
+from skillit.experiment.runner import run_experiment
 from skillit.trainer.distributed import (
     ProcessGroup,
     cpu_threads_per_rank,
@@ -63,49 +66,18 @@ def run_under_torchrun(
         return summary, group.rank
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="torchrun --nproc_per_node N -m skillit.experiment.distributed_run",
-        description="Run a skillit experiment with every run data-parallel over the torchrun ranks.",
-    )
-    parser.add_argument("config", nargs="?", help="a YAML file or a shipped config name")
-    parser.add_argument("--out", type=Path, help="run directory (default: runs/<name>)")
-    parser.add_argument("--resume", type=Path, help="continue the run directory DIR")
-    parser.add_argument("--overwrite", action="store_true", help="delete the run that --out holds and start this one")
-    parser.add_argument("--seeds", type=int, help="run seeds 0..N-1 instead of the config's seeds")
-    parser.add_argument("--steps", type=int, help="training steps (rounds and evaluations scale along)")
-    parser.add_argument("--methods", help="comma-separated subset of the config's methods")
-    parser.add_argument("--backend", choices=("gloo", "nccl"), help="default: nccl with CUDA, else gloo")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    rank = torchrun_env()[0]
-    try:
-        if args.resume is not None:
-            if args.config is not None:
-                raise SkillitError("give either CONFIG or --resume DIR, not both (the run directory holds its config)")
-            if not RunLayout(args.resume).config.is_file():
-                raise CheckpointError(f"nothing to resume in {str(args.resume)!r}: it has no {CONFIG}")
-            config = load_config(RunLayout(args.resume).config)
-            config_dir, out = args.resume, args.resume
-        else:
-            path = resolve_config_path(args.config or "lego-demo")
-            config = load_config(path)
-            config_dir = path.parent
-            out = args.out if args.out is not None else Path("runs") / config.name
-        methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
-        config = apply_overrides(config, seeds=args.seeds, steps=args.steps, methods=methods)
-        summary, rank = run_under_torchrun(config, out, config_dir=config_dir, resume=args.resume is not None,
-                                           overwrite=args.overwrite, backend=args.backend)
-    except SkillitError as exc:
-        if rank == 0:
-            print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if summary is not None:
-        print(f"results in {out}/ ({SUMMARY}, {METRICS})", flush=True)
-    return 0
+    """Deprecated entry point: ``python -m skillit.experiment.distributed_run ARGS`` is ``python -m skillit run
+    ARGS`` (the process is replaced by that command, keeping torchrun's environment); it warns first."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    message = ("`-m skillit.experiment.distributed_run` is deprecated and will be removed in the next release; "
+               f"run: torchrun ... -m skillit run {shlex.join(args)}".rstrip())
+    if torchrun_env()[0] == 0:  # once, not once per rank (shown: the caller is __main__)
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "skillit", "run", *args])
+    return 0  # not reached: execv replaces the process
 
 
 __all__ = ["ProcessGroup", "launched_by_torchrun", "main", "run_under_torchrun"]

@@ -1,6 +1,6 @@
 """Data-parallel training under ``torchrun``: the process group, the all-reduce skillit needs, DDP wrapping.
 
-    torchrun --nproc_per_node 2 -m skillit.experiment.distributed_run CONFIG --out DIR
+    torchrun --nproc_per_node 2 -m skillit run CONFIG --out DIR
 
 or, in your own script::
 
