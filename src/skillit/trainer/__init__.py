@@ -1,5 +1,6 @@
 """The one training loop, the Mixer (the one owner of the mixing), signals, per-skill evaluation, batching, optimiser."""
 
+from skillit.policy.objective import objective_skills
 from skillit.trainer.batching import Batch, collate, encode_example, token_losses
 from skillit.trainer.distributed import ProcessGroup, process_group, wrap_model
 from skillit.trainer.draw_log import DrawLog, read_draw_log
@@ -11,14 +12,9 @@ from skillit.trainer.loop import (
     TrainResult,
     train,
 )
-from skillit.trainer.mixer import (
-    Mixer,
-    MixerConfig,
-    ModelReference,
-    RecordedReference,
-    objective_skills,
-)
+from skillit.trainer.mixer import Mixer, MixerConfig
 from skillit.trainer.optim import build_optimizer, linear_schedule
+from skillit.trainer.reference import ModelReference, RecordedReference
 from skillit.trainer.signals import SignalTap
 
 __all__ = [

@@ -38,7 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -60,85 +60,17 @@ from skillit.policy.base import (
     RoundPlan,
     Setting,
 )
+from skillit.policy.objective import objective_skills
 from skillit.sampler.mixture_sampler import MixtureSampler
 from skillit.skills.example import Example
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import mean_tokens_per_example
 from skillit.trainer.evaluation import AllReduce, SkillEvaluator, pool_answer_losses
 from skillit.trainer.probe import GradientProbe
+from skillit.trainer.reference import ModelReference, RecordedReference, ReferenceLosses
 from skillit.trainer.signals import SignalTap
 
 STATE_VERSION = 2
-
-
-def objective_skills(skillset: SkillSet, setting: Setting, target_skills: Sequence[str] | None) -> tuple[str, ...]:
-    """The skills whose loss is the objective: targets in fine-tuning, all evaluation skills otherwise."""
-    if setting == "finetune":
-        if not target_skills:
-            raise SkillError("the fine-tuning setting needs target_skills (a subset of the training skills)")
-        skillset.check_names(target_skills, role="train", where="target_skills")
-        skillset.check_names(target_skills, role="eval", where="target_skills (targets need validation data)")
-        return tuple(target_skills)
-    if target_skills:
-        skillset.check_names(target_skills, role="eval", where="target_skills")
-        return tuple(target_skills)
-    if setting == "out-of-domain":
-        overlap = set(skillset.eval_names) & set(skillset.train_names)
-        evals = [name for name in skillset.eval_names if name not in overlap]
-        if not evals:
-            raise SkillError("the out-of-domain setting needs evaluation skills that are not training skills")
-        return tuple(evals)
-    return tuple(skillset.eval_names)
-
-
-class ReferenceLosses(Protocol):
-    """Per-skill validation losses of a reference model, for policies that require ``ref_loss`` (DoReMi)."""
-
-    def at(self, step: int) -> Mapping[str, float]: ...
-
-
-class RecordedReference:
-    """Reference losses from a recorded run (a reference model trained on a fixed mixture, DoReMi §2).
-
-    ``records`` are a run's evaluation records (``TrainResult.records``, or one method × seed of a
-    ``metrics.jsonl``): dicts with ``step`` and ``losses``. ``at="final"`` (the default, DoReMi's
-    semantics: the excess loss is measured against the *trained* reference model) gives the losses of its
-    last evaluation at every step; ``at="same_step"`` gives the losses of its last evaluation at or before
-    the asking step (a reference trajectory; note that a same-seed stratified run followed step by step by a
-    stratified-started policy gives zero excess until the mixtures differ).
-    """
-
-    def __init__(self, records: Sequence[Mapping[str, Any]], *, at: Literal["final", "same_step"] = "final"):
-        rows = sorted(((int(r["step"]), dict(r["losses"])) for r in records), key=lambda row: row[0])
-        if not rows:
-            raise ConfigError("a recorded reference needs at least one evaluation record")
-        if at not in ("final", "same_step"):
-            raise ConfigError(f"a recorded reference is read at 'final' or 'same_step', got {at!r}")
-        self.mode = at
-        self._steps = [step for step, _ in rows]
-        self._losses = [losses for _, losses in rows]
-
-    def at(self, step: int) -> Mapping[str, float]:
-        if self.mode == "final":
-            return self._losses[-1]
-        index = int(np.searchsorted(self._steps, step, side="right")) - 1
-        return self._losses[max(index, 0)]
-
-
-class ModelReference:
-    """A reference model evaluated once, on the same validation sets, when the Mixer starts."""
-
-    def __init__(self, model: torch.nn.Module):
-        self.model = model
-        self._losses: dict[str, float] | None = None
-
-    def evaluate(self, evaluator: SkillEvaluator) -> None:
-        self._losses = dict(evaluator(self.model, 0).losses)
-
-    def at(self, step: int) -> Mapping[str, float]:
-        if self._losses is None:
-            raise ConfigError("the reference model has not been evaluated (Mixer.start does it)")
-        return self._losses
 
 
 @dataclass(frozen=True)
@@ -567,6 +499,8 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if hasattr(model, "module") else model
 
 
+# ModelReference, RecordedReference, ReferenceLosses (trainer/reference.py) and objective_skills
+# (policy/objective.py) lived here; they stay importable from this module
 __all__ = [
     "Mixer",
     "MixerConfig",
