@@ -114,3 +114,12 @@ def test_importing_skillit_policies_loads_no_policy_module():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_graph_learners_lists_every_registered_learner_class():
+    import skillit.graph_learners
+    from skillit.graph_learners import LEARNERS
+
+    public = [getattr(skillit.graph_learners, name) for name in skillit.graph_learners.__all__]
+    assert {name: cls for name, cls in LEARNERS.items() if not any(cls is value for value in public)} == {}
+    assert len(LEARNERS) == 5
