@@ -19,6 +19,7 @@ from skillit.llm.stat import (
     consistency_filter,
     diagnose,
     match_skill,
+    normalise_name,
     parse_diagnosis,
     reward_filter,
     stat_sel,
@@ -53,6 +54,14 @@ def test_consistency_filter():
 ])
 def test_match_skill(name, expected):
     assert match_skill(name, SKILLS) == expected
+
+
+def test_normalise_name_and_its_deprecated_spelling():
+    assert normalise_name("  Basic_Arithmetic.. (2) ") == "basic arithmetic 2"
+    from skillit.llm.stat import normalize_name
+
+    with pytest.warns(DeprecationWarning, match="use normalise_name"):
+        assert normalize_name("Var_3!") == "var 3"
 
 
 def test_parse_diagnosis():

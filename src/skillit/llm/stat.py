@@ -30,6 +30,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import warnings
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,23 +71,30 @@ def consistency_filter(answers: Sequence[Hashable], min_count: int = 2) -> bool:
 # ---- stage 2: the missing-skill profile -----------------------------------------------------------
 
 
-def normalize_name(name: str) -> str:
+def normalise_name(name: str) -> str:
     """Lower case, punctuation and underscores as spaces, runs of spaces collapsed."""
     return " ".join(re.sub(r"[^0-9a-z]+", " ", name.lower()).split())
+
+
+def normalize_name(name: str) -> str:
+    """Deprecated spelling of :func:`normalise_name` (skillit spells it with an s); removed in the next release."""
+    warnings.warn("skillit.llm.stat.normalize_name is deprecated and will be removed in the next release; use "
+                  "normalise_name: from skillit.llm.stat import normalise_name", DeprecationWarning, stacklevel=2)
+    return normalise_name(name)
 
 
 def match_skill(name: str, skills: Sequence[str], cutoff: float = 0.8) -> str | None:
     """The skill of ``skills`` that ``name`` denotes, or ``None``.
 
-    Exact match; else equal after :func:`normalize_name` (also ignoring spaces, so ``"Var 3"`` is ``"var3"``);
+    Exact match; else equal after :func:`normalise_name` (also ignoring spaces, so ``"Var 3"`` is ``"var3"``);
     else the closest normalised name by ``difflib`` similarity ≥ ``cutoff``.
     """
     if name in skills:
         return name
-    wanted = normalize_name(name)
+    wanted = normalise_name(name)
     if not wanted:
         return None
-    normalised = {normalize_name(s): s for s in skills}
+    normalised = {normalise_name(s): s for s in skills}
     if wanted in normalised:
         return normalised[wanted]
     squeezed = {key.replace(" ", ""): s for key, s in normalised.items()}
@@ -322,7 +330,7 @@ __all__ = [
     "consistency_filter",
     "diagnose",
     "match_skill",
-    "normalize_name",
+    "normalise_name",
     "parse_diagnosis",
     "reward_filter",
     "skill_map_from_records",
