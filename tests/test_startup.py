@@ -77,7 +77,7 @@ def test_importing_skillit_imports_neither_torch_nor_scipy(tmp_path):
 def test_every_public_name_still_imports_from_skillit():
     import skillit
 
-    assert len(skillit.__all__) == len(set(skillit.__all__)) == 73
+    assert len(skillit.__all__) == len(set(skillit.__all__)) == 74
     for name in skillit.__all__:
         assert getattr(skillit, name) is not None, name
     assert set(skillit.__all__) <= set(dir(skillit))

@@ -49,7 +49,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("inspect_data", "load_skills"), "skillit.skills.io"),
     "build_task": "skillit.tasks",
     "check_policy": "skillit.testing",
-    **dict.fromkeys(("Distributed", "Mixer", "MixerConfig", "ModelReference", "RecordedReference",
+    **dict.fromkeys(("Distributed", "MixedBatches", "Mixer", "MixerConfig", "ModelReference", "RecordedReference",
                      "SkillEvaluator", "TrainConfig", "TrainerCallback", "TrainResult", "train"), "skillit.trainer"),
 }
 
@@ -78,6 +78,7 @@ __all__ = [
     "LLMError",
     "ListSource",
     "MinimumProbability",
+    "MixedBatches",
     "Mixer",
     "MixerConfig",
     "MixingPolicy",

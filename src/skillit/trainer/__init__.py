@@ -1,4 +1,5 @@
-"""The one training loop, the Mixer (the one owner of the mixing), signals, per-skill evaluation, batching, optimiser."""
+"""The one training loop, the Mixer (the one owner of the mixing), its batches for your own loop, signals,
+per-skill evaluation, batching, optimiser."""
 
 from skillit.trainer.batching import Batch, collate, encode_example, token_losses
 from skillit.trainer.distributed import ProcessGroup, process_group, wrap_model
@@ -11,11 +12,13 @@ from skillit.trainer.loop import (
     TrainResult,
     train,
 )
+from skillit.trainer.mixed_batches import MixedBatch, MixedBatches
 from skillit.trainer.mixer import (
     Mixer,
     MixerConfig,
     ModelReference,
     RecordedReference,
+    StepEvents,
     objective_skills,
 )
 from skillit.trainer.optim import build_optimizer, linear_schedule
@@ -25,6 +28,8 @@ __all__ = [
     "Batch",
     "Distributed",
     "DrawLog",
+    "MixedBatch",
+    "MixedBatches",
     "Mixer",
     "MixerConfig",
     "ModelReference",
@@ -32,6 +37,7 @@ __all__ = [
     "RecordedReference",
     "SignalTap",
     "SkillEvaluator",
+    "StepEvents",
     "TrainConfig",
     "TrainResult",
     "TrainerCallback",
