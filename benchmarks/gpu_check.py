@@ -69,9 +69,19 @@ def machine(device: str) -> dict[str, Any]:
             "gpu": torch.cuda.get_device_name(0), "gpus_visible": torch.cuda.device_count(),
             "gpu_memory_gib": round(props.total_memory / 2**30, 1), "capability": f"{props.major}.{props.minor}",
             "bf16_supported": bool(torch.cuda.is_bf16_supported()),
-            "nccl": ".".join(map(str, torch.cuda.nccl.version())) if hasattr(torch.cuda, "nccl") else None,
+            "nccl": _nccl_version(),
         })
     return info
+
+
+def _nccl_version() -> str | None:
+    import torch
+
+    try:
+        version = torch.cuda.nccl.version()  # a tuple (major, minor, patch); an int in old torch
+    except (AttributeError, RuntimeError):
+        return None
+    return ".".join(map(str, version)) if isinstance(version, tuple) else str(version)
 
 
 def cmd_placement(args: argparse.Namespace) -> int:

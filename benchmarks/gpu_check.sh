@@ -11,7 +11,8 @@
 #               `accelerate launch --use_fsdp` (FSDP2, bf16), when transformers and accelerate are installed
 # Everything measured goes into one file, DIR/gpu_check.json (DIR: --out, else $OUT, else runs/gpu-check);
 # each stage has a status (ok, failed, timeout, skipped), its seconds, its command and, when it failed, the
-# tail of its log. A failed stage does not stop the others.
+# tail of its log. A failed stage does not stop the others. Exit 0: every stage ok or skipped; 1: some stage
+# failed or ran out of time; 2: refused (no CUDA, a bad argument).
 #
 #   benchmarks/gpu_check.sh [--out DIR] [--only STAGE,...] [--keep-work]
 #   benchmarks/gpu_check.sh --cpu-dry-run [--out DIR] [--only STAGE,...]   # every stage, 2 steps, on the CPU
@@ -31,7 +32,7 @@ DEST=""
 ONLY=""
 ALL_STAGES="placement demo realtext collective ddp hf-fsdp"
 
-usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
 
 while [ $# -gt 0 ]; do
     case "$1" in

@@ -327,3 +327,23 @@ def test_gpu_check_dry_run_runs_every_stage_on_the_cpu(tmp_path):
     assert stages["collective"]["result"]["ok"] and stages["collective"]["result"]["backend"] == "gloo"
     assert stages["ddp"]["result"]["world_size"] == 2 and stages["ddp"]["result"]["backend"] == "gloo"
     assert stages["hf-fsdp"]["result"]["records"][-1]["step"] == 2  # accelerate enables FSDP on GPUs only
+
+
+def test_gpu_check_describes_a_cuda_device(monkeypatch):
+    """The GPU-only branch of the placement report, on a stand-in device (no GPU here)."""
+    import types
+
+    import torch
+
+    module = _script("gpu_check")
+    properties = types.SimpleNamespace(total_memory=80 * 2**30, major=9, minor=0)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: properties)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "NVIDIA H100 80GB HBM3")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.cuda.nccl, "version", lambda: (2, 21, 5))
+    info = module.machine("cuda")
+    assert info["gpu"] == "NVIDIA H100 80GB HBM3" and info["gpus_visible"] == 1
+    assert info["gpu_memory_gib"] == 80.0 and info["capability"] == "9.0"
+    assert info["bf16_supported"] is True and info["nccl"] == "2.21.5"
+    assert "gpu" not in module.machine("cpu")
