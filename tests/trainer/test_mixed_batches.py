@@ -173,3 +173,25 @@ def test_a_model_whose_logits_do_not_match_the_batch_is_named():
     batch = next(iter(batches))
     with pytest.raises(DataError, match="one row of logits per input position"):
         batch.loss(torch.zeros(batch.input_ids.shape[0], 3))
+
+
+def test_a_bf16_autocast_loop_gets_a_float32_loss_and_evaluates_under_autocast():
+    skills, tokenizer, model = setup()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    batches = MixedBatches(mixer_for(skills, tokenizer, SkillIt(builtin_graph("lego"), eta=2.0), total_steps=4,
+                                     eval_every=2, round_steps=2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        batches.start(model)
+        for batch in batches:
+            output = model(batch.input_ids)
+            assert output.logits.dtype == torch.bfloat16
+            loss = batch.loss(output)
+            assert loss.dtype == torch.float32
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            batches.end_step(model)
+    records = batches.mixer.records
+    assert [r["step"] for r in records] == [0, 2, 4]
+    assert all(math.isfinite(v) for r in records for v in r["losses"].values())
+    assert all(math.isfinite(r["train_loss"]) for r in records[1:])
