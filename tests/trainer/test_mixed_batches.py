@@ -195,3 +195,43 @@ def test_a_bf16_autocast_loop_gets_a_float32_loss_and_evaluates_under_autocast()
     assert [r["step"] for r in records] == [0, 2, 4]
     assert all(math.isfinite(v) for r in records for v in r["losses"].values())
     assert all(math.isfinite(r["train_loss"]) for r in records[1:])
+
+
+@pytest.mark.slow
+def test_two_ranks_of_an_own_loop_split_every_batch_and_agree_on_the_weights(tmp_path):
+    import os
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from tests.processes import run_tree
+    from tests.trainer.own_loop_ddp_worker import main as reference_run
+
+    worker = Path(__file__).with_name("own_loop_ddp_worker.py")
+    (tmp_path / "ddp").mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parents[2]), str(Path(__file__).parents[2] / "src"), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               str(worker), str(tmp_path / "ddp")]
+    done = run_tree(command, env=env, timeout=300)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    (tmp_path / "one").mkdir()
+    reference_run(str(tmp_path / "one"))
+
+    two = json.loads((tmp_path / "ddp" / "records.json").read_text())
+    one = json.loads((tmp_path / "one" / "records.json").read_text())
+    assert [r["step"] for r in two] == [r["step"] for r in one] == [0, 2, 4, 6, 8]
+    for a, b in zip(two, one):
+        assert a["examples_seen"] == b["examples_seen"] and a["round"] == b["round"]
+        np.testing.assert_allclose(list(a["weights"].values()), list(b["weights"].values()), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(list(a["losses"].values()), list(b["losses"].values()), rtol=1e-5)
+        if b["train_loss"] is not None:  # all-reduced over the ranks: the global batch's token-weighted mean
+            assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
+    assert len({tuple(r["weights"].values()) for r in one}) >= 3  # the mixture moves round by round
+    ranks = [json.loads((tmp_path / "ddp" / f"draws.rank{r}.json").read_text()) for r in (0, 1)]
+    single = json.loads((tmp_path / "one" / "draws.rank0.json").read_text())
+    assert len(single) == len(ranks[0]) == len(ranks[1]) == 8
+    for whole, r0, r1 in zip(single, *ranks):
+        assert r0[:2] == r1[:2] == whole[:2]  # same step, same round
+        assert r0[2] == whole[2][0::2] and r1[2] == whole[2][1::2]  # rank r: slots r, r + 2, ...
