@@ -223,3 +223,136 @@ def test_learner_scores_match_the_hand_computation(tmp_path, monkeypatch):
     # the planted prerequisites of the target: linear_1d, add_or_sub, mixed (each seed finds 2 of the 3)
     assert (row["planted_precision"], row["planted_recall"]) == (1.0, pytest.approx(2 / 3))
     assert row["spearman"] is not None
+
+
+# ---- benchmarks/gpu_check.sh --------------------------------------------------------------------------
+GPU_CHECK = SCRIPT.parent / "gpu_check.sh"
+
+
+def _gpu_check(args, tmp_path, **env_changes):
+    import os
+
+    env = {key: value for key, value in os.environ.items() if key != "OUT"}  # the device machine's $OUT
+    env.update(PYTHON=sys.executable, OMP_NUM_THREADS="1", **env_changes,
+               PYTHONPATH=os.pathsep.join(filter(None, [str(SCRIPT.parents[1] / "src"), os.environ.get("PYTHONPATH")])))
+    return subprocess.run(["bash", str(GPU_CHECK), *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=1800)
+
+
+def test_gpu_check_is_valid_bash():
+    result = subprocess.run(["bash", "-n", str(GPU_CHECK)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_gpu_check_refuses_a_machine_without_cuda_at_once_and_writes_nothing(tmp_path):
+    import time
+
+    # torch's own view: CUDA hidden (also on a GPU machine), past the device-file check
+    started = time.perf_counter()
+    result = _gpu_check(["--out", "results"], tmp_path, CUDA_VISIBLE_DEVICES="", GPU_CHECK_NO_DEV_CHECK="1")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "gpu_check needs a CUDA GPU" in result.stderr and "torch.cuda.is_available() is False" in result.stderr
+    assert "--cpu-dry-run" in result.stderr and "Nothing was written" in result.stderr
+    assert time.perf_counter() - started < 60  # one torch import, no stage
+    assert list(tmp_path.iterdir()) == []  # no results folder, no runs/
+    if not Path("/dev/nvidia0").exists():  # a CPU machine: refused before Python starts
+        started = time.perf_counter()
+        result = _gpu_check([], tmp_path, OUT=str(tmp_path / "out"))
+        assert result.returncode == 2 and "no NVIDIA device" in result.stderr and "--cpu-dry-run" in result.stderr
+        assert time.perf_counter() - started < 5
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_gpu_check_refuses_unknown_arguments_and_stages(tmp_path):
+    result = _gpu_check(["--cpu-dry-run", "--only", "placement,warp-drive"], tmp_path)
+    assert result.returncode == 2 and "unknown stage 'warp-drive'" in result.stderr and "hf-fsdp" in result.stderr
+    result = _gpu_check(["--fast"], tmp_path)
+    assert result.returncode == 2 and "unknown argument '--fast'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gpu_check_counts_tokens_from_the_draw_log_by_hand(tmp_path):
+    """Two skills whose texts have 4 and 9 characters: 5 and 10 trained positions per example ([bos] text
+    [eos], shifted by one); a step's padded positions are batch × the longest of its examples."""
+    import json
+
+    from skillit.experiment.config import parse_config
+    from skillit.experiment.runner import run_experiment
+
+    rows = [{"skill": "short", "text": "abcd"}] * 20 + [{"skill": "long", "text": "abcdefghi"}] * 20
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:2] + rows[-2:]))
+    config = parse_config(f"""
+name: tokens
+task: {{name: data, params: {{train: {tmp_path / 'train.jsonl'}, validation: {tmp_path / 'validation.jsonl'},
+                              text_field: text}}}}
+model: {{n_layer: 1, n_head: 2, n_embd: 16}}
+training: {{steps: 3, batch_size: 4, round_steps: 1, eval_every: 3, log_draws: true}}
+methods: {{stratified: {{}}, skill-it: {{params: {{graph: identity, eta: 5.0}}}}}}
+""")
+    run_experiment(config, tmp_path / "run", jobs=1)
+    module = _script("gpu_check")
+    from skillit.records.metrics import RunRecord
+
+    runs = {p.stem: RunRecord.load(p) for p in sorted((tmp_path / "run" / "runs").glob("*.json"))}
+    rows = module.throughput(tmp_path / "run", runs)
+    strat = rows["stratified__seed0"]
+    assert strat["trained_tokens"] == 3 * (2 * 5 + 2 * 10)  # 2 of each skill per step at stratified weights
+    assert strat["padded_positions"] == 3 * 4 * 10
+    assert strat["tokens_per_second"] == pytest.approx(90 / runs["stratified__seed0"].train_seconds, rel=1e-3)
+    assert strat["overhead_share_vs_stratified"] == 0
+    seen = runs["skill-it__seed0"].records[-1]["examples_seen"]
+    assert rows["skill-it__seed0"]["trained_tokens"] == seen["short"] * 5 + seen["long"] * 10
+    expected = 1 - rows["skill-it__seed0"]["tokens_per_second"] / strat["tokens_per_second"]
+    assert rows["skill-it__seed0"]["overhead_share_vs_stratified"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_gpu_check_dry_run_writes_one_results_file(tmp_path):
+    import json
+
+    result = _gpu_check(["--cpu-dry-run", "--only", "placement"], tmp_path, OUT=str(tmp_path / "dest"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "dest" / "gpu_check.json").read_text())
+    assert report["mode"] == "cpu-dry-run" and list(report["stages"]) == ["placement"]
+    stage = report["stages"]["placement"]
+    assert stage["status"] == "ok" and "gpu_check.py placement --device cpu" in stage["command"]
+    assert stage["result"]["parameters_on"] == ["cpu"] and stage["result"]["autocast_bf16_logits_dtype"] == "torch.bfloat16"
+    assert [p.name for p in (tmp_path / "dest").iterdir()] == ["gpu_check.json"]  # the work folder is gone
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_runs_every_stage_on_the_cpu(tmp_path):
+    import json
+
+    result = _gpu_check(["--cpu-dry-run", "--out", "dest"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    stages = json.loads((tmp_path / "dest" / "gpu_check.json").read_text())["stages"]
+    assert list(stages) == ["placement", "demo", "realtext", "collective", "ddp", "hf-fsdp"]
+    assert all(stage["status"] == "ok" for stage in stages.values()), stages
+    assert sorted(stages["demo"]["result"]["runs"]) == ["random__seed0", "skill-it__seed0", "stratified__seed0"]
+    throughput = stages["realtext"]["result"]["throughput"]
+    assert {row["method"] for row in throughput.values()} == {"stratified", "skill-it"}
+    assert all(0 < row["trained_tokens"] <= row["padded_positions"] for row in throughput.values())
+    assert stages["collective"]["result"]["ok"] and stages["collective"]["result"]["backend"] == "gloo"
+    assert stages["ddp"]["result"]["world_size"] == 2 and stages["ddp"]["result"]["backend"] == "gloo"
+    assert stages["hf-fsdp"]["result"]["records"][-1]["step"] == 2  # accelerate enables FSDP on GPUs only
+
+
+def test_gpu_check_describes_a_cuda_device(monkeypatch):
+    """The GPU-only branch of the placement report, on a stand-in device (no GPU here)."""
+    import types
+
+    import torch
+
+    module = _script("gpu_check")
+    properties = types.SimpleNamespace(total_memory=80 * 2**30, major=9, minor=0)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: properties)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "NVIDIA H100 80GB HBM3")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.cuda.nccl, "version", lambda: (2, 21, 5))
+    info = module.machine("cuda")
+    assert info["gpu"] == "NVIDIA H100 80GB HBM3" and info["gpus_visible"] == 1
+    assert info["gpu_memory_gib"] == 80.0 and info["capability"] == "9.0"
+    assert info["bf16_supported"] is True and info["nccl"] == "2.21.5"
+    assert "gpu" not in module.machine("cpu")

@@ -34,7 +34,8 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("MixingPolicy", "build_policy", "policy_names", "register_policy"), "skillit.policies"),
     "check_policy": "skillit.testing",
     **dict.fromkeys(("GPT", "CharTokenizer", "GPTConfig"), "skillit.model"),
-    **dict.fromkeys(("Mixer", "MixerConfig", "TrainConfig", "TrainerCallback", "TrainResult", "train"),
+    **dict.fromkeys(("MixedBatches", "Mixer", "MixerConfig", "TrainConfig", "TrainerCallback", "TrainResult",
+                     "train"),
                     "skillit.trainer"),
     **dict.fromkeys(("ExperimentConfig", "load_config", "run_experiment"), "skillit.experiment"),
     "write_report": "skillit.report.html",
@@ -86,7 +87,8 @@ __all__ = [
     "GPT",
     "CharTokenizer",
     "GPTConfig",
-    # training: the loop, and the Mixer for someone else's loop
+    # training: the loop, and the Mixer for someone else's loop (MixedBatches: its batches in your own loop)
+    "MixedBatches",
     "Mixer",
     "MixerConfig",
     "TrainConfig",

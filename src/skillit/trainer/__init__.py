@@ -1,4 +1,5 @@
-"""The one training loop, the Mixer (the one owner of the mixing), signals, per-skill evaluation, batching, optimiser."""
+"""The one training loop, the Mixer (the one owner of the mixing), its batches for your own loop, signals,
+per-skill evaluation, batching, optimiser."""
 
 from skillit.policy.objective import objective_skills
 from skillit.trainer.batching import Batch, collate, encode_example, token_losses
@@ -12,7 +13,8 @@ from skillit.trainer.loop import (
     TrainResult,
     train,
 )
-from skillit.trainer.mixer import Mixer, MixerConfig
+from skillit.trainer.mixed_batches import MixedBatch, MixedBatches
+from skillit.trainer.mixer import Mixer, MixerConfig, StepEvents
 from skillit.trainer.optim import build_optimizer, linear_schedule
 from skillit.trainer.reference import ModelReference, RecordedReference
 from skillit.trainer.signals import SignalTap
@@ -21,6 +23,8 @@ __all__ = [
     "Batch",
     "Distributed",
     "DrawLog",
+    "MixedBatch",
+    "MixedBatches",
     "Mixer",
     "MixerConfig",
     "ModelReference",
@@ -28,6 +32,7 @@ __all__ = [
     "RecordedReference",
     "SignalTap",
     "SkillEvaluator",
+    "StepEvents",
     "TrainConfig",
     "TrainResult",
     "TrainerCallback",

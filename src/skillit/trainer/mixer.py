@@ -1,7 +1,8 @@
 """The Mixer: the one owner of the mixing — policy and state, sampler, evaluation, round schedule, signals, records.
 
 Every driver (skillit's own loop, the Hugging Face callback, `skillit run` under torchrun, the graph learners'
-runs) trains the model its own way and calls the same four methods::
+runs, a user's own loop through :class:`~skillit.trainer.mixed_batches.MixedBatches`) trains the model its own
+way and calls the same four methods::
 
     mixer.start(model)                       # step 0: evaluate every skill, policy.init, first record
     for each optimiser step:
