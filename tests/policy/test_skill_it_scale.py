@@ -10,6 +10,7 @@ import pytest
 from skillit.errors import PolicyError
 from skillit.graph.skills_graph import SkillsGraph, SparseMatrix
 from skillit.policy import EvalResult, Observation, PolicyContext, SkillIt
+from skillit.policy.skill_it_plus import SkillItPlus
 
 
 def formula_weights(dense: np.ndarray, eta: float, log_prior: np.ndarray, signal: list[float]) -> np.ndarray:
@@ -104,3 +105,38 @@ def test_skill_it_refuses_a_non_finite_loss_from_an_evaluators_result():
     with pytest.raises(PolicyError, match="diverged at step 10: the validation loss of skill 'b' is nan"):
         policy.update(state, Observation(0, 10, (EvalResult.from_arrays(10, ["a", "b"], [1.0, np.nan]),)))
 
+
+def test_skill_it_plus_gives_its_formulas_weights_at_2000_skills_and_reads_its_matrix_once():
+    k, edges, eta, window = 2000, 10, 4.0, 3
+    rng = np.random.default_rng(5)
+    names = [f"skill{i}" for i in range(k)]
+    targets = names[:7]
+    rows = np.repeat(np.arange(k), edges)
+    cols = rng.integers(0, 40, size=k * edges)  # edges into the first 40 skills: some rows reach no target
+    values = rng.normal(size=k * edges)
+    dense = np.zeros((k, k))
+    np.add.at(dense, (rows, cols), values)
+    a0 = dense[:, :7].copy()
+    for j in range(7):  # a target column with no positive entry: the skill helps itself (A_jj = 1)
+        if not (a0[:, j] > 0).any():
+            a0[j, j] = 1.0
+    live = a0.sum(axis=1) > 0
+    policy = SkillItPlus(SkillsGraph(SparseMatrix(rows, cols, values, (k, k)), names, names), eta=eta, window=window)
+    first = rng.random(k) + 0.5
+    state = policy.init(PolicyContext(train_skills=tuple(names), eval_skills=tuple(names), target_skills=tuple(targets),
+                                      setting="finetune", initial_eval=EvalResult.from_arrays(0, names, first)))
+    history = [first[:7].tolist()]
+    for r in range(5):
+        losses = rng.random(k) + 0.5
+        state = policy.update(state, Observation(r, 10 * (r + 1), (EvalResult.from_arrays(10 * (r + 1), names, losses),)))
+        history = (history + [losses[:7].tolist()])[-window:]
+        signal = np.mean(history, axis=0) / first[:7]  # L̂_j = window mean / step-0 loss, eq. (1)
+        logits = eta * (a0 @ signal)
+        expected = np.where(live, np.exp(logits - logits[live].max()), 0.0)  # eq. (2): dead rows get 0
+        expected /= expected.sum()
+        np.testing.assert_allclose(policy.weights(state), expected, rtol=1e-12, atol=0)
+        assert policy._arrays[id(state["matrix"])][0] is state["matrix"]  # the matrix is not converted each round
+    resumed = json.loads(json.dumps(state))
+    copy = pickle.loads(pickle.dumps(policy))
+    assert "_arrays" not in copy.__dict__ and "_live_kept" not in copy.__dict__  # derived values: not pickled
+    assert copy.weights(resumed).tobytes() == policy.weights(state).tobytes()
