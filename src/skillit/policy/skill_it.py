@@ -18,7 +18,10 @@ instead of turning the mixture into NaN. An all-zero graph gives the uniform mix
 Cost: O(edges + m) per round on a sparse graph. The state stays plain JSON lists; beside it the policy
 keeps the arrays the lists of its last returned state were made from (derived values, like the restricted
 graph: a state restored from JSON is simply read afresh), so ``weights`` and the next ``update`` do not
-convert 10^5 floats back from lists each round (benchmarks/sampler_scale.py; figures in docs/data.md).
+convert 10^5 floats back from lists each round; an evaluation made by the trainer's evaluator
+(``EvalResult.from_arrays``) is read as its array, without converting either. At 10^5 skills and 1.1·10^6
+edges a round is ~6 ms of CPU, most of it L̃'s JSON list and the product (benchmarks/sampler_scale.py;
+figures in docs/data.md).
 
 The static variant (T = 1) is this policy wrapped in :class:`~skillit.policy.wrappers.Frozen`; the
 "no graph" ablation is this policy with ``SkillsGraph.identity``.
