@@ -12,7 +12,9 @@ Measures (figures in docs/data.md, with the command that produced them):
    sparse graph of ``--edges`` random edges per skill (plus the diagonal): wall time, and the thread's CPU
    time (less inflated than wall time when other jobs share the machine, though still above an idle
    machine's). Target for the sparse graph: <= 10 ms at 10^5 skills (``--skills 100000 --only policy
-   --no-dense``).
+   --no-dense``). Each round's evaluation is made as the trainer's ``SkillEvaluator`` makes it
+   (``EvalResult.from_arrays``, outside the timed part); ``sparse, dict evaluations`` is the same with an
+   evaluation given as a plain ``{skill: loss}`` dict in the skills' order (hand-made or restored results).
 4. The streaming loader: ``--shard-rows`` mixed rows over ``--skills`` skills split into per-skill shards
    (rows/s, peak traced memory), then sequential reads through ``ShardSource``.
 
@@ -128,22 +130,29 @@ def policy_figures(args) -> dict:
     cols = np.concatenate([np.arange(k), rng.integers(0, k, size=k * args.edges)])
     values = np.concatenate([np.ones(k), rng.random(k * args.edges)])
     sparse = SparseMatrix(rows, cols, values, (k, k))
-    graphs = {"sparse": lambda: SkillsGraph(sparse, names, names)}
+    def evaluator_result(step: int) -> EvalResult:  # as SkillEvaluator returns it: per-skill arrays in order
+        return EvalResult.from_arrays(step, names, rng.random(k), np.zeros(k))
+
+    def dict_result(step: int) -> EvalResult:  # a plain mapping in the skills' order (hand-made, or restored)
+        return EvalResult(step, dict(zip(names, rng.random(k).tolist())))
+
+    def sparse_graph() -> SkillsGraph:
+        return SkillsGraph(sparse, names, names)
+
+    cases = {"sparse": (sparse_graph, evaluator_result), "sparse, dict evaluations": (sparse_graph, dict_result)}
     if not args.no_dense:
-        graphs["dense"] = lambda: SkillsGraph(sparse.toarray(), names, names)
-    for label, build in graphs.items():
+        cases["dense"] = (lambda: SkillsGraph(sparse.toarray(), names, names), evaluator_result)
+    for label, (build, evaluate) in cases.items():
         started = time.perf_counter()
         graph = build()
         policy = SkillIt(graph, eta=0.5, window=3)
-        losses = dict(zip(names, rng.random(k).tolist()))
-        context = PolicyContext(train_skills=tuple(names), eval_skills=tuple(names),
-                                initial_eval=EvalResult(0, losses))
+        context = PolicyContext(train_skills=tuple(names), eval_skills=tuple(names), initial_eval=evaluate(0))
         state = policy.init(context)
         policy.weights(state)
         setup = time.perf_counter() - started
         update_ms, weights_ms, cpu_ms = [], [], []
         for r in range(args.policy_rounds):
-            evaluation = EvalResult(r + 1, dict(zip(names, rng.random(k).tolist())))
+            evaluation = evaluate(r + 1)
             cpu_started, started = time.thread_time(), time.perf_counter()
             state = policy.update(state, Observation(r, r + 1, (evaluation,)))
             update_ms.append(1e3 * (time.perf_counter() - started))

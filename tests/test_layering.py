@@ -61,6 +61,7 @@ COMMAND_MODULES = {"skillit.cli", "skillit.llm.cli", "skillit.discover.cli"}
 # module -> the heavy core modules it imports inside the one function that uses them
 DEFERRED = {
     "skillit.policy.ado": {"scipy.signal"},  # the policy registry (and so the config schema) loads without scipy
+    "skillit.graph.skills_graph": {"scipy.sparse"},  # the sparse product; the graph (and --help) loads without scipy
     "skillit.report.stats": {"scipy"},  # the run table (imported by the CLI) loads without scipy
     # the config schema checks a plug-in learner's parameters through the learners' registry (torch), only for
     # a name that is not built in

@@ -161,3 +161,23 @@ def test_the_product_picks_layers_for_even_rows_and_the_bincount_for_a_hub():
     assert (even @ x).tobytes() == ordered_sum_product(even, x).tobytes()
     empty = SparseMatrix([], [], [], (3, 2))
     assert empty._layer_plan() is None and (empty @ np.ones(2)).dtype == float
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.floats(0.0, 1.0), st.integers(0, 10_000))
+def test_the_csr_product_and_the_numpy_fallback_equal_the_ordered_sum_bit_for_bit(k, m, density, seed):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((k, m)) < density
+    mask[rng.integers(k), :] = rng.random(m) < 0.9  # one long row
+    values = rng.normal(size=(k, m)) * 10.0 ** rng.integers(-8, 9, size=(k, m))  # magnitudes far apart
+    a = SparseMatrix(*np.nonzero(mask), values[mask], (k, m))
+    x = rng.normal(size=m) * 10.0 ** rng.integers(-8, 9, size=m)
+    x[rng.random(m) < 0.2] = -0.0
+    expected = ordered_sum_product(a, x).tobytes()
+    assert a._csr() is not None and (a @ x).tobytes() == expected  # scipy's CSR mat-vec: the product used
+    csr = a._csr()
+    assert csr.indptr.tolist() == np.concatenate([[0], np.cumsum(np.bincount(a.rows, minlength=k))]).tolist()
+    assert csr.indices.tolist() == a.cols.tolist() and csr.data.tolist() == a.values.tolist()  # the stored order
+    without_scipy = SparseMatrix(a.rows, a.cols, a.values, a.shape)
+    without_scipy._csr_matrix = False  # as when scipy.sparse cannot be imported: the numpy products
+    assert without_scipy._csr() is None and (without_scipy @ x).tobytes() == expected

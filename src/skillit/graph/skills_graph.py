@@ -31,11 +31,16 @@ from skillit.utils.io import atomic_write_bytes, atomic_write_text
 
 
 class SparseMatrix:
-    """A read-only k×m matrix stored as sorted, duplicate-free ``(row, column, value)`` triples (numpy only).
+    """A read-only k×m matrix stored as sorted, duplicate-free ``(row, column, value)`` triples.
 
     ``A @ x`` for a vector x is ``(A x)_i = Σ_{e: rows_e = i} values_e · x[cols_e]``, summed from 0.0 in the
     stored (row, column) order: O(number of entries). Duplicate entries are summed and explicit zeros
     dropped, so equal matrices have equal triples.
+
+    The product is scipy's CSR mat-vec over the stored triples (:meth:`_csr`: a C loop that adds each row's
+    products from 0.0 in stored order, ~1.3 ms at 1.1·10^6 entries); the numpy products below
+    (:meth:`_matvec_by_layers`, :meth:`_matvec_by_bincount`, ~2.4 ms) compute the same sums in the same
+    order, bit for bit, and are used when scipy.sparse cannot be imported.
     """
 
     LAYER_MIN_ENTRIES = 4096
@@ -59,6 +64,7 @@ class SparseMatrix:
             array.setflags(write=False)
         self.shape = (k, m)
         self._layers: list[tuple[np.ndarray | None, np.ndarray, np.ndarray]] | None = None  # built on first use
+        self._csr_matrix: Any = None  # scipy.sparse.csr_matrix of the triples, built on first use; False: no scipy
 
     @classmethod
     def from_any(cls, matrix: Any) -> SparseMatrix:
@@ -76,8 +82,32 @@ class SparseMatrix:
         x = np.asarray(x, dtype=float)
         if x.shape != (self.shape[1],):
             raise GraphError(f"sparse graph: cannot multiply a {self.shape[0]}x{self.shape[1]} matrix by shape {x.shape}")
+        csr = self._csr()
+        if csr is not None:
+            return np.asarray(csr @ x, dtype=float)  # (k,): zeros, then each row's products added in stored order
         layers = self._layer_plan()
         return self._matvec_by_bincount(x) if layers is None else self._matvec_by_layers(x, layers)
+
+    def _csr(self) -> Any:
+        """The triples as a ``scipy.sparse.csr_matrix`` (built once; ``None`` when scipy.sparse is missing).
+
+        CSR keeps the stored order: row i's entries are ``indices/data[indptr[i]:indptr[i+1]]``, which are the
+        triples of row i in column order, and scipy's ``csr_matvec`` computes ``y_i = 0.0; y_i += data · x[index]``
+        along them: the ordered sum of the class docstring. Indices are int32 when they fit (half the memory
+        traffic of the product's random reads).
+        """
+        if self._csr_matrix is None:
+            try:
+                from scipy.sparse import csr_matrix  # here: importing the graph (and --help) needs no scipy
+            except ImportError:  # pragma: no cover - scipy is a dependency; the numpy products stand in
+                self._csr_matrix = False
+            else:
+                k, m = self.shape
+                index = np.int32 if max(k, m, self.nnz) < np.iinfo(np.int32).max else np.int64
+                indptr = np.zeros(k + 1, dtype=index)  # (k+1,) where each row's entries start
+                np.cumsum(np.bincount(self.rows, minlength=k), out=indptr[1:])
+                self._csr_matrix = csr_matrix((self.values.copy(), self.cols.astype(index), indptr), shape=(k, m))
+        return self._csr_matrix if self._csr_matrix is not False else None
 
     def _matvec_by_bincount(self, x: np.ndarray) -> np.ndarray:
         """``A @ x`` by one scatter-add over the entries in stored order (numpy's bincount adds sequentially)."""

@@ -23,7 +23,17 @@ DIVERGED_HINT = "lower training.lr, set training.grad_clip, or check the data of
 
 def finite_losses(policy: str, evaluation: EvalResult, skills: Sequence[str]) -> np.ndarray:
     """``evaluation.loss_vector(skills)`` (shape (len(skills),)), refusing NaN/inf with the skill and step."""
-    losses = evaluation.loss_vector(skills)
+    return _refuse_non_finite(policy, evaluation, skills, evaluation.loss_vector(skills))
+
+
+def finite_loss_row(policy: str, evaluation: EvalResult, skills: Sequence[str]) -> tuple[list[float], np.ndarray]:
+    """``evaluation.loss_row(skills)``: (list, read-only array) of the losses, refusing NaN/inf as :func:`finite_losses`."""
+    values, losses = evaluation.loss_row(skills)
+    _refuse_non_finite(policy, evaluation, skills, losses)
+    return values, losses
+
+
+def _refuse_non_finite(policy: str, evaluation: EvalResult, skills: Sequence[str], losses: np.ndarray) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(losses))
     if bad.size:
         skill = skills[int(bad[0])]
@@ -81,4 +91,4 @@ def warn_if_all_zero(policy: str, matrix: Any) -> None:
         )
 
 
-__all__ = ["finite_losses", "finite_scores", "finite_weights", "warn_if_all_zero", "whole_number"]
+__all__ = ["finite_loss_row", "finite_losses", "finite_scores", "finite_weights", "warn_if_all_zero", "whole_number"]

@@ -18,7 +18,10 @@ instead of turning the mixture into NaN. An all-zero graph gives the uniform mix
 Cost: O(edges + m) per round on a sparse graph. The state stays plain JSON lists; beside it the policy
 keeps the arrays the lists of its last returned state were made from (derived values, like the restricted
 graph: a state restored from JSON is simply read afresh), so ``weights`` and the next ``update`` do not
-convert 10^5 floats back from lists each round (benchmarks/sampler_scale.py; figures in docs/data.md).
+convert 10^5 floats back from lists each round; an evaluation made by the trainer's evaluator
+(``EvalResult.from_arrays``) is read as its array, without converting either. At 10^5 skills and 1.1·10^6
+edges a round is ~6 ms of CPU, most of it L̃'s JSON list and the product (benchmarks/sampler_scale.py;
+figures in docs/data.md).
 
 The static variant (T = 1) is this policy wrapped in :class:`~skillit.policy.wrappers.Frozen`; the
 "no graph" ablation is this policy with ``SkillsGraph.identity``.
@@ -33,6 +36,7 @@ import numpy as np
 
 from skillit.errors import PolicyError
 from skillit.graph.skills_graph import SkillsGraph, SparseMatrix
+from skillit.policy._state_arrays import keep_arrays, kept_array
 from skillit.policy.base import (
     MixingPolicy,
     Observation,
@@ -41,7 +45,7 @@ from skillit.policy.base import (
     stable_softmax,
     weights_by_name,
 )
-from skillit.policy.checks import finite_losses, finite_weights, warn_if_all_zero, whole_number
+from skillit.policy.checks import finite_loss_row, finite_weights, warn_if_all_zero, whole_number
 
 
 class SkillIt(MixingPolicy):
@@ -117,24 +121,12 @@ class SkillIt(MixingPolicy):
 
     def _vector(self, values: list[float]) -> np.ndarray:
         """``np.asarray(values, dtype=float)`` (read-only), without converting when ``values`` is a list of the
-        last state this policy returned (:meth:`_remember`).
-
-        States are values: nothing changes a list inside a state (``check_policy`` holds policies to that),
-        so the array that list was made from still equals it. A list restored from JSON is a new object and
-        is converted. The entry keeps the list alive, so its ``id`` cannot be reused by another list.
-        """
-        hit = self._arrays.get(id(values))
-        if hit is not None and hit[0] is values and len(values) == hit[1].size:
-            return hit[1]
-        array = np.array(values, dtype=float)  # a copy even of an array: the flag below must not touch the caller's
-        array.setflags(write=False)
-        return array
+        last state this policy returned (:meth:`_remember`; :mod:`skillit.policy._state_arrays`)."""
+        return kept_array(self._arrays, values)
 
     def _remember(self, state: PolicyState, arrays: Sequence[tuple[list, np.ndarray]]) -> PolicyState:
         """Keep ``(list, array)`` for the lists of ``state`` (``array.tolist() == list``); returns ``state``."""
-        self._arrays = {id(values): (values, array) for values, array in arrays}
-        for _, array in arrays:
-            array.setflags(write=False)
+        self._arrays = keep_arrays(arrays)
         return state
 
     def _aggregate(self, window: Sequence[np.ndarray], mode: str) -> np.ndarray:
@@ -147,13 +139,14 @@ class SkillIt(MixingPolicy):
         matrix = self._matrix(context.train_skills, columns)  # fail early, clearly, on names the graph lacks
         warn_if_all_zero(self.name, matrix)
         mode = self.aggregate if self.aggregate != "auto" else ("mean" if context.setting == "finetune" else "sum")
-        window: list[np.ndarray] = []  # the history's rows as arrays, (m,) each
+        # (JSON list, the array it was made from) for each row of the history, (m,) each
+        window: list[tuple[list[float], np.ndarray]] = []
         if context.initial_eval is not None:
-            window.append(finite_losses(self.name, context.initial_eval, list(columns)))
+            window.append(finite_loss_row(self.name, context.initial_eval, list(columns)))
         if self.initial_loss == "observed":
             if not window:
                 raise PolicyError("skill-it: initial_loss='observed' needs an evaluation before training")
-            signal = self._aggregate(window, mode)
+            signal = self._aggregate([row for _, row in window], mode)
         else:
             signal = np.ones(len(columns))
         log_prior = (
@@ -161,8 +154,7 @@ class SkillIt(MixingPolicy):
             if self.prior is None
             else np.log(weights_by_name(self.prior, context.train_skills, where="skill-it prior") + 1e-300)
         )
-        # (JSON list, the array it was made from) for each list of the state
-        history = [(row.tolist(), row) for row in window[-self.window :]]
+        history = window[-self.window :]
         signal_pair, prior_pair = (signal.tolist(), signal), (log_prior.tolist(), log_prior)
         state = {
             "train_skills": list(context.train_skills),
@@ -179,8 +171,8 @@ class SkillIt(MixingPolicy):
         # The kept rows are shared with the input state, not copied: lists in a state are never changed.
         history = [(values, None) for values in state["history"]]  # (list, array or None) per evaluation
         for evaluation in observation.evals:
-            row = finite_losses(self.name, evaluation, state["columns"])  # (m,)
-            history.append((row.tolist(), row))
+            # (list, array), (m,): from the evaluator's arrays without converting 10^5 floats (EvalResult.from_arrays)
+            history.append(finite_loss_row(self.name, evaluation, state["columns"]))
         history = history[-self.window :]
         if not history:
             signal_pair = (state["signal"], self._vector(state["signal"]))
