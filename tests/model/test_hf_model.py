@@ -6,6 +6,7 @@ byte-level BPE tokenizer trained offline, a two-skill JSONL data set (add, rev);
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -20,11 +21,14 @@ pytest.importorskip("transformers")
 from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 from skillit.cli import app  # noqa: E402
-from skillit.errors import ConfigError  # noqa: E402
+from skillit.errors import CheckpointError, ConfigError  # noqa: E402
 from skillit.experiment.build import build_model, build_tokenizer, task_skillset  # noqa: E402
 from skillit.experiment.config import ModelConfig, dump_config, load_config, parse_config  # noqa: E402
 from skillit.experiment.runner import run_experiment  # noqa: E402
+from skillit.model import CharTokenizer  # noqa: E402
 from skillit.model.hf import HFCausalLM, train_bpe_tokenizer  # noqa: E402
+from skillit.policy import Stratified  # noqa: E402
+from skillit.trainer.loop import TrainConfig, check_precision, train  # noqa: E402
 
 GPT2 = {"model_type": "gpt2", "n_layer": 1, "n_embd": 32, "n_head": 2}
 LLAMA = {"model_type": "llama", "num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2,
@@ -96,6 +100,7 @@ def test_a_config_without_kind_is_the_gpt_and_dumps_as_before():
     config = parse_config(text)
     assert isinstance(config.model, ModelConfig) and config.model.kind == "gpt"
     dumped = dump_config(config)
+    assert "precision" not in dumped  # fp32 (the default) leaves config.yaml as it was
     assert "model:\n  kind: gpt\n  n_layer: 1\n  n_head: 2\n  n_embd: 16\n  block_size: null\n" in dumped
     assert parse_config(dumped) == config
 
@@ -175,15 +180,16 @@ class Interrupt(Exception):
     pass
 
 
-@pytest.mark.parametrize(("case", "model"), [("gpt2", LOCAL_GPT2), ("llama", NEW_LLAMA)])
-def test_an_interrupted_run_resumes_with_identical_records(folder, monkeypatch, case, model):
+@pytest.mark.parametrize(("case", "model", "precision"), [("gpt2", LOCAL_GPT2, "fp32"), ("llama-bf16", NEW_LLAMA, "bf16")])
+def test_an_interrupted_run_resumes_with_identical_records(folder, monkeypatch, case, model, precision):
     """Stopped at step 8 of the first run (its checkpoint at step 6, mid-round), `skillit run --resume`
     redoes steps 7-8 and writes the records of an uninterrupted run, bit for bit (timings aside)."""
     monkeypatch.chdir(folder)
-    training = TRAINING
+    training = TRAINING.replace("}", f", precision: {precision}}}")
     path = folder / f"resume-{case}.yaml"
     path.write_text(config_text(model, name=f"resume-{case}", training=training))
     config = load_config(path)  # paths resolved against the config's folder, as `skillit run` does
+    assert config.training.precision == precision
     straight, cut = folder / f"straight-{case}", folder / f"cut-{case}"
     assert invoke("run", path.name, "--out", straight.name, "--jobs", "1").exit_code == 0
 
@@ -200,6 +206,54 @@ def test_an_interrupted_run_resumes_with_identical_records(folder, monkeypatch, 
     resumed = metrics(cut)
     assert strip_seconds(resumed) == strip_seconds(metrics(straight))
     assert len({tuple(r["weights"].values()) for r in resumed if r["method"] == "skill-it"}) > 1  # it really moves
+
+
+def test_bf16_autocast_trains_close_to_fp32_and_fp16_is_refused_on_the_cpu(tiny_lego, tiny_model_factory):
+    with pytest.raises(ConfigError, match="training.precision: fp16 runs on a GPU"):
+        check_precision("fp16", "cpu")
+    with pytest.raises(ConfigError, match="training.precision must be one of fp32, bf16, fp16"):
+        TrainConfig(steps=1, precision="fp8")  # type: ignore[arg-type]
+    tok = CharTokenizer(tiny_lego.metadata["alphabet"])
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        config = TrainConfig(steps=8, batch_size=8, round_steps=4, eval_every=4, lr=3e-3, warmup_steps=2,
+                             precision=precision)
+        runs[precision] = train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), config).final["losses"]
+    assert runs["fp32"] != runs["bf16"]  # autocast really ran the forward pass in bfloat16
+    assert runs["bf16"] == pytest.approx(runs["fp32"], abs=0.05)  # ... and trained the same model
+
+
+def test_fp16_scales_the_loss_and_its_scaler_state_resumes_exactly(tiny_lego, tiny_model_factory, tmp_path,
+                                                                   monkeypatch):
+    """The GradScaler path (what fp16 runs on a GPU), exercised on the CPU with the CPU refusal switched off:
+    an interrupted run resumed from its checkpoint (scaler state included) equals an uninterrupted one."""
+    import skillit.trainer.loop as loop
+
+    monkeypatch.setattr(loop, "check_precision", lambda precision, device: None)
+    tok = CharTokenizer(tiny_lego.metadata["alphabet"])
+    config = TrainConfig(steps=8, batch_size=8, round_steps=4, eval_every=2, lr=3e-3, warmup_steps=2,
+                         checkpoint_every=3, precision="fp16")
+    full = train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), config)
+
+    class Stop(loop.TrainerCallback):
+        def on_step_end(self, step, loss):
+            if step == 5:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), config, callbacks=[Stop()], checkpoint_dir=tmp_path)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert saved["config"]["precision"] == "fp16" and saved["scaler"]["scale"] > 1  # the loss is scaled
+    resumed = train(tiny_model_factory(tok, seed=9), tok, tiny_lego, Stratified(), config, checkpoint_dir=tmp_path,
+                    resume=True)
+    assert strip_seconds(resumed.records) == strip_seconds(full.records)
+    with pytest.raises(CheckpointError, match="saved with training.precision='fp16', this run has 'bf16'"):
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), dataclasses.replace(config, precision="bf16"),
+              checkpoint_dir=tmp_path, resume=True)
+    del saved["config"]["precision"]  # a checkpoint written before training.precision existed: fp32
+    torch.save(saved, tmp_path / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="saved with training.precision='fp32', this run has 'fp16'"):
+        train(tiny_model_factory(tok), tok, tiny_lego, Stratified(), config, checkpoint_dir=tmp_path, resume=True)
 
 
 # ---- bad input: one message, exit 2, nothing written ---------------------------------------------------
@@ -222,17 +276,36 @@ BAD = [
     ("context-too-long", "{kind: hf, path: gpt2, block_size: 100}",
      "the run needs a context of 100 tokens (model.block_size, or the longest example + 8) but the model of "
      "'gpt2' takes at most 64 (max_position_embeddings)"),
+    ("fp16-on-cpu", LOCAL_GPT2, "bad.yaml:4: training.precision: fp16 runs on a GPU (device: cuda), not on the CPU"),
 ]
 
 
 @pytest.mark.parametrize(("case", "model", "message"), BAD, ids=[case for case, _, _ in BAD])
 def test_bad_hf_input_is_one_message_exit_2_and_nothing_written(folder, monkeypatch, case, model, message):
     monkeypatch.chdir(folder)
-    (folder / "bad.yaml").write_text(config_text(model))
+    training = TRAINING.replace("}", ", precision: fp16}") if case == "fp16-on-cpu" else TRAINING
+    (folder / "bad.yaml").write_text(config_text(model, training=training))
     before = snapshot(folder)
     for command in (["run", "bad.yaml", "--out", "bad-out", "--jobs", "1"], ["graph", "bad.yaml", "--out", "bad-graph"]):
         result = invoke(*command)
         assert result.exit_code == 2, result.output
         sizes = {name: len(AutoTokenizer.from_pretrained(folder / name)) for name in ("tok", "big")}
         assert message.format(folder=folder, **sizes) in " ".join(result.output.split()), result.output
+        assert snapshot(folder) == before
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+@pytest.mark.parametrize(("device", "precision", "message"), [
+    ("cuda", "fp32", "device 'cuda' requested but CUDA is not available; use device: cpu or auto"),
+    ("auto", "fp16", "training.precision: fp16 runs on a GPU (device: cuda), not on the CPU"),
+])
+def test_cuda_without_cuda_and_fp16_on_auto_are_refused_before_anything_is_written(folder, monkeypatch, device,
+                                                                                    precision, message):
+    monkeypatch.chdir(folder)
+    training = TRAINING.replace("}", f", precision: {precision}}}")
+    (folder / "bad.yaml").write_text(config_text(LOCAL_GPT2, training=training, extra=f"device: {device}\n"))
+    before = snapshot(folder)
+    for command in (["run", "bad.yaml", "--out", "bad-out", "--jobs", "1"], ["graph", "bad.yaml", "--out", "bad-graph"]):
+        result = invoke(*command)
+        assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
         assert snapshot(folder) == before

@@ -32,7 +32,7 @@ from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import GeneratedSource
 from skillit.tasks import build_task, get_task, parse_task_params
 from skillit.trainer.batching import encode_example
-from skillit.trainer.loop import TrainConfig, TrainerCallback, train
+from skillit.trainer.loop import TrainConfig, TrainerCallback, check_precision, train
 from skillit.trainer.mixer import objective_skills
 from skillit.utils.checkpoint import atomic_torch_save
 
@@ -373,11 +373,14 @@ def reference_method(config: ExperimentConfig, method: str, policies: dict[str, 
     return name
 
 
-def resolve_device(device: str) -> str:
+def resolve_device(device: str, precision: str = "fp32") -> str:
+    """The device a run trains on (``auto``: cuda when available, else cpu); refused before anything is
+    written: CUDA that is not there, and ``training.precision: fp16`` on the CPU (:func:`check_precision`)."""
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} requested but CUDA is not available; use device: cpu or auto")
+    check_precision(precision, device)
     return device
 
 

@@ -195,6 +195,19 @@ class TrainingConfig(_Strict):
         None, ge=0, description="gradient statistics (policies that need them): rows of the random projection of the "
         "output-layer gradient; default: 64 when the vocabulary exceeds 512, else none; 0: never project"
     )
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="fp32, or autocast of the training forward and loss to bf16 (CPU or GPU) or fp16 (GPU, "
+        "with a grad scaler)")
+
+    @model_serializer(mode="wrap")
+    def _without_default_precision(self, handler: Any) -> Any:
+        """No ``precision`` key at fp32: config.yaml and the manifest stay as they were before it existed (so a
+        run started then still resumes)."""
+        data = handler(self)
+        if isinstance(data, dict) and self.precision == "fp32":
+            data.pop("precision", None)
+        return data
+
     @model_validator(mode="after")
     def _check_round_plan(self) -> TrainingConfig:
         draws = min(self.round_steps, self.steps) * self.batch_size
@@ -428,6 +441,9 @@ def estimated_memory_bytes(config: ExperimentConfig) -> int:
 def semantic_errors(config: ExperimentConfig) -> list[tuple[tuple[Any, ...], str]]:
     """Checks that need the registries (task and policy names, their parameters), with their key paths."""
     errors: list[tuple[tuple[Any, ...], str]] = []
+    if config.training.precision == "fp16" and config.device == "cpu":
+        errors.append((("training", "precision"), "fp16 runs on a GPU (device: cuda), not on the CPU, where float16 "
+                       "is slow and its narrow range needs loss scaling; use precision: bf16 (CPU autocast) or fp32"))
     try:
         get_task(config.task.name)
     except SkillitError as exc:
