@@ -309,3 +309,23 @@ def test_cuda_without_cuda_and_fp16_on_auto_are_refused_before_anything_is_writt
         result = invoke(*command)
         assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
         assert snapshot(folder) == before
+
+
+def test_the_your_model_section_of_the_stacks_page_holds_configs_that_load(tmp_path, monkeypatch):
+    """docs/stacks.md "Your model": its script makes the stand-in checkpoint and both configs load and plan (the
+    model, its tokenizer and the context checked) with it; the measured runs are the docs' own figures."""
+    from skillit.experiment.build import validate_experiment
+    from tests.plugin_helpers import DOCS, code_blocks, section
+
+    text = section(DOCS / "stacks.md", "Your model")
+    script, = code_blocks(text, "python")
+    configs = code_blocks(text, "yaml")
+    assert len(configs) == 2
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "docs/stacks.md", "exec"), {"__name__": "stacks_md"})
+    for index, block in enumerate(configs):
+        (tmp_path / f"c{index}.yaml").write_text(block.replace("steps: 100", "steps: 4"))
+        config = load_config(tmp_path / f"c{index}.yaml")
+        assert config.model.kind == "hf"
+        validate_experiment(config, tmp_path)
+    assert config.training.precision == "bf16" and config.model.tokenizer.vocab_size == 512
