@@ -329,3 +329,40 @@ def test_the_your_model_section_of_the_stacks_page_holds_configs_that_load(tmp_p
         assert config.model.kind == "hf"
         validate_experiment(config, tmp_path)
     assert config.training.precision == "bf16" and config.model.tokenizer.vocab_size == 512
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes_with_identical_records(folder, tmp_path):
+    """`skillit run` in a real process, SIGKILLed once its first checkpoint exists (a new Llama, bf16): the
+    resumed run's records equal an uninterrupted run's, bit for bit (timings aside)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    training = TRAINING.replace("}", ", precision: bf16}").replace("steps: 12", "steps: 24")
+    path = tmp_path / "kill.yaml"
+    path.write_text(config_text(NEW_LLAMA, name="kill", training=training).replace("data/", f"{folder}/data/"))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+
+    def skillit(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "skillit", *args, "--jobs", "1"], cwd=tmp_path, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+    def finish(process: subprocess.Popen) -> None:
+        output, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, output[-3000:]
+
+    finish(skillit("run", "kill.yaml", "--out", "straight"))
+    process = skillit("run", "kill.yaml", "--out", "killed")
+    checkpoint = tmp_path / "killed" / "checkpoints" / "skill-it__seed0" / "checkpoint.pt"
+    deadline = time.monotonic() + 300
+    while not checkpoint.is_file():
+        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint before the run ended"
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
+    assert not (tmp_path / "killed" / "metrics.jsonl").exists()
+    finish(skillit("run", "--resume", "killed"))
+    assert strip_seconds(metrics(tmp_path / "killed")) == strip_seconds(metrics(tmp_path / "straight"))
