@@ -200,7 +200,7 @@ def build_model(config: ExperimentConfig, tokenizer: Tokenizer, block_size: int,
     (``kind: hf``, :func:`skillit.model.hf.build_hf_model`), its random weights drawn under ``seed``."""
     m = config.model
     if isinstance(m, HFModelConfig):
-        return build_hf_model(m, tokenizer, block_size, seed)  # type: ignore[arg-type]
+        return build_hf_model(m, tokenizer, block_size, seed)
     torch.manual_seed(seed)
     return GPT(GPTConfig(tokenizer.vocab_size, block_size, m.n_layer, m.n_head, m.n_embd, m.dropout, init_std=m.init_std))
 

@@ -41,7 +41,7 @@ from skillit.model.tokenizer import HFTokenizer
 
 BPE_SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
 BPE_ALPHABET = 256  # byte-level: every byte is a token before any merge
-HF_EXTRA = 'the hf extra (pip install "skillit[hf]"; in a clone: pip install -e ".[hf]")'
+HF_EXTRA = "the hf extra (pip install -e '.[hf]' in a skillit clone)"
 
 
 def _transformers() -> Any:
