@@ -672,7 +672,7 @@ def _inspect_options_of_config(spec: str, source: Path | None, tokenizer: str | 
                 answer_field=params.get("answer_field", "answer"), text_field=params.get("text_field"),
                 separator=params.get("separator", ""), holdout=params.get("holdout"),
                 holdout_seed=params.get("holdout_seed", 0), format=params.get("format", "auto"),
-                tokenizer=tokenizer or cfg.model.tokenizer, skills=skills or params.get("skills"),
+                tokenizer=tokenizer or cfg.model.length_unit, skills=skills or params.get("skills"),
                 max_length=max_length if max_length is not None else params.get("max_length"))
 
 

@@ -50,6 +50,14 @@ def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
     return f"choices: {', '.join(choices)}"
 
 
+def missing_model_folder(value: str, where: str) -> str:
+    """The message for a Hugging Face model or tokenizer folder (``model: {kind: hf}``) that is not there."""
+    return (f"{where}: {value!r} is not a folder on this machine; give the folder that save_pretrained wrote "
+            "(config.json and the weights; a relative path is read from the config file's folder). A model on "
+            "the Hugging Face hub is not downloaded by skillit: fetch it first (huggingface-cli download ID "
+            "--local-dir DIR) and give DIR")
+
+
 def pydantic_details(exc) -> str:
     """A pydantic ValidationError as one line: ``key: message; key: message``."""
     parts = []

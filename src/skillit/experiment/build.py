@@ -16,10 +16,11 @@ import numpy as np
 import torch
 
 from skillit.errors import ConfigError, DataError, GraphError, SkillitError
-from skillit.experiment.config import MAX_BLOCK_SIZE, ExperimentConfig, task_value_location
+from skillit.experiment.config import MAX_BLOCK_SIZE, ExperimentConfig, HFModelConfig, task_value_location
 from skillit.graph import builtin_graph, builtin_graph_names, builtin_graph_task
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
+from skillit.model.hf import build_hf_model, check_context, hf_tokenizer
 from skillit.model.tokenizer import Tokenizer
 from skillit.policy.base import EvalResult, MixingPolicy, PolicyContext
 from skillit.policy.registry import build_policy
@@ -31,7 +32,7 @@ from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import GeneratedSource
 from skillit.tasks import build_task, get_task, parse_task_params
 from skillit.trainer.batching import encode_example
-from skillit.trainer.loop import TrainConfig, TrainerCallback, train
+from skillit.trainer.loop import TrainConfig, TrainerCallback, check_precision, train
 from skillit.trainer.mixer import objective_skills
 from skillit.utils.checkpoint import atomic_torch_save
 
@@ -65,7 +66,7 @@ def task_skillset(config: ExperimentConfig, seed: int) -> SkillSet:
     """Every skill of the task at one seed, before ``task.train_skills``/``eval_skills`` select a subset."""
     params = config.task.params
     if config.task.name == "data" and params.get("max_length") is not None and params.get("length_unit") is None:
-        params = {**params, "length_unit": config.model.tokenizer}  # max_length counts the model's tokens
+        params = {**params, "length_unit": config.model.length_unit}  # max_length counts the model's tokens
     try:
         return build_task(config.task.name, params, seed)
     except DataError as exc:  # a data file that is not there: name the config file and line that point at it
@@ -91,16 +92,22 @@ def build_tokenizer(config: ExperimentConfig, skillset: SkillSet) -> Tokenizer:
     """Char or word tokenizer over the task's alphabet, or over every text the runs can meet.
 
     Every validation and training example of a finite data source is read (:func:`measured_examples`), so
-    no word or character later in the pool is missing from the vocabulary.
+    no word or character later in the pool is missing from the vocabulary. A Hugging Face model (``kind: hf``)
+    gets its own or a trained BPE tokenizer, checked against the model (:func:`skillit.model.hf.hf_tokenizer`).
     """
+    if isinstance(config.model, HFModelConfig):
+        return hf_tokenizer(config.model, lambda: _texts(skillset))
     alphabet = skillset.metadata.get("alphabet")
     if config.model.tokenizer == "char" and alphabet:
         return CharTokenizer(sorted(set(alphabet)))
-    texts = (  # prompt and answer apart, as the model encodes them (the word tokenizer splits "a b" != "a " + "b")
-        text for skill in skillset.skills for example in measured_examples(skill, VOCABULARY_SAMPLE)
-        for text in (example.prompt, example.answer)
-    )
-    return (CharTokenizer if config.model.tokenizer == "char" else WordTokenizer).from_texts(texts)
+    return (CharTokenizer if config.model.tokenizer == "char" else WordTokenizer).from_texts(_texts(skillset))
+
+
+def _texts(skillset: SkillSet) -> Iterator[str]:
+    """Every text the runs can meet: prompt and answer apart, as the model encodes them (the word tokenizer
+    splits "a b" != "a " + "b")."""
+    return (text for skill in skillset.skills for example in measured_examples(skill, VOCABULARY_SAMPLE)
+            for text in (example.prompt, example.answer))
 
 
 VOCABULARY_SAMPLE = 2000  # training examples per skill read from a generated or unbounded stream (vocabulary)
@@ -180,13 +187,21 @@ def context_info(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokeni
 
 
 def context_length(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokenizer) -> int:
-    """The model's block size: configured, or the longest example + 8 tokens of slack (:func:`context_info`)."""
-    return context_info(config, skillset, tokenizer).block_size
+    """The model's block size: configured, or the longest example + 8 tokens of slack (:func:`context_info`);
+    a Hugging Face checkpoint must have positions for it."""
+    block_size = context_info(config, skillset, tokenizer).block_size
+    if isinstance(config.model, HFModelConfig):
+        check_context(config.model, block_size)
+    return block_size
 
 
 def build_model(config: ExperimentConfig, tokenizer: Tokenizer, block_size: int, seed: int) -> torch.nn.Module:
-    torch.manual_seed(seed)
+    """The one model factory of every command that trains: skillit's GPT, or a Hugging Face causal LM
+    (``kind: hf``, :func:`skillit.model.hf.build_hf_model`), its random weights drawn under ``seed``."""
     m = config.model
+    if isinstance(m, HFModelConfig):
+        return build_hf_model(m, tokenizer, block_size, seed)
+    torch.manual_seed(seed)
     return GPT(GPTConfig(tokenizer.vocab_size, block_size, m.n_layer, m.n_head, m.n_embd, m.dropout, init_std=m.init_std))
 
 
@@ -304,7 +319,8 @@ def validated_policies(config: ExperimentConfig, config_dir: Path | None = None)
     skillset = build_skillset(config, config.seeds[0], full)
     if config.warm_start is not None:
         full.check_names(config.warm_start.skills, role="train", where="warm_start.skills")
-    if config.model.block_size is None:  # an automatic block size too large for memory fails here, not later
+    if config.model.block_size is None or config.model.kind == "hf":  # an automatic block size too large for
+        # memory, or a Hugging Face model that does not fit its tokenizer or the context, fails here, not later
         context_length(config, full, build_tokenizer(config, full))
     context = dry_run_context(config, skillset)
     policies = {method: build_method(config, method, skillset, config_dir) for method in config.methods}
@@ -357,11 +373,14 @@ def reference_method(config: ExperimentConfig, method: str, policies: dict[str, 
     return name
 
 
-def resolve_device(device: str) -> str:
+def resolve_device(device: str, precision: str = "fp32") -> str:
+    """The device a run trains on (``auto``: cuda when available, else cpu); refused before anything is
+    written: CUDA that is not there, and ``training.precision: fp16`` on the CPU (:func:`check_precision`)."""
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} requested but CUDA is not available; use device: cpu or auto")
+    check_precision(precision, device)
     return device
 
 

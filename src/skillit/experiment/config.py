@@ -35,14 +35,16 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_serializer,
     model_validator,
 )
 
-from skillit.errors import ConfigError, DataError, SkillitError, did_you_mean
+from skillit.errors import ConfigError, DataError, SkillitError, did_you_mean, missing_model_folder
 from skillit.graph_learners.params import check_learner_params
 from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.skills.example import TrainLoss
@@ -84,6 +86,8 @@ class TaskConfig(_Strict):
 
 
 class ModelConfig(_Strict):
+    """``kind: gpt`` (the default when ``kind`` is left out): skillit's tiny GPT with a char or word tokenizer."""
+
     kind: Literal["gpt"] = "gpt"
     n_layer: int = Field(2, ge=1)
     n_head: int = Field(4, ge=1)
@@ -98,6 +102,73 @@ class ModelConfig(_Strict):
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         return self
+
+    @property
+    def length_unit(self) -> Literal["char", "word"]:
+        """What ``task.params.max_length`` counts by default: this model's tokens."""
+        return self.tokenizer
+
+
+class TrainedTokenizerConfig(_Strict):
+    """``tokenizer: {train: bpe, vocab_size: N}``: a byte-level BPE trained on the run's prompts and answers."""
+
+    train: Literal["bpe"] = Field(description="bpe: byte-level BPE with the tokenizers library (deterministic)")
+    vocab_size: int = Field(ge=260, le=2**20, description="tokens incl. <pad> <bos> <eos> and the 256 bytes")
+    min_frequency: int = Field(2, ge=1, description="a merge must occur this often")
+
+
+def _tokenizer_kind(value: Any) -> str | None:
+    return "folder" if isinstance(value, str) else "trained" if isinstance(value, (dict, TrainedTokenizerConfig)) else None
+
+
+class HFModelConfig(_Strict):
+    """``kind: hf``: a Hugging Face causal LM in skillit's loop (skillit.model.hf; docs/stacks.md "Your model").
+
+    ``path``: a local checkpoint folder (save_pretrained); or ``config``: ``{model_type: gpt2 | llama | ...,
+    ...}``, a randomly initialised architecture. ``tokenizer``: a local folder, or ``{train: bpe, vocab_size:
+    N}``; default the checkpoint's own. Relative paths are read from the config file's folder.
+    """
+
+    kind: Literal["hf"]
+    path: str | None = Field(None, description="folder of a causal-LM checkpoint (config.json + weights)")
+    config: dict[str, Any] | None = Field(None, description="a new architecture: model_type and its HF config fields")
+    tokenizer: Annotated[
+        Annotated[str, Tag("folder")] | Annotated[TrainedTokenizerConfig, Tag("trained")],
+        Discriminator(_tokenizer_kind, custom_error_type="tokenizer_kind",
+                      custom_error_message="give a tokenizer folder or {train: bpe, vocab_size: N}"),
+    ] | None = Field(None, description="a tokenizer folder, or {train: bpe, vocab_size: N}; default the checkpoint's")
+    block_size: int | None = Field(None, ge=2, le=MAX_BLOCK_SIZE, description="context length; default: longest example + 8")
+
+    @model_validator(mode="after")
+    def _check_source(self) -> HFModelConfig:
+        if (self.path is None) == (self.config is None):
+            raise ValueError("give either path (a checkpoint folder) or config ({model_type: ..., ...}: a new "
+                             "architecture), not " + ("both" if self.path is not None else "neither"))
+        if self.config is not None:
+            if not isinstance(self.config.get("model_type"), str):
+                raise ValueError("config needs model_type (e.g. gpt2 or llama) and that architecture's fields")
+            if self.tokenizer is None:
+                raise ValueError("a new architecture (config) needs a tokenizer: a tokenizer folder, or "
+                                 "{train: bpe, vocab_size: N} (trained on the run's texts)")
+        return self
+
+    @property
+    def length_unit(self) -> Literal["word"]:
+        """``task.params.max_length`` counts words for a Hugging Face tokenizer unless ``length_unit`` is set."""
+        return "word"
+
+
+def _model_kind(value: Any) -> Any:
+    return value.get("kind", "gpt") if isinstance(value, dict) else getattr(value, "kind", None)
+
+
+AnyModelConfig = Annotated[
+    Annotated[ModelConfig, Tag("gpt")] | Annotated[HFModelConfig, Tag("hf")],
+    Discriminator(_model_kind, custom_error_type="model_kind",
+                  custom_error_message="kind must be gpt (skillit's GPT; the default) or hf (a Hugging Face model)"),
+]
+# the tags of the schema's tagged unions, as they appear in a validation error's location after their field
+UNION_TAGS = {"model": ("gpt", "hf"), "tokenizer": ("folder", "trained")}
 
 
 class TrainingConfig(_Strict):
@@ -124,6 +195,18 @@ class TrainingConfig(_Strict):
         None, ge=0, description="gradient statistics (policies that need them): rows of the random projection of the "
         "output-layer gradient; default: 64 when the vocabulary exceeds 512, else none; 0: never project"
     )
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="fp32, or autocast of the training forward and loss to bf16 (CPU or GPU) or fp16 (GPU, "
+        "with a grad scaler)")
+
+    @model_serializer(mode="wrap")
+    def _without_default_precision(self, handler: Any) -> Any:
+        """No ``precision`` key at fp32: config.yaml and the manifest stay as they were before it existed (so a
+        run started then still resumes)."""
+        data = handler(self)
+        if isinstance(data, dict) and self.precision == "fp32":
+            data.pop("precision", None)
+        return data
 
     @model_validator(mode="after")
     def _check_round_plan(self) -> TrainingConfig:
@@ -261,7 +344,7 @@ class ExperimentConfig(_Strict):
     objective_weights: dict[str, float] | None = Field(
         None, description="{objective skill: weight}: the summary's objective is the weighted mean loss (the rest "
         "weigh 0; normalised to sum 1); default the plain mean")
-    model: ModelConfig = Field(default_factory=ModelConfig)
+    model: AnyModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig
     methods: dict[str, MethodConfig]
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
@@ -342,9 +425,12 @@ def physical_memory_bytes() -> int | None:
 def estimated_memory_bytes(config: ExperimentConfig) -> int:
     """A lower bound on training memory: float32 parameters with AdamW's two moments and the gradient
     (16 bytes per parameter) plus one batch's activations (≈ 16·d floats per token per layer and the
-    attention scores h·T per token per layer). The vocabulary is unknown here and left out.
+    attention scores h·T per token per layer). The vocabulary is unknown here and left out. A Hugging Face
+    model (``kind: hf``) is not estimated (0): its size is known once its config is read.
     """
     m, t = config.model, config.training
+    if not isinstance(m, ModelConfig):
+        return 0
     block = m.block_size or 0
     params = 12 * m.n_layer * m.n_embd**2 + block * m.n_embd
     batch = max(t.batch_size // t.gradient_accumulation_steps, 1)
@@ -355,6 +441,9 @@ def estimated_memory_bytes(config: ExperimentConfig) -> int:
 def semantic_errors(config: ExperimentConfig) -> list[tuple[tuple[Any, ...], str]]:
     """Checks that need the registries (task and policy names, their parameters), with their key paths."""
     errors: list[tuple[tuple[Any, ...], str]] = []
+    if config.training.precision == "fp16" and config.device == "cpu":
+        errors.append((("training", "precision"), "fp16 runs on a GPU (device: cuda), not on the CPU, where float16 "
+                       "is slow and its narrow range needs loss scaling; use precision: bf16 (CPU autocast) or fp32"))
     try:
         get_task(config.task.name)
     except SkillitError as exc:
@@ -447,6 +536,12 @@ def load_config(spec: str | Path, *, check_data: bool = True) -> ExperimentConfi
     except OSError as exc:
         raise ConfigError(f"config file {str(path)!r} cannot be read ({exc.strerror})") from None
     config = with_resolved_paths(parse_config(text, source=str(path), config_dir=path.parent), path.parent)
+    absent = missing_model_folders(config) if check_data else []
+    if absent:  # a model folder that is not there: the config's file and line, before anything runs
+        _, node = load_yaml(text, str(path))
+        raise ConfigError("\n".join(
+            f"{path}:{_line_of(node, ['model', key])}: {missing_model_folder(value, f'model.{key}')}"
+            for key, value in absent))
     if check_data and config.task.name == "data":
         missing = missing_files(config.task.params)
         if missing:
@@ -466,11 +561,27 @@ def config_needs(config: ExperimentConfig) -> str:
 
 
 def with_resolved_paths(config: ExperimentConfig, base_dir: Path) -> ExperimentConfig:
-    """The config with the task's relative data paths made absolute against ``base_dir`` (its file's folder)."""
+    """The config with the task's relative data paths, and a Hugging Face model's folders (``model.path``,
+    ``model.tokenizer``), made absolute against ``base_dir`` (its file's folder)."""
     params = resolve_task_paths(config.task.name, config.task.params, Path(base_dir))
-    if params == config.task.params:
-        return config
-    return config.model_copy(update={"task": config.task.model_copy(update={"params": params})})
+    if params != config.task.params:
+        config = config.model_copy(update={"task": config.task.model_copy(update={"params": params})})
+    model = config.model
+    if isinstance(model, HFModelConfig):
+        folders = {key: str(Path(base_dir) / Path(value).expanduser()) for key in ("path", "tokenizer")
+                   if isinstance(value := getattr(model, key), str) and not Path(value).expanduser().is_absolute()}
+        if folders:
+            config = config.model_copy(update={"model": model.model_copy(update=folders)})
+    return config
+
+
+def missing_model_folders(config: ExperimentConfig) -> list[tuple[str, str]]:
+    """``(key, value)`` of each folder a ``kind: hf`` model section names that is not a folder on this machine."""
+    model = config.model
+    if not isinstance(model, HFModelConfig):
+        return []
+    return [(key, value) for key in ("path", "tokenizer")
+            if isinstance(value := getattr(model, key), str) and not Path(value).expanduser().is_dir()]
 
 
 class ConfigLoader(yaml.SafeLoader):
@@ -562,13 +673,14 @@ def parse_config(text: str, source: str = "<config>", *, config_dir: str | Path 
 def _format_validation(exc: ValidationError, node: yaml.Node | None, source: str) -> str:
     lines = []
     for error in exc.errors():
-        loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
+        tagged = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
+        loc = [part for i, part in enumerate(tagged) if not (i and part in UNION_TAGS.get(str(tagged[i - 1]), ()))]
         line = _line_of(node, loc)
         key = ".".join(str(part) for part in loc) or "(top level)"
         where = f"{source}:{line}" if line else source
         message = error["msg"]
         if error["type"] == "extra_forbidden":
-            known = _known_keys(ExperimentConfig, loc[:-1])
+            known = _known_keys(ExperimentConfig, tagged[:-1])
             hint = f"; {did_you_mean(str(loc[-1]), known)}" if known else ""
             message = f"unknown key {loc[-1]!r}; remove it or check its spelling{hint}"
         elif error["type"] == "missing":
@@ -581,17 +693,35 @@ def _format_validation(exc: ValidationError, node: yaml.Node | None, source: str
 
 
 def _known_keys(model: type[BaseModel], loc: list[Any]) -> list[str]:
-    """The keys the pydantic model nested at ``loc`` accepts ([] where ``loc`` leaves the typed models)."""
-    for part in loc:
+    """The keys the pydantic model nested at ``loc`` accepts ([] where ``loc`` leaves the typed models); ``loc``
+    names a tagged union's member by its tag (``model.hf.path``), as pydantic's error locations do."""
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
         field_info = model.model_fields.get(str(part)) if isinstance(part, str) else None
         if field_info is None:
             return []
-        nested = [a for a in (field_info.annotation, *typing.get_args(field_info.annotation))
-                  if isinstance(a, type) and issubclass(a, BaseModel)]
-        if not nested:
+        nested = _nested_models(field_info.annotation)
+        if parts and parts[0] in nested:  # a tagged union's member
+            model = nested[parts.pop(0)]
+        elif nested:
+            model = next(iter(nested.values()))
+        else:
             return []
-        model = nested[0]
     return list(model.model_fields)
+
+
+def _nested_models(annotation: Any, tag: str | None = None) -> dict[str | None, type[BaseModel]]:
+    """The pydantic models inside a field's annotation (through Optional, unions and ``Annotated``), by their
+    union ``Tag`` (None when untagged)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {tag: annotation}
+    tag = next((meta.tag for meta in getattr(annotation, "__metadata__", ()) if isinstance(meta, Tag)), tag)
+    found: dict[str | None, type[BaseModel]] = {}
+    for arg in typing.get_args(annotation):
+        for key, value in _nested_models(arg, tag).items():
+            found.setdefault(key, value)
+    return found
 
 
 def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:

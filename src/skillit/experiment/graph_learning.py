@@ -163,7 +163,7 @@ def _learn_one(
     started = time.perf_counter()
     section = graph_learning_config(config)
     learner = learner_for(config, method)
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, config.training.precision)
     full = task_skillset(config, seed)
     skillset = build_skillset(config, seed, full)
     learner.check(skillset)

@@ -269,7 +269,7 @@ def run_experiment(
     config_dir = Path(config_dir) if config_dir is not None else None
     distributed = group is not None and group.world_size > 1
     main = group is None or group.is_main
-    device = group.device if distributed else resolve_device(config.device)
+    device = group.device if distributed else resolve_device(config.device, config.training.precision)
     import_config_modules(config, config_dir)  # load_config did it; a config built in Python may not have
     policies = validated_policies(config, config_dir)  # every rank: same checks, same error, nothing written
     references = {method: reference_method(config, method, policies) for method in config.methods}

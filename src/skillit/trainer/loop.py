@@ -52,6 +52,8 @@ from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses
 from skillit.trainer.optim import build_optimizer, linear_schedule
 from skillit.utils.checkpoint import atomic_torch_save, load_checkpoint
 
+Precision = Literal["fp32", "bf16", "fp16"]
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_VERSION = 2  # 2: the mixing state is the Mixer's state_dict
 
@@ -76,8 +78,11 @@ class TrainConfig:
     checkpoint_every: int | None = None
     gradient_accumulation_steps: int = 1  # micro-batches per rank per optimiser step (same gradient)
     grad_projection: int | None = None  # gradient statistics: random-projection rows (None: auto, 0: never)
+    precision: Precision = "fp32"  # fp32, or bf16/fp16 autocast of the training forward and loss (check_precision)
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"training.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         for name in ("steps", "batch_size", "round_steps", "eval_every", "eval_batch_size", "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"training.{name} must be >= 1, got {getattr(self, name)}")
@@ -144,6 +149,27 @@ class TrainResult:
         return self.records[-1]
 
 
+def check_precision(precision: str, device: torch.device | str) -> None:
+    """``fp16`` needs a GPU: on the CPU half precision is slow (few CPUs multiply float16 natively) and, with
+    its narrow range, needs loss scaling; ``bf16`` has float32's range and runs under CPU autocast."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"training.precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "fp16" and torch.device(device).type == "cpu":
+        raise ConfigError(
+            "training.precision: fp16 runs on a GPU (device: cuda), not on the CPU, where float16 is slow and its "
+            "narrow range needs loss scaling; use precision: bf16 (CPU autocast, float32's range) or fp32 on the CPU"
+        )
+
+
+def autocast(precision: str, device: torch.device | str):
+    """The context of the training forward and loss: none for fp32 (bit-identical to a loop without it), else
+    ``torch.autocast`` to bfloat16 or float16 (matmuls in half precision, weights and optimiser in float32)."""
+    if precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
+
+
 def train(
     model: torch.nn.Module,
     tokenizer: Tokenizer,
@@ -168,6 +194,11 @@ def train(
     (default: the model's ``config.block_size`` or ``config.max_position_embeddings`` if it has one).
     ``reference`` gives reference losses to a policy that requires them (DoReMi). The mixing itself —
     rounds, draws, evaluation, signals, records — is the :class:`~skillit.trainer.mixer.Mixer`'s.
+
+    ``config.precision`` bf16/fp16 runs the training forward pass and loss under ``torch.autocast`` (the loss
+    in float32 from the cast logits) and, for fp16, scales the loss with a ``GradScaler`` (its state rides in
+    the checkpoint); evaluations and the training signals stay in float32, so the losses that steer the
+    mixture are measured the same way at every precision. fp32 runs exactly the loop without autocast.
     """
     dist = distributed or Distributed()
     if dist.world_size > 1 and dist.all_reduce is None:
@@ -182,6 +213,7 @@ def train(
             f"{config.gradient_accumulation_steps} accumulation micro-batches; choose a batch size divisible "
             f"by {dist.world_size * config.gradient_accumulation_steps}"
         )
+    check_precision(config.precision, device)
     torch.manual_seed(config.seed)
     model.to(device)
     model.train()
@@ -202,6 +234,7 @@ def train(
     train_names = mixer.train_names
     optimizer = build_optimizer(model, config.lr, config.weight_decay)
     scheduler = linear_schedule(optimizer, config.warmup_steps, config.steps)
+    scaler = torch.amp.GradScaler(torch.device(device).type) if config.precision == "fp16" else None
 
     checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     if resume:
@@ -219,6 +252,8 @@ def train(
             ) from None
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
+        if scaler is not None and saved.get("scaler") is not None:
+            scaler.load_state_dict(saved["scaler"])
         torch.set_rng_state(saved["torch_rng"])
         mixer.attach(model)
     else:
@@ -247,16 +282,28 @@ def train(
         for m, (batch, mask) in enumerate(zip(micro, masks)):
             last = m == len(micro) - 1
             with nullcontext() if last or not hasattr(model, "no_sync") else model.no_sync():  # sync grads once
-                logits = logits_of(model(input_ids=batch.input_ids, attention_mask=batch.attention_mask))  # (b, T, V)
-                per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none")  # (b, T)
-                token_sum = (per_token * mask).sum()
-                (token_sum / denominator).backward()
+                with autocast(config.precision, device):
+                    logits = logits_of(model(input_ids=batch.input_ids, attention_mask=batch.attention_mask))  # (b, T, V)
+                    if config.precision != "fp32":
+                        logits = logits.float()  # the loss (and the signals) in float32
+                    per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none")  # (b, T)
+                    token_sum = (per_token * mask).sum()
+                if scaler is not None:
+                    scaler.scale(token_sum / denominator).backward()
+                else:
+                    (token_sum / denominator).backward()
             local_sum += float(token_sum.detach())
             if tap_batches:
                 mixer.observe_batch([s for s, _ in micro_pairs[m]], logits, batch.targets, mask, per_token)
+        if scaler is not None:
+            scaler.unscale_(optimizer)  # clip the true gradient; a step with inf/NaN gradients is skipped
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
         scheduler.step()
         step += 1
         loss_value = float(_sum_over_ranks(dist, [local_sum])[0]) / max(global_tokens, 1.0)  # global-batch mean
@@ -282,6 +329,7 @@ def train(
                         "scheduler": scheduler.state_dict(),
                         "torch_rng": torch.get_rng_state(),
                         "mixer": mixer.state_dict(),
+                        **({"scaler": scaler.state_dict()} if scaler is not None else {}),
                     },
                 )
     mixer.close()
@@ -316,6 +364,11 @@ def _check_compatible(saved: dict[str, Any], config: TrainConfig, path: Path) ->
             "resume with the skillit version that wrote it, or start the run again"
         )
     theirs = saved.get("config", {})
+    if theirs.get("precision", "fp32") != config.precision:  # checkpoints before precision existed: fp32
+        raise CheckpointError(
+            f"{path}: saved with training.precision={theirs.get('precision', 'fp32')!r}, this run has "
+            f"{config.precision!r}; resume with the configuration the run started with"
+        )
     for key in ("steps", "batch_size", "round_steps", "eval_every", "seed", "sampling", "exhausted", "train_loss",
                 "lr", "warmup_steps", "weight_decay", "grad_clip", "gradient_accumulation_steps", "grad_projection"):
         if theirs.get(key) != getattr(config, key):
