@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel
 
@@ -40,17 +40,15 @@ from skillit.policy.base import (
 )
 from skillit.utils.plugins import HOW_TO_REGISTER, POLICY_GROUP, entry_points, load_entry_point
 
-if TYPE_CHECKING:
-    from skillit.policy.wrappers import Wrapper
-
 P = TypeVar("P", bound=type[MixingPolicy])
-W = TypeVar("W", bound="type[Wrapper]")
+W = TypeVar("W", bound=type[MixingPolicy])  # a skillit.policy.wrappers.Wrapper subclass
 
 POLICIES: dict[str, type[MixingPolicy]] = {}
 """Every registered policy class by its name, in the order they were registered."""
 
-WRAPPERS: dict[str, type[Wrapper]] = {}
-"""Every wrapper class by the key a method's ``wrappers`` list names it with (``floor``, ``smoothed``, ...)."""
+WRAPPERS: dict[str, Any] = {}
+"""Every wrapper class (a :class:`~skillit.policy.wrappers.Wrapper` subclass) by the key a method's ``wrappers``
+list names it with (``floor``, ``smoothed``, ...)."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,7 @@ def register_wrapper(name: str) -> Callable[[W], W]:
     def decorate(cls: W) -> W:
         if name in WRAPPERS and WRAPPERS[name] is not cls:
             raise PolicyError(f"wrapper {name!r} is already registered")
-        cls.wrapper_name = name
+        cls.wrapper_name = name  # type: ignore[attr-defined]
         WRAPPERS[name] = cls
         return cls
 
