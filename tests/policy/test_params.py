@@ -105,3 +105,24 @@ def test_every_shipped_configs_methods_rest_on_their_class_defaults(config_name)
         else:
             checked += check_defaults(policy, params)
     assert checked > 0 or config_name.endswith("graph")  # a config whose methods set every parameter is rare
+
+
+def test_the_constructor_validates_by_params_and_reads_positional_arguments_in_field_order():
+    from skillit.errors import PolicyError
+    from skillit.policy import Frozen, SkillIt, SkillItStatic, Static
+    from skillit.policy.registry import parameter_summary
+
+    assert Static([1.0, 3.0]).params.weights == [1.0, 3.0]  # the first field
+    with pytest.raises(PolicyError, match="static takes at most 1 positional parameters"):
+        Static([1.0], [2.0])
+    with pytest.raises(PolicyError, match="static: parameter 'weights' given twice"):
+        Static([1.0], weights=[2.0])
+    with pytest.raises(PolicyError, match="invalid parameters for policy 'skill-it': eta: Input should be a finite"):
+        SkillIt(resolve("identity"), eta=float("inf"))
+    lego = SkillIt("builtin:lego")  # a graph string is loaded (builtin:NAME or a path)
+    assert lego.graph.train_skills == ("var1", "var2", "var3", "var4", "var5")
+    assert lego.describe()["graph"]["train_skills"] == list(lego.graph.train_skills)
+    static = SkillItStatic(resolve("identity"), eta=2.0)  # skill-it-static is SkillIt, frozen
+    assert isinstance(static, Frozen) and static.inner.eta == 2.0
+    assert parameter_summary(SkillIt.Params) == ("graph, eta=0.5, window=3, aggregate=auto, initial_loss=ones, "
+                                                 "prior=null, targets=null")

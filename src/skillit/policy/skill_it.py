@@ -36,7 +36,6 @@ from skillit.errors import PolicyError
 from skillit.graph.skills_graph import SparseMatrix
 from skillit.policy.base import (
     Graph,
-    GraphResolver,
     MixingPolicy,
     Observation,
     PolicyContext,
@@ -201,12 +200,12 @@ class SkillIt(MixingPolicy):
 
 @register_policy("skill-it-static")
 class SkillItStatic(SkillIt):
-    """Skill-It with T = 1: :class:`SkillIt` wrapped in :class:`~skillit.policy.wrappers.Frozen`, so the first
-    mixture softmax(η·A·1) holds for the whole run; built as ``Frozen(SkillIt(...))``."""
+    """Skill-It with T = 1: the first mixture softmax(η·A·1) for the whole run. ``SkillItStatic(graph, eta=...)``
+    is ``Frozen(SkillIt(graph, eta=...))`` (:class:`~skillit.policy.wrappers.Frozen`); the parameters are
+    :class:`SkillIt.Params`."""
 
     description = "Skill-It with T = 1: softmax(η·A·1) for the whole run"
     online = False
 
-    @classmethod
-    def from_params(cls, params: PolicyParams, resolve_graph: GraphResolver = resolve_graph_spec) -> Frozen:
-        return Frozen(SkillIt.from_params(params, resolve_graph))
+    def __new__(cls, *args: Any, **params: Any) -> Frozen:  # type: ignore[misc]
+        return Frozen(SkillIt(*args, **params))
