@@ -408,15 +408,15 @@ def configs() -> None:
 @app.command()
 def policies() -> None:
     """List the registered mixing policies and the wrappers that make variants of them."""
-    from skillit.policy.registry import POLICIES, WRAPPERS, load_policy_entry_points
+    from skillit.policy.registry import POLICIES, WRAPPERS, load_policy_entry_points, parameter_summary
 
     load_policy_entry_points()  # policies that installed packages declare (entry-point group skillit.policies)
     table = Table(title="mixing policies (methods.<name>.policy)")
     table.add_column("policy", style="bold")
-    table.add_column("parameters")
+    table.add_column("parameters (= default)")
     table.add_column("what it does")
-    for spec in POLICIES.values():
-        table.add_row(spec.name, ", ".join(spec.params_model.model_fields) or "-", spec.description)
+    for name, cls in POLICIES.items():
+        table.add_row(name, parameter_summary(cls.Params) or "-", cls.description)
     console.print(table)
     console.print("wrappers (methods.<name>.wrappers): " + ", ".join(WRAPPERS))
 

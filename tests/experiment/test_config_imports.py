@@ -26,10 +26,16 @@ methods:
 
 MODULE = """\
 from skillit.graph_learners import LinearApproximation, register_learner
-from skillit.policy import PolicySpec, Static, register_policy
-from skillit.policy.registry import NoParams
+from pydantic import Field
 
-register_policy(PolicySpec("one-to-three", NoParams, lambda p, r: Static([1.0, 3.0, 0.0]), "one to three", False))
+from skillit.policy import Static, register_policy
+from skillit.policy.base import Weights
+
+
+@register_policy("one-to-three")
+class OneToThree(Static):
+    class Params(Static.Params):
+        weights: Weights = Field([1.0, 3.0, 0.0])
 
 
 @register_learner
@@ -59,7 +65,7 @@ def test_the_modules_register_the_policy_and_learner_the_config_names_before_it_
     assert config.imports == ["plug_cfg"] and config.graph_learning.method == "my-linear"
     validate_experiment(config)  # skills, graphs and policies resolve
     policies = validated_policies(config)
-    assert policies["mine"].describe() == {"name": "static", "weights": [1.0, 3.0, 0.0]}
+    assert policies["mine"].describe() == {"name": "one-to-three", "weights": [1.0, 3.0, 0.0]}
 
 
 def test_a_module_that_cannot_be_imported_names_the_config_file_line_and_module(tmp_path, monkeypatch):

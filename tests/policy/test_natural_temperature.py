@@ -43,20 +43,20 @@ def test_an_undrawn_skill_takes_the_mean_tokens_per_example():
 
 
 def test_temperature_flattens_the_pool():
-    policy = Temperature(2.0, tokens=[1, 4, 16])
+    policy = Temperature(temperature=2.0, tokens=[1, 4, 16])
     state = policy.init(context())
     assert policy.weights(state) == pytest.approx([1 / 7, 2 / 7, 4 / 7])  # √n = 1, 2, 4
-    by_examples = Temperature(2.0, unit="examples")
+    by_examples = Temperature(temperature=2.0, unit="examples")
     state = by_examples.init(context(natural=(1, 1, 2)))
     root = math.sqrt(2)
     assert by_examples.weights(state) == pytest.approx([1 / (2 + root), 1 / (2 + root), root / (2 + root)])
     # T = 1 is natural sampling
-    natural = Temperature(1.0, tokens=[1, 4, 16])
+    natural = Temperature(temperature=1.0, tokens=[1, 4, 16])
     assert natural.weights(natural.init(context())) == pytest.approx([1 / 21, 4 / 21, 16 / 21])
 
 
 def test_bad_parameters():
-    with pytest.raises(PolicyError, match="T must be"):
-        Temperature(0.0)
+    with pytest.raises(PolicyError, match="policy 'temperature': temperature: Input should be greater than 0"):
+        Temperature(temperature=0.0)
     with pytest.raises(PolicyError, match="unit is 'examples'"):
         Natural(tokens=[1, 2], unit="examples")

@@ -1,7 +1,5 @@
 """The peers are registered by name, validate their parameters early, and build the right policy."""
 
-import inspect
-
 import pytest
 
 from skillit.errors import PolicyError
@@ -39,20 +37,3 @@ def test_bad_parameters_are_refused_before_anything_runs(name, params, message):
 def test_ado_bounds_are_configurable():
     policy = build_policy("ado", {"e_min": -5.0, "alpha_max": 0.9})
     assert policy.bounds[1][0] == -5.0 and policy.bounds[2][1] == 0.9
-
-
-@pytest.mark.parametrize("name", sorted(set(POLICIES) - {"staged"}))  # staged has only its required stages
-def test_config_defaults_are_the_policy_class_defaults(name):
-    """A parameter left out of a config must mean what the class's docstring says. The registry's params model
-    once held eta = 1.0 for skill-it-plus while SkillItPlus defaulted to 4.0, and configs ran with 1.0."""
-    spec = POLICIES[name]
-    required = {field: {"graph": "identity", "weights": [0.5, 0.5]}[field]
-                for field, info in spec.params_model.model_fields.items() if info.is_required()}
-    policy = spec.factory(spec.params_model(**required), lambda graph: SkillsGraph.identity(["a", "b"]))
-    while hasattr(policy, "inner"):  # e.g. skill-it-static is Frozen(SkillIt)
-        policy = policy.inner
-    signature = inspect.signature(type(policy).__init__).parameters
-    for field, info in spec.params_model.model_fields.items():
-        if info.is_required() or field not in signature or signature[field].default is inspect.Parameter.empty:
-            continue
-        assert info.default == signature[field].default, (name, field)

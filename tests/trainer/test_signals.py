@@ -16,11 +16,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from pydantic import BaseModel
 
 from skillit.errors import ConfigError, PolicyError
 from skillit.model import CharTokenizer
-from skillit.policy import MixingPolicy, PolicySpec, RoundPlan, build_policy, register_policy
+from skillit.policy import MixingPolicy, RoundPlan, build_policy, register_policy
 from skillit.policy.registry import POLICIES
 from skillit.testing import check_policy
 from skillit.trainer import TrainConfig, train
@@ -115,15 +114,11 @@ class TrainLossGreedy(MixingPolicy):
         return np.exp(z - z.max()) / np.exp(z - z.max()).sum()
 
 
-class _NoParams(BaseModel):
-    pass
-
-
 @pytest.fixture
 def registered():
-    spec = register_policy(PolicySpec(TrainLossGreedy.name, _NoParams, lambda p, r: TrainLossGreedy(), "test", True))
-    yield spec
-    POLICIES.pop(spec.name)
+    cls = register_policy(TrainLossGreedy)  # a class with a name (or @register_policy("name") above it)
+    yield cls
+    POLICIES.pop(cls.name)
 
 
 def test_a_training_loss_policy_is_one_class_and_one_registry_line(registered, tiny_lego, tiny_model_factory):
@@ -136,7 +131,7 @@ def test_a_training_loss_policy_is_one_class_and_one_registry_line(registered, t
     assert len(seen) == 2 and all(v is not None and 0 < v < 10 for row in seen for v in row)
     assert set(result.records[-1]["signal_seconds"]) == {"train_loss"}
     with pytest.raises(PolicyError, match="already registered"):
-        register_policy(registered)
+        register_policy(type("Another", (registered,), {}))  # another class under the same name
 
 
 class RecordsSignals(MixingPolicy):

@@ -15,10 +15,18 @@ from skillit.utils.plugins import import_modules, module_name_problem, split_mod
 from tests.plugin_helpers import isolated_plugins
 
 POLICY_MODULE = """\
-from skillit.policy import PolicySpec, Static, register_policy
-from skillit.policy.registry import NoParams
+from pydantic import Field
 
-SPEC = register_policy(PolicySpec("{name}", NoParams, lambda p, r: Static([1.0, 3.0]), "one to three", False))
+from skillit.policy import Static, register_policy
+from skillit.policy.base import Weights
+
+
+@register_policy("{name}")
+class OneToThree(Static):
+    class Params(Static.Params):
+        weights: Weights = Field([1.0, 3.0])
+
+    description = "one to three"
 """
 
 
@@ -41,7 +49,7 @@ def test_a_module_next_to_the_config_is_imported_and_registers_its_policy(tmp_pa
     assert "one-to-three" not in policy_names()
     import_modules(["plug_next_to_config"], config_dir=folder)
     policy = build_policy("one-to-three")
-    assert policy.describe() == {"name": "static", "weights": [1.0, 3.0]}
+    assert policy.describe() == {"name": "one-to-three", "weights": [1.0, 3.0]}
     assert sys.path.index(str(folder.resolve())) > sys.path.index(str(Path(pytest.__file__).parents[1]))  # appended
 
 
@@ -108,7 +116,7 @@ def fake_distribution(folder: Path, entry_points: str, modules: dict[str, str]) 
 
 
 def test_an_installed_policy_is_loaded_the_first_time_its_name_is_asked_for(tmp_path):
-    fake_distribution(tmp_path, "[skillit.policies]\none-to-three = plug_ep_policy:SPEC\n",
+    fake_distribution(tmp_path, "[skillit.policies]\none-to-three = plug_ep_policy:OneToThree\n",
                       {"plug_ep_policy": POLICY_MODULE.format(name="one-to-three")})
     assert "one-to-three" in installed_policy_names() and "one-to-three" not in policy_names()
     assert "plug_ep_policy" not in sys.modules  # lazily: nothing loaded yet
@@ -116,7 +124,18 @@ def test_an_installed_policy_is_loaded_the_first_time_its_name_is_asked_for(tmp_
     assert build_policy("one-to-three").describe()["weights"] == [1.0, 3.0]
 
 
+def test_an_installed_policy_class_is_registered_from_the_entry_point_alone(tmp_path):
+    module = ("from skillit.policy import Static\n"
+              "class TwoThirds(Static):\n    name = 'two-thirds'\n    description = 'thirds'\n")
+    fake_distribution(tmp_path, "[skillit.policies]\ntwo-thirds = plug_ep_class:TwoThirds\n", {"plug_ep_class": module})
+    load_policy_entry_points()  # what `skillit policies` does before listing
+    assert "two-thirds" in policy_names()
+    assert build_policy("two-thirds", {"weights": [2.0, 1.0]}).describe() == {"name": "two-thirds",
+                                                                              "weights": [2.0, 1.0]}
+
+
 def test_an_installed_policy_spec_is_registered_from_the_entry_point_alone(tmp_path):
+    """The older form: a PolicySpec (parameter model + factory) is still accepted."""
     module = ("from skillit.policy import PolicySpec, Static\nfrom skillit.policy.registry import NoParams\n"
               "SPEC = PolicySpec('two-halves', NoParams, lambda p, r: Static([1.0, 1.0]), 'halves', False)\n")
     fake_distribution(tmp_path, "[skillit.policies]\ntwo-halves = plug_ep_spec:SPEC\n", {"plug_ep_spec": module})
@@ -138,7 +157,8 @@ def test_an_unknown_policy_says_how_to_make_one_known_and_keeps_did_you_mean(tmp
     with pytest.raises(PolicyError) as caught:
         get_policy_spec("stratifed")
     message = str(caught.value)
-    assert message.startswith("unknown policy 'stratifed'; did you mean 'stratified'? (choices: random, stratified")
+    assert message.startswith("unknown policy 'stratifed'; did you mean 'stratified'? (choices: ado, aioli")
+    assert "random, stratified" in message  # every registered policy, in the order they were registered
     assert "lagging" in message  # installed names are choices too, before they are loaded
     assert ("A policy of your own is known once its module is imported: name the module in the config "
             "(imports: [my_policies]; a my_policies.py next to the config works) or on the command line "

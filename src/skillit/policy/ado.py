@@ -38,14 +38,24 @@ Choices, named (the code is step-level, this interface is round-level):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
 from skillit.policy._signals import train_losses_or
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, weights_by_name
+from skillit.policy.base import (
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    PolicyParams,
+    PolicyState,
+    Weights,
+    weights_by_name,
+)
+from skillit.policy.registry import register_policy
 
 HUBER_DELTA = 1e-3
 
@@ -124,39 +134,42 @@ def ado_mixture(slopes: np.ndarray, prior: np.ndarray, history: np.ndarray, min_
     return rho / rho.sum()
 
 
+@register_policy("ado")
 class ADO(MixingPolicy):
     """Per-skill power-law fits of the training loss; sample in proportion to the fitted learning speed.
-
-    Args:
-        prior: μ: ``natural`` (pool share, the code's "empirical"), ``uniform``, or given weights.
-        start_rounds: rounds of p = μ before the first fit (code: 500 steps).
-        ignore_rounds: first rounds left out of every fit (code: 1000 steps).
-        refit_every: rounds between refits (code: 1000 steps).
-        smooth_window: Savitzky–Golay window in rounds (code: 101 steps), order 3.
-        history_decay: γ of the realised-share EMA h (0.9).
-        mix: weight of ρ in p = (1 − mix)·p̄ + mix·ρ (0.1).
-        min_prob: floor of ρ (0.01).
-        a_max, e_min, alpha_min, alpha_max: fit bounds (code: 6.5, 0.5, 0.001, 0.8); a ≥ −10, e ≤ 10 always.
+    Its parameters are :class:`ADO.Params`; in brackets the reference code's settings.
     """
 
-    name = "ado"
+    class Params(PolicyParams):
+        prior: Literal["natural", "uniform"] | Weights = Field(
+            "natural", description="μ: natural (pool share, the code's 'empirical'), uniform, or given weights")
+        start_rounds: int = Field(3, ge=0, description="rounds of p = μ before the first fit (code: 500 steps)")
+        ignore_rounds: int = Field(0, ge=0, description="first rounds left out of every fit (code: 1000 steps)")
+        refit_every: int = Field(1, ge=1, description="rounds between refits (code: 1000 steps)")
+        smooth_window: int = Field(5, ge=1, description="Savitzky–Golay window in rounds, order 3 (code: 101 steps)")
+        history_decay: float = Field(0.9, ge=0, lt=1, description="γ of the realised-share EMA h")
+        mix: float = Field(0.1, gt=0, le=1, description="weight of ρ in p = (1 − mix)·p̄ + mix·ρ")
+        min_prob: float = Field(0.01, ge=0, lt=1, description="floor of ρ")
+        a_max: float = Field(6.5, description="fit bound: a ≤ a_max (a ≥ −10 always)")
+        e_min: float = Field(0.5, description="fit bound: log irreducible loss ≥ e_min (e ≤ 10 always); the "
+                             "code's 0.5 forces ≥ 1.65 nats")
+        alpha_min: float = Field(0.001, description="fit bound: α ≥ alpha_min")
+        alpha_max: float = Field(0.8, description="fit bound: α ≤ alpha_max")
+
+    description = "ADO: per-skill power-law fits of training loss, sample by learning speed"
     requires = frozenset({"train_loss"})
 
-    def __init__(self, prior: Literal["natural", "uniform"] | Mapping[str, float] | Sequence[float] = "natural",
-                 start_rounds: int = 3, ignore_rounds: int = 0, refit_every: int = 1, smooth_window: int = 5,
-                 history_decay: float = 0.9, mix: float = 0.1, min_prob: float = 0.01, a_max: float = 6.5,
-                 e_min: float = 0.5, alpha_min: float = 0.001, alpha_max: float = 0.8):
-        if refit_every < 1 or start_rounds < 0 or ignore_rounds < 0:
-            raise PolicyError("ado: refit_every must be >= 1, start_rounds and ignore_rounds >= 0")
-        if not 0.0 <= history_decay < 1.0 or not 0.0 < mix <= 1.0:
-            raise PolicyError(f"ado: history_decay must be in [0, 1) and mix in (0, 1], got {history_decay}, {mix}")
-        if not alpha_min < alpha_max or not e_min < 10 or not a_max > -10:
-            raise PolicyError(f"ado: empty fit bounds (alpha in [{alpha_min}, {alpha_max}], e >= {e_min}, a <= {a_max})")
-        self.prior = prior
-        self.start_rounds, self.ignore_rounds, self.refit_every = int(start_rounds), int(ignore_rounds), int(refit_every)
-        self.smooth_window, self.history_decay, self.mix = int(smooth_window), float(history_decay), float(mix)
-        self.min_prob = float(min_prob)
-        self.bounds = [(-10.0, float(a_max)), (float(e_min), 10.0), (float(alpha_min), float(alpha_max))]
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        p = self.params
+        if not p.alpha_min < p.alpha_max or not p.e_min < 10 or not p.a_max > -10:
+            raise PolicyError(f"ado: empty fit bounds (alpha in [{p.alpha_min}, {p.alpha_max}], e >= {p.e_min}, "
+                              f"a <= {p.a_max})")
+        self.prior = p.prior
+        self.start_rounds, self.ignore_rounds, self.refit_every = p.start_rounds, p.ignore_rounds, p.refit_every
+        self.smooth_window, self.history_decay, self.mix = p.smooth_window, p.history_decay, p.mix
+        self.min_prob = p.min_prob
+        self.bounds = [(-10.0, p.a_max), (p.e_min, 10.0), (p.alpha_min, p.alpha_max)]
 
     def init(self, context: PolicyContext) -> PolicyState:
         if self.min_prob * context.k > 1.0:
@@ -228,10 +241,3 @@ class ADO(MixingPolicy):
 
     def weights(self, state: PolicyState) -> np.ndarray:
         return np.asarray(state["weights"], dtype=float)
-
-    def describe(self) -> dict:
-        prior = self.prior if isinstance(self.prior, str) else (dict(self.prior) if isinstance(self.prior, Mapping) else list(self.prior))
-        return {"name": self.name, "prior": prior, "start_rounds": self.start_rounds, "ignore_rounds": self.ignore_rounds,
-                "refit_every": self.refit_every, "smooth_window": self.smooth_window, "history_decay": self.history_decay,
-                "mix": self.mix, "min_prob": self.min_prob, "bounds": {"a": self.bounds[0], "e": self.bounds[1],
-                                                                        "alpha": self.bounds[2]}}

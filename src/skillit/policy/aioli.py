@@ -35,9 +35,11 @@ the random permutations spread this bias over the skills. A skill not drawn in a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
 from skillit.policy._signals import latest_eval_losses, objective_mask, train_losses_or
@@ -45,11 +47,14 @@ from skillit.policy.base import (
     MixingPolicy,
     Observation,
     PolicyContext,
+    PolicyParams,
     PolicyState,
     RoundPlan,
+    Weights,
     stable_softmax,
     weights_by_name,
 )
+from skillit.policy.registry import register_policy
 
 
 def probe_mixture(k: int, j: int, one_hot_factor: float) -> np.ndarray:
@@ -85,38 +90,34 @@ def estimate_mixing_matrix(accumulated: np.ndarray, lp_rounds: int, one_hot_fact
     return a
 
 
+@register_policy("aioli")
 class Aioli(MixingPolicy):
-    """Online A^t from LearnParams probes, then p ∝ p ⊙ exp(η·wᵀA) (or p0 ⊙ exp(η·wᵀĀ) with EMA).
+    """Online A^t from LearnParams probes, then p ∝ p ⊙ exp(η·wᵀA) (or p0 ⊙ exp(η·wᵀĀ) with EMA); its
+    parameters are :class:`Aioli.Params` (the reference README's m = 2 settings; in brackets the full
+    SlimPajama run's)."""
 
-    Args:
-        eta: η of the exponentiated-gradient step (README m=2: 0.2; full SlimPajama: 1).
-        lp_rounds: sweeps over the skills per round (4; full: 2).
-        lp_steps: optimiser steps per probe (4; full: 10).
-        one_hot_factor: δ of the probe mixtures, in (1/k, 1] (0.625; full: 0.75).
-        ema: γ of the EMA over A, or ``None`` (multiplicative on the previous p).
-        normalize: shift A to min 0 and divide by its sum (the README: always).
-        diagonal: keep only A_ii (``--aioli_diagonal``).
-        prior: p0 (mapping or list); default uniform.
-    """
+    class Params(PolicyParams):
+        eta: float = Field(0.2, ge=0, description="η of the exponentiated-gradient step (full: 1)")
+        lp_rounds: int = Field(4, ge=1, description="sweeps of probes over the skills per round (full: 2)")
+        lp_steps: int = Field(4, ge=1, description="optimiser steps per probe (full: 10)")
+        one_hot_factor: float = Field(0.625, gt=0, le=1, description="δ: probe mixture weight on the probed "
+                                      "skill, in (1/k, 1] (full: 0.75)")
+        ema: float | None = Field(None, ge=0, lt=1, description="γ of the EMA over A; null: multiplicative on "
+                                  "the previous p")
+        normalize: bool = Field(True, description="shift A to min 0 and divide by its sum (the README: always)")
+        diagonal: bool = Field(False, description="keep only A_ii (--aioli_diagonal)")
+        prior: Weights | None = Field(None, description="p0; default uniform")
 
-    name = "aioli"
+    description = "Aioli: A learned online by probe sub-rounds, p ∝ p·exp(η·colsum A)"
     requires = frozenset({"val_loss"})
     uses_evaluations = True
 
-    def __init__(self, eta: float = 0.2, lp_rounds: int = 4, lp_steps: int = 4, one_hot_factor: float = 0.625,
-                 ema: float | None = None, normalize: bool = True, diagonal: bool = False,
-                 prior: Mapping[str, float] | Sequence[float] | None = None):
-        if not np.isfinite(eta) or eta < 0:
-            raise PolicyError(f"{self.name}: eta must be a finite number >= 0, got {eta}")
-        if lp_rounds < 1 or lp_steps < 1:
-            raise PolicyError(f"{self.name}: lp_rounds and lp_steps must be >= 1, got {lp_rounds} and {lp_steps}")
-        if not 0.0 < one_hot_factor <= 1.0:
-            raise PolicyError(f"{self.name}: one_hot_factor must be in (0, 1], got {one_hot_factor}")
-        if ema is not None and not 0.0 <= ema < 1.0:
-            raise PolicyError(f"{self.name}: ema γ must be in [0, 1) or null, got {ema}")
-        self.eta, self.lp_rounds, self.lp_steps = float(eta), int(lp_rounds), int(lp_steps)
-        self.one_hot_factor, self.ema = float(one_hot_factor), (None if ema is None else float(ema))
-        self.normalize, self.diagonal, self.prior = bool(normalize), bool(diagonal), prior
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        p = self.params
+        self.eta, self.lp_rounds, self.lp_steps = p.eta, p.lp_rounds, p.lp_steps
+        self.one_hot_factor, self.ema = p.one_hot_factor, p.ema
+        self.normalize, self.diagonal, self.prior = p.normalize, p.diagonal, p.prior
 
     # ---- what the variants measure -------------------------------------------------------------------
     def _rows(self, context: PolicyContext) -> tuple[str, ...]:
@@ -205,17 +206,13 @@ class Aioli(MixingPolicy):
     def weights(self, state: PolicyState) -> np.ndarray:
         return np.asarray(state["weights"], dtype=float)
 
-    def describe(self) -> dict:
-        prior = dict(self.prior) if isinstance(self.prior, Mapping) else self.prior
-        return {"name": self.name, "eta": self.eta, "lp_rounds": self.lp_rounds, "lp_steps": self.lp_steps,
-                "one_hot_factor": self.one_hot_factor, "ema": self.ema, "normalize": self.normalize,
-                "diagonal": self.diagonal, "prior": prior}
 
 
+@register_policy("aioli-train-loss")
 class AioliTrainLoss(Aioli):
     """Aioli's cheap variant: the probe responses are training-loss drops per training skill; no evaluation."""
 
-    name = "aioli-train-loss"
+    description = "Aioli's cheap variant: probes measured on training loss, no evaluation"
     requires = frozenset({"train_loss"})
     uses_evaluations = False
 

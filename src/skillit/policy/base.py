@@ -21,11 +21,15 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Union, get_args
 
 import numpy as np
+from pydantic import ConfigDict, ValidationError
 
-from skillit.errors import PolicyError, did_you_mean
+from skillit.errors import PolicyError, did_you_mean, pydantic_details
+from skillit.graph import builtin_graph
+from skillit.graph.skills_graph import SkillsGraph
+from skillit.utils.schema import StrictModel
 
 Setting = Literal["pretrain", "finetune", "out-of-domain"]
 PolicyState = dict[str, Any]
@@ -335,8 +339,68 @@ class RoundPlan:
             raise PolicyError(f"a round needs at least 1 step, the policy planned {self.steps}")
 
 
+# ---- parameters ------------------------------------------------------------------------------------------
+Weights = dict[str, float] | list[float]
+"""Weights per training skill: ``{skill: weight}`` (missing skills get 0) or a list in training-skill order."""
+
+Graph = Union[SkillsGraph, str]  # noqa: UP007  (a runtime alias: pydantic reads it in the parameter models)
+"""A graph parameter: a :class:`SkillsGraph`, or in a config a string the caller resolves: ``identity``,
+``builtin:NAME``, ``prerequisites`` (the task's planted graph) or a path to a ``.json``/``.npy`` file."""
+
+GraphResolver = Callable[[str], SkillsGraph]
+
+
+class PolicyParams(StrictModel):
+    """The base of every policy's ``Params``: unknown keys, ``true`` for a number, and infinite or NaN numbers
+    are refused; a graph field (type :data:`Graph`) takes a :class:`SkillsGraph` or a graph string."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True)
+
+
+class NoParams(PolicyParams):
+    """A policy without parameters."""
+
+
+def graph_fields(params: type[PolicyParams]) -> list[str]:
+    """The fields of ``params`` that hold a graph (their type names :class:`SkillsGraph`)."""
+
+    def mentions_graph(annotation: Any) -> bool:
+        return annotation is SkillsGraph or any(mentions_graph(arg) for arg in get_args(annotation))
+
+    return [name for name, info in params.model_fields.items() if mentions_graph(info.annotation)]
+
+
+def resolve_graph_spec(spec: str) -> SkillsGraph:
+    """A graph string without a task at hand: ``builtin:NAME`` or a file path (``identity`` and
+    ``prerequisites`` need the run's skills: the experiment resolves those, or pass a :class:`SkillsGraph`)."""
+    if spec.startswith("builtin:"):
+        return builtin_graph(spec.split(":", 1)[1])
+    if spec in ("identity", "prerequisites"):
+        raise PolicyError(f"graph {spec!r} needs the run's skills; pass a SkillsGraph (e.g. SkillsGraph.identity("
+                          "names)) or build the policy with resolve_graph")
+    return SkillsGraph.load(spec)
+
+
+def describe_value(value: Any) -> Any:
+    """A parameter value as JSON for ``describe()``: a graph as its skills and scalar provenance."""
+    if isinstance(value, SkillsGraph):
+        return {"train_skills": list(value.train_skills), "eval_skills": list(value.eval_skills),
+                **{k: v for k, v in value.provenance.items() if isinstance(v, (str, int, float))}}
+    if isinstance(value, Mapping):
+        return {k: describe_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [describe_value(v) for v in value]
+    return value
+
+
 class MixingPolicy(ABC):
     """Base class of the built-in policies. Subclasses implement ``init``, ``update`` and ``weights``.
+
+    A policy's parameters are declared once, by its ``Params`` model (a :class:`PolicyParams`: defaults,
+    constraints, descriptions). The constructor validates what it is given against it (positional arguments
+    fill the fields in order) into ``self.params``; a config's ``params`` are validated by the same model,
+    and ``describe()`` and ``skillit policies`` read it. ``description`` (one line) and ``online`` (whether
+    the mixture can change during a run) are what ``skillit policies`` lists.
 
     ``requires`` names the signals (:data:`SIGNALS`) the policy reads from its observations; the Mixer
     computes only what some policy requires. ``version`` is stored beside the state in checkpoints
@@ -352,6 +416,46 @@ class MixingPolicy(ABC):
     version: int = 1
     requires: frozenset[str] = frozenset({"val_loss"})
     probe_examples: int = 8  # examples per probe batch, read by the Mixer only when "grad_probe" is required
+    Params: ClassVar[type[PolicyParams]] = NoParams
+    description: ClassVar[str] = ""
+    online: ClassVar[bool] = True
+    params: PolicyParams
+
+    def __init__(self, *args: Any, **params: Any):
+        self.params = self.parse_params(*args, **params)
+
+    @classmethod
+    def parse_params(cls, *args: Any, where: str = "", **params: Any) -> PolicyParams:
+        """``Params`` validated from arguments (positional ones fill the fields in declaration order); a value
+        it refuses is a :class:`PolicyError` naming the policy and the key."""
+        fields = list(cls.Params.model_fields)
+        if len(args) > len(fields):
+            raise PolicyError(f"{cls.name} takes at most {len(fields)} positional parameters ({', '.join(fields)}), "
+                              f"got {len(args)}")
+        for name, value in zip(fields, args):
+            if name in params:
+                raise PolicyError(f"{cls.name}: parameter {name!r} given twice")
+            params[name] = value
+        try:
+            return cls.Params.model_validate(params)
+        except ValidationError as exc:
+            place = f"{where}: " if where else ""
+            raise PolicyError(f"{place}{cls._refused(params, pydantic_details(exc))}") from None
+
+    @classmethod
+    def _refused(cls, params: dict[str, Any], details: str) -> str:
+        """What :meth:`parse_params` says when ``Params`` refuses ``params`` (``details``: key by key)."""
+        return f"invalid parameters for policy {cls.name!r}: {details}"
+
+    @classmethod
+    def from_params(cls, params: PolicyParams, resolve_graph: GraphResolver = resolve_graph_spec) -> MixingPolicy:
+        """The policy a config's validated ``params`` describe: graph strings resolved by ``resolve_graph``,
+        then every field passed to the constructor by keyword."""
+        values = {name: getattr(params, name) for name in type(params).model_fields}
+        for name in graph_fields(type(params)):
+            if isinstance(values[name], str):
+                values[name] = resolve_graph(values[name])
+        return cls(**values)
 
     @abstractmethod
     def init(self, context: PolicyContext) -> PolicyState:
@@ -379,8 +483,11 @@ class MixingPolicy(ABC):
         return RoundPlan(steps=round_steps)
 
     def describe(self) -> dict[str, Any]:
-        """Hyper-parameters, for records and reports."""
-        return {"name": self.name}
+        """Hyper-parameters, for records and reports: the name and every field of ``self.params``."""
+        params = getattr(self, "params", None)
+        if not isinstance(params, PolicyParams):
+            return {"name": self.name}
+        return {"name": self.name, **{name: describe_value(getattr(params, name)) for name in type(params).model_fields}}
 
     # ---- tagged state ------------------------------------------------------------------------------
     def pack_state(self, state: PolicyState) -> dict[str, Any]:

@@ -8,7 +8,6 @@ diverged. :func:`finite_weights` guards a mixture before it reaches the sampler.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -67,18 +66,6 @@ def finite_weights(policy: str, weights: np.ndarray, skills: Sequence[str], roun
     return weights
 
 
-def whole_number(policy: str, key: str, value: Any, *, minimum: int = 1, unit: str = "evaluations") -> int:
-    """``value`` as an int, refusing a bool or a non-integral number (``int(2.5)`` would silently be 2) and one
-    below ``minimum``, with the policy, the key and the whole numbers near it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value != int(value) or value < minimum:
-        near = ""
-        if isinstance(value, (float, np.floating)) and np.isfinite(value) and value >= minimum:
-            near = f"; give {math.floor(value)} or {math.ceil(value)}"
-        raise PolicyError(f"{policy}: {key} is a number of {unit}, a whole number >= {minimum}, got {value!r}{near}")
-    return int(value)
-
-
 def warn_if_all_zero(policy: str, matrix: Any) -> None:
     """Warn (not fail) when a skills graph has no non-zero entry: Skill-It then mixes uniformly."""
     values = matrix.values if hasattr(matrix, "values") and not isinstance(matrix, np.ndarray) else matrix
@@ -91,4 +78,4 @@ def warn_if_all_zero(policy: str, matrix: Any) -> None:
         )
 
 
-__all__ = ["finite_loss_row", "finite_losses", "finite_scores", "finite_weights", "warn_if_all_zero", "whole_number"]
+__all__ = ["finite_loss_row", "finite_losses", "finite_scores", "finite_weights", "warn_if_all_zero"]

@@ -13,27 +13,31 @@ so the last round sees the whole pool. Uniform over the admitted examples means 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyParams, PolicyState
 from skillit.policy.checks import finite_scores
+from skillit.policy.registry import register_policy
 
 
+@register_policy("curriculum")
 class Curriculum(MixingPolicy):
-    """Rank pool examples by initial loss; admit a linearly growing prefix of the ranking each round."""
+    """Rank pool examples by initial loss, easiest first; admit a linearly growing prefix of the ranking each
+    round. :class:`AntiCurriculum` ranks the hardest first."""
 
-    name = "curriculum"
+    class Params(PolicyParams):
+        start_fraction: float = Field(0.0, ge=0, le=1, description="s, the share of the pool admitted at the start")
 
-    def __init__(self, order: Literal["easy-first", "hard-first"] = "easy-first", start_fraction: float = 0.0):
-        if order not in ("easy-first", "hard-first"):
-            raise PolicyError(f"curriculum: order must be easy-first or hard-first, got {order!r}")
-        if not 0.0 <= start_fraction <= 1.0:
-            raise PolicyError(f"curriculum: start_fraction must be in [0, 1], got {start_fraction}")
-        self.order = order
-        self.start_fraction = float(start_fraction)
+    description = "examples ranked by initial loss, easiest first, linear pacing"
+    order: ClassVar[Literal["easy-first", "hard-first"]] = "easy-first"
+
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self.start_fraction = self.params.start_fraction
 
     def init(self, context: PolicyContext) -> PolicyState:
         if context.score_pool is None or context.pool_sizes is None or any(s is None for s in context.pool_sizes):
@@ -84,13 +88,12 @@ class Curriculum(MixingPolicy):
         return {s: sorted(v) for s, v in admitted.items()}
 
     def describe(self) -> dict:
-        return {"name": self.name, "order": self.order, "start_fraction": self.start_fraction}
+        return {**super().describe(), "order": self.order}
 
 
+@register_policy("anti-curriculum")
 class AntiCurriculum(Curriculum):
     """Curriculum with the hardest examples first."""
 
-    name = "anti-curriculum"
-
-    def __init__(self, start_fraction: float = 0.0):
-        super().__init__(order="hard-first", start_fraction=start_fraction)
+    description = "examples ranked by initial loss, hardest first, linear pacing"
+    order = "hard-first"

@@ -58,10 +58,10 @@ The DoGE-style static export (the mean of α over the run as fixed weights) need
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
 from skillit.policy._signals import grad_order, objective_mask
@@ -69,11 +69,14 @@ from skillit.policy.base import (
     MixingPolicy,
     Observation,
     PolicyContext,
+    PolicyParams,
     PolicyState,
     RoundPlan,
+    Weights,
     stable_softmax,
     weights_by_name,
 )
+from skillit.policy.registry import register_policy
 
 Normalise = Literal["sqnorm", "none"]
 
@@ -115,14 +118,11 @@ def debiased(gram: np.ndarray, var: np.ndarray, counts: np.ndarray) -> np.ndarra
 
 
 class _DGABase(MixingPolicy):
-    def __init__(self, eta: float, normalise: Normalise, prior: Mapping[str, float] | Sequence[float] | None):
-        if not np.isfinite(eta) or eta < 0:
-            raise PolicyError(f"{self.name}: eta (the weights' step size) must be a finite number >= 0, got {eta}")
-        if normalise not in ("sqnorm", "none"):
-            raise PolicyError(f"{self.name}: normalise must be 'sqnorm' or 'none', got {normalise!r}")
-        self.eta = float(eta)
-        self.normalise: Normalise = normalise
-        self.prior = prior
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self.eta: float = self.params.eta
+        self.normalise: Normalise = self.params.normalise
+        self.prior = self.params.prior
 
     def init(self, context: PolicyContext) -> PolicyState:
         objective = context.target_skills or context.eval_skills
@@ -147,26 +147,21 @@ class _DGABase(MixingPolicy):
         last = [float(v) if np.isfinite(v) else old for v, old in zip(a, state["alignment"])]
         return {**state, "weights": alpha.tolist(), "alignment": last, "round": round_index + 1}
 
-    def describe(self) -> dict:
-        given = dict(self.prior) if isinstance(self.prior, Mapping) else self.prior
-        return {"name": self.name, "eta": self.eta, "normalise": self.normalise, "prior": given}
 
 
+@register_policy("dga-lastlayer")
 class DGALastLayer(_DGABase):
-    """α ← softmax(log α + η·Gw/s) from the round's output-layer Gram matrix G (w: uniform on the targets).
+    """α ← softmax(log α + η·Gw/s) from the round's output-layer Gram matrix G (w: uniform on the targets);
+    parameters :class:`DGALastLayer.Params`."""
 
-    Args:
-        eta: η, the weights' step size (on a/s, dimensionless with ``normalise='sqnorm'``).
-        normalise: ``sqnorm`` (s = mean ‖ḡ_i‖² over drawn skills) or ``none`` (s = 1).
-        prior: the first mixture (mapping or list); default uniform.
-    """
+    class Params(PolicyParams):
+        eta: float = Field(1.0, ge=0, description="η, the weights' step size (on a/s, dimensionless with sqnorm)")
+        normalise: Normalise = Field("sqnorm", description="sqnorm: s = the mean ‖ḡ_i‖² over drawn skills; none: "
+                                     "s = 1")
+        prior: Weights | None = Field(None, description="the first mixture; default uniform")
 
-    name = "dga-lastlayer"
+    description = "DGA, cheap: α ← softmax(log α + η·⟨ḡ_i, ḡ_target⟩) from output-layer gradients"
     requires = frozenset({"grad_stats"})
-
-    def __init__(self, eta: float = 1.0, normalise: Normalise = "sqnorm",
-                 prior: Mapping[str, float] | Sequence[float] | None = None):
-        super().__init__(eta, normalise, prior)
 
     def update(self, state: PolicyState, observation: Observation) -> PolicyState:
         grad = observation.grad
@@ -182,29 +177,25 @@ class DGALastLayer(_DGABase):
         return self._step(state, alignment, sqnorm, observation.round)
 
 
+@register_policy("dga")
 class DGA(_DGABase):
-    """α ← softmax(log α + η·a/s) every ``period`` steps, a_i = ⟨g_i, g_tgt⟩ on full-model probe gradients.
+    """α ← softmax(log α + η·a/s) every ``period`` steps, a_i = ⟨g_i, g_tgt⟩ on full-model probe gradients;
+    parameters :class:`DGA.Params`."""
 
-    Args:
-        eta: η, the weights' step size.
-        period: T_r, optimiser steps between updates (``None``: the run's ``round_steps``).
-        probe_examples: examples per skill (and for the target) in each probe batch.
-        normalise: ``none`` (raw inner products, default) or ``sqnorm`` (divide by the mean ‖g_i‖²).
-        prior: the first mixture (mapping or list); default uniform.
-    """
+    class Params(PolicyParams):
+        eta: float = Field(1.0, ge=0, description="η, the weights' step size")
+        period: int | None = Field(None, ge=1, description="T_r: optimiser steps between updates (null: round_steps)")
+        probe_examples: int = Field(8, ge=1, description="examples per skill (and for the target) in each probe")
+        normalise: Normalise = Field("none", description="none: raw inner products; sqnorm: divided by the mean "
+                                     "‖g_i‖²")
+        prior: Weights | None = Field(None, description="the first mixture; default uniform")
 
-    name = "dga"
+    description = "DGA: α ← softmax(log α + η·⟨g_i, g_target⟩) on full-model probe gradients every T_r steps"
     requires = frozenset({"grad_probe"})
 
-    def __init__(self, eta: float = 1.0, period: int | None = None, probe_examples: int = 8,
-                 normalise: Normalise = "none", prior: Mapping[str, float] | Sequence[float] | None = None):
-        super().__init__(eta, normalise, prior)
-        if period is not None and int(period) < 1:
-            raise PolicyError(f"{self.name}: period (T_r) must be >= 1 step, got {period}")
-        if int(probe_examples) < 1:
-            raise PolicyError(f"{self.name}: probe_examples must be >= 1, got {probe_examples}")
-        self.period = None if period is None else int(period)
-        self.probe_examples = int(probe_examples)
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self.period, self.probe_examples = self.params.period, self.params.probe_examples
 
     def plan(self, state: PolicyState, round_steps: int) -> RoundPlan:
         return RoundPlan(steps=self.period or round_steps)
@@ -222,6 +213,3 @@ class DGA(_DGABase):
         alignment = np.asarray(probe.alignment, dtype=float)[order]  # (k,)
         sqnorm = np.asarray(probe.sqnorm, dtype=float)[order]  # (k,)
         return self._step(state, alignment, sqnorm, observation.round)
-
-    def describe(self) -> dict:
-        return {**super().describe(), "period": self.period, "probe_examples": self.probe_examples}

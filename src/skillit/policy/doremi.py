@@ -36,29 +36,29 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, stable_softmax
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyParams, PolicyState, stable_softmax
+from skillit.policy.registry import register_policy
 
 
+@register_policy("doremi-online")
 class DoReMiOnline(MixingPolicy):
-    """α ← (1 − ε)·softmax(log α + η·max(L − L^ref, 0)) + ε/k, every round.
+    """α ← (1 − ε)·softmax(log α + η·max(L − L^ref, 0)) + ε/k, every round; parameters
+    :class:`DoReMiOnline.Params`."""
 
-    Args:
-        eta: η (``reweight_eta``), the step size on the excess loss.
-        smoothing: ε (``reweight_eps``), the share mixed with uniform after every update.
-    """
+    class Params(PolicyParams):
+        eta: float = Field(1.0, ge=0, description="η (reweight_eta), the step size on the excess loss")
+        smoothing: float = Field(1e-3, ge=0, le=1, description="ε (reweight_eps), the share mixed with uniform "
+                                 "after every update")
 
-    name = "doremi-online"
+    description = "DoReMi as an online sampler: α ∝ α·exp(η·excess loss over a reference)"
     requires = frozenset({"val_loss", "ref_loss"})
 
-    def __init__(self, eta: float = 1.0, smoothing: float = 1e-3):
-        if not np.isfinite(eta) or eta < 0:
-            raise PolicyError(f"doremi-online: eta must be a finite number >= 0, got {eta}")
-        if not 0.0 <= smoothing <= 1.0:
-            raise PolicyError(f"doremi-online: smoothing must be in [0, 1], got {smoothing}")
-        self.eta = float(eta)
-        self.smoothing = float(smoothing)
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self.eta, self.smoothing = self.params.eta, self.params.smoothing
 
     def init(self, context: PolicyContext) -> PolicyState:
         k = context.k
@@ -86,8 +86,6 @@ class DoReMiOnline(MixingPolicy):
     def weights(self, state: PolicyState) -> np.ndarray:
         return np.asarray(state["alpha"], dtype=float)
 
-    def describe(self) -> dict:
-        return {"name": self.name, "eta": self.eta, "smoothing": self.smoothing}
 
 
 def doremi_step(alpha: np.ndarray, excess: np.ndarray, eta: float, smoothing: float) -> np.ndarray:

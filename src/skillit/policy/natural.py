@@ -19,35 +19,41 @@ Where the token counts come from, in order:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, weights_by_name
+from skillit.policy.base import (
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    PolicyParams,
+    PolicyState,
+    Weights,
+    weights_by_name,
+)
+from skillit.policy.registry import register_policy
 
 
+@register_policy("natural")
 class Natural(MixingPolicy):
-    """p_i ∝ n_i^{1/T} with n_i the token (or example) count of skill i's pool and T = 1.
+    """p_i ∝ n_i^{1/T} with n_i the token (or example) count of skill i's pool and T = 1."""
 
-    Args:
-        tokens: pool token counts per skill (mapping or list in training-skill order); ``None`` estimates them.
-        unit: ``tokens`` (default) or ``examples``.
-    """
+    class Params(PolicyParams):
+        tokens: Weights | None = Field(None, description="pool token counts per skill; default: estimated online")
+        unit: Literal["tokens", "examples"] = Field("tokens", description="count tokens or examples")
 
-    name = "natural"
+    description = "token share of the pool (estimated online unless given)"
     requires = frozenset({"val_loss"})  # reads only the always-provided counts
     temperature = 1.0
 
-    def __init__(self, tokens: Mapping[str, float] | Sequence[float] | None = None,
-                 unit: Literal["tokens", "examples"] = "tokens"):
-        if unit not in ("tokens", "examples"):
-            raise PolicyError(f"{self.name}: unit must be tokens or examples, got {unit!r}")
-        if tokens is not None and unit == "examples":
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self.tokens, self.unit = self.params.tokens, self.params.unit
+        if self.tokens is not None and self.unit == "examples":
             raise PolicyError(f"{self.name}: token counts were given but unit is 'examples'; drop one of them")
-        self.tokens = tokens
-        self.unit = unit
 
     def init(self, context: PolicyContext) -> PolicyState:
         if self.tokens is not None:
@@ -85,8 +91,3 @@ class Natural(MixingPolicy):
             return np.full(n.size, 1.0 / n.size)  # no token seen yet on any skill
         scaled = np.where(n > 0, n / n.max(), 0.0) ** (1.0 / self.temperature)  # divide first: no overflow
         return scaled / scaled.sum()
-
-    def describe(self) -> dict:
-        given = dict(self.tokens) if isinstance(self.tokens, Mapping) else self.tokens
-        return {"name": self.name, "unit": self.unit, "tokens": list(given) if isinstance(given, tuple) else given,
-                "temperature": self.temperature}

@@ -27,13 +27,15 @@ There is no random draw (the sampler draws from π), so nothing random is kept i
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
 from skillit.policy._signals import latest_eval_losses
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, stable_softmax
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyParams, PolicyState, stable_softmax
+from skillit.policy.registry import register_policy
 
 
 def exploration(k: int, t: int) -> float:
@@ -43,29 +45,24 @@ def exploration(k: int, t: int) -> float:
     return min(1.0 / k, math.sqrt(math.log(k) / (k * t)))
 
 
+@register_policy("odm")
 class ODM(MixingPolicy):
-    """EXP3 over skills, the paper's importance-weighted reward estimate.
+    """EXP3 over skills, the paper's importance-weighted reward estimate; parameters :class:`ODM.Params`."""
 
-    Args:
-        smoothing: α, the reward EMA factor (0.9).
-        reward: ``train_loss`` (paper) or ``val_loss``.
-        warmup_steps: optimiser steps of uniform sampling before the bandit's mixture is used.
-    """
+    class Params(PolicyParams):
+        smoothing: float = Field(0.9, ge=0, lt=1, description="α, the reward EMA factor")
+        reward: Literal["train_loss", "val_loss"] = Field("train_loss", description="train_loss (the paper) or "
+                                                          "val_loss")
+        warmup_steps: int = Field(0, ge=0, description="optimiser steps of uniform sampling before the bandit's "
+                                  "mixture is used")
 
-    name = "odm"
+    description = "ODM: EXP3 bandit on training loss (the paper's importance-weighted form)"
 
-    def __init__(self, smoothing: float = 0.9, reward: Literal["train_loss", "val_loss"] = "train_loss",
-                 warmup_steps: int = 0):
-        if not 0.0 <= smoothing < 1.0:
-            raise PolicyError(f"{self.name}: smoothing α must be in [0, 1), got {smoothing}")
-        if reward not in ("train_loss", "val_loss"):
-            raise PolicyError(f"{self.name}: reward must be train_loss or val_loss, got {reward!r}")
-        if warmup_steps < 0:
-            raise PolicyError(f"{self.name}: warmup_steps must be >= 0, got {warmup_steps}")
-        self.smoothing = float(smoothing)
-        self.reward = reward
-        self.warmup_steps = int(warmup_steps)
-        self.requires = frozenset({"val_loss", "train_loss"} if reward == "train_loss" else {"val_loss"})
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        p = self.params
+        self.smoothing, self.reward, self.warmup_steps = p.smoothing, p.reward, p.warmup_steps
+        self.requires = frozenset({"val_loss", "train_loss"} if p.reward == "train_loss" else {"val_loss"})
 
     def init(self, context: PolicyContext) -> PolicyState:
         if self.reward == "val_loss" and not any(s in context.eval_skills for s in context.train_skills):
@@ -109,14 +106,13 @@ class ODM(MixingPolicy):
         eps = exploration(k, t)
         return (1.0 - k * eps) * self._exploit(estimate, exploration(k, t - 1)) + eps
 
-    def describe(self) -> dict:
-        return {"name": self.name, "smoothing": self.smoothing, "reward": self.reward, "warmup_steps": self.warmup_steps}
 
 
+@register_policy("odm-smoothed-mean")
 class ODMSmoothedMean(ODM):
     """The ODM repository's smoothed-mean updater: R̂ ← α·R̂ + (1 − α)·exp(r), π ∝ linear in R̂, no 1/π."""
 
-    name = "odm-smoothed-mean"
+    description = "ODM: the repository's smoothed-mean updater (no 1/π, linear weights)"
 
     def _estimate(self, estimate: np.ndarray, reward: np.ndarray, pi: np.ndarray) -> np.ndarray:
         del pi  # the repository's updater has no importance weight

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
-from skillit.policy.base import MixingPolicy, PolicyContext, PolicyState
+from skillit.policy.base import MixingPolicy, PolicyContext, PolicyParams, PolicyState
 from skillit.policy.curriculum import Curriculum
-from skillit.policy.wrappers import _Wrapper
+from skillit.policy.registry import register_wrapper
+from skillit.policy.wrappers import Wrapper
 
 PACINGS: dict[str, Callable[[float], float]] = {
     "linear": lambda x: x,
@@ -34,13 +37,18 @@ PACINGS: dict[str, Callable[[float], float]] = {
 }
 
 
-class Paced(_Wrapper):
+@register_wrapper("pacing")
+class Paced(Wrapper):
     """An example-level curriculum (curriculum, anti-curriculum) with the pacing h given by name."""
 
-    wrapper_name = "pacing"
+    class Params(PolicyParams):
+        pacing: str = Field(description="h: linear, quadratic or root")
 
-    def __init__(self, inner: MixingPolicy, pacing: str):
-        super().__init__(inner)
+    takes = f"a pacing name ({', '.join(PACINGS)})"
+
+    def __init__(self, inner: MixingPolicy, *args: Any, **params: Any):
+        super().__init__(inner, *args, **params)
+        pacing = self.params.pacing
         if pacing not in PACINGS:
             raise PolicyError(f"unknown pacing {pacing!r}; choose from {', '.join(PACINGS)}")
         if not isinstance(inner, Curriculum):
@@ -69,5 +77,3 @@ class Paced(_Wrapper):
         """g(t) under this pacing."""
         return self.inner.admitted(self._warped(state))  # type: ignore[attr-defined]
 
-    def describe(self) -> dict:
-        return {**super().describe(), "pacing": self.pacing}

@@ -24,37 +24,43 @@ The first mixture is uniform (``prior`` overrides).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
 from skillit.policy._signals import grad_order
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, weights_by_name
+from skillit.policy.base import (
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    PolicyParams,
+    PolicyState,
+    Weights,
+    weights_by_name,
+)
+from skillit.policy.registry import register_policy
 
 
+@register_policy("pike")
 class PiKE(MixingPolicy):
-    """w ← normalise(w ⊙ exp(ζ1·‖∇L‖² − ζ2·σ²/(2b))) from output-layer gradient statistics.
+    """w ← normalise(w ⊙ exp(ζ1·‖∇L‖² − ζ2·σ²/(2b))) from output-layer gradient statistics; parameters
+    :class:`PiKE.Params`."""
 
-    Args:
-        zeta1, zeta2: ζ1 (gradient-norm gain), ζ2 (variance penalty).
-        update_every: rounds between updates (T0, in rounds).
-        prior: initial weights (mapping or list); default uniform.
-    """
+    class Params(PolicyParams):
+        zeta1: float = Field(1.0, ge=0, description="ζ1, the gradient-norm gain")
+        zeta2: float = Field(1.0, ge=0, description="ζ2, the variance penalty")
+        update_every: int = Field(1, ge=1, description="T0, rounds between updates")
+        prior: Weights | None = Field(None, description="initial weights; default uniform")
 
-    name = "pike"
+    description = "PiKE: w ∝ w·exp(ζ1·‖∇L‖² − ζ2·σ²/2b) from output-layer gradients"
     requires = frozenset({"grad_stats"})
 
-    def __init__(self, zeta1: float = 1.0, zeta2: float = 1.0, update_every: int = 1,
-                 prior: Mapping[str, float] | Sequence[float] | None = None):
-        for label, value in (("zeta1", zeta1), ("zeta2", zeta2)):
-            if not np.isfinite(value) or value < 0:
-                raise PolicyError(f"pike: {label} must be a finite number >= 0, got {value}")
-        if update_every < 1:
-            raise PolicyError(f"pike: update_every must be >= 1 round, got {update_every}")
-        self.zeta1, self.zeta2 = float(zeta1), float(zeta2)
-        self.update_every = int(update_every)
-        self.prior = prior
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        p = self.params
+        self.zeta1, self.zeta2, self.update_every, self.prior = p.zeta1, p.zeta2, p.update_every, p.prior
 
     def init(self, context: PolicyContext) -> PolicyState:
         w = (np.full(context.k, 1.0 / context.k) if self.prior is None
@@ -82,10 +88,6 @@ class PiKE(MixingPolicy):
         w = np.exp(np.asarray(state["log_weights"], dtype=float) - max(state["log_weights"]))
         return w / w.sum()
 
-    def describe(self) -> dict:
-        prior = dict(self.prior) if isinstance(self.prior, Mapping) else self.prior
-        return {"name": self.name, "zeta1": self.zeta1, "zeta2": self.zeta2, "update_every": self.update_every,
-                "prior": prior}
 
 
 def pike_estimates(sqnorm: np.ndarray, var: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

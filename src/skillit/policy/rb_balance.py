@@ -23,31 +23,42 @@ No validation loss is read: the policy's selling point and its risk (no feedback
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
 from skillit.policy._signals import grad_order, objective_mask
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, stable_softmax, weights_by_name
+from skillit.policy.base import (
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    PolicyParams,
+    PolicyState,
+    Weights,
+    stable_softmax,
+    weights_by_name,
+)
+from skillit.policy.registry import register_policy
 
 
+@register_policy("rb-balance")
 class RBBalance(MixingPolicy):
-    """p = softmax(λ · G·p′ / ‖G·p′‖₂) from the round's output-layer gradient Gram matrix.
+    """p = softmax(λ · G·p′ / ‖G·p′‖₂) from the round's output-layer gradient Gram matrix; parameters
+    :class:`RBBalance.Params`."""
 
-    Args:
-        temperature: λ.
-        eval_proportions: p′ over training skills (mapping or list); default the target mask, uniform.
-    """
+    class Params(PolicyParams):
+        temperature: float = Field(1.0, ge=0, description="λ")
+        eval_proportions: Weights | None = Field(None, description="p′ over training skills; default the target "
+                                                 "mask, uniform")
 
-    name = "rb-balance"
+    description = "R&B-Balance: softmax of output-layer gradient alignment with the objective"
     requires = frozenset({"grad_stats"})
 
-    def __init__(self, temperature: float = 1.0, eval_proportions: Mapping[str, float] | Sequence[float] | None = None):
-        if not np.isfinite(temperature) or temperature < 0:
-            raise PolicyError(f"rb-balance: temperature λ must be a finite number >= 0, got {temperature}")
-        self.temperature = float(temperature)
-        self.eval_proportions = eval_proportions
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self.temperature, self.eval_proportions = self.params.temperature, self.params.eval_proportions
 
     def init(self, context: PolicyContext) -> PolicyState:
         if self.eval_proportions is not None:
@@ -73,9 +84,6 @@ class RBBalance(MixingPolicy):
     def weights(self, state: PolicyState) -> np.ndarray:
         return np.asarray(state["weights"], dtype=float)
 
-    def describe(self) -> dict:
-        given = dict(self.eval_proportions) if isinstance(self.eval_proportions, Mapping) else self.eval_proportions
-        return {"name": self.name, "temperature": self.temperature, "eval_proportions": given}
 
 
 def balance(gram: np.ndarray, eval_proportions: np.ndarray, temperature: float) -> np.ndarray:

@@ -21,13 +21,14 @@ discounted alike, so the mixture only moves when some pools repeat more than oth
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from skillit.errors import PolicyError
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, normalise
-from skillit.policy.wrappers import _Wrapper
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyParams, PolicyState, normalise
+from skillit.policy.registry import register_wrapper
+from skillit.policy.wrappers import Wrapper
 
 R_STAR_D = 15.4
 """Muennighoff et al. 2023's fitted R*_D (the decay constant of repeated data's value, in repetitions)."""
@@ -39,7 +40,8 @@ def repetition_value(epochs: np.ndarray, r_star: float = R_STAR_D) -> np.ndarray
     return np.exp(-np.maximum(0.0, e - 1.0) / r_star)
 
 
-class RepetitionAware(_Wrapper):
+@register_wrapper("fresh")
+class RepetitionAware(Wrapper):
     """p'_i ∝ p_i · exp(−max(0, E_i − 1) / R*): the inner mixture, repeated data discounted (module docstring).
 
     Args:
@@ -48,14 +50,15 @@ class RepetitionAware(_Wrapper):
             discounts repetition sooner.
     """
 
-    wrapper_name = "fresh"
+    class Params(PolicyParams):
+        r_star: float = Field(R_STAR_D, gt=0, description="R*, the decay constant of repeated data's value, in "
+                              "repetitions (Muennighoff et al. 2023)")
+
     keeps_scope = False
 
-    def __init__(self, inner: MixingPolicy, r_star: float = R_STAR_D):
-        super().__init__(inner)
-        if not (math.isfinite(r_star) and r_star > 0):
-            raise PolicyError(f"fresh: the decay constant R* must be a positive number of repetitions, got {r_star}")
-        self.r_star = float(r_star)
+    def __init__(self, inner: MixingPolicy, *args: Any, **params: Any):
+        super().__init__(inner, *args, **params)
+        self.r_star = self.params.r_star
 
     def init(self, context: PolicyContext) -> PolicyState:
         inner = self._init_inner(context)
@@ -83,5 +86,3 @@ class RepetitionAware(_Wrapper):
         # v up to a common factor, exp(log v − max over the live skills): no underflow after many epochs
         return normalise(p * np.exp(log_v - log_v[live].max()), where=self.name)
 
-    def describe(self) -> dict:
-        return {**super().describe(), "r_star": self.r_star}

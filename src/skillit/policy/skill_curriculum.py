@@ -12,25 +12,31 @@ earlier stages (to limit forgetting); the last stage trains on the whole natural
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyParams, PolicyState
 from skillit.policy.checks import finite_losses
+from skillit.policy.registry import register_policy
 
 
+@register_policy("skill-curriculum")
 class SkillCurriculum(MixingPolicy):
-    name = "skill-curriculum"
+    """Skills ranked by initial loss, easiest first, one stage each (:class:`SkillAntiCurriculum`: hardest)."""
 
-    def __init__(self, order: Literal["easy-first", "hard-first"] = "easy-first", mixing_fraction: float = 0.4):
-        if order not in ("easy-first", "hard-first"):
-            raise PolicyError(f"{self.name}: order must be easy-first or hard-first, got {order!r}")
-        if not 0.0 <= mixing_fraction < 1.0:
-            raise PolicyError(f"{self.name}: mixing_fraction must be in [0, 1), got {mixing_fraction}")
-        self.order = order
-        self.mixing_fraction = float(mixing_fraction)
+    class Params(PolicyParams):
+        mixing_fraction: float = Field(0.4, ge=0, lt=1, description="f, the share drawn from earlier stages' "
+                                       "skills (paper v1: 0.4; the reference scripts: 0.0)")
+
+    description = "skills ranked by initial loss, easiest first, one stage each"
+    order: ClassVar[Literal["easy-first", "hard-first"]] = "easy-first"
+
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self.mixing_fraction = self.params.mixing_fraction
 
     def init(self, context: PolicyContext) -> PolicyState:
         if context.initial_eval is None:
@@ -71,11 +77,10 @@ class SkillCurriculum(MixingPolicy):
         return w
 
     def describe(self) -> dict:
-        return {"name": self.name, "order": self.order, "mixing_fraction": self.mixing_fraction}
+        return {**super().describe(), "order": self.order}
 
 
+@register_policy("skill-anti-curriculum")
 class SkillAntiCurriculum(SkillCurriculum):
-    name = "skill-anti-curriculum"
-
-    def __init__(self, mixing_fraction: float = 0.4):
-        super().__init__(order="hard-first", mixing_fraction=mixing_fraction)
+    description = "skills ranked by initial loss, hardest first, one stage each"
+    order = "hard-first"

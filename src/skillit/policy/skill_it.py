@@ -29,64 +29,60 @@ The static variant (T = 1) is this policy wrapped in :class:`~skillit.policy.wra
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
-from skillit.graph.skills_graph import SkillsGraph, SparseMatrix
+from skillit.graph.skills_graph import SparseMatrix
 from skillit.policy._state_arrays import keep_arrays, kept_array
 from skillit.policy.base import (
+    Graph,
     MixingPolicy,
     Observation,
     PolicyContext,
+    PolicyParams,
     PolicyState,
+    Weights,
+    resolve_graph_spec,
     stable_softmax,
     weights_by_name,
 )
-from skillit.policy.checks import finite_loss_row, finite_weights, warn_if_all_zero, whole_number
+from skillit.policy.checks import finite_loss_row, finite_weights, warn_if_all_zero
+from skillit.policy.registry import register_policy
+from skillit.policy.wrappers import Frozen
 
 
+@register_policy("skill-it")
 class SkillIt(MixingPolicy):
-    """Online exponentiated-gradient mixing over a skills graph.
+    """Online exponentiated-gradient mixing over a skills graph; its parameters are :class:`SkillIt.Params`,
+    e.g. ``SkillIt(graph, eta=0.5, window=3)`` (a string graph such as ``"builtin:lego"`` is loaded)."""
 
-    Args:
-        graph: the skills graph; rows must include every training skill, columns every objective skill.
-        eta: learning rate η of the exponentiated-gradient update.
-        window: number w of most recent evaluations aggregated into L̃.
-        aggregate: ``sum`` or ``mean`` over the window; ``auto`` = mean in fine-tuning, sum otherwise.
-        initial_loss: ``ones`` (L̃ = 1 for the first mixture, as the paper) or ``observed`` (the step-0 losses).
-        prior: optional multiplicative prior over training skills (``--mw_prior`` in the reference code).
-        targets: objective columns; default the context's target skills.
-    """
+    class Params(PolicyParams):
+        graph: Graph = Field(description="A; rows: every training skill, columns: every objective skill "
+                             "(identity | builtin:NAME | prerequisites | path to .json/.npy)")
+        eta: float = Field(0.5, ge=0, description="η, the step size of the exponentiated-gradient update")
+        window: int = Field(3, ge=1, description="w, the most recent evaluations aggregated into L̃")
+        aggregate: Literal["auto", "sum", "mean"] = Field(
+            "auto", description="sum or mean over the window; auto: mean in fine-tuning, sum otherwise")
+        initial_loss: Literal["ones", "observed"] = Field(
+            "ones", description="L̃ of the first mixture: ones (the paper) or the step-0 losses")
+        prior: Weights | None = Field(
+            None, description="multiplicative prior over training skills (--mw_prior in the reference code)")
+        targets: list[str] | None = Field(None, description="objective columns; default the context's targets")
 
-    name = "skill-it"
+    description = "Skill-It online: p ∝ exp(η·A·L̃) each round"
 
-    def __init__(
-        self,
-        graph: SkillsGraph,
-        eta: float = 0.5,
-        window: int = 3,
-        aggregate: Literal["auto", "sum", "mean"] = "auto",
-        initial_loss: Literal["ones", "observed"] = "ones",
-        prior: Mapping[str, float] | Sequence[float] | None = None,
-        targets: Sequence[str] | None = None,
-    ):
-        if not eta >= 0 or not np.isfinite(eta):
-            raise PolicyError(f"skill-it: eta must be a finite number >= 0, got {eta}")
-        window = whole_number("skill-it", "window", window)  # 2.5 is refused, not read as 2
-        if aggregate not in ("auto", "sum", "mean"):
-            raise PolicyError(f"skill-it: aggregate must be auto, sum or mean, got {aggregate!r}")
-        if initial_loss not in ("ones", "observed"):
-            raise PolicyError(f"skill-it: initial_loss must be ones or observed, got {initial_loss!r}")
-        self.graph = graph
-        self.eta = float(eta)
-        self.window = int(window)
-        self.aggregate = aggregate
-        self.initial_loss = initial_loss
-        self.prior = prior
-        self.targets = tuple(targets) if targets is not None else None
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        p = self.params
+        self.graph = resolve_graph_spec(p.graph) if isinstance(p.graph, str) else p.graph
+        self.params = p.model_copy(update={"graph": self.graph})  # describe() shows the graph, not its name
+        self.eta, self.window, self.aggregate, self.initial_loss = p.eta, p.window, p.aggregate, p.initial_loss
+        self.prior = p.prior
+        self.targets = tuple(p.targets) if p.targets is not None else None
         # Derived values, never state: A restricted per (rows, columns), and the arrays behind the lists of
         # the last state this policy returned (so weights() and the next update() need not re-read 10^5
         # floats from JSON lists). Both are rebuilt on demand and dropped on pickling.
@@ -193,13 +189,15 @@ class SkillIt(MixingPolicy):
         weights = stable_softmax(logits)  # (k,)
         return finite_weights(self.name, weights, state["train_skills"], state["round"])
 
-    def describe(self) -> dict:
-        return {
-            "name": self.name,
-            "eta": self.eta,
-            "window": self.window,
-            "aggregate": self.aggregate,
-            "initial_loss": self.initial_loss,
-            "graph": {"train_skills": list(self.graph.train_skills), "eval_skills": list(self.graph.eval_skills),
-                      **{k: v for k, v in self.graph.provenance.items() if isinstance(v, (str, int, float))}},
-        }
+
+@register_policy("skill-it-static")
+class SkillItStatic(SkillIt):
+    """Skill-It with T = 1: the first mixture softmax(η·A·1) for the whole run. ``SkillItStatic(graph, eta=...)``
+    is ``Frozen(SkillIt(graph, eta=...))`` (:class:`~skillit.policy.wrappers.Frozen`); the parameters are
+    :class:`SkillIt.Params`."""
+
+    description = "Skill-It with T = 1: softmax(η·A·1) for the whole run"
+    online = False
+
+    def __new__(cls, *args: Any, **params: Any) -> Frozen:  # type: ignore[misc]
+        return Frozen(SkillIt(*args, **params))

@@ -54,52 +54,58 @@ the lists each round took 190–370 ms (on a machine at load ~11: upper bounds; 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
-from skillit.graph.skills_graph import SkillsGraph
 from skillit.policy._state_arrays import KeptArrays, keep_arrays, kept_array
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, stable_softmax, weights_by_name
-from skillit.policy.checks import whole_number
+from skillit.policy.base import (
+    Graph,
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    PolicyParams,
+    PolicyState,
+    Weights,
+    resolve_graph_spec,
+    stable_softmax,
+    weights_by_name,
+)
+from skillit.policy.registry import register_policy
 
 
+@register_policy("skill-it-plus")
 class SkillItPlus(MixingPolicy):
-    """p_i ∝ prior_i · 1[i live] · exp(η · Σ_j A_ij · L̄_j / L_j^ref), optionally with A re-fitted online.
+    """p_i ∝ prior_i · 1[i live] · exp(η · Σ_j A_ij · L̄_j / L_j^ref), optionally with A re-fitted online; its
+    parameters are :class:`SkillItPlus.Params` (η is unit-free, see the module docstring)."""
 
-    Args:
-        graph: the skills graph A (rows: training skills, columns: evaluation skills).
-        eta: η (unit-free, see the module docstring).
-        window: evaluations averaged into L̄.
-        normalise: ``initial`` (divide by the step-0 loss) or ``mean`` (by the mean over objective skills).
-        zero_rows: ``drop`` (weight 0 for skills with no edge to the objective) or ``keep``.
-        graph_ridge: λ of the online re-fit of A, or ``None`` for a fixed graph.
-        prior: optional multiplicative prior over training skills.
-        targets: objective columns; default the context's target skills.
-    """
+    class Params(PolicyParams):
+        graph: Graph = Field(description="A; rows: training skills, columns: evaluation skills "
+                             "(identity | builtin:NAME | prerequisites | path to .json/.npy)")
+        eta: float = Field(4.0, ge=0, description="η, unit-free: the losses are divided by a reference loss")
+        window: int = Field(3, ge=1, description="evaluations averaged into L̄")
+        normalise: Literal["initial", "mean"] = Field(
+            "initial", description="L^ref: the step-0 loss (initial) or the mean over objective skills (mean)")
+        zero_rows: Literal["drop", "keep"] = Field(
+            "drop", description="drop: weight 0 for skills with no edge to the objective; keep")
+        graph_ridge: float | None = Field(None, gt=0, description="λ of the online re-fit of A; null: fixed graph")
+        prior: Weights | None = Field(None, description="multiplicative prior over training skills")
+        targets: list[str] | None = Field(None, description="objective columns; default the context's targets")
 
-    name = "skill-it-plus"
+    description = "ours: Skill-It with per-skill normalised losses, dead rows dropped, optional online graph"
 
-    def __init__(self, graph: SkillsGraph, eta: float = 4.0, window: int = 3,
-                 normalise: Literal["initial", "mean"] = "initial", zero_rows: Literal["drop", "keep"] = "drop",
-                 graph_ridge: float | None = None, prior: Mapping[str, float] | Sequence[float] | None = None,
-                 targets: Sequence[str] | None = None):
-        if not np.isfinite(eta) or eta < 0:
-            raise PolicyError(f"skill-it-plus: eta must be a finite number >= 0, got {eta}")
-        window = whole_number("skill-it-plus", "window", window)  # 2.5 is refused, not read as 2
-        if normalise not in ("initial", "mean"):
-            raise PolicyError(f"skill-it-plus: normalise must be initial or mean, got {normalise!r}")
-        if zero_rows not in ("drop", "keep"):
-            raise PolicyError(f"skill-it-plus: zero_rows must be drop or keep, got {zero_rows!r}")
-        if graph_ridge is not None and not (np.isfinite(graph_ridge) and graph_ridge > 0):
-            raise PolicyError(f"skill-it-plus: graph_ridge must be a number > 0 or null, got {graph_ridge}")
-        self.graph, self.eta, self.window = graph, float(eta), int(window)
-        self.normalise, self.zero_rows = normalise, zero_rows
-        self.graph_ridge = None if graph_ridge is None else float(graph_ridge)
-        self.prior, self.targets = prior, (tuple(targets) if targets is not None else None)
-        self.requires = frozenset({"val_loss", "train_loss"} if graph_ridge is not None else {"val_loss"})
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        p = self.params
+        self.graph = resolve_graph_spec(p.graph) if isinstance(p.graph, str) else p.graph
+        self.params = p.model_copy(update={"graph": self.graph})  # describe() shows the graph, not its name
+        self.eta, self.window, self.normalise, self.zero_rows = p.eta, p.window, p.normalise, p.zero_rows
+        self.graph_ridge, self.prior = p.graph_ridge, p.prior
+        self.targets = tuple(p.targets) if p.targets is not None else None
+        self.requires = frozenset({"val_loss", "train_loss"} if p.graph_ridge is not None else {"val_loss"})
 
     def init(self, context: PolicyContext) -> PolicyState:
         columns = tuple(self.targets or context.target_skills or context.eval_skills)
@@ -205,12 +211,6 @@ class SkillItPlus(MixingPolicy):
         p = np.zeros(matrix.shape[0])
         p[live] = stable_softmax(logits[live])
         return p
-
-    def describe(self) -> dict:
-        return {"name": self.name, "eta": self.eta, "window": self.window, "normalise": self.normalise,
-                "zero_rows": self.zero_rows, "graph_ridge": self.graph_ridge,
-                "graph": {"train_skills": list(self.graph.train_skills), "eval_skills": list(self.graph.eval_skills),
-                          **{k: v for k, v in self.graph.provenance.items() if isinstance(v, (str, int, float))}}}
 
 
 def refit_columns(prior: np.ndarray, shares: np.ndarray, drops: Sequence[Sequence[float | None]], ridge: float) -> np.ndarray:

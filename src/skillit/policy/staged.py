@@ -21,18 +21,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError, did_you_mean
 from skillit.policy.base import (
     EvalResult,
+    GraphResolver,
     MixingPolicy,
     Observation,
     PolicyContext,
+    PolicyParams,
     PolicyState,
     RoundPlan,
+    resolve_graph_spec,
 )
+from skillit.policy.registry import build_policy, register_policy
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,40 @@ class Stage:
     skills: tuple[str, ...] | None = None
 
 
-class Staged(MixingPolicy):
-    """Stages of policies at fixed step boundaries (see the module docstring)."""
+class StageParams(PolicyParams):
+    """One stage of a ``staged`` method in a config."""
 
-    name = "staged"
+    steps: int = Field(ge=1, description="optimiser steps of this stage (the last stage runs to the end)")
+    policy: str = Field(description="a registered policy (not staged)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the stage policy's parameters")
+    wrappers: list[dict[str, Any]] = Field(default_factory=list, description="wrappers of the stage's policy")
+    skills: list[str] | None = Field(None, description="the training skills this stage draws from (default: all)")
+
+
+@register_policy("staged")
+class Staged(MixingPolicy):
+    """Stages of policies at fixed step boundaries (see the module docstring).
+
+    Built from :class:`Stage` objects, ``Staged([Stage(100, Stratified()), Stage(400, SkillIt(graph))])``; a
+    config gives its stages as :class:`StageParams` (``Staged.Params``), each naming a registered policy.
+    """
+
+    class Params(PolicyParams):
+        stages: list[StageParams] = Field(min_length=1, description="the stages, in order")
+
+    description = "stages of policies at fixed step boundaries, each over all or some skills (e.g. DMT)"
+
+    @classmethod
+    def from_params(cls, params: PolicyParams, resolve_graph: GraphResolver = resolve_graph_spec) -> Staged:
+        """Each stage's policy built from the registry, with its wrappers; graphs resolved by ``resolve_graph``."""
+        stages = []
+        for i, stage in enumerate(params.stages):
+            if stage.policy == "staged":
+                raise PolicyError(f"staged: stage {i + 1} is itself staged; list its stages in one sequence instead")
+            policy = build_policy(stage.policy, stage.params, resolve_graph=resolve_graph, wrappers=stage.wrappers,
+                                  where=f"stage {i + 1}")
+            stages.append(Stage(stage.steps, policy, tuple(stage.skills) if stage.skills else None))
+        return cls(stages)
 
     def __init__(self, stages: Sequence[Stage]):
         if not stages:

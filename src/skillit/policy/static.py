@@ -6,17 +6,30 @@ life cycle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
-from skillit.graph.skills_graph import SkillsGraph
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, weights_by_name
+from skillit.policy.base import (
+    Graph,
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    PolicyParams,
+    PolicyState,
+    Weights,
+    resolve_graph_spec,
+    weights_by_name,
+)
+from skillit.policy.registry import register_policy
 
 
 class _FixedMixture(MixingPolicy):
     """Weights computed once in ``init`` and kept in the state."""
+
+    online = False
 
     def _mixture(self, context: PolicyContext) -> np.ndarray:
         raise NotImplementedError
@@ -31,42 +44,47 @@ class _FixedMixture(MixingPolicy):
         return np.asarray(state["weights"], dtype=float)
 
 
+@register_policy("static")
 class Static(_FixedMixture):
-    """p = the given weights, normalised. ``weights`` maps skill name → weight (missing skills get 0)."""
+    """p = the given weights, normalised, e.g. ``Static({"a": 1, "b": 3})`` or ``Static([1, 3])``."""
 
-    name = "static"
+    class Params(PolicyParams):
+        weights: Weights = Field(description="{skill: weight} (missing skills get 0) or a list in skill order")
 
-    def __init__(self, weights: Mapping[str, float] | Sequence[float]):
-        self._given = weights
+    description = "fixed, given weights"
+
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self._given = self.params.weights
 
     def _mixture(self, context: PolicyContext) -> np.ndarray:
         return weights_by_name(self._given, context.train_skills, where="static policy")
 
-    def describe(self) -> dict:
-        given = dict(self._given) if isinstance(self._given, Mapping) else list(self._given)
-        return {"name": self.name, "weights": given}
 
-
+@register_policy("random")
 class Random(_FixedMixture):
     """Sample uniformly from the natural pool: p_i ∝ the pool share of skill i (paper §4 "Random").
 
     On LEGO the pool is built 1:1:1:3:5, on Addition 13:14:18 (skillit.md §1.6); ``proportions`` overrides.
     """
 
-    name = "random"
+    class Params(PolicyParams):
+        proportions: Weights | None = Field(None, description="override the natural pool proportions")
 
-    def __init__(self, proportions: Mapping[str, float] | Sequence[float] | None = None):
-        self._proportions = proportions
+    description = "sample in proportion to the natural (imbalanced) pool"
+
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self._proportions = self.params.proportions
 
     def _mixture(self, context: PolicyContext) -> np.ndarray:
         if self._proportions is None:
             return context.natural()
         return weights_by_name(self._proportions, context.train_skills, where="random policy")
 
-    def describe(self) -> dict:
-        return {"name": self.name, "proportions": self._proportions}
 
 
+@register_policy("stratified")
 class Stratified(_FixedMixture):
     """Skill-stratified sampling (paper §3.3.1): uniform over the relevant training skills.
 
@@ -74,10 +92,16 @@ class Stratified(_FixedMixture):
     where S_prereq = {i : A_ij > 0 for some target column j} (fine-tuning and out-of-domain settings).
     """
 
-    name = "stratified"
+    class Params(PolicyParams):
+        graph: Graph | None = Field(None, description="if given, uniform over skills with an edge into a target")
 
-    def __init__(self, graph: SkillsGraph | None = None):
-        self._graph = graph
+    description = "uniform over training skills (or over prerequisites of the targets)"
+
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        graph = self.params.graph
+        self._graph = resolve_graph_spec(graph) if isinstance(graph, str) else graph
+        self.params = self.params.model_copy(update={"graph": self._graph})  # describe() shows the graph
 
     def _mixture(self, context: PolicyContext) -> np.ndarray:
         if self._graph is None:
@@ -89,14 +113,13 @@ class Stratified(_FixedMixture):
             raise PolicyError("stratified policy: no training skill has an edge to a target skill in the graph")
         return keep / keep.sum()
 
-    def describe(self) -> dict:
-        return {"name": self.name, "graph": self._graph.provenance if self._graph is not None else None}
 
 
+@register_policy("target-only")
 class TargetOnly(_FixedMixture):
     """Train only on the target skills, uniformly (the fine-tuning baseline)."""
 
-    name = "target-only"
+    description = "train only on the target skills"
 
     def _mixture(self, context: PolicyContext) -> np.ndarray:
         targets = [name for name in context.target_skills if name in context.train_skills]

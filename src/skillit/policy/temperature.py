@@ -7,28 +7,23 @@ in multilingual pre-training is T ≈ 3–5 (i.e. α = 1/T ≈ 0.2–0.3).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any
 
-import numpy as np
+from pydantic import Field
 
-from skillit.errors import PolicyError
 from skillit.policy.natural import Natural
+from skillit.policy.registry import register_policy
 
 
+@register_policy("temperature")
 class Temperature(Natural):
-    """p_i ∝ n_i^{1/T}.
+    """p_i ∝ n_i^{1/T}; ``tokens`` and ``unit`` as :class:`~skillit.policy.natural.Natural`."""
 
-    Args:
-        temperature: T > 0.
-        tokens, unit: as :class:`~skillit.policy.natural.Natural`.
-    """
+    class Params(Natural.Params):
+        temperature: float = Field(2.0, gt=0, description="T in p ∝ n^(1/T); 1 = natural, large = uniform")
 
-    name = "temperature"
+    description = "p ∝ n^(1/T) over pool token counts"
 
-    def __init__(self, temperature: float = 2.0, tokens: Mapping[str, float] | Sequence[float] | None = None,
-                 unit: Literal["tokens", "examples"] = "tokens"):
-        if not np.isfinite(temperature) or temperature <= 0:
-            raise PolicyError(f"temperature: T must be a finite number > 0, got {temperature}")
-        super().__init__(tokens, unit)
-        self.temperature = float(temperature)
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        self.temperature = self.params.temperature

@@ -15,36 +15,36 @@ normalisation). The multiplicative update accumulates: a skill that stays far fr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError
 from skillit.policy._signals import latest_eval_losses
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState
+from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyParams, PolicyState
+from skillit.policy.registry import register_policy
 
 
+@register_policy("velocitune")
 class Velocitune(MixingPolicy):
-    """w ← normalise(w ⊙ exp(V)), V_i = clip((ℓ_i − ℓ*_i)/(ℓ⁰_i − ℓ*_i), 0, 1).
+    """w ← normalise(w ⊙ exp(V)), V_i = clip((ℓ_i − ℓ*_i)/(ℓ⁰_i − ℓ*_i), 0, 1); parameters
+    :class:`Velocitune.Params`."""
 
-    Args:
-        target_losses: ℓ* as one number for every skill or a {skill: loss} mapping (missing skills: 0).
-        update_every: rounds between updates (m in the paper, in rounds).
-        prior: ``natural`` (pool share) or ``uniform`` initial weights.
-    """
+    class Params(PolicyParams):
+        target_losses: float | dict[str, float] = Field(0.0, description="ℓ*: one number for every skill or "
+                                                        "{skill: loss} (missing skills: 0)")
+        update_every: int = Field(1, ge=1, description="m, rounds between updates")
+        prior: Literal["natural", "uniform"] = Field("natural", description="initial weights: natural (pool "
+                                                     "share) or uniform")
 
-    name = "velocitune"
+    description = "Velocitune: w ∝ w·exp(remaining fraction of the way to a target loss)"
     requires = frozenset({"val_loss"})
 
-    def __init__(self, target_losses: float | Mapping[str, float] = 0.0, update_every: int = 1,
-                 prior: Literal["natural", "uniform"] = "natural"):
-        if update_every < 1:
-            raise PolicyError(f"velocitune: update_every must be >= 1 round, got {update_every}")
-        if prior not in ("natural", "uniform"):
-            raise PolicyError(f"velocitune: prior must be natural or uniform, got {prior!r}")
-        self.target_losses = target_losses
-        self.update_every = int(update_every)
-        self.prior = prior
+    def __init__(self, *args: Any, **params: Any):
+        super().__init__(*args, **params)
+        p = self.params
+        self.target_losses, self.update_every, self.prior = p.target_losses, p.update_every, p.prior
 
     def init(self, context: PolicyContext) -> PolicyState:
         skills = context.train_skills
@@ -80,9 +80,6 @@ class Velocitune(MixingPolicy):
     def weights(self, state: PolicyState) -> np.ndarray:
         return np.asarray(state["weights"], dtype=float)
 
-    def describe(self) -> dict:
-        target = dict(self.target_losses) if isinstance(self.target_losses, Mapping) else self.target_losses
-        return {"name": self.name, "target_losses": target, "update_every": self.update_every, "prior": self.prior}
 
 
 def _as_json(values: np.ndarray) -> list[float | None]:

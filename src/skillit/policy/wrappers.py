@@ -13,23 +13,49 @@ A wrapper's state is ``{"inner": <inner state>, ...}``, still plain JSON.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from skillit.errors import PolicyError, did_you_mean
-from skillit.policy.base import MixingPolicy, Observation, PolicyContext, PolicyState, RoundPlan, normalise
+from skillit.policy.base import (
+    MixingPolicy,
+    Observation,
+    PolicyContext,
+    PolicyParams,
+    PolicyState,
+    RoundPlan,
+    normalise,
+)
+from skillit.policy.registry import register_wrapper
 
 
-class _Wrapper(MixingPolicy):
-    def __init__(self, inner: MixingPolicy):
+class Wrapper(MixingPolicy):
+    """A policy around an inner policy. Its parameters are its ``Params`` (one field at most: a config gives
+    its value as the wrapper's, ``wrappers: [{floor: 0.01}]``), validated like a policy's."""
+
+    wrapper_name = "wrapper"
+    takes: ClassVar[str] = "a number"  # what a config's value must be, for the error message
+    keeps_scope = True  # False where the wrapper changes weights that a scope (curriculum) depends on
+
+    def __init__(self, inner: MixingPolicy, *args: Any, **params: Any):
+        super().__init__(*args, **params)
         self.inner = inner
         self.name = f"{self.wrapper_name}({inner.name})"
         self.requires = inner.requires
         self.version = inner.version
         self.probe_examples = inner.probe_examples  # the inner policy's probe size (grad_probe)
 
-    wrapper_name = "wrapper"
-    keeps_scope = True  # False where the wrapper changes weights that a scope (curriculum) depends on
+    @classmethod
+    def _refused(cls, params: dict[str, Any], details: str) -> str:
+        given = next(iter(params.values())) if len(params) == 1 else params
+        return f"wrapper {cls.wrapper_name!r} takes {cls.takes}, got {given!r} ({details})"
+
+    @classmethod
+    def wrap(cls, inner: MixingPolicy, value: Any, *, where: str = "") -> MixingPolicy:
+        """``inner`` wrapped as a config's ``{wrapper_name: value}`` asks: the value fills ``Params``' field."""
+        return cls(inner, **dict(cls.parse_params(value, where=where)))
 
     def init(self, context: PolicyContext) -> PolicyState:
         return {"inner": self._init_inner(context)}
@@ -57,17 +83,26 @@ class _Wrapper(MixingPolicy):
         return self.inner.plan(state["inner"], round_steps)
 
     def describe(self) -> dict:
-        return {"name": self.wrapper_name, "inner": self.inner.describe()}
+        """The wrapper's name, the inner policy's description and the wrapper's parameters."""
+        own = {name: value for name, value in super().describe().items() if name != "name"}
+        return {"name": self.wrapper_name, "inner": self.inner.describe(), **own}
 
 
-class Frozen(_Wrapper):
+@register_wrapper("frozen")
+class Frozen(Wrapper):
     """p_t = p_1 for every round: the inner policy's first mixture, never updated (T = 1)."""
 
-    wrapper_name = "frozen"
+    takes = "true or false"
 
     def __init__(self, inner: MixingPolicy):
         super().__init__(inner)
         self.requires = frozenset()  # never updated, so it reads no signal
+
+    @classmethod
+    def wrap(cls, inner: MixingPolicy, value: Any, *, where: str = "") -> MixingPolicy:
+        if not isinstance(value, bool):
+            raise PolicyError(f"{where}: wrapper 'frozen' takes {cls.takes}, got {value!r}")
+        return cls(inner) if value else inner
 
     def plan(self, state: PolicyState, round_steps: int) -> RoundPlan:
         return RoundPlan(steps=round_steps)  # no probes: the mixture is fixed
@@ -76,17 +111,18 @@ class Frozen(_Wrapper):
         return state
 
 
-class MinimumProbability(_Wrapper):
+@register_wrapper("floor")
+class MinimumProbability(Wrapper):
     """p' = (1 − k·floor) · p + floor, so every skill gets at least ``floor`` (requires k·floor ≤ 1)."""
 
-    wrapper_name = "floor"
+    class Params(PolicyParams):
+        floor: float = Field(ge=0, description="the least weight of every skill (k·floor ≤ 1)")
+
     keeps_scope = False
 
-    def __init__(self, inner: MixingPolicy, floor: float):
-        super().__init__(inner)
-        if not 0.0 <= floor:
-            raise PolicyError(f"floor must be >= 0, got {floor}")
-        self.floor = float(floor)
+    def __init__(self, inner: MixingPolicy, *args: Any, **params: Any):
+        super().__init__(inner, *args, **params)
+        self.floor = self.params.floor
 
     def init(self, context: PolicyContext) -> PolicyState:
         if self.floor * context.k > 1.0:
@@ -99,25 +135,23 @@ class MinimumProbability(_Wrapper):
         p = self.inner.weights(state["inner"])
         return (1.0 - p.size * self.floor) * p + self.floor
 
-    def describe(self) -> dict:
-        return {**super().describe(), "floor": self.floor}
 
-
-class Smoothed(_Wrapper):
+@register_wrapper("smoothed")
+class Smoothed(Wrapper):
     """p'_t = β · p'_{t−1} + (1 − β) · p_t, with p'_1 = p_1 (an EMA over training rounds).
 
     The EMA advances on training rounds only: a probe sub-round that the inner policy planned (Aioli's
     LearnParams) updates the inner state but not p', so β means the same with and without probes.
     """
 
-    wrapper_name = "smoothed"
+    class Params(PolicyParams):
+        beta: float = Field(ge=0, lt=1, description="β, the weight of the previous mixture")
+
     keeps_scope = False
 
-    def __init__(self, inner: MixingPolicy, beta: float):
-        super().__init__(inner)
-        if not 0.0 <= beta < 1.0:
-            raise PolicyError(f"smoothing beta must be in [0, 1), got {beta}")
-        self.beta = float(beta)
+    def __init__(self, inner: MixingPolicy, *args: Any, **params: Any):
+        super().__init__(inner, *args, **params)
+        self.beta = self.params.beta
 
     def init(self, context: PolicyContext) -> PolicyState:
         inner = self._init_inner(context)
@@ -133,9 +167,6 @@ class Smoothed(_Wrapper):
 
     def weights(self, state: PolicyState) -> np.ndarray:
         return np.asarray(state["smoothed"], dtype=float)
-
-    def describe(self) -> dict:
-        return {**super().describe(), "beta": self.beta}
 
 
 def example_weights_from_token_shares(token_shares: np.ndarray, mean_tokens: np.ndarray) -> np.ndarray:
@@ -160,7 +191,8 @@ def token_shares_from_example_weights(weights: np.ndarray, mean_tokens: np.ndarr
     return normalise(p * m, where="example weights")
 
 
-class TokenProportions(_Wrapper):
+@register_wrapper("tokens")
+class TokenProportions(Wrapper):
     """p_i = (q_i / m_i) / Σ_j (q_j / m_j): the inner mixture q taken as token shares (see
     :func:`example_weights_from_token_shares`), with m_i the mean tokens per example of skill i.
 
@@ -169,12 +201,25 @@ class TokenProportions(_Wrapper):
     resumed run uses the same counts.
     """
 
-    wrapper_name = "tokens"
+    class Params(PolicyParams):
+        mean_tokens: dict[str, float] | None = Field(
+            None, description="mean tokens per example of each skill; default: counted by the trainer")
+
+    takes = "true, false or {skill: mean tokens per example}"
     keeps_scope = False
 
-    def __init__(self, inner: MixingPolicy, mean_tokens: Mapping[str, float] | None = None):
-        super().__init__(inner)
-        self.mean_tokens = dict(mean_tokens) if mean_tokens is not None else None
+    def __init__(self, inner: MixingPolicy, *args: Any, **params: Any):
+        super().__init__(inner, *args, **params)
+        self.mean_tokens = self.params.mean_tokens
+
+    @classmethod
+    def wrap(cls, inner: MixingPolicy, value: Any, *, where: str = "") -> MixingPolicy:
+        """``tokens: true`` (counted by the trainer), ``false`` (no wrapper) or ``{skill: mean tokens}``."""
+        if isinstance(value, bool):
+            return cls(inner) if value else inner
+        if not isinstance(value, Mapping):
+            raise PolicyError(f"{where}: wrapper 'tokens' takes {cls.takes}, got {value!r}")
+        return cls(inner, cls.parse_params(value, where=where).mean_tokens)
 
     def init(self, context: PolicyContext) -> PolicyState:
         inner = self._init_inner(context)
