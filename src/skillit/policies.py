@@ -27,20 +27,21 @@ _LAZY: dict[str, str] = {
     "PiKE": "skillit.policy.pike",
     "RBBalance": "skillit.policy.rb_balance",
     **dict.fromkeys(("SkillAntiCurriculum", "SkillCurriculum"), "skillit.policy.skill_curriculum"),
-    "SkillIt": "skillit.policy.skill_it",
+    **dict.fromkeys(("SkillIt", "SkillItStatic"), "skillit.policy.skill_it"),
     "SkillItPlus": "skillit.policy.skill_it_plus",
     **dict.fromkeys(("Stage", "Staged"), "skillit.policy.staged"),
     **dict.fromkeys(("Random", "Static", "Stratified", "TargetOnly"), "skillit.policy.static"),
     "Temperature": "skillit.policy.temperature",
     "Velocitune": "skillit.policy.velocitune",
     # the wrappers (config: methods.<name>.wrappers)
-    **dict.fromkeys(("Frozen", "MinimumProbability", "Smoothed", "TokenProportions"), "skillit.policy.wrappers"),
+    **dict.fromkeys(("Frozen", "MinimumProbability", "Smoothed", "TokenProportions", "Wrapper"),
+                    "skillit.policy.wrappers"),
     "Paced": "skillit.policy.pacing",
     "RepetitionAware": "skillit.policy.repetition",
     # writing your own: the protocol and what it is given
-    **dict.fromkeys(("SIGNALS", "EvalResult", "GradProbe", "GradStats", "MixingPolicy", "Observation",
-                     "PolicyContext", "PolicyState", "RoundPlan", "normalise", "stable_softmax"),
-                    "skillit.policy.base"),
+    **dict.fromkeys(("SIGNALS", "EvalResult", "Graph", "GradProbe", "GradStats", "MixingPolicy", "Observation",
+                     "PolicyContext", "PolicyParams", "PolicyState", "RoundPlan", "Weights", "normalise",
+                     "stable_softmax"), "skillit.policy.base"),
     # the registry: config names -> policies
     **dict.fromkeys(("PolicySpec", "build_policy", "policy_names", "register_policy"), "skillit.policy.registry"),
 }
