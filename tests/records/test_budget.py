@@ -169,6 +169,16 @@ def test_a_graph_that_cannot_be_read_makes_the_share_na_naming_why(tmp_path):
     assert [m.no_edge for m in budget.methods()] == [(None, None)] * 3
 
 
+def test_an_unreadable_config_leaves_the_records_rounds_and_no_graph(tmp_path):
+    folder = _run_dir(tmp_path / "run")
+    (folder / "config.yaml").write_text("methods: [unclosed\n")
+    budget = read_budget(folder)
+    assert budget.junk_skills == ("jk",) and budget.round_steps is None  # the summary's junk; rounds from records
+    assert {g.label for g in budget.graphs.values()} == {"n/a: no graph in the run"}
+    found = {m.method: m for m in budget.methods()}
+    assert found["stratified"].junk_after_first[0] == pytest.approx(1 / 8)  # the records' rounds are the grid here
+
+
 def test_a_run_without_junk_or_an_edgeless_skill_has_no_budget_view(tmp_path):
     from tests.report.rundirs import make_run_dir
 

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from skillit.errors import SkillitError
+from skillit.errors import DataError, SkillitError
 from skillit.graph import builtin_graph
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.records.layout import GRAPH, RunLayout
@@ -322,11 +322,15 @@ def read_budget(run_dir: str | Path) -> Budget:
 
     A directory without ``metrics.jsonl`` or whose records carry no ``examples_seen`` has no runs in the view
     (``Budget.shown`` is then false); a graph that cannot be read makes that method's no-edge share n/a, naming
-    why, and never stops the reader.
+    why, and an unreadable ``config.yaml`` leaves the records' own rounds and no graph: neither stops the reader
+    (a broken ``summary.json`` or ``metrics.jsonl`` does, as in every reader of a run).
     """
     layout = RunLayout(run_dir)
     summary = layout.read_summary()
-    config = layout.read_config()
+    try:
+        config = layout.read_config()
+    except DataError:  # an unreadable config.yaml: no round grid, no graphs named; the junk from the summary
+        config = None
     training = (config or {}).get("training") or {}
     round_steps = training.get("round_steps") if isinstance(training, Mapping) else None
     round_steps = int(round_steps) if isinstance(round_steps, int) and round_steps > 0 else None
