@@ -5,6 +5,8 @@ import pytest
 from skillit.experiment.build import build_skillset
 from skillit.experiment.config import benchmark_names, load_config, shipped_config_path
 from skillit.experiment.runner import apply_overrides, run_experiment
+from skillit.records.budget import drawn_per_round, read_budget
+from skillit.records.layout import RunLayout
 from skillit.report.table import reference_lines
 from tests.conftest import skip_without_generated_data
 
@@ -101,6 +103,21 @@ def test_benchmark_config_runs_a_few_steps(name, tmp_path):
     summary = run_experiment(small, tmp_path / name, config_dir=shipped_config_path(name).parent, jobs=1)
     assert list(summary["methods"]) == list(config.methods)  # (the subset, for the arena configs)
     assert reference_lines(summary, config.reference)  # the paper's figures are shown beside ours
+    declared = [junk["name"] for junk in config.task.params.get("junk") or []]
+    assert summary.get("junk_skills", []) == declared  # recorded for the budget view (skillit.records.budget)
+    if declared:  # stratified's quota sampling gives each of the k skills ⌊n/k⌋ or ⌈n/k⌉ of a round's n examples
+        budget = read_budget(tmp_path / name)
+        k = len(summary["pool_sizes"])
+        lines = [line for line in RunLayout(tmp_path / name).read_metrics() if line["method"] == "stratified"]
+        rounds = drawn_per_round(lines, budget.round_steps)
+        assert len(rounds) == -(-small.training.steps // small.training.round_steps) >= 2  # every round, the last too
+        for drawn in rounds.values():
+            n = sum(drawn.values())
+            assert all(drawn[junk] in (n // k, -(-n // k)) for junk in declared)
+        after = [drawn for r, drawn in rounds.items() if r >= 1]
+        spent = {found.method: found for found in budget.methods()}
+        assert spent["stratified"].junk_after_first[0] == pytest.approx(
+            sum(d[j] for d in after for j in declared) / sum(sum(d.values()) for d in after))
 
 
 def test_reference_lines_compare_with_the_paper():

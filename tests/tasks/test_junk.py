@@ -55,6 +55,9 @@ def _skills() -> SkillSet:
 def test_add_junk_gives_a_pool_of_the_source_size_and_its_validation_set():
     out = add_junk(_skills(), [JunkSpec(name="junk", source="s", kind="repeat_line")])
     assert out.names == ["s", "t", "junk"]
+    assert out.metadata["junk_skills"] == ["junk"]  # declared, for summary.json (skillit.records.budget)
+    again = add_junk(out, [JunkSpec(name="junk2", source="t", kind="cipher")])
+    assert again.metadata["junk_skills"] == ["junk", "junk2"] and "junk_skills" not in _skills().metadata
     assert out["junk"].train.size == 5
     assert out["junk"].train.get(2) == Example("", "line 2\nline", "junk")  # "line 2\nmore" is 11 characters
     assert out["junk"].validation == [Example("", "val\nv", "junk")]

@@ -460,6 +460,8 @@ def _run_in(
     )
     summary["name"] = config.name
     summary["pool_sizes"] = {name: probe[name].train.size for name in probe.train_names}  # type: ignore[union-attr]
+    if probe.metadata.get("junk_skills"):  # declared junk (task.params.junk): the budget view's (records.budget)
+        summary["junk_skills"] = [name for name in probe.metadata["junk_skills"] if name in probe.train_names]
     for method, entry in summary["methods"].items():  # small pools repeat: examples seen / pool size
         entry["epochs"] = epochs_per_skill([run for run in runs if run.method == method], summary["pool_sizes"])
     summary["wall_seconds"] = time.perf_counter() - started

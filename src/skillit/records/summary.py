@@ -32,6 +32,10 @@ When the driver knows the training pools (finite sizes), the summary also carrie
 the run, mean over seeds (:func:`epochs_per_skill`). Small pools repeat, and repetition moves the best
 mixture, so a result is read beside its epochs.
 
+When the task declared junk skills (``task.params.junk``, :mod:`skillit.tasks.junk`), the summary names them:
+``junk_skills`` (``[str]``, the runner writes it; absent without junk). ``skillit compare`` and report.html read
+it for the share of each method's examples spent on junk (:mod:`skillit.records.budget`).
+
 With ``objective_weights`` (the config's ``{skill: weight}``, normalised to sum 1; an objective skill not named
 weighs 0), ``mean_loss``, ``mean_accuracy`` and ``steps_to_target`` are the *weighted* means
 Σ_j w_j · x_j over the objective skills, and the summary carries ``objective_weights`` (:func:`objective_weight_vector`).

@@ -61,6 +61,11 @@ Per benchmark and method, with n seeds:
   baseline's, the share of a run's time spent outside the optimiser steps (evaluation + signals), and the
   signals' seconds when the records carry them (``signal_seconds`` in ``metrics.jsonl`` records: a number or
   ``{signal: seconds}``, cumulative; absent = not reported).
+* where the budget went (:mod:`skillit.records.budget`), after a benchmark's table when the task declared junk
+  skills or a graph leaves some training skill without an edge into the objective (nothing otherwise): per
+  method, the share of its examples drawn on junk and on skills with no edge, mean ± sd over seeds, over the run,
+  after the first round (with the largest seed's share: issue 29 asks ≤ 5 % junk there in every seed) and per
+  round.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ import numpy as np
 from scipy import stats
 
 from skillit.errors import DataError, did_you_mean
+from skillit.records.budget import MethodSpend, RunSpend, method_spend, read_budget
 from skillit.records.layout import CONFIG, MANIFEST, RunLayout
 from skillit.records.metrics import read_metrics
 from skillit.records.summary import BITS_PER_NAT
@@ -105,6 +111,9 @@ class MethodRuns:
     signal_seconds: float | None = None  # mean per run; None when the records do not report it
     epochs: dict[str, float | None] = field(default_factory=dict)
     steps_to_target: dict[int, int | None] = field(default_factory=dict)  # empty when no target_loss is set
+    spend: dict[int, RunSpend] = field(default_factory=dict)  # per seed: examples on junk / no-edge skills
+    graph: str = "n/a"  # the graph of the no-edge share (skillit.records.budget.GraphUsed.label)
+    no_edge: tuple[str, ...] | None = None  # the training skills with no edge into the objective (None: no graph)
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,9 @@ class BenchmarkRuns:
     # manifest.json's machine of each directory merged into this benchmark (None: not recorded)
     machines: tuple[dict[str, Any] | None, ...] = (None,)
     whole_text: bool = False  # summary.json whole_text: whole-text targets, bits per token instead of accuracy
+    junk_skills: tuple[str, ...] = ()  # the junk the task declared (summary.json junk_skills)
+    budget_shown: bool = False  # junk, or a graph that leaves a skill without an edge: the budget table is printed
+    round_steps: int | None = None  # config.yaml training.round_steps: the budget table's round grid
 
 
 def load_run_dir(path: str | Path) -> BenchmarkRuns:
@@ -136,6 +148,7 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
     graph_cost = summary.get("graph_cost") or {}
     offline_cost = summary.get("offline_cost") or {}
     target_loss = summary.get("target_loss")
+    budget = read_budget(folder)
     methods: dict[str, MethodRuns] = {}
     for method, entry in methods_data.items():
         per_seed = entry.get("per_seed") or []
@@ -156,6 +169,8 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
             epochs=dict(entry.get("epochs") or {}),
             steps_to_target=({int(s["seed"]): (None if s.get("steps_to_target") is None else int(s["steps_to_target"]))
                               for s in per_seed} if target_loss is not None else {}),
+            spend=dict(budget.runs.get(method) or {}),
+            graph=budget.graphs[method].label, no_edge=budget.graphs[method].no_edge,
         )
     return BenchmarkRuns(
         name=str(summary.get("name") or folder.name),
@@ -169,6 +184,7 @@ def load_run_dir(path: str | Path) -> BenchmarkRuns:
         setup=_setup(folder, manifest),
         machines=(machine if isinstance(machine, Mapping) else None,),
         whole_text=bool(summary.get("whole_text")),
+        junk_skills=budget.junk_skills, budget_shown=budget.shown, round_steps=budget.round_steps,
     )
 
 
@@ -268,6 +284,8 @@ def merge_benchmarks(
             jobs=first.jobs if all(b.jobs == first.jobs for b in group) else None,
             target_loss=first.target_loss, setup=first.setup,
             machines=tuple(m for b in group for m in b.machines), whole_text=first.whole_text,
+            junk_skills=tuple(dict.fromkeys(n for b in group for n in b.junk_skills)),
+            budget_shown=any(b.budget_shown for b in group), round_steps=first.round_steps,
         ))
     return merged
 
@@ -302,6 +320,7 @@ def _union(kept: MethodRuns, runs: MethodRuns) -> MethodRuns:
         graph_seeds=kept.graph_seeds,
         signal_seconds=kept.signal_seconds, epochs=kept.epochs,
         steps_to_target=both(kept.steps_to_target, runs.steps_to_target),
+        spend=both(kept.spend, runs.spend), graph=kept.graph, no_edge=kept.no_edge,
     )
 
 
@@ -730,9 +749,71 @@ def to_markdown(board: Leaderboard) -> str:
                 f"{'—' if r.overhead_share is None else f'{100 * r.overhead_share:.0f}%'} | "
                 f"{'—' if r.signal_seconds is None else f'{r.signal_seconds:.1f}'} | {_epochs(r.epochs)} |"
             )
+        lines += budget_lines(bench, [r.method for r in rows])
     if board.benchmarks:
         lines += ["", _legend(board)]
     return "\n".join(lines) + "\n"
+
+
+def _percent(value: tuple[float | None, float | None]) -> str:
+    """A share's mean ± sd over seeds in percent: ``3.1% ± 0.4`` (``—`` when not measured)."""
+    mean, sd = value
+    if mean is None:
+        return "—"
+    return f"{100 * mean:.1f}%" + ("" if sd is None else f" ± {100 * sd:.1f}")
+
+
+def _after_first(found: MethodSpend) -> str:
+    """The junk share after round 1, with the largest seed's when there are several seeds."""
+    text = _percent(found.junk_after_first)
+    most = found.junk_after_first_max
+    return text if len(found.seeds) < 2 or most is None else f"{text} (max {100 * most:.1f}%)"
+
+
+def _per_round(values: Sequence[tuple[float | None, float | None]]) -> str:
+    """Per-round mean shares in whole percent: ``27 · 5 · 0``."""
+    if not values or all(mean is None for mean, _ in values):
+        return "—"
+    return " · ".join("—" if mean is None else f"{100 * mean:.0f}" for mean, _ in values)
+
+
+def budget_lines(bench: BenchmarkRuns, order: Sequence[str]) -> list[str]:
+    """Where the budget went (:mod:`skillit.records.budget`): per method, the share of its examples drawn on junk
+    and on skills with no edge into the objective, mean ± sd over seeds, over the run, after the first round and
+    per round. Nothing when the benchmark has no declared junk and no graph leaves a skill without an edge."""
+    if not bench.budget_shown:
+        return []
+    junk = bool(bench.junk_skills)
+    grid = f"rounds of {bench.round_steps} steps" if bench.round_steps else "the records' rounds"
+    lines = [
+        "",
+        f"Where the budget went ({'junk: ' + ', '.join(bench.junk_skills) if junk else 'no junk declared'}; {grid}): "
+        "share of the examples drawn, mean ± sd over seeds",
+        "",
+        "| method | junk | junk after round 1 | no edge | no edge after round 1 | junk per round (%) | "
+        "no edge per round (%) | graph (skills with no edge) |",
+        "|---|---:|---:|---:|---:|---|---|---|",
+    ]
+    for method in order:
+        runs = bench.methods.get(method)
+        if runs is None or not runs.spend:
+            continue
+        found = method_spend(method, runs.spend, runs.graph, runs.no_edge)
+        skills = "" if found.no_edge_skills is None else f" ({', '.join(found.no_edge_skills) or 'none'})"
+        lines.append(
+            f"| {method} | {_percent(found.junk) if junk else '—'} | {_after_first(found) if junk else '—'} "
+            f"| {_percent(found.no_edge)} | {_percent(found.no_edge_after_first)} | "
+            f"{_per_round(found.junk_per_round) if junk else '—'} | {_per_round(found.no_edge_per_round)} | "
+            f"{found.graph}{skills} |")
+    lines += [
+        "",
+        "junk: examples drawn on the skills the task declared junk (task.params.junk) ÷ all examples drawn; no edge: "
+        "on training skills outside the objective whose row of the graph has no entry > 0 into an objective skill "
+        "(the method's own graph, else the run's); after round 1: from the end of the first round on (the criterion "
+        "of issue 29: ≤ 5 % junk in every seed; max: the largest seed's share); per round: each round's share, "
+        "mean over seeds (docs/usage.md, \"Where the budget went\").",
+    ]
+    return lines
 
 
 def _seeds_note(seeds: int) -> str:
@@ -806,6 +887,7 @@ __all__ = [
     "Oracle",
     "PairedDifference",
     "average_ranks",
+    "budget_lines",
     "build_leaderboard",
     "compare_runs",
     "load_run_dir",

@@ -6,7 +6,9 @@ over seeds and the paired difference to ``stratified`` with a Student-t confiden
 mark only beyond the seed noise, see :mod:`skillit.report.stats`; bits per token instead of accuracy for
 whole-text targets, ``summary.json`` ``whole_text``); per-skill loss and accuracy curves with ±1 std bands; each method's mixture
 over time (stacked area); examples and epochs seen per training skill; the learned skills graph and its
-cost; steps to the target loss; time and overhead. With several run directories a comparison of all
+cost; steps to the target loss; time and overhead; and, where the task declared junk skills or a graph leaves a
+skill without an edge into the objective, where the budget went (:mod:`skillit.records.budget`: per method the
+share of the examples drawn on them, after the first round and per round, in a table and a figure). With several run directories a comparison of all
 methods of all runs comes first.
 
 Everything is read from what a run directory holds (``skillit.experiment.runner``): ``summary.json``,
@@ -31,11 +33,12 @@ import yaml
 from skillit.errors import DataError
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.graph.uncertainty import EdgeUncertainty, uncertainty_of
+from skillit.records.budget import Budget, read_budget
 from skillit.records.layout import ACCURACY_PLOT, BITS_PLOT, CONFIG, LOSS_PLOT, METRICS, REPORT, SUMMARY, RunLayout
 from skillit.records.metrics import RunRecord
 from skillit.records.summary import BITS_PER_NAT
 from skillit.report.graph_plots import graph_lines, heatmap_figure, seeds_note
-from skillit.report.plots import _pyplot, metric_figure, weights_figure
+from skillit.report.plots import _pyplot, budget_figure, metric_figure, weights_figure
 from skillit.report.stats import BASELINE, CONFIDENCE, PairedDifference, clear_best, difference_to_baseline
 from skillit.utils.io import atomic_write_text
 
@@ -68,6 +71,7 @@ class RunContents:
     config_text: str
     runs: list[RunRecord]
     graph: SkillsGraph | None  # the learned graph (graph/graph.json or a graph file with a recorded cost)
+    budget: Budget | None = None  # where the examples went: junk and no-edge shares (skillit.records.budget)
 
     @property
     def name(self) -> str:
@@ -103,7 +107,7 @@ def load_run_directory(path: str | Path) -> RunContents:
     ]
     graph_path = next((path for path in candidates if path.is_file()), None)
     graph = SkillsGraph.load(graph_path) if graph_path is not None else None
-    return RunContents(root, summary, config_text, runs, graph)
+    return RunContents(root, summary, config_text, runs, graph, read_budget(root))
 
 
 # ---- paths: never absolute in a report (no home folder in a page that is shared) ----------------------
@@ -426,6 +430,35 @@ def _curves(run: RunContents) -> str:
     ])
 
 
+def _share(value: tuple[float | None, float | None]) -> str:
+    mean, sd = value
+    if mean is None:
+        return "n/a"
+    return f"{100 * mean:.1f}%" + ("" if sd is None else f" ± {100 * sd:.1f}")
+
+
+def _budget_section(budget: Budget) -> str:
+    """Where the budget went: per method its junk and no-edge shares (whole run, after the first round) and a
+    per-round figure (:func:`skillit.report.plots.budget_figure`)."""
+    methods = budget.methods()
+    junk = bool(budget.junk_skills)
+    no_edge = any(found.no_edge_skills is not None for found in methods)
+    rows = [[_e(found.method), _share(found.junk) if junk else "—", _share(found.junk_after_first) if junk else "—",
+             _share(found.no_edge), _share(found.no_edge_after_first),
+             _e(found.graph + ("" if found.no_edge_skills is None else f" ({', '.join(found.no_edge_skills) or 'none'})"))]
+            for found in methods]
+    grid = f"rounds of {budget.round_steps} steps" if budget.round_steps else "the records' rounds"
+    note = (f"share of the examples drawn, mean ± sd over seeds; junk: the skills the task declared junk "
+            f"({_e(', '.join(budget.junk_skills) or 'none')}); no edge: training skills outside the objective whose "
+            f"row of the graph has no entry &gt; 0 into an objective skill (the method's own graph, else the run's); "
+            f"after round 1: from the end of the first round on ({grid}); the issue-29 criterion asks ≤ 5 % junk there.")
+    return (_table(["method", "junk", "junk after round 1", "no edge", "no edge after round 1",
+                    "graph (skills with no edge)"], rows, css="budget")
+            + f'<p class="muted">{note}</p>'
+            + _img(budget_figure(methods, junk=junk, no_edge=no_edge), "where the budget went per round",
+                   "share of each round's examples, mean over seeds, band ±1 sd; dotted: the 5 % criterion"))
+
+
 def run_warnings(run: RunContents) -> list[str]:
     """Every warning the run recorded, as the terminal printed them: the mixture's (η out of its tuned range, a
     collapse: ``summary.json`` ``mixture_warnings``), diverged runs (``divergence_warnings``) and the learned
@@ -456,6 +489,8 @@ def run_section(run: RunContents, *, anchor: str = "run") -> str:
         _curves(run),
         "<h3>Examples seen per training skill</h3>", _examples_table(run),
     ]
+    if run.budget is not None and run.budget.shown:
+        parts += ["<h3>Where the budget went</h3>", _budget_section(run.budget)]
     warnings = _warnings_section(run)  # one block, before the results it qualifies
     if warnings:
         parts.insert(parts.index("<h3>Methods</h3>") if "<h3>Methods</h3>" in parts else len(parts), warnings)

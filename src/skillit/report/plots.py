@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from skillit.records.budget import MethodSpend
 from skillit.records.layout import ACCURACY_PLOT, BITS_PLOT, LOSS_PLOT, WEIGHTS_PLOT
 from skillit.records.metrics import RunRecord
 from skillit.records.summary import BITS_PER_NAT
@@ -142,6 +143,39 @@ def weights_figure(runs: Sequence[RunRecord], methods: Sequence[str]):
         ax.set_ylabel("weight in force")
         ax.set_ylim(0, 1)
     axes.flat[len(methods) - 1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def budget_figure(methods: Sequence[MethodSpend], *, junk: bool, no_edge: bool):
+    """Where the budget went, per round: the share of each round's examples drawn on junk (one panel, when the
+    task declared junk) and on skills with no edge into the objective (another, when some method has a graph),
+    in percent, mean over seeds with a ±1 sd band; rounds numbered from 1 (:mod:`skillit.records.budget`)."""
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    panels = [(name, label) for name, label, shown in (
+        ("junk_per_round", "examples on junk (%)", junk),
+        ("no_edge_per_round", "examples on skills with no edge (%)", no_edge)) if shown]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.2), squeeze=False)
+    for ax, (name, label) in zip(axes.flat, panels):
+        for index, found in enumerate(methods):
+            values = getattr(found, name)
+            rounds = np.array(found.rounds) + 1
+            mean = np.array([np.nan if m is None else 100 * m for m, _ in values], dtype=float)
+            sd = np.array([0.0 if s is None else 100 * s for _, s in values], dtype=float)
+            if np.isnan(mean).all():
+                continue
+            (line,) = ax.plot(rounds, mean, label=found.method, **method_style(index, len(rounds), len(methods)))
+            ax.fill_between(rounds, mean - sd, mean + sd, color=line.get_color(), alpha=0.15, linewidth=0)
+        if name == "junk_per_round":
+            ax.axhline(5.0, color="black", lw=0.8, ls=":")  # the criterion of issue 29
+        ax.set_xlabel("round")
+        ax.set_ylabel(label)
+        ax.set_ylim(0, max(10.0, ax.get_ylim()[1]))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes.flat[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 

@@ -24,6 +24,10 @@ Each junk skill has one example per training (and validation) example of ``sourc
 Prompt and answer are transformed separately (a plain-text example has an empty prompt, kept empty). The
 pool is the source's pool as loaded (after ``max_examples``), so it has the same size; the transform is
 applied when the task is built, in memory (a streamed source is read whole).
+
+The skill set declares its junk: ``metadata["junk_skills"]`` (:data:`JUNK_SKILLS`) lists the junk skills' names,
+and a run records them in ``summary.json`` (``junk_skills``), where ``skillit compare`` and report.html read
+them for the share of the examples each method spent on junk (:mod:`skillit.records.budget`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from skillit.skills.skillset import Skill
 from skillit.skills.sources import ListSource
 
 JunkKind = Literal["shuffle_chars", "cipher", "repeat_line"]
+JUNK_SKILLS = "junk_skills"  # the SkillSet metadata key (and summary.json key) naming the declared junk skills
 
 
 class JunkSpec(BaseModel):
@@ -94,7 +99,8 @@ def transform(spec: JunkSpec, example: Example, index: int, split: int) -> Examp
 
 
 def add_junk(skillset: SkillSet, specs: list[JunkSpec], *, where: str = "task.params.junk") -> SkillSet:
-    """``skillset`` with one junk skill per spec appended (in the order given)."""
+    """``skillset`` with one junk skill per spec appended (in the order given), named in its
+    ``metadata["junk_skills"]`` (after any junk it declared already)."""
     skills = list(skillset.skills)
     names = set(skillset.names)
     for n, spec in enumerate(specs):
@@ -112,4 +118,5 @@ def add_junk(skillset: SkillSet, specs: list[JunkSpec], *, where: str = "task.pa
                       if source.validation else None)
         skills.append(Skill(spec.name, ListSource(train), validation))
         names.add(spec.name)
-    return SkillSet(skills, metadata=dict(skillset.metadata))
+    declared = [*skillset.metadata.get(JUNK_SKILLS, []), *(spec.name for spec in specs)]
+    return SkillSet(skills, metadata={**skillset.metadata, JUNK_SKILLS: declared})
