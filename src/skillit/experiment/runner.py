@@ -52,6 +52,7 @@ from skillit.experiment.graph_learning import graph_difference, prepare_graphs
 from skillit.experiment.plan import ExperimentPlan, validate_experiment
 from skillit.experiment.run_dir import RunDirectory, claim_graph_folder, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
+from skillit.policy.registry import params_for_steps
 from skillit.records.layout import run_id
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import divergence_warnings, epochs_per_skill, summarize
@@ -210,11 +211,8 @@ def apply_overrides(
             training["checkpoint_every"] = max(1, min(steps, round(training["checkpoint_every"] * scale)))
         if data.get("warm_start"):
             data["warm_start"]["steps"] = max(1, round(data["warm_start"]["steps"] * scale))
-        for spec in data["methods"].values():  # staged methods: stage boundaries keep their place in the run
-            stages = (spec.get("params") or {}).get("stages") if (spec.get("policy") == "staged") else None
-            for stage in stages if isinstance(stages, list) else []:
-                if isinstance(stage, dict) and isinstance(stage.get("steps"), int):
-                    stage["steps"] = max(1, round(stage["steps"] * scale))
+        for name, spec in data["methods"].items():  # parameters that count steps (staged: stage boundaries)
+            spec["params"] = params_for_steps(spec.get("policy") or name, spec.get("params") or {}, scale)
     if methods is not None:
         unknown = [m for m in methods if m not in config.methods]
         if unknown:
