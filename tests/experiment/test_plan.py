@@ -98,6 +98,7 @@ def test_a_learned_graph_in_a_stage_is_known_and_refused_until_learned():
     learned = plan.with_learned_graph("/somewhere/graph.json")
     assert learned.graph_spec("learn") == FileGraph(build.Path("/somewhere/graph.json"))
     assert plan.learned_graph is None and learned.methods is plan.methods
+    assert learned.seed(0) is plan.seed(0)  # the runs after graph learning load nothing again
 
 
 def test_an_in_process_experiment_loads_the_task_once(loads, tmp_path):

@@ -20,7 +20,6 @@ for every run it trains.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,8 +131,8 @@ class ExperimentPlan:
 
     def with_learned_graph(self, path: str | Path) -> ExperimentPlan:
         """This plan with ``graph: learn`` standing for the graph file at ``path`` (the graph-learning phase's)."""
-        plan = copy.copy(self)
-        plan.learned_graph = Path(path)
+        plan = ExperimentPlan(self.config, self.config_dir, self.methods, self._graph_specs, learned_graph=Path(path))
+        plan._seeds = self._seeds  # the same data (copy.copy would drop it, as pickling does)
         return plan
 
     # ---- what the phases read ----------------------------------------------------------------------
