@@ -83,6 +83,14 @@ def test_overrides():
         apply_overrides(config, methods=["rnd"])
 
 
+def test_steps_override_keeps_stage_boundaries_in_their_place():
+    config = load_config(shipped_config_path("lego-two-stage"))  # 2000 steps: stages of 1000 and 1000
+    short = apply_overrides(config, steps=200)  # scale 0.1
+    assert [stage["steps"] for stage in short.methods["two-stage"].params["stages"]] == [100, 100]
+    assert [stage["steps"] for stage in apply_overrides(config, steps=3).methods["two-stage"].params["stages"]] == [2, 2]
+    assert short.methods["stratified"].params == {} and config.methods["two-stage"].params["stages"][0]["steps"] == 1000
+
+
 @pytest.mark.parametrize("text, seeds", [("3", [0, 1, 2]), ("1", [0]), ("3-6", [3, 4, 5, 6]), ("0,2,5-6", [0, 2, 5, 6]),
                                          ("7", [0, 1, 2, 3, 4, 5, 6]), (" 4-4 ", [4]), ("9,1", [9, 1])])
 def test_seeds_override_count_list_and_ranges(text, seeds):

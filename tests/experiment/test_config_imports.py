@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from skillit.errors import ConfigError
-from skillit.experiment.build import validated_policies
 from skillit.experiment.config import dump_config, load_config, parse_config
+from skillit.experiment.plan import ExperimentPlan
 from skillit.experiment.runner import apply_overrides, validate_experiment
 from tests.plugin_helpers import isolated_plugins
 
@@ -64,8 +64,7 @@ def test_the_modules_register_the_policy_and_learner_the_config_names_before_it_
     config = load_config(write(tmp_path))
     assert config.imports == ["plug_cfg"] and config.graph_learning.method == "my-linear"
     validate_experiment(config)  # skills, graphs and policies resolve
-    policies = validated_policies(config)
-    assert policies["mine"].describe() == {"name": "one-to-three", "weights": [1.0, 3.0, 0.0]}
+    assert ExperimentPlan.build(config).described["mine"] == {"name": "one-to-three", "weights": [1.0, 3.0, 0.0]}
 
 
 def test_a_module_that_cannot_be_imported_names_the_config_file_line_and_module(tmp_path, monkeypatch):

@@ -33,7 +33,8 @@ import json, os, sys
 import torch
 torch.set_num_threads(1)
 from skillit.errors import SkillitError
-from skillit.experiment.build import build_model, build_skillset, build_tokenizer, context_length, validate_experiment
+from skillit.experiment.build import build_model, build_skillset, build_tokenizer, context_length
+from skillit.experiment.plan import validate_experiment
 from skillit.experiment.config import load_config, shipped_config_names, shipped_config_path
 from skillit.trainer.batching import collate, logits_of
 for name in os.environ.get("CONFIGS", "").split(",") if os.environ.get("CONFIGS") else shipped_config_names():

@@ -32,6 +32,28 @@ def test_results_progress_and_handover(jobs):
     assert sorted(progress) == [("job1", 1), ("job2", 2), ("job3", 3)]
 
 
+def served(shared, item, report):
+    """Records the item in the shared object this process holds; returns (pid, every item it has served)."""
+    shared.append(item)
+    return os.getpid(), list(shared)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_shared_is_sent_to_each_process_once(jobs):
+    shared: list[int] = []
+    results = run_in_workers(served, [1, 2, 3, 4], jobs=jobs, shared=shared)
+    by_process: dict[int, list[int]] = {}
+    for pid, seen in results:
+        by_process.setdefault(pid, []).append(seen[-1])
+    for pid, seen in results:  # one copy per process: a job sees the items its process served before it too
+        assert seen == by_process[pid][: len(seen)]
+    assert sorted(item for items in by_process.values() for item in items) == [1, 2, 3, 4]
+    if jobs == 1:
+        assert shared == [1, 2, 3, 4] and list(by_process) == [os.getpid()]  # in-process: the object itself
+    else:
+        assert shared == [] and max(len(items) for items in by_process.values()) >= 2
+
+
 def test_errors_are_raised_in_the_parent():
     with pytest.raises(ValueError, match="negative item -1"):
         run_in_workers(square, [1, -1], jobs=2)

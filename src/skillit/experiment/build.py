@@ -15,10 +15,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from skillit.errors import ConfigError, DataError, GraphError, SkillitError
-from skillit.experiment.config import MAX_BLOCK_SIZE, ExperimentConfig, HFModelConfig, task_value_location
+from skillit.errors import ConfigError, GraphError
+from skillit.experiment.config import MAX_BLOCK_SIZE, ExperimentConfig, HFModelConfig
 from skillit.graph import builtin_graph, builtin_graph_names, builtin_graph_task
 from skillit.graph.skills_graph import SkillsGraph
+from skillit.graph.spec import (
+    BuiltinGraph,
+    FileGraph,
+    GraphSpec,
+    IdentityGraph,
+    LearnGraph,
+    PrerequisitesGraph,
+    parse_graph_spec,
+)
 from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
 from skillit.model.hf import build_hf_model, check_context, hf_tokenizer
 from skillit.model.tokenizer import Tokenizer
@@ -63,19 +72,14 @@ class StepProgress(TrainerCallback):
 
 
 def task_skillset(config: ExperimentConfig, seed: int) -> SkillSet:
-    """Every skill of the task at one seed, before ``task.train_skills``/``eval_skills`` select a subset."""
+    """Every skill of the task at one seed, before ``task.train_skills``/``eval_skills`` select a subset.
+
+    A data file that is missing is the task's :class:`DataError`; :func:`~skillit.experiment.config.load_config`
+    refuses it earlier with the config file and line that name it."""
     params = config.task.params
     if config.task.name == "data" and params.get("max_length") is not None and params.get("length_unit") is None:
         params = {**params, "length_unit": config.model.length_unit}  # max_length counts the model's tokens
-    try:
-        return build_task(config.task.name, params, seed)
-    except DataError as exc:  # a data file that is not there: name the config file and line that point at it
-        missing = [value for key, value in params.items()
-                   if key in ("train", "validation") and isinstance(value, str) and not Path(value).is_file()]
-        where = task_value_location(missing[0]) if missing else None
-        if where is None or str(exc).startswith(where):
-            raise
-        raise type(exc)(f"{where}: {exc}") from None
+    return build_task(config.task.name, params, seed)
 
 
 def build_skillset(config: ExperimentConfig, seed: int, full: SkillSet | None = None) -> SkillSet:
@@ -160,8 +164,17 @@ def context_info(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokeni
     """The model's block size (configured, or the longest example + 8 tokens of slack) and what set it.
 
     Every example of a finite pool is measured (:func:`measured_examples`), not a sample: an example
-    longer than the sampled ones would stop a run mid-way with "does not fit the model's context".
+    longer than the sampled ones would stop a run mid-way with "does not fit the model's context". A Hugging
+    Face checkpoint must have positions for the block size (checked here, so every path that builds the
+    context — the plan, a worker's seed data, :func:`context_length` — refuses it before any output).
     """
+    info = _context_info(config, skillset, tokenizer)
+    if isinstance(config.model, HFModelConfig):
+        check_context(config.model, info.block_size)
+    return info
+
+
+def _context_info(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokenizer) -> ContextInfo:
     if config.model.block_size is not None:
         return ContextInfo(config.model.block_size, 0, None, 0, 0, configured=True)
     longest, longest_skill = 0, None
@@ -189,10 +202,31 @@ def context_info(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokeni
 def context_length(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokenizer) -> int:
     """The model's block size: configured, or the longest example + 8 tokens of slack (:func:`context_info`);
     a Hugging Face checkpoint must have positions for it."""
-    block_size = context_info(config, skillset, tokenizer).block_size
-    if isinstance(config.model, HFModelConfig):
-        check_context(config.model, block_size)
-    return block_size
+    return context_info(config, skillset, tokenizer).block_size
+
+
+@dataclass(frozen=True)
+class SeedData:
+    """What every run at one seed shares, built once (:func:`build_seed_data`): the task's skills, the selected
+    training/evaluation skills, the tokenizer and the context (block size and what set it)."""
+
+    seed: int
+    full: SkillSet  # every skill of the task (warm-start skills outside the selection too)
+    skills: SkillSet  # restricted to task.train_skills / eval_skills
+    tokenizer: Tokenizer  # over ``full``
+    context: ContextInfo
+
+    @property
+    def block_size(self) -> int:
+        return self.context.block_size
+
+
+def build_seed_data(config: ExperimentConfig, seed: int) -> SeedData:
+    """Load the task once at ``seed`` and derive the selection, tokenizer and context from it."""
+    full = task_skillset(config, seed)
+    skills = build_skillset(config, seed, full)
+    tokenizer = build_tokenizer(config, full)  # covers warm-start skills outside the selection too
+    return SeedData(seed, full, skills, tokenizer, context_info(config, full, tokenizer))
 
 
 def build_model(config: ExperimentConfig, tokenizer: Tokenizer, block_size: int, seed: int) -> torch.nn.Module:
@@ -206,44 +240,42 @@ def build_model(config: ExperimentConfig, tokenizer: Tokenizer, block_size: int,
 
 
 def graph_resolver(config: ExperimentConfig, skillset: SkillSet, config_dir: Path | None) -> Callable[[str], SkillsGraph]:
-    """Turns a graph parameter into a SkillsGraph: ``identity``, ``builtin:NAME``, ``prerequisites``, a path,
-    or ``learn`` (learned by ``run_experiment`` before the runs, see ``skillit.experiment.graph_learning``)."""
-    task_spec = get_task(config.task.name)
-    task_params = parse_task_params(config.task.name, config.task.params)
+    """Turns a graph parameter into a SkillsGraph (:func:`~skillit.graph.spec.parse_graph_spec`, then
+    :func:`resolve_graph_spec`)."""
 
-    def resolve(spec: str) -> SkillsGraph:
-        if spec == "identity":
-            if set(skillset.train_names) != set(skillset.eval_names) and config.setting == "out-of-domain":
-                raise GraphError("graph 'identity' needs evaluation skills equal to training skills")
-            names = skillset.train_names
-            return SkillsGraph.identity(names)
-        if spec == "learn":
-            # learned once by run_experiment before any run, which then passes the learned graph.json
-            # instead (skillit.experiment.graph_learning); this stand-in of the right names only lets
-            # validate_experiment check the policy's set-up before the run directory exists
-            return SkillsGraph(np.ones((len(skillset.train_names), len(skillset.eval_names))),
-                               skillset.train_names, skillset.eval_names, {"source": "learn (stand-in)"})
-        if spec == "prerequisites":
-            if task_spec.prerequisites is None:
-                raise GraphError(f"task {config.task.name!r} has no planted prerequisite graph")
-            return task_spec.prerequisites(task_params)
-        if spec.startswith("builtin:"):
-            graph = builtin_graph(spec.split(":", 1)[1])
-            check_builtin_graph_fits(spec, graph, config, skillset)
-            return graph
-        path = Path(spec)
-        if not path.is_absolute() and config_dir is not None and not path.exists():
-            path = config_dir / path
-        if not path.exists():
-            raise GraphError(
-                f"graph {spec!r} is not 'identity', 'prerequisites', 'builtin:NAME' or an existing file"
-            )
-        if path.suffix == ".npy":  # a bare matrix: rows = training skills, columns = objective skills
-            columns = objective_skills(skillset, config.setting, config.target_skills)
-            return SkillsGraph.load(path, skillset.train_names, columns)
-        return SkillsGraph.load(path)
+    def resolve(text: str) -> SkillsGraph:
+        return resolve_graph_spec(parse_graph_spec(text, config_dir), config, skillset)
 
     return resolve
+
+
+def resolve_graph_spec(spec: GraphSpec, config: ExperimentConfig, skillset: SkillSet) -> SkillsGraph:
+    """The SkillsGraph a parsed graph spec names for this config's skills: ``identity``, ``builtin:NAME`` (it
+    must name some of the skills), ``prerequisites`` (the task's planted graph), a file, or for ``learn`` a
+    stand-in of the right names (``run_experiment`` learns the graph before the runs and passes the learned
+    file instead, see ``skillit.experiment.graph_learning``; the stand-in only lets the policies' set-up be
+    checked before the run directory exists)."""
+    if isinstance(spec, IdentityGraph):
+        if set(skillset.train_names) != set(skillset.eval_names) and config.setting == "out-of-domain":
+            raise GraphError("graph 'identity' needs evaluation skills equal to training skills")
+        return SkillsGraph.identity(skillset.train_names)
+    if isinstance(spec, LearnGraph):
+        return SkillsGraph(np.ones((len(skillset.train_names), len(skillset.eval_names))),
+                           skillset.train_names, skillset.eval_names, {"source": "learn (stand-in)"})
+    if isinstance(spec, PrerequisitesGraph):
+        task_spec = get_task(config.task.name)
+        if task_spec.prerequisites is None:
+            raise GraphError(f"task {config.task.name!r} has no planted prerequisite graph")
+        return task_spec.prerequisites(parse_task_params(config.task.name, config.task.params))
+    if isinstance(spec, BuiltinGraph):
+        graph = builtin_graph(spec.name)
+        check_builtin_graph_fits(str(spec), graph, config, skillset)
+        return graph
+    assert isinstance(spec, FileGraph)
+    if spec.path.suffix == ".npy":  # a bare matrix: rows = training skills, columns = objective skills
+        columns = objective_skills(skillset, config.setting, config.target_skills)
+        return SkillsGraph.load(spec.path, skillset.train_names, columns)
+    return SkillsGraph.load(spec.path)
 
 
 def check_builtin_graph_fits(spec: str, graph: SkillsGraph, config: ExperimentConfig, skillset: SkillSet) -> None:
@@ -303,39 +335,11 @@ def dry_run_context(config: ExperimentConfig, skillset: SkillSet) -> PolicyConte
     )
 
 
-def validate_experiment(config: ExperimentConfig, config_dir: Path | None = None) -> dict[str, str | None]:
-    """Build the skills and every method's policy and initialise it on a dry context: fail before any output.
-
-    Returns each method's reference method (:func:`reference_method`), ``None`` for most.
-    """
-    policies = validated_policies(config, config_dir)
-    return {method: reference_method(config, method, policies) for method in config.methods}
-
-
-def validated_policies(config: ExperimentConfig, config_dir: Path | None = None) -> dict[str, MixingPolicy]:
-    """:func:`validate_experiment`'s checks; returns every method's policy, initialised once on a dry context
-    (``run_experiment`` also records their ``describe()`` in the run directory's manifest)."""
-    full = task_skillset(config, config.seeds[0])
-    skillset = build_skillset(config, config.seeds[0], full)
-    if config.warm_start is not None:
-        full.check_names(config.warm_start.skills, role="train", where="warm_start.skills")
-    if config.model.block_size is None or config.model.kind == "hf":  # an automatic block size too large for
-        # memory, or a Hugging Face model that does not fit its tokenizer or the context, fails here, not later
-        context_length(config, full, build_tokenizer(config, full))
-    context = dry_run_context(config, skillset)
-    policies = {method: build_method(config, method, skillset, config_dir) for method in config.methods}
-    for method, policy in policies.items():
-        try:
-            state = policy.init(context)
-            policy.weights(state)
-        except SkillitError as exc:
-            raise type(exc)(f"method {method!r}: {exc}") from None
-    return policies
-
-
-def data_notes(config: ExperimentConfig, full: SkillSet) -> list[str]:
+def data_notes(config: ExperimentConfig, full: SkillSet, info: ContextInfo | None = None) -> list[str]:
     """What a user should know about the data before training starts: the examples a length limit dropped or
-    truncated, and a warning when one rare, long example sets the context (:meth:`ContextInfo.warnings`)."""
+    truncated, and a warning when one rare, long example sets the context (:meth:`ContextInfo.warnings`).
+
+    ``info``: the context of ``full`` when already measured (:class:`SeedData`), else measured here."""
     notes = []
     limit = full.metadata.get("length_limit")
     if limit:
@@ -345,8 +349,8 @@ def data_notes(config: ExperimentConfig, full: SkillSet) -> list[str]:
                 per_skill = ", ".join(f"{name}: {n}" for name, n in counts.items())
                 notes.append(f"task.params.max_length {limit['max_length']} ({limit['unit']} tokens): "
                              f"{sum(counts.values())} example(s) {action} ({per_skill})")
-    tokenizer = build_tokenizer(config, full)
-    info = context_info(config, full, tokenizer)
+    if info is None:
+        info = context_info(config, full, build_tokenizer(config, full))
     if not info.configured and config.task.name == "data":  # generated tasks: one fixed shape of example
         notes.append(f"context: {info.block_size} tokens (longest example {info.longest} tokens with <bos>/<eos>, "
                      f"skill {info.longest_skill!r}; 99 % have at most {info.p99})")
@@ -389,16 +393,18 @@ def default_jobs() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def warm_start(config: ExperimentConfig, seed: int, path: Path, progress: ProgressFn | None = None) -> dict[str, Any]:
+def warm_start(config: ExperimentConfig, seed: int, path: Path, progress: ProgressFn | None = None, *,
+               data: SeedData | None = None) -> dict[str, Any]:
     """Train the seed's initial model on ``config.warm_start.skills`` (stratified) and save it atomically.
 
-    Every method of the seed then starts from this model, so they differ only in the mixture.
+    Every method of the seed then starts from this model, so they differ only in the mixture. ``data``: the
+    seed's :class:`SeedData` when already built (an experiment plan's), else built here.
     """
     assert config.warm_start is not None
     ws = config.warm_start
-    full = task_skillset(config, seed)
-    tokenizer = build_tokenizer(config, full)
-    model = build_model(config, tokenizer, context_length(config, full, tokenizer), seed)
+    data = data if data is not None else build_seed_data(config, seed)
+    full, tokenizer = data.full, data.tokenizer
+    model = build_model(config, tokenizer, data.block_size, seed)
     skills = full.select(train=ws.skills, eval=[name for name in ws.skills if name in full.eval_names])
     settings = config.training.model_dump(exclude={"log_draws"})
     settings.update(
@@ -417,9 +423,11 @@ def warm_start(config: ExperimentConfig, seed: int, path: Path, progress: Progre
 
 __all__ = [
     "ContextInfo",
+    "SeedData",
     "StepProgress",
     "build_method",
     "build_model",
+    "build_seed_data",
     "build_skillset",
     "build_tokenizer",
     "context_info",
@@ -429,10 +437,9 @@ __all__ = [
     "dry_run_context",
     "graph_resolver",
     "measured_examples",
+    "resolve_graph_spec",
     "resolve_device",
     "task_skillset",
     "train_config",
-    "validate_experiment",
-    "validated_policies",
     "warm_start",
 ]

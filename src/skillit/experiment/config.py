@@ -666,7 +666,6 @@ def parse_config(text: str, source: str = "<config>", *, config_dir: str | Path 
         config = ExperimentConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, node, source)) from None
-    _remember_task_lines(config, node, source)
     return check_config(config, node, source)
 
 
@@ -740,28 +739,6 @@ def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
         else:
             break
     return line
-
-
-# FILE:LINE of the key that gave each task parameter value of a loaded config ({value: "FILE:LINE"}): a data
-# file is read, and found missing, long after loading, where only its (resolved) path is left
-_TASK_VALUE_LINES: dict[str, str] = {}
-
-
-def _remember_task_lines(config: ExperimentConfig, node: yaml.Node | None, source: str) -> None:
-    """Record where each string task parameter was written: as written, and as :func:`load_config` resolves it
-    against the config file's folder."""
-    params = config.task.params
-    resolved = resolve_task_paths(config.task.name, params, Path(source).parent) if Path(source).is_file() else params
-    for key, value in params.items():
-        line = _line_of(node, ["task", "params", key])
-        if isinstance(value, str) and line is not None:
-            _TASK_VALUE_LINES[value] = _TASK_VALUE_LINES[str(resolved.get(key, value))] = f"{source}:{line}"
-
-
-def task_value_location(value: str) -> str | None:
-    """``FILE:LINE`` of the config key that named this task parameter value (e.g. a data file's resolved path),
-    when a config parsed by :func:`parse_config` (or :func:`load_config`) did; else None."""
-    return _TASK_VALUE_LINES.get(value)
 
 
 def dump_config(config: ExperimentConfig) -> str:

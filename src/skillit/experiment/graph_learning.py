@@ -28,17 +28,16 @@ import torch
 
 from skillit.errors import ConfigError, GraphError
 from skillit.experiment.build import (
+    SeedData,
     build_model,
-    build_skillset,
-    build_tokenizer,
-    context_length,
+    build_seed_data,
     default_jobs,
     resolve_device,
-    task_skillset,
     train_config,
     warm_start,
 )
 from skillit.experiment.config import MAX_SEED, ExperimentConfig, GraphLearningConfig
+from skillit.experiment.plan import ExperimentPlan
 from skillit.graph.diagnostics import compare_graphs, density
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.graph.uncertainty import edge_uncertainty
@@ -125,6 +124,7 @@ def learn_graph(
     warm_start_dir: str | Path | None = None,
     plots: bool = True,
     workdir: str | Path | None = None,
+    seed_data: Callable[[int], SeedData] | None = None,
 ) -> SkillsGraph:
     """Learn the graph of ``config``'s skills, write ``graph.json`` (+ plots) to ``out_dir`` and return it.
 
@@ -137,14 +137,15 @@ def learn_graph(
     one resumes from ``work/`` (or ``workdir``: learners that differ only in how they read the runs, e.g.
     ``compare`` or ``scale``, can share one). ``progress(done_steps, planned_steps)`` follows the steps.
     ``warm_start_dir``: where the warm-start model of seed S is (or is written) as ``seed<S>.pt`` (default:
-    each seed's ``work/``).
+    each seed's ``work/``). ``seed_data(seed)``: the seed's skills, tokenizer and context when already built (an
+    experiment plan's :meth:`~skillit.experiment.plan.ExperimentPlan.seed`), else built here.
     """
     seeds = graph_seeds(config)
     if len(seeds) == 1:
         return _learn_one(config, out_dir, seeds[0], method=method, jobs=jobs, progress=progress,
-                          warm_start_dir=warm_start_dir, plots=plots, workdir=workdir)
+                          warm_start_dir=warm_start_dir, plots=plots, workdir=workdir, seed_data=seed_data)
     return _learn_seeds(config, out_dir, seeds, method=method, jobs=jobs, progress=progress,
-                        warm_start_dir=warm_start_dir, plots=plots, workdir=workdir)
+                        warm_start_dir=warm_start_dir, plots=plots, workdir=workdir, seed_data=seed_data)
 
 
 def _learn_one(
@@ -158,17 +159,16 @@ def _learn_one(
     warm_start_dir: str | Path | None,
     plots: bool,
     workdir: str | Path | None,
+    seed_data: Callable[[int], SeedData] | None = None,
 ) -> SkillsGraph:
     """The one learning path: the learner at ``seed``, into ``out_dir`` (cached, resumable)."""
     started = time.perf_counter()
     section = graph_learning_config(config)
     learner = learner_for(config, method)
     device = resolve_device(config.device, config.training.precision)
-    full = task_skillset(config, seed)
-    skillset = build_skillset(config, seed, full)
+    data = seed_data(seed) if seed_data is not None else build_seed_data(config, seed)
+    skillset, tokenizer, block_size = data.skills, data.tokenizer, data.block_size
     learner.check(skillset)
-    tokenizer = build_tokenizer(config, full)
-    block_size = context_length(config, full, tokenizer)
     out = Path(out_dir)
     existing = out / GRAPH_FILE
     # a graph learned at another seed, or over several seeds, is not this one
@@ -180,7 +180,7 @@ def _learn_one(
         path = (Path(warm_start_dir) / warm_start_file(seed) if warm_start_dir is not None
                 else out / "work" / f"warm_start_seed{seed}.pt")
         if not path.is_file():
-            warm_cost = warm_start(config, seed, path)
+            warm_cost = warm_start(config, seed, path, data=data)
             warm_cost = {"steps": warm_cost["steps"], "train_seconds": warm_cost["train_seconds"]}
         builder = partial(_warm_model, builder, str(path))
     planned = learner.planned_steps(skillset)
@@ -222,6 +222,7 @@ def _learn_seeds(
     warm_start_dir: str | Path | None,
     plots: bool,
     workdir: str | Path | None,
+    seed_data: Callable[[int], SeedData] | None = None,
 ) -> SkillsGraph:
     """:func:`_learn_one` at every seed (``out_dir/seed<S>/``), then the per-edge statistics over them."""
     section = graph_learning_config(config)
@@ -245,7 +246,7 @@ def _learn_seeds(
         graphs.append(_learn_one(
             config, out / f"seed{seed}", seed, method=method, jobs=jobs, progress=report,
             warm_start_dir=warm_start_dir, plots=False,
-            workdir=Path(workdir) / f"seed{seed}" if workdir is not None else None,
+            workdir=Path(workdir) / f"seed{seed}" if workdir is not None else None, seed_data=seed_data,
         ))
     uncertainty = edge_uncertainty(graphs, seeds, section.level)
     matrix = uncertainty.stable_matrix() if section.stable_only else uncertainty.mean
@@ -381,29 +382,10 @@ def seeds_label(seeds: list[int]) -> str:
     return "_".join(parts)
 
 
-def uses_learned_graph(config: ExperimentConfig) -> list[str]:
-    """Methods whose params say ``graph: learn``."""
-    return [name for name, method in config.methods.items() if method.params.get("graph") == "learn"]
-
-
-def with_graph_file(config: ExperimentConfig, path: Path) -> ExperimentConfig:
-    """The config with every ``graph: learn`` replaced by the learned graph's file."""
-    data = config.model_dump()
-    for name in uses_learned_graph(config):
-        data["methods"][name]["params"]["graph"] = str(path)
-    return ExperimentConfig.model_validate(data)
-
-
-def file_graph_costs(config: ExperimentConfig, config_dir: Path | None) -> dict[str, Any]:
+def file_graph_costs(plan: ExperimentPlan) -> dict[str, Any]:
     """Per method whose graph is a ``graph.json`` with a recorded ``cost`` (from ``skillit graph``): that cost."""
     costs: dict[str, Any] = {}
-    for name, method in config.methods.items():
-        spec = method.params.get("graph")
-        if not isinstance(spec, str) or spec in ("learn", "identity", "prerequisites") or spec.startswith("builtin:"):
-            continue
-        path = Path(spec)
-        if not path.is_absolute() and config_dir is not None and not path.exists():
-            path = Path(config_dir) / path
+    for name, path in plan.graph_files().items():
         if path.suffix == ".json" and path.is_file():
             data = json.loads(path.read_text())
             if isinstance(data, dict) and isinstance(data.get("cost"), dict):
@@ -434,25 +416,25 @@ def reuse_shared_graph(config: ExperimentConfig, graph_dir: Path) -> Path | None
 
 
 def prepare_graphs(
-    config: ExperimentConfig,
+    plan: ExperimentPlan,
     out: Path,
-    config_dir: Path | None,
     *,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[ExperimentConfig, dict[str, Any], int]:
+) -> tuple[ExperimentPlan, dict[str, Any], int]:
     """For ``run_experiment``: learn the ``graph: learn`` graph once into ``out/graph`` (cached, resumable), or
     copy the same graph that ``skillit graph CONFIG`` learned (:func:`reuse_shared_graph`).
 
-    Returns the config with ``learn`` replaced by the learned file, the graph cost per method (learned
-    graphs and graph files that record a cost), and the planned graph-learning steps (for progress).
+    Returns the plan with ``learn`` standing for the learned file, the graph cost per method (learned graphs
+    and graph files that record a cost), and the planned graph-learning steps (for progress).
     """
-    costs = file_graph_costs(config, config_dir)
-    learned = uses_learned_graph(config)
+    config = plan.config
+    costs = file_graph_costs(plan)
+    learned = plan.learning_methods
     if not learned:
-        return config, costs, 0
+        return plan, costs, 0
     seeds = graph_seeds(config)
-    planned = learner_for(config).planned_steps(build_skillset(config, seeds[0])) * len(seeds)
+    planned = learner_for(config).planned_steps(plan.seed(seeds[0]).skills) * len(seeds)
     runs_total = len(config.methods) * len(config.seeds) * config.training.steps
     if config.warm_start is not None:
         runs_total += len(config.seeds) * config.warm_start.steps
@@ -466,14 +448,14 @@ def prepare_graphs(
     # the runner's own warm-start folder (RunDirectory.warm_start_path): a learner seed that is also a run seed
     # shares the warm model with the runs
     warm = RunLayout(out).warm_start_dir if config.warm_start is not None else None
-    graph = learn_graph(config, graph_dir, jobs=jobs, progress=report, warm_start_dir=warm)
+    graph = learn_graph(config, graph_dir, jobs=jobs, progress=report, warm_start_dir=warm, seed_data=plan.seed)
     cost = {**graph.provenance["cost"], "method": graph.provenance["method"], "source": "learned",
             "path": str(graph_dir / GRAPH_FILE)}
     if reused is not None:
         cost["copied_from"] = str(reused)
     for name in learned:
         costs[name] = cost
-    return with_graph_file(config, (graph_dir / GRAPH_FILE).resolve()), costs, planned
+    return plan.with_learned_graph((graph_dir / GRAPH_FILE).resolve()), costs, planned
 
 
 __all__ = [
@@ -491,8 +473,6 @@ __all__ = [
     "shared_graph_dir",
     "run_scaled_defaults",
     "seeds_label",
-    "uses_learned_graph",
-    "with_graph_file",
     "with_graph_seed",
     "with_graph_seeds",
 ]

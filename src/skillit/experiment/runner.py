@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from pydantic import ValidationError
@@ -42,21 +42,17 @@ from skillit.experiment.build import (
     build_model,
     build_skillset,
     build_tokenizer,
-    context_length,
     data_notes,
     default_jobs,
-    reference_method,
     resolve_device,
-    task_skillset,
-    train_config,
-    validate_experiment,
-    validated_policies,
     warm_start,
 )
 from skillit.experiment.config import MAX_SEED, MAX_STEPS, ExperimentConfig, import_config_modules
-from skillit.experiment.graph_learning import graph_difference, prepare_graphs, uses_learned_graph
+from skillit.experiment.graph_learning import graph_difference, prepare_graphs
+from skillit.experiment.plan import ExperimentPlan, validate_experiment
 from skillit.experiment.run_dir import RunDirectory, claim_graph_folder, data_fingerprint
 from skillit.policy.diagnostics import mixture_warnings
+from skillit.policy.registry import params_for_steps
 from skillit.records.layout import run_id
 from skillit.records.metrics import RunRecord, finite_or_none, write_metrics
 from skillit.records.summary import divergence_warnings, epochs_per_skill, summarize
@@ -91,27 +87,25 @@ class RunSpec:
         return run_id(self.method, self.seed)
 
 
-def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: ProcessGroup | None = None) -> RunRecord:
+def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: ProcessGroup | None = None,
+            plan: ExperimentPlan | None = None) -> RunRecord:
     """Train one method at one seed and return its records.
 
-    Under torchrun pass the ``group`` (``skillit.trainer.distributed.process_group``): the model is wrapped
-    in DDP and every rank trains its share of each global batch (rank 0 writes the checkpoints).
+    ``plan``: the experiment's :class:`~skillit.experiment.plan.ExperimentPlan` (its seed data, model factory and
+    policies; ``run_experiment`` passes it, with the learned graph of ``graph: learn``); without one it is built
+    from ``spec.config``. Under torchrun pass the ``group`` (``skillit.trainer.distributed.process_group``): the
+    model is wrapped in DDP and every rank trains its share of each global batch (rank 0 writes the checkpoints).
     """
     config = spec.config
     import_config_modules(config, spec.config_dir)  # a --jobs worker registers the config's own policies first
-    if config.methods[spec.method].params.get("graph") == "learn":
-        raise ConfigError(
-            f"method {spec.method!r}: graph 'learn' is learned by run_experiment once before the runs; call "
-            "run_experiment, or learn it with `skillit graph CONFIG` and give the graph.json path"
-        )
-    full = task_skillset(config, spec.seed)
-    skillset = build_skillset(config, spec.seed, full)
-    tokenizer = build_tokenizer(config, full)  # covers warm-start skills outside the selection too
-    block_size = context_length(config, full, tokenizer)
-    model = build_model(config, tokenizer, block_size, spec.seed)
+    if plan is None:
+        plan = ExperimentPlan.build(config, spec.config_dir)
+    plan.check_graphs_learned(spec.method)
+    data = plan.seed(spec.seed)
+    model = plan.new_model(spec.seed)
     if spec.warm_start_path is not None:
         model.load_state_dict(load_checkpoint(spec.warm_start_path)["model"])
-    policy = build_method(config, spec.method, skillset, Path(spec.config_dir) if spec.config_dir else None)
+    policy = plan.policy(spec.method, spec.seed)
     reference = RecordedReference(spec.reference_records) if spec.reference_records is not None else None
     callbacks: list[TrainerCallback] = [StepProgress(spec.run_id, progress)]
     if spec.draws_path is not None:
@@ -123,10 +117,10 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
     cpu_started = time.process_time()  # CPU seconds: unlike wall seconds, not stretched by other processes
     result = train(
         trained,
-        tokenizer,
-        skillset,
+        data.tokenizer,
+        data.skills,
         policy,
-        train_config(config, spec.seed),
+        plan.train_config(spec.seed),
         setting=config.setting,
         target_skills=config.target_skills,
         device=group.device if group is not None else spec.device,
@@ -217,11 +211,8 @@ def apply_overrides(
             training["checkpoint_every"] = max(1, min(steps, round(training["checkpoint_every"] * scale)))
         if data.get("warm_start"):
             data["warm_start"]["steps"] = max(1, round(data["warm_start"]["steps"] * scale))
-        for spec in data["methods"].values():  # staged methods: stage boundaries keep their place in the run
-            stages = (spec.get("params") or {}).get("stages") if (spec.get("policy") == "staged") else None
-            for stage in stages if isinstance(stages, list) else []:
-                if isinstance(stage, dict) and isinstance(stage.get("steps"), int):
-                    stage["steps"] = max(1, round(stage["steps"] * scale))
+        for name, spec in data["methods"].items():  # parameters that count steps (staged: stage boundaries)
+            spec["params"] = params_for_steps(spec.get("policy") or name, spec.get("params") or {}, scale)
     if methods is not None:
         unknown = [m for m in methods if m not in config.methods]
         if unknown:
@@ -264,17 +255,21 @@ def run_experiment(
     "source"}}``): training done before these runs to choose a method (a static mixture found by
     :func:`~skillit.experiment.mixture_search.run_search`); the summary keeps it for methods of
     this config, and ``skillit compare`` counts it as extra steps.
+
+    The phases, in order, each a function of this module that takes the :class:`Experiment`: the plan
+    (:meth:`ExperimentPlan.build <skillit.experiment.plan.ExperimentPlan.build>`, every check before any
+    output), the run directory (:func:`claim_run_dir`), :func:`check_resume`, :func:`learn_graphs`,
+    :func:`warm_starts`, :func:`train_runs` (reference runs first, through an :class:`Executor`) and
+    :func:`write_summary`.
     """
     started = time.perf_counter()
     config_dir = Path(config_dir) if config_dir is not None else None
     distributed = group is not None and group.world_size > 1
-    main = group is None or group.is_main
     device = group.device if distributed else resolve_device(config.device, config.training.precision)
     import_config_modules(config, config_dir)  # load_config did it; a config built in Python may not have
-    policies = validated_policies(config, config_dir)  # every rank: same checks, same error, nothing written
-    references = {method: reference_method(config, method, policies) for method in config.methods}
-    if notify is not None and main:
-        for line in data_notes(config, task_skillset(config, config.seeds[0])):
+    plan = ExperimentPlan.build(config, config_dir)  # every rank: same checks, same error, nothing written
+    if notify is not None and (group is None or group.is_main):
+        for line in data_notes(config, plan.first.full, plan.first.context):
             notify(line)
     if distributed:
         shares = group.world_size * config.training.gradient_accumulation_steps
@@ -283,21 +278,129 @@ def run_experiment(
                 f"training.batch_size {config.training.batch_size} must split evenly over {group.world_size} rank(s) × "
                 f"{config.training.gradient_accumulation_steps} accumulation micro-batches; choose a multiple of {shares}"
             )
-    # the one run-directory object: rank 0 claims it (RunDirectory.claim: new, continued or refused), writes
-    # and holds the lock; the other ranks learn its decision, so a refusal stops every rank alike
-    described = {method: policy.describe() for method, policy in policies.items()}
-    fingerprint = data_fingerprint(config.task.params)
+    run_dir = claim_run_dir(plan, Path(out_dir), group=group, resume=resume, overwrite=overwrite)
+    experiment = Experiment(plan, run_dir, device=device, jobs=jobs, group=group, started=started,
+                            progress=progress, notify=notify, on_event=on_event)
+    try:
+        check_resume(experiment)
+        learn_graphs(experiment)
+        experiment.count_steps()
+        warm_starts(experiment)
+        train_runs(experiment)
+        if not experiment.main:
+            return None
+        return write_summary(experiment, offline_cost)
+    finally:
+        run_dir.close()
+
+
+# ---- the phases ----------------------------------------------------------------------------------
+@dataclass
+class Experiment:
+    """What the phases of :func:`run_experiment` share: the plan, the claimed run directory, where and how the
+    runs execute, the finished records and the progress so far."""
+
+    plan: ExperimentPlan
+    run_dir: RunDirectory
+    device: str
+    jobs: int = 1
+    group: ProcessGroup | None = None
+    started: float = 0.0
+    progress: Callable[[int, int], None] | None = None
+    notify: Callable[[str], None] | None = None
+    on_event: Callable[[str, dict[str, Any]], None] | None = None
+    done: dict[str, RunRecord] = field(default_factory=dict)  # run id -> finished record
+    resumable: set[str] = field(default_factory=set)  # run ids that continue from their checkpoints
+    graph_costs: dict[str, Any] = field(default_factory=dict)  # method -> the cost of its graph
+    graph_steps: int = 0  # graph-learning steps planned (progress)
+    warm_costs: list[dict[str, Any]] = field(default_factory=list)
+    steps_done: dict[str, int] = field(default_factory=dict)  # run id (or "graph") -> steps done
+    total: int = 0
+
+    @property
+    def config(self) -> ExperimentConfig:
+        return self.plan.config
+
+    @property
+    def distributed(self) -> bool:
+        return self.group is not None and self.group.world_size > 1
+
+    @property
+    def main(self) -> bool:
+        return self.group is None or self.group.is_main
+
+    def barrier(self) -> None:
+        _barrier(self.group)
+
+    def specs(self) -> list[RunSpec]:
+        """One :class:`RunSpec` per method × seed, in config order, with its paths in the run directory."""
+        config, run_dir = self.config, self.run_dir
+        config_dir = str(self.plan.config_dir) if self.plan.config_dir else None
+        specs = [
+            RunSpec(
+                config, method, seed, config_dir,
+                str(run_dir.checkpoint_dir(method, seed)) if config.training.checkpoint_every else None,
+                device=self.device,
+                warm_start_path=str(run_dir.warm_start_path(seed)) if config.warm_start else None,
+                draws_path=str(run_dir.draws_path(method, seed)) if config.training.log_draws else None,
+            )
+            for method in config.methods
+            for seed in config.seeds
+        ]
+        for spec in specs:
+            spec.resume = spec.run_id in self.resumable
+        return specs
+
+    def count_steps(self) -> None:
+        """The steps planned (graph learning, warm starts, runs) and those already done, for progress."""
+        config = self.config
+        runs = [run_id(method, seed) for method in config.methods for seed in config.seeds]
+        self.total = len(runs) * config.training.steps + self.graph_steps
+        self.steps_done = {name: (config.training.steps if name in self.done else 0) for name in runs}
+        self.steps_done["graph"] = self.graph_steps
+        if config.warm_start is not None:
+            self.total += len(config.seeds) * config.warm_start.steps
+            for seed in config.seeds:
+                self.steps_done[run_id(WARM_START_RUN, seed)] = 0
+        self.report(runs[0], self.steps_done[runs[0]])
+
+    def report(self, name: str, step: int | dict[str, Any]) -> None:
+        """A run's progress (steps done) or, as a dict, an evaluation event (:class:`StepProgress`)."""
+        if self.on_event is not None:
+            self.on_event(name, step if isinstance(step, dict) else {"step": step})
+        if isinstance(step, dict):
+            return
+        self.steps_done[name] = step
+        if self.progress is not None:
+            self.progress(sum(self.steps_done.values()), self.total)
+
+    def finish(self, record: RunRecord) -> None:
+        """A finished run: saved at once (rank 0), so an interrupted experiment keeps it."""
+        name = run_id(record.method, record.seed)
+        if self.main:
+            self.run_dir.save_record(record)
+        self.done[name] = record
+        self.report(name, self.config.training.steps)
+
+
+def claim_run_dir(plan: ExperimentPlan, out_dir: Path, *, group: ProcessGroup | None, resume: bool,
+                  overwrite: bool) -> RunDirectory:
+    """The run directory: rank 0 claims it (:meth:`RunDirectory.claim`: new, continued or refused), writes and
+    holds the lock; the other ranks learn its decision, so a refusal stops every rank alike."""
+    config = plan.config
+    distributed = group is not None and group.world_size > 1
+    main = group is None or group.is_main
     refusal: SkillitError | None = None
     run_dir: RunDirectory | None = None
     if main:
         try:
-            folder = RunDirectory(Path(out_dir).expanduser())
-            if uses_learned_graph(config) and not (resume or overwrite) and not folder.holds_run():
+            folder = RunDirectory(out_dir.expanduser())
+            if plan.learning_methods and not (resume or overwrite) and not folder.holds_run():
                 # a new run beside a graph/ that `skillit graph` learned: `graph: learn` would replace a graph of
                 # another set-up there, so that is refused (claim_graph_folder) before anything is written
                 claim_graph_folder(folder.graph_dir, graph_difference(config, folder.graph_dir))
-            run_dir = RunDirectory.claim(out_dir, config, policies=described, data=fingerprint, resume=resume,
-                                         overwrite=overwrite)
+            run_dir = RunDirectory.claim(out_dir, config, policies=plan.described,
+                                         data=data_fingerprint(config.task.params), resume=resume, overwrite=overwrite)
         except SkillitError as exc:
             refusal = exc
     if distributed:  # a refusal on rank 0 stops every rank (no rank left waiting at a barrier)
@@ -306,147 +409,92 @@ def run_experiment(
         if refused and refusal is None:
             raise OutputError("rank 0 refused the run directory (it prints why)")
         if not main:
-            run_dir = RunDirectory(Path(out_dir).expanduser())  # the folder rank 0 claimed
+            run_dir = RunDirectory(out_dir.expanduser())  # the folder rank 0 claimed
             run_dir.continued = bool(continued)
     if refusal is not None:
         raise refusal
     assert run_dir is not None
-    try:
-        return _run_in(run_dir, config, config_dir, group=group, device=device, references=references, jobs=jobs,
-                       progress=progress, started=started, notify=notify,
-                       on_event=on_event, offline_cost=offline_cost)
-    finally:
-        run_dir.close()
+    return run_dir
 
 
-def _run_in(
-    run_dir: RunDirectory,
-    config: ExperimentConfig,
-    config_dir: Path | None,
-    *,
-    group: ProcessGroup | None,
-    device: str,
-    references: dict[str, str | None],
-    jobs: int,
-    progress: Callable[[int, int], None] | None,
-    started: float,
-    notify: Callable[[str], None] | None = None,
-    on_event: Callable[[str, dict[str, Any]], None] | None = None,
-    offline_cost: Mapping[str, Mapping[str, Any]] | None = None,
-) -> dict[str, Any] | None:
-    """``run_experiment``'s body, inside the run directory (locked by rank 0)."""
-    distributed = group is not None and group.world_size > 1
-    main = group is None or group.is_main
-    out = run_dir.path
-    done: dict[str, RunRecord] = {}
-    resumable: set[str] = set()
-    if run_dir.continued:  # every finished run and checkpoint checked against the manifest before any work
+def check_resume(experiment: Experiment) -> None:
+    """In a continued run directory: every finished run and checkpoint checked against the manifest before any
+    work; finished runs are kept (``done``), runs with a valid checkpoint continue from it (``resumable``)."""
+    config, run_dir = experiment.config, experiment.run_dir
+    if run_dir.continued:
         for method in config.methods:
             for seed in config.seeds:
                 finished = run_dir.finished_record(method, seed, config.training.steps)
                 if finished is not None:
-                    done[run_id(method, seed)] = finished
+                    experiment.done[run_id(method, seed)] = finished
                 elif config.training.checkpoint_every and run_dir.check_checkpoint(
-                        method, seed, dataclasses.asdict(train_config(config, seed))):
-                    resumable.add(run_id(method, seed))
-        if notify is not None and main:
-            notify(continued_note(out, len(config.methods) * len(config.seeds), len(done), len(resumable),
-                                  bool(config.training.checkpoint_every)))
-    _barrier(group)
+                        method, seed, dataclasses.asdict(experiment.plan.train_config(seed))):
+                    experiment.resumable.add(run_id(method, seed))
+        if experiment.notify is not None and experiment.main:
+            experiment.notify(continued_note(run_dir.path, len(config.methods) * len(config.seeds),
+                                             len(experiment.done), len(experiment.resumable),
+                                             bool(config.training.checkpoint_every)))
+    experiment.barrier()
 
-    # `graph: learn` is learned once (out/graph/graph.json, resumable) and replaced by that file; under
-    # torchrun rank 0 learns it and the other ranks then read the finished file
-    graph_costs: dict[str, Any] = {}
-    graph_steps = 0
-    if main:
-        config, graph_costs, graph_steps = prepare_graphs(config, out, config_dir, jobs=jobs if not distributed else 1,
-                                                          progress=progress)
-    _barrier(group)
-    if not main:
-        config, _, _ = prepare_graphs(config, out, config_dir, jobs=1)
 
-    specs = [
-        RunSpec(
-            config, method, seed, str(config_dir) if config_dir else None,
-            str(run_dir.checkpoint_dir(method, seed)) if config.training.checkpoint_every else None,
-            device=device,
-            warm_start_path=str(run_dir.warm_start_path(seed)) if config.warm_start else None,
-            draws_path=str(run_dir.draws_path(method, seed)) if config.training.log_draws else None,
-        )
-        for method in config.methods
-        for seed in config.seeds
-    ]
-    for spec in specs:
-        spec.resume = spec.run_id in resumable
+def learn_graphs(experiment: Experiment) -> None:
+    """``graph: learn`` is learned once (out/graph/graph.json, resumable) and the plan then reads that file;
+    under torchrun rank 0 learns it and the other ranks read the finished file."""
+    out = experiment.run_dir.path
+    if experiment.main:
+        jobs = experiment.jobs if not experiment.distributed else 1
+        experiment.plan, experiment.graph_costs, experiment.graph_steps = prepare_graphs(
+            experiment.plan, out, jobs=jobs, progress=experiment.progress)
+    experiment.barrier()
+    if not experiment.main:
+        experiment.plan, _, _ = prepare_graphs(experiment.plan, out, jobs=1)
 
-    total = len(specs) * config.training.steps + graph_steps
-    steps_done = {spec.run_id: (config.training.steps if spec.run_id in done else 0) for spec in specs}
-    steps_done["graph"] = graph_steps
-    warm_costs: list[dict[str, Any]] = []
-    if config.warm_start is not None:
-        total += len(config.seeds) * config.warm_start.steps
-        for seed in config.seeds:
-            steps_done[run_id(WARM_START_RUN, seed)] = 0
 
-    def report(name: str, step: int | dict[str, Any]) -> None:
-        if on_event is not None:
-            on_event(name, step if isinstance(step, dict) else {"step": step})
-        if isinstance(step, dict):  # an evaluation event (see StepProgress.on_evaluate)
-            return
-        steps_done[name] = step
-        if progress is not None:
-            progress(sum(steps_done.values()), total)
+def warm_starts(experiment: Experiment) -> None:
+    """Once per seed, shared by every method: the warm-start model (kept for --resume); rank 0 trains the
+    missing ones (in worker processes on the CPU), the other ranks wait for the files."""
+    config, run_dir = experiment.config, experiment.run_dir
+    if config.warm_start is None:
+        return
+    missing = []
+    for seed in config.seeds:
+        path = run_dir.warm_start_path(seed)
+        if path.is_file():
+            saved = load_checkpoint(path)
+            experiment.warm_costs.append({"seed": seed, "steps": saved["steps"], "train_seconds": saved["train_seconds"]})
+            experiment.report(run_id(WARM_START_RUN, seed), config.warm_start.steps)
+        else:
+            missing.append((seed, str(path)))
+    if experiment.main:  # a small single-process pre-training; other ranks wait for the files
+        jobs = experiment.jobs if experiment.device == "cpu" and not experiment.distributed else 1
+        for cost in run_in_workers(_warm_start_job, missing, jobs=jobs, on_progress=experiment.report,
+                                   shared=experiment.plan):
+            experiment.warm_costs.append({k: cost[k] for k in ("seed", "steps", "train_seconds")})
+    experiment.warm_costs.sort(key=lambda cost: cost["seed"])
+    experiment.barrier()
 
-    def finish(record: RunRecord) -> None:
-        name = run_id(record.method, record.seed)
-        if main:
-            run_dir.save_record(record)
-        done[name] = record
-        report(name, config.training.steps)
 
-    report(specs[0].run_id, steps_done[specs[0].run_id])
-    if config.warm_start is not None:  # once per seed, shared by every method; kept for --resume
-        missing = []
-        for seed in config.seeds:
-            path = run_dir.warm_start_path(seed)
-            if path.is_file():
-                saved = load_checkpoint(path)
-                warm_costs.append({"seed": seed, "steps": saved["steps"], "train_seconds": saved["train_seconds"]})
-                report(run_id(WARM_START_RUN, seed), config.warm_start.steps)
-            else:
-                missing.append((config, seed, str(path)))
-        if main:  # a small single-process pre-training; other ranks wait for the files
-            warm_jobs = jobs if device == "cpu" and not distributed else 1
-            for cost in run_in_workers(_warm_start_job, missing, jobs=warm_jobs, on_progress=report):
-                warm_costs.append({k: cost[k] for k in ("seed", "steps", "train_seconds")})
-        warm_costs.sort(key=lambda cost: cost["seed"])
-        _barrier(group)
-
-    # methods that read a reference run's losses go after the reference runs they read
+def train_runs(experiment: Experiment) -> None:
+    """Every run not finished yet, through the :class:`Executor` that fits; methods that read a reference run's
+    losses go after the reference runs they read."""
+    references = experiment.plan.references
+    specs = experiment.specs()
     phases = [[s for s in specs if references[s.method] is None], [s for s in specs if references[s.method] is not None]]
     for phase in phases:
-        todo = [spec for spec in phase if spec.run_id not in done]
+        todo = [spec for spec in phase if spec.run_id not in experiment.done]
         for spec in todo:
-            ref = references[spec.method]
-            if ref is not None:
-                spec.reference_records = done[run_id(ref, spec.seed)].records
-        if distributed:
-            for spec in todo:
-                finish(run_one(spec, report, group=group))
-                _barrier(group)
-        elif jobs <= 1 or len(todo) <= 1 or device != "cpu":
-            with torch_threads(1) if device == "cpu" else nullcontext():  # --jobs 1: one core, as in the workers
-                for spec in todo:
-                    finish(run_one(spec, report))
-        else:
-            run_in_workers(run_one, todo, jobs=min(jobs, len(todo)), on_result=lambda spec, record: finish(record),
-                           on_progress=report)
-    if not main:
-        return None
+            reference = references[spec.method]
+            if reference is not None:
+                spec.reference_records = experiment.done[run_id(reference, spec.seed)].records
+        executor_for(experiment, len(todo)).run(experiment.plan, todo, experiment.finish, experiment.report)
 
-    runs = [done[spec.run_id] for spec in specs]
+
+def write_summary(experiment: Experiment, offline_cost: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """metrics.jsonl, summary.json, the plots and the report (rank 0); returns the summary."""
+    plan, run_dir, config = experiment.plan, experiment.run_dir, experiment.config
+    runs = [experiment.done[run_id(method, seed)] for method in config.methods for seed in config.seeds]
     write_metrics(run_dir.metrics_path, runs)
-    probe = build_skillset(config, config.seeds[0])
+    probe = plan.first.skills
     summary = summarize(
         runs,
         task=config.task.name,
@@ -464,35 +512,91 @@ def _run_in(
         summary["junk_skills"] = [name for name in probe.metadata["junk_skills"] if name in probe.train_names]
     for method, entry in summary["methods"].items():  # small pools repeat: examples seen / pool size
         entry["epochs"] = epochs_per_skill([run for run in runs if run.method == method], summary["pool_sizes"])
-    summary["wall_seconds"] = time.perf_counter() - started
-    summary["device"] = device
-    summary["jobs"] = 1 if distributed else max(1, min(jobs, len(specs)))
-    if distributed:
-        summary["world_size"] = group.world_size
-        summary["backend"] = group.backend
+    summary["wall_seconds"] = time.perf_counter() - experiment.started
+    summary["device"] = experiment.device
+    summary["jobs"] = 1 if experiment.distributed else max(1, min(experiment.jobs, len(runs)))
+    if experiment.distributed:
+        summary["world_size"] = experiment.group.world_size  # type: ignore[union-attr]
+        summary["backend"] = experiment.group.backend  # type: ignore[union-attr]
     if config.warm_start is not None:
-        summary["warm_start"] = {"skills": config.warm_start.skills, "runs": warm_costs}
+        summary["warm_start"] = {"skills": config.warm_start.skills, "runs": experiment.warm_costs}
     mixture_notes = [line for run in runs for line in mixture_warnings(run.method, run.policy, run.records, run.seed)]
     if mixture_notes:  # Skill-It's rule is kept as the paper states it; a collapse is reported, not prevented
         summary["mixture_warnings"] = mixture_notes
         for line in mixture_notes:
-            if notify is not None:
-                notify(f"warning: {line}")
+            if experiment.notify is not None:
+                experiment.notify(f"warning: {line}")
     diverged = divergence_warnings(runs, summary["objective_skills"])
     if diverged:  # kept as results (compare ranks them last), never passed over in silence
         summary["divergence_warnings"] = diverged
         for line in diverged:
-            if notify is not None:
-                notify(f"warning: {line}")
-    if graph_costs:
-        summary["graph_cost"] = graph_costs  # per method: the cost of learning its graph (learned or from a file)
+            if experiment.notify is not None:
+                experiment.notify(f"warning: {line}")
+    if experiment.graph_costs:
+        summary["graph_cost"] = experiment.graph_costs  # per method: the cost of its graph (learned or from a file)
     offline = {method: dict(cost) for method, cost in (offline_cost or {}).items() if method in config.methods}
     if offline:
         summary["offline_cost"] = offline
     atomic_write_json(run_dir.summary_path, finite_or_none(summary))
-    plot_run(out, runs, summary)
-    write_report(out)
+    plot_run(run_dir.path, runs, summary)
+    write_report(run_dir.path)
     return summary
+
+
+# ---- executors: where the runs of a phase train --------------------------------------------------
+class Executor(Protocol):
+    """Trains a list of runs, handing each finished record to ``finish`` and progress to ``report``."""
+
+    def run(self, plan: ExperimentPlan, specs: list[RunSpec], finish: Callable[[RunRecord], None],
+            report: ProgressFn) -> None: ...
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """One run after another in this process (one torch thread on the CPU, as in the workers)."""
+
+    device: str = "cpu"
+
+    def run(self, plan: ExperimentPlan, specs: list[RunSpec], finish: Callable[[RunRecord], None],
+            report: ProgressFn) -> None:
+        with torch_threads(1) if self.device == "cpu" else nullcontext():  # --jobs 1: one core, as in the workers
+            for spec in specs:
+                finish(run_one(spec, report, plan=plan))
+
+
+@dataclass(frozen=True)
+class WorkerProcesses:
+    """``jobs`` spawn worker processes, each given the plan once (so each loads a seed's data at most once)."""
+
+    jobs: int
+
+    def run(self, plan: ExperimentPlan, specs: list[RunSpec], finish: Callable[[RunRecord], None],
+            report: ProgressFn) -> None:
+        run_in_workers(_run_job, specs, jobs=min(self.jobs, len(specs)), on_result=lambda spec, record: finish(record),
+                       on_progress=report, shared=plan)
+
+
+@dataclass(frozen=True)
+class Torchrun:
+    """Every run data-parallel over the ranks of a process group, one after another."""
+
+    group: ProcessGroup
+
+    def run(self, plan: ExperimentPlan, specs: list[RunSpec], finish: Callable[[RunRecord], None],
+            report: ProgressFn) -> None:
+        for spec in specs:
+            finish(run_one(spec, report, group=self.group, plan=plan))
+            _barrier(self.group)
+
+
+def executor_for(experiment: Experiment, runs: int) -> Executor:
+    """Torchrun under a process group of several ranks; worker processes for several CPU runs with ``jobs`` > 1;
+    else in this process."""
+    if experiment.distributed:
+        return Torchrun(experiment.group)  # type: ignore[arg-type]
+    if experiment.jobs <= 1 or runs <= 1 or experiment.device != "cpu":
+        return InProcess(experiment.device)
+    return WorkerProcesses(experiment.jobs)
 
 
 def continued_note(out: Path, runs: int, finished: int, resumable: int, checkpoints: bool) -> str:
@@ -512,9 +616,14 @@ def _barrier(group: ProcessGroup | None) -> None:
         group.barrier()
 
 
-def _warm_start_job(item: tuple[ExperimentConfig, int, str], report: ProgressFn) -> dict[str, Any]:
-    config, seed, path = item
-    return warm_start(config, seed, Path(path), report)
+def _warm_start_job(plan: ExperimentPlan, item: tuple[int, str], report: ProgressFn) -> dict[str, Any]:
+    seed, path = item
+    import_config_modules(plan.config, plan.config_dir)
+    return warm_start(plan.config, seed, Path(path), report, data=plan.seed(seed))
+
+
+def _run_job(plan: ExperimentPlan, spec: RunSpec, report: ProgressFn) -> RunRecord:
+    return run_one(spec, report, plan=plan)
 
 
 __all__ = [

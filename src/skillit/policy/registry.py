@@ -232,6 +232,24 @@ def build_policy(
     return policy
 
 
+def params_for_steps(name: str, params: dict[str, Any], scale: float) -> dict[str, Any]:
+    """Policy ``name``'s ``params`` for a run ``scale`` times as long (``skillit run --steps``): parameters that
+    count optimiser steps keep their place in the run, the others stay as they are.
+
+    ``staged``: each stage's ``steps`` becomes ``max(1, round(steps · scale))`` (2 stages of 1000 steps at
+    ``--steps 200`` of a 2000-step config: 100 and 100). The parameters are read as written, before validation;
+    what does not have the expected shape is left for validation to report.
+    """
+    if name != "staged" or not isinstance(params.get("stages"), list):
+        return params
+    stages = [
+        {**stage, "steps": max(1, round(stage["steps"] * scale))}
+        if isinstance(stage, dict) and isinstance(stage.get("steps"), int) else stage
+        for stage in params["stages"]
+    ]
+    return {**params, "stages": stages}
+
+
 __all__ = [
     "POLICIES",
     "WRAPPERS",
@@ -243,6 +261,7 @@ __all__ = [
     "installed_policy_names",
     "load_policy_entry_points",
     "parameter_summary",
+    "params_for_steps",
     "policy_names",
     "register_policy",
     "register_wrapper",

@@ -37,6 +37,8 @@ Result = TypeVar("Result")
 Report = Callable[[str, Any], None]
 
 _QUEUE: Any = None
+_SHARED: Any = None  # a worker's copy of run_in_workers(shared=...), unpickled once per process
+_NOT_SHARED: Any = object()  # run_in_workers without shared=
 ORPHAN_CHECK_SECONDS = 1.0
 
 
@@ -49,9 +51,9 @@ def _exit_when_orphaned(parent: int) -> None:
             os._exit(1)
 
 
-def _worker_init(progress_queue: Any, parent: int) -> None:
-    global _QUEUE
-    _QUEUE = progress_queue
+def _worker_init(progress_queue: Any, parent: int, shared: Any = None) -> None:
+    global _QUEUE, _SHARED
+    _QUEUE, _SHARED = progress_queue, shared
     torch.set_num_threads(1)
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="orphan-check").start()
 
@@ -102,7 +104,9 @@ def _worker_report(key: str, value: Any) -> None:
     _QUEUE.put((key, value))
 
 
-def _worker_call(function: Callable[[Any, Report], Any], item: Any) -> Any:
+def _worker_call(function: Callable[..., Any], item: Any, with_shared: bool) -> Any:
+    if with_shared:
+        return function(_SHARED, item, _worker_report)
     return function(item, _worker_report)
 
 
@@ -113,8 +117,14 @@ def run_in_workers(
     jobs: int = 1,
     on_result: Callable[[Item, Result], None] | None = None,
     on_progress: Report | None = None,
+    shared: Any = _NOT_SHARED,
 ) -> list[Result]:
     """Run ``function(item, report)`` for every item with at most ``jobs`` processes; results in item order.
+
+    ``shared``: what every job reads (e.g. an experiment plan); given, ``function(shared, item, report)`` is
+    called instead, and each worker process receives ``shared`` once (pickled with the worker's start, not with
+    every job), so what it builds and caches serves every job that process runs. In-process (``jobs=1``) the
+    jobs get ``shared`` itself.
 
     An exception in a job is re-raised here (after the pool is shut down); results already handed to
     ``on_result`` stay handed.
@@ -123,10 +133,11 @@ def run_in_workers(
     progress = on_progress or (lambda key, value: None)
     results: list[Any] = [None] * len(items)
     jobs = max(1, min(int(jobs), len(items)))
+    with_shared = shared is not _NOT_SHARED
     if jobs == 1:
         with torch_threads(1):
             for index, item in enumerate(items):
-                results[index] = function(item, progress)
+                results[index] = function(shared, item, progress) if with_shared else function(item, progress)
                 if on_result is not None:
                     on_result(item, results[index])
         return results
@@ -137,8 +148,8 @@ def run_in_workers(
     progress_queue = context.SimpleQueue()
     try:
         with _sigterm_raises(), ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
-                                                    initargs=(progress_queue, os.getpid())) as pool:
-            index_of = {pool.submit(_worker_call, function, item): index for index, item in enumerate(items)}
+                                                    initargs=(progress_queue, os.getpid(), shared if with_shared else None)) as pool:
+            index_of = {pool.submit(_worker_call, function, item, with_shared): index for index, item in enumerate(items)}
             pending = set(index_of)
             try:
                 while pending:
