@@ -314,7 +314,7 @@ def test_cuda_without_cuda_and_fp16_on_auto_are_refused_before_anything_is_writt
 def test_the_your_model_section_of_the_stacks_page_holds_configs_that_load(tmp_path, monkeypatch):
     """docs/stacks.md "Your model": its script makes the stand-in checkpoint and both configs load and plan (the
     model, its tokenizer and the context checked) with it; the measured runs are the docs' own figures."""
-    from skillit.experiment.build import validate_experiment
+    from skillit.experiment.plan import validate_experiment
     from tests.plugin_helpers import DOCS, code_blocks, section
 
     text = section(DOCS / "stacks.md", "Your model")

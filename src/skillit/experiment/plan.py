@@ -7,7 +7,7 @@
 
 :meth:`ExperimentPlan.build` loads the task at the first seed, builds the tokenizer and measures the context
 (:class:`~skillit.experiment.build.SeedData`), builds every method's policy once and initialises it on a dry
-context (the checks :func:`~skillit.experiment.build.validate_experiment` runs), and records, per method, the
+context (the checks :func:`validate_experiment` runs), and records, per method, the
 graph specs its policy asked for, parsed once into the typed union of :mod:`skillit.graph.spec`
 (:class:`MethodPlan`). Nothing above the policy layer reads a policy's parameters: the policy's factory asks
 for its graphs through the plan's resolver, and the plan knows a method's graphs only from those requests
