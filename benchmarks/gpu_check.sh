@@ -5,7 +5,7 @@
 #   realtext    a ~30M-parameter GPT (6 layers, 640 dims) on the shipped real_text data in bf16, stratified
 #               and skill-it: trained tokens/s of each and the mixing's overhead share (1 - skill-it/stratified)
 #   collective  torchrun over the visible GPUs: skillit's all_reduce over NCCL
-#   ddp         `torchrun -m skillit.experiment.distributed_run` on the demo over the visible GPUs (with one GPU
+#   ddp         `torchrun -m skillit run` on the demo over the visible GPUs (with one GPU
 #               it runs as one process: skillit opens no process group for a world of 1)
 #   hf-fsdp     a stock Hugging Face Trainer with SkillMixingDataset + SkillMixingCallback under
 #               `accelerate launch --use_fsdp` (FSDP2, bf16), when transformers and accelerate are installed
@@ -175,7 +175,7 @@ fi
 
 if wanted ddp; then
     run_stage ddp 90 "$PY" -m torch.distributed.run --standalone --nproc_per_node "$NPROC" \
-        -m skillit.experiment.distributed_run "$WORK/demo.yaml" --out "$WORK/ddp-run" \
+        -m skillit run "$WORK/demo.yaml" --out "$WORK/ddp-run" \
         --methods stratified,skill-it "${DDP_SHORT[@]}" && then_summarise ddp "$WORK/ddp-run"
 fi
 
