@@ -52,10 +52,11 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from transformers import PreTrainedTokenizerFast, TrainerCallback
+from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
 from skillit.errors import CheckpointError, ConfigError, DataError
+from skillit.model.hf import train_bpe_tokenizer
 from skillit.model.tokenizer import HFTokenizer
 from skillit.policy.base import MixingPolicy, Setting
 from skillit.skills.skillset import SkillSet
@@ -70,29 +71,13 @@ STATE_VERSION = 2  # 2: the mixing state is the Mixer's state_dict
 def train_hf_tokenizer(
     texts: Iterable[str], *, vocab_size: int = 512, min_frequency: int = 2
 ) -> HFTokenizer:
-    """A byte-level BPE tokenizer trained in-process with ``tokenizers`` (no download), wrapped for skillit.
+    """A byte-level BPE tokenizer trained in-process with ``tokenizers`` (no download), wrapped for skillit:
+    the tokenizer ``model: {kind: hf, tokenizer: {train: bpe}}`` trains (:func:`skillit.model.hf.train_bpe_tokenizer`).
 
     Byte-level: every string is encodable (no unknown token). Special tokens ``<pad>``, ``<bos>``, ``<eos>``
     get ids 0, 1, 2. Training is deterministic for the same texts.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    texts = list(texts)
-    if not texts:
-        raise DataError("train_hf_tokenizer needs at least one text")
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=["<pad>", "<bos>", "<eos>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    backend.train_from_iterator(texts, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>")
-    return HFTokenizer(fast)
+    return train_bpe_tokenizer(texts, vocab_size=vocab_size, min_frequency=min_frequency)
 
 
 # ---- the dataset -------------------------------------------------------------------------------------
