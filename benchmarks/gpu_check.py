@@ -152,14 +152,16 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 # ---- run-summary: what a finished run directory says -------------------------------------------------
 def cmd_run_summary(args: argparse.Namespace) -> int:
+    from skillit.records.layout import RunLayout
     from skillit.records.metrics import RunRecord
 
     run_dir = Path(args.run_dir)
-    summary = json.loads((run_dir / "summary.json").read_text())
+    layout = RunLayout(run_dir)
+    summary = layout.read_summary()
     out: dict[str, Any] = {
         key: summary.get(key) for key in ("device", "world_size", "backend", "jobs", "steps") if key in summary
     }
-    runs = {path.stem: RunRecord.load(path) for path in sorted((run_dir / "runs").glob("*.json"))}
+    runs = {path.stem: RunRecord.load(path) for path in sorted(layout.runs_dir.glob("*.json"))}
     out["runs"] = {
         name: {"steps": run.steps, "train_seconds": round(run.train_seconds, 3), "eval_seconds": round(run.eval_seconds, 3),
                "parameters": run.parameters, "final_mean_loss": _mean_loss(run.records[-1]),
@@ -181,18 +183,19 @@ def throughput(run_dir: Path, runs: dict[str, Any]) -> dict[str, Any]:
     """Tokens/s per run from its draw log, and each method's overhead share against stratified (module docstring)."""
     from skillit.experiment.build import build_skillset, build_tokenizer, task_skillset
     from skillit.experiment.config import load_config
+    from skillit.records.layout import DRAWS, RunLayout
     from skillit.trainer import encode_example, read_draw_log
 
-    config = load_config(run_dir / "config.yaml")
+    config = load_config(RunLayout(run_dir).config)
     full = task_skillset(config, config.seeds[0])
     skills = build_skillset(config, config.seeds[0], full)
     tokenizer = build_tokenizer(config, full)
     length: dict[tuple[str, int], int] = {}
     rows: dict[str, Any] = {}
     for name, run in runs.items():
-        logs = sorted((run_dir / "draws").glob(f"{name}*.jsonl"))
+        logs = sorted((run_dir / DRAWS).glob(f"{name}*.jsonl"))
         if not logs:
-            raise SystemExit(f"{run_dir}/draws has no draw log of {name}: run with training.log_draws: true")
+            raise SystemExit(f"{run_dir / DRAWS} has no draw log of {name}: run with training.log_draws: true")
         trained = padded = 0
         for log in logs:  # one per rank under DDP
             for line in read_draw_log(log):

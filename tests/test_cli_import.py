@@ -35,7 +35,7 @@ def skillit(*args, cwd):
      "'nope_xyz': no module named 'nope_xyz'"),
     ("imports: [my_polices]\n", [], "error: configs/tiny.yaml:9: imports.0: cannot import module 'my_polices': no "
      "module named 'my_polices'"),
-    ("", [], "unknown policy 'lagging'; choices: random"),
+    ("", [], "unknown policy 'lagging'; choices: ado, aioli"),  # every registered name, in registration order
 ])
 def test_a_module_that_cannot_be_imported_stops_the_run_before_anything_is_written(tmp_path, imports, extra, message):
     (tmp_path / "configs").mkdir()
