@@ -181,15 +181,14 @@ def _mean_loss(record: dict[str, Any]) -> float | None:
 
 def throughput(run_dir: Path, runs: dict[str, Any]) -> dict[str, Any]:
     """Tokens/s per run from its draw log, and each method's overhead share against stratified (module docstring)."""
-    from skillit.experiment.build import build_skillset, build_tokenizer, task_skillset
+    from skillit.experiment.build import build_seed_data
     from skillit.experiment.config import load_config
     from skillit.records.layout import DRAWS, RunLayout
     from skillit.trainer import encode_example, read_draw_log
 
     config = load_config(RunLayout(run_dir).config)
-    full = task_skillset(config, config.seeds[0])
-    skills = build_skillset(config, config.seeds[0], full)
-    tokenizer = build_tokenizer(config, full)
+    data = build_seed_data(config, config.seeds[0])  # the skills and tokenizer the runs trained with
+    skills, tokenizer = data.skills, data.tokenizer
     length: dict[tuple[str, int], int] = {}
     rows: dict[str, Any] = {}
     for name, run in runs.items():
