@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	# the distribution was called skillit before it became skillit-mix: drop that name from an older .venv
 	$(BIN)/python -m pip uninstall --quiet --yes skillit 2>/dev/null || true
-	$(BIN)/python -m pip install --quiet -e ".[test,hf,tensorboard]"
+	$(BIN)/python -m pip install --quiet -e ".[test,hf,lora,tensorboard]"
 	touch $(STAMP)
 
 install: $(STAMP)

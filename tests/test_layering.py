@@ -51,7 +51,7 @@ DATA_FOLDER = "corpora"  # skillit/corpora: shipped data sets (and the scripts t
 OPTIONAL = {
     "matplotlib",  # pyplot is imported when a plot is drawn, so importing skillit never picks a backend for the user
 
-    "transformers", "tokenizers", "datasets", "pyarrow", "accelerate", "networkx", "wandb", "tensorboard",
+    "transformers", "tokenizers", "datasets", "pyarrow", "accelerate", "peft", "networkx", "wandb", "tensorboard",
             "sklearn", "tenacity", "httpx", "requests",
             "torch.utils.tensorboard"}  # needs the optional tensorboard package (report.loggers)
 

@@ -29,7 +29,7 @@ from skillit.graph.spec import (
     parse_graph_spec,
 )
 from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
-from skillit.model.hf import build_hf_model, check_context, hf_tokenizer
+from skillit.model.hf import build_hf_model, check_context, hf_tokenizer, lora_parameters
 from skillit.model.tokenizer import Tokenizer
 from skillit.policy.base import EvalResult, MixingPolicy, PolicyContext
 from skillit.policy.registry import build_policy
@@ -165,12 +165,15 @@ def context_info(config: ExperimentConfig, skillset: SkillSet, tokenizer: Tokeni
 
     Every example of a finite pool is measured (:func:`measured_examples`), not a sample: an example
     longer than the sampled ones would stop a run mid-way with "does not fit the model's context". A Hugging
-    Face checkpoint must have positions for the block size (checked here, so every path that builds the
-    context — the plan, a worker's seed data, :func:`context_length` — refuses it before any output).
+    Face checkpoint must have positions for the block size, and its ``lora`` setting must fit the architecture
+    (checked here, so every path that builds the context — the plan, a worker's seed data,
+    :func:`context_length` — refuses it before any output).
     """
     info = _context_info(config, skillset, tokenizer)
     if isinstance(config.model, HFModelConfig):
         check_context(config.model, info.block_size)
+        if config.model.lora is not None:
+            lora_parameters(config.model, tokenizer, info.block_size)  # the meta-device model: no weights
     return info
 
 
@@ -355,6 +358,17 @@ def data_notes(config: ExperimentConfig, full: SkillSet, info: ContextInfo | Non
         notes.append(f"context: {info.block_size} tokens (longest example {info.longest} tokens with <bos>/<eos>, "
                      f"skill {info.longest_skill!r}; 99 % have at most {info.p99})")
     return notes + [f"warning: {line}" for line in info.warnings()]
+
+
+def model_notes(config: ExperimentConfig, data: SeedData) -> list[str]:
+    """What the run trains, when it is not the whole model: under ``model.lora`` the adapted layers and the
+    trainable share of the parameters (counted on the meta device, :func:`skillit.model.hf.lora_parameters`)."""
+    m = config.model
+    if not isinstance(m, HFModelConfig) or m.lora is None:
+        return []
+    trainable, total, targets = lora_parameters(m, data.tokenizer, data.block_size)
+    return [f"model: LoRA (r {m.lora.r}, alpha {m.lora.alpha:g}) on {', '.join(targets)}: {trainable:,} of "
+            f"{total:,} parameters train ({100 * trainable / max(total, 1):.2f} %), the rest are frozen"]
 
 
 def reference_method(config: ExperimentConfig, method: str, policies: dict[str, MixingPolicy]) -> str | None:

@@ -117,6 +117,21 @@ class TrainedTokenizerConfig(_Strict):
     min_frequency: int = Field(2, ge=1, description="a merge must occur this often")
 
 
+class LoraConfig(_Strict):
+    """``model.lora``: train low-rank adapters instead of the model (peft's LoRA; the ``lora`` extra).
+
+    Every targeted linear layer W (d_out × d_in) gets W + (alpha / r) B A with A (r × d_in) and B (d_out × r),
+    B = 0 at the start (Hu et al. 2021, LoRA, §4.1); only A and B train, the model's own weights are frozen.
+    """
+
+    r: int = Field(8, ge=1, le=4096, description="rank of the adapters")
+    alpha: float = Field(16, gt=0, description="scale: the update is (alpha / r) B A")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the adapters' input while training")
+    target_modules: list[str] | None = Field(
+        None, min_length=1, description="names of the layers to adapt (e.g. [q_proj, v_proj]); "
+                                        "null: peft's default for the architecture (GPT-2: c_attn; Llama: q_proj, v_proj)")
+
+
 def _tokenizer_kind(value: Any) -> str | None:
     return "folder" if isinstance(value, str) else "trained" if isinstance(value, (dict, TrainedTokenizerConfig)) else None
 
@@ -126,7 +141,8 @@ class HFModelConfig(_Strict):
 
     ``path``: a local checkpoint folder (save_pretrained); or ``config``: ``{model_type: gpt2 | llama | ...,
     ...}``, a randomly initialised architecture. ``tokenizer``: a local folder, or ``{train: bpe, vocab_size:
-    N}``; default the checkpoint's own. Relative paths are read from the config file's folder.
+    N}``; default the checkpoint's own. Relative paths are read from the config file's folder. ``lora``:
+    train low-rank adapters only (:class:`LoraConfig`).
     """
 
     kind: Literal["hf"]
@@ -138,6 +154,17 @@ class HFModelConfig(_Strict):
                       custom_error_message="give a tokenizer folder or {train: bpe, vocab_size: N}"),
     ] | None = Field(None, description="a tokenizer folder, or {train: bpe, vocab_size: N}; default the checkpoint's")
     block_size: int | None = Field(None, ge=2, le=MAX_BLOCK_SIZE, description="context length; default: longest example + 8")
+    lora: LoraConfig | None = Field(None, description="train LoRA adapters only ({r, alpha, dropout, target_modules}; "
+                                                      "needs the lora extra)")
+
+    @model_serializer(mode="wrap")
+    def _without_lora_none(self, handler: Any) -> Any:
+        """No ``lora`` key without LoRA: config.yaml and the manifest stay as they were before it existed (so a
+        run started then still resumes)."""
+        data = handler(self)
+        if isinstance(data, dict) and self.lora is None:
+            data.pop("lora", None)
+        return data
 
     @model_validator(mode="after")
     def _check_source(self) -> HFModelConfig:

@@ -44,6 +44,7 @@ from skillit.experiment.build import (
     build_tokenizer,
     data_notes,
     default_jobs,
+    model_notes,
     resolve_device,
     warm_start,
 )
@@ -142,6 +143,9 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
         parameters=sum(p.numel() for p in model.parameters()),
         extra={"cpu_seconds": time.process_time() - cpu_started},
     )
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if trainable < record.parameters:  # model.lora: the adapters only
+        record.extra["trainable_parameters"] = trainable
     if group is not None and group.world_size > 1:
         record.extra["world_size"] = group.world_size
     return record
@@ -269,7 +273,7 @@ def run_experiment(
     import_config_modules(config, config_dir)  # load_config did it; a config built in Python may not have
     plan = ExperimentPlan.build(config, config_dir)  # every rank: same checks, same error, nothing written
     if notify is not None and (group is None or group.is_main):
-        for line in data_notes(config, plan.first.full, plan.first.context):
+        for line in data_notes(config, plan.first.full, plan.first.context) + model_notes(config, plan.first):
             notify(line)
     if distributed:
         shares = group.world_size * config.training.gradient_accumulation_steps

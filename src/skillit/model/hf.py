@@ -23,11 +23,19 @@ the folder exists and holds a ``config.json``; the architecture has a causal-LM 
 would index past it); the run's context fits the model's positions. Each is one :class:`ConfigError`
 saying what, where and how to fix it. ``transformers`` and ``tokenizers`` (the ``hf`` extra) are imported
 only here, inside the functions that need them.
+
+``lora: {r, alpha, dropout, target_modules}`` trains low-rank adapters instead of the model (:func:`apply_lora`,
+peft's LoRA, the ``lora`` extra; Hu et al. 2021): every targeted layer computes ``W x + (alpha / r) B A x`` with
+W frozen and only A (r × d_in) and B (d_out × r, zero at the start) trainable. The loop's optimiser takes
+only parameters that require gradients, so it holds AdamW moments for the adapters alone; checkpoints hold
+the whole state dict (the frozen weights too), so resume is exact. The setting is checked before anything is
+written on the architecture built on the meta device (:func:`lora_parameters`, no weights allocated).
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,6 +50,7 @@ from skillit.model.tokenizer import HFTokenizer
 BPE_SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
 BPE_ALPHABET = 256  # byte-level: every byte is a token before any merge
 HF_EXTRA = "the hf extra (pip install -e '.[hf]' in a skillit clone)"
+LORA_EXTRA = "pip install 'skillit-mix[lora]' (in a skillit clone: pip install -e '.[lora]')"
 
 
 def _transformers() -> Any:
@@ -54,11 +63,22 @@ def _transformers() -> Any:
     return transformers
 
 
+def _peft() -> Any:
+    try:
+        import peft
+    except ImportError:
+        raise ConfigError(f"model.lora needs peft, which is not installed: {LORA_EXTRA}; or leave model.lora "
+                          "out to train the whole model") from None
+    return peft
+
+
 class HFCausalLM(nn.Module):
     """A Hugging Face causal LM with the call contract of skillit's GPT (module docstring).
 
     ``config`` is the model's ``PretrainedConfig`` (the loop reads ``max_position_embeddings`` from it);
-    ``model`` the wrapped ``*ForCausalLM`` (``save_pretrained`` it to use the trained model elsewhere).
+    ``model`` the wrapped ``*ForCausalLM`` (``save_pretrained`` it to use the trained model elsewhere). Under
+    ``model.lora`` it is peft's ``PeftModelForCausalLM``: ``save_pretrained`` writes the adapter,
+    ``merge_and_unload()`` gives the HF model with the adapters merged into its weights.
     """
 
     def __init__(self, model: nn.Module):
@@ -73,8 +93,8 @@ class HFCausalLM(nn.Module):
     def get_output_embeddings(self) -> nn.Module:
         return self.model.get_output_embeddings()
 
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
 
 # ---- the architecture -------------------------------------------------------------------------------
@@ -267,10 +287,70 @@ def check_context(spec: Any, block_size: int) -> None:
         )
 
 
+# ---- LoRA -------------------------------------------------------------------------------------------
+def adaptable_layers(model: nn.Module) -> list[str]:
+    """The short names (last part of the module path) of the layers LoRA can adapt: linear layers,
+    GPT-2's ``Conv1D`` and embeddings, in model order, each once."""
+    kinds = (nn.Linear, nn.Embedding, nn.Conv1d)
+    names = [name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+             if name and (isinstance(module, kinds) or type(module).__name__ == "Conv1D")]
+    return list(dict.fromkeys(names))
+
+
+def apply_lora(model: nn.Module, lora: Any, where: str = "model.lora") -> nn.Module:
+    """``peft.get_peft_model(model, LoraConfig(r, lora_alpha=alpha, lora_dropout=dropout, target_modules))``:
+    the model's own weights frozen, adapters W + (alpha / r) B A on the target layers (B = 0: the adapted model
+    starts equal to the model; A drawn from the torch RNG, so seed before). ``lora``: duck-typed ``r``,
+    ``alpha``, ``dropout``, ``target_modules`` (None: peft's default for the architecture). A target that
+    names no layer, or an architecture without a default, is one :class:`ConfigError`."""
+    peft = _peft()
+    layers = adaptable_layers(model)
+    model_type = getattr(getattr(model, "config", None), "model_type", "?")
+    targets = list(lora.target_modules) if lora.target_modules is not None else None
+    module_names = [name for name, _ in model.named_modules() if name]
+    for target in targets or []:
+        if not any(name == target or name.endswith("." + target) for name in module_names):
+            raise ConfigError(f"{where}.target_modules: {target!r} names no layer of the {model_type} model "
+                              f"(the layers LoRA can adapt are named); {did_you_mean(target, layers)}")
+    config = peft.LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets,
+                             bias="none", task_type="CAUSAL_LM")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*fan_in_fan_out.*")  # GPT-2's Conv1D: peft sets it itself
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # peft asks the old name
+            return peft.get_peft_model(model, config)
+    except (ValueError, TypeError, KeyError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if targets is None:
+            raise ConfigError(f"{where}: peft has no default target_modules for model_type {model_type!r} ({first}); "
+                              f"name the layers to adapt in {where}.target_modules, e.g. from: {', '.join(layers)}") from None
+        raise ConfigError(f"{where}.target_modules {targets}: peft cannot adapt them ({first}); LoRA adapts linear "
+                          f"layers and embeddings, here: {', '.join(layers)}") from None
+
+
+def lora_parameters(spec: Any, tokenizer: HFTokenizer, block_size: int | None) -> tuple[int, int, list[str]]:
+    """(trainable, total, target layers) of the ``model: {kind: hf, lora: ...}`` section ``spec``, from its
+    architecture built on the meta device (no weights read or allocated), so a bad ``lora`` setting is refused
+    before anything is written and at no cost. Raises :class:`ConfigError` as :func:`apply_lora` does."""
+    transformers = _transformers()
+    if spec.path is not None:
+        hf_config = checkpoint_config(spec.path)
+    else:
+        hf_config = architecture_config(spec.config, tokenizer.vocab_size, block_size)
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(hf_config)
+        model = apply_lora(model, spec.lora)
+    params = list(model.parameters())
+    targets = sorted(model.peft_config["default"].target_modules)
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params), targets
+
+
 # ---- the model --------------------------------------------------------------------------------------
 def build_hf_model(spec: Any, tokenizer: HFTokenizer, block_size: int, seed: int) -> HFCausalLM:
     """The model of a ``model: {kind: hf}`` section, in float32 (mixed precision is the loop's autocast):
-    loaded from ``spec.path``, or built from ``spec.config`` with weights drawn under ``torch.manual_seed(seed)``."""
+    loaded from ``spec.path``, or built from ``spec.config`` with weights drawn under ``torch.manual_seed(seed)``.
+    With ``spec.lora`` the model is wrapped by :func:`apply_lora` (adapters drawn under ``torch.manual_seed(seed)``):
+    only the adapters' parameters require gradients, so the optimiser trains only them."""
     transformers = _transformers()
     if spec.path is not None:
         hf_config = checkpoint_config(spec.path)
@@ -287,11 +367,17 @@ def build_hf_model(spec: Any, tokenizer: HFTokenizer, block_size: int, seed: int
         check_vocabulary(tokenizer, hf_config, spec)
         torch.manual_seed(seed)
         model = transformers.AutoModelForCausalLM.from_config(hf_config, dtype=torch.float32)
-    return HFCausalLM(model.float())
+    model = model.float()
+    if getattr(spec, "lora", None) is not None:
+        torch.manual_seed(seed)
+        model = apply_lora(model, spec.lora)
+    return HFCausalLM(model)
 
 
 __all__ = [
     "HFCausalLM",
+    "adaptable_layers",
+    "apply_lora",
     "architecture_config",
     "build_hf_model",
     "causal_lm_problem",
@@ -300,5 +386,6 @@ __all__ = [
     "checkpoint_config",
     "hf_tokenizer",
     "load_tokenizer",
+    "lora_parameters",
     "train_bpe_tokenizer",
 ]

@@ -19,6 +19,12 @@ logits (B, T, V), the targets (B, T) and the loss mask (B, T) — and accumulate
   (Johnson–Lindenstrauss: inner products are preserved in expectation). Per skill the tap keeps Σ g_e,
   Σ ‖g_e‖² and n, from which gram, sqnorm and var follow (see ``GradStats``).
 
+  The closed form needs no gradient of W, so it holds whether W trains or not. Under LoRA (``model.lora``)
+  the output layer is frozen unless the adapters target it: the statistics are then still the gradient the
+  loss puts on the output layer at the current (adapted) model — a per-example feature of the model's errors
+  and hidden states, which the adapters change — not the direction the adapters move. Policies that read them
+  (dga, pike, rb-balance) run unchanged; an adapter on the output layer is tapped through its base layer.
+
 Under DDP each rank taps its own share; :meth:`SignalTap.round_signals` sums the accumulators over ranks
 with the driver's all-reduce, so every rank reports the same signals. The accumulators are part of
 ``state_dict()``, so a run resumed mid-round reports exactly what an uninterrupted run would.
@@ -49,6 +55,9 @@ def output_layer(model: torch.nn.Module) -> torch.nn.Module:
     layer = getter() if callable(getter) else None
     if layer is None:
         layer = getattr(module, "lm_head", None)
+    base = getattr(layer, "get_base_layer", None)  # an adapter wrapping the output layer (peft's LoRA on lm_head)
+    if callable(base) and not isinstance(layer, torch.nn.Linear):
+        layer = base()  # its input is the adapted layer's input, the h of the closed form
     if not isinstance(layer, torch.nn.Linear):
         raise ConfigError(
             "gradient statistics need the model's output layer as a torch.nn.Linear: give the model a "
