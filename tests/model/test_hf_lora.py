@@ -86,11 +86,13 @@ def test_default_targets_follow_the_architecture_and_an_adapted_output_layer_is_
 
 
 # ---- the commands ------------------------------------------------------------------------------------
-def test_skillit_run_with_lora_trains_the_adapters_and_reports_their_share(folder, monkeypatch):
-    """Two methods, one steered by the output-layer gradient statistics (dga-lastlayer: the output layer is
-    frozen, its gradient is still the closed form), one by probe gradients (dga: autograd on the adapters)."""
+def test_skillit_run_and_graph_with_lora_train_the_adapters_and_report_their_share(folder, monkeypatch):
+    """`skillit run` with two methods, one steered by the output-layer gradient statistics (dga-lastlayer: the output layer is
+    frozen, its gradient is still the closed form), one by probe gradients (dga: autograd on the adapters);
+    then `skillit graph` (the linear learner) on the same config."""
     monkeypatch.chdir(folder)
-    text = config_text(LORA_GPT2, name="lora-run", training=TRAINING.replace("lr: 0.003", "lr: 0.03"))
+    text = config_text(LORA_GPT2, name="lora-run", training=TRAINING.replace("lr: 0.003", "lr: 0.03"), extra=(
+        "graph_learning: {method: linear, steps: 2, base_steps: 1, eval_every: 2}\n"))
     text = text.replace("skill-it: {params: {graph: identity, eta: 0.5}}\n  stratified: {}",
                         "dga-lastlayer: {}\n  dga: {}")
     (folder / "lora-run.yaml").write_text(text)
@@ -109,6 +111,11 @@ def test_skillit_run_with_lora_trains_the_adapters_and_reports_their_share(folde
         assert [r["step"] for r in steered] == [0, 4, 8, 12]
         assert len({tuple(r["weights"].values()) for r in steered}) > 1  # the gradients moved the mixture
         assert steered[-1]["losses"]["add"] < steered[0]["losses"]["add"] - 0.01  # the adapters learn
+
+    result = invoke("graph", "lora-run.yaml", "--out", "lora-graph", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    graph = json.loads((folder / "lora-graph" / "graph.json").read_text())
+    assert graph["train_skills"] == ["add", "rev"] and graph["cost"]["train_steps"] == 1 + 2 * 2
 
 
 def test_an_interrupted_lora_run_resumes_with_identical_records(folder, monkeypatch):
@@ -146,6 +153,11 @@ BAD = [
      "did you mean 'c_proj'? (choices: wte, wpe, c_attn, c_proj, c_fc, lm_head)"),
     ("not-adaptable", "{kind: hf, path: gpt2, lora: {target_modules: [ln_1]}}",
      "model.lora.target_modules ['ln_1']: peft cannot adapt them (Target module LayerNorm("),
+    ("no-default-targets", "{kind: hf, config: {model_type: ctrl, n_layer: 1, n_embd: 32, n_head: 2, dff: 64}, "
+     "tokenizer: tok, lora: {r: 2}}",
+     "model.lora: peft has no default target_modules for model_type 'ctrl' (Please specify `target_modules` or "
+     "`target_parameters`in `peft_config`); name the layers to adapt in model.lora.target_modules, e.g. from: w, "
+     "Wq, Wk, Wv, dense, lm_head"),
     ("rank-zero", "{kind: hf, path: gpt2, lora: {r: 0}}",
      "bad.yaml:3: model.lora.r: Input should be greater than or equal to 1"),
     ("unknown-key", "{kind: hf, path: gpt2, lora: {rank: 4}}",
@@ -186,3 +198,24 @@ def test_a_config_without_lora_dumps_without_the_key():
     assert "lora" not in config.model.model_dump()
     config = parse_config(config_text("{kind: hf, path: /x/gpt2, lora: {r: 4}}"))
     assert config.model.model_dump()["lora"] == {"r": 4, "alpha": 16, "dropout": 0.0, "target_modules": None}
+
+
+def test_the_lora_figures_of_the_stacks_page_are_the_configs_own(tmp_path, monkeypatch):
+    """docs/stacks.md "Your model": the LoRA config on the page's stand-in trains the 16,384 parameters the page
+    says: per GPT-2 layer (64 wide, r 8) c_attn 8·64 + 192·8, the attention's c_proj 8·64 + 64·8, c_fc
+    8·64 + 256·8 and the MLP's c_proj 8·256 + 64·8 = 8,192, times 2 layers."""
+    from tests.plugin_helpers import DOCS, code_blocks, section
+
+    text = section(DOCS / "stacks.md", "Your model")
+    script, = code_blocks(text, "python")
+    block, = [b for b in code_blocks(text, "yaml") if "lora:" in b]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "docs/stacks.md", "exec"), {"__name__": "stacks_md"})
+    (tmp_path / "lora.yaml").write_text(block)
+    config = load_config(tmp_path / "lora.yaml")
+    data = build_seed_data(config, 0)
+    trainable, total, targets = lora_parameters(config.model, data.tokenizer, data.block_size)
+    assert trainable == 2 * ((8 * 64 + 192 * 8) + (8 * 64 + 64 * 8) + (8 * 64 + 256 * 8) + (8 * 256 + 64 * 8)) == 16_384
+    printed = (f"model: LoRA (r 8, alpha 16) on {', '.join(targets)}: {trainable:,} of {total:,} parameters train "
+               f"({100 * trainable / total:.2f} %), the rest are frozen")
+    assert printed in " ".join(text.replace("`", "").split())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import random
 from pathlib import Path
@@ -320,15 +321,20 @@ def test_the_your_model_section_of_the_stacks_page_holds_configs_that_load(tmp_p
     text = section(DOCS / "stacks.md", "Your model")
     script, = code_blocks(text, "python")
     configs = code_blocks(text, "yaml")
-    assert len(configs) == 2
+    assert len(configs) == 3
     monkeypatch.chdir(tmp_path)
     exec(compile(script, "docs/stacks.md", "exec"), {"__name__": "stacks_md"})
+    loaded = {}
     for index, block in enumerate(configs):
         (tmp_path / f"c{index}.yaml").write_text(block.replace("steps: 100", "steps: 4"))
         config = load_config(tmp_path / f"c{index}.yaml")
         assert config.model.kind == "hf"
-        validate_experiment(config, tmp_path)
-    assert config.training.precision == "bf16" and config.model.tokenizer.vocab_size == 512
+        if config.model.lora is None or importlib.util.find_spec("peft") is not None:  # lora: the lora extra
+            validate_experiment(config, tmp_path)
+        loaded[config.name] = config
+    assert list(loaded) == ["my-gpt2", "my-llama", "my-gpt2-lora"]
+    llama = loaded["my-llama"]
+    assert llama.training.precision == "bf16" and llama.model.tokenizer.vocab_size == 512
 
 
 @pytest.mark.slow

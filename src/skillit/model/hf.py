@@ -290,11 +290,11 @@ def check_context(spec: Any, block_size: int) -> None:
 # ---- LoRA -------------------------------------------------------------------------------------------
 def adaptable_layers(model: nn.Module) -> list[str]:
     """The short names (last part of the module path) of the layers LoRA can adapt: linear layers,
-    GPT-2's ``Conv1D`` and embeddings, in model order, each once."""
+    GPT-2's ``Conv1D`` and embeddings, in model order, each once (what the messages suggest)."""
     kinds = (nn.Linear, nn.Embedding, nn.Conv1d)
     names = [name.rsplit(".", 1)[-1] for name, module in model.named_modules()
              if name and (isinstance(module, kinds) or type(module).__name__ == "Conv1D")]
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(name for name in names if not name.isdigit()))  # not a Sequential's indices
 
 
 def apply_lora(model: nn.Module, lora: Any, where: str = "model.lora") -> nn.Module:
