@@ -27,33 +27,39 @@ from pathlib import Path
 
 import torch
 
+
+def _section(method: str, **params: object) -> dict:
+    """A graph_learning section: the learner and its parameters (docs/graphs.md)."""
+    return {"method": method, "params": params}
+
+
 # Per config and learner: the graph_learning section used. Runs of h/H steps from a stratified warm start
 # of base_steps (single-skill training from scratch mostly teaches the answer format, skillit.md §1.3).
 # "threshold-te" reads the threshold runs per example of the target skill (same runs, no extra cost).
 # tracin reads gradients at checkpoints of the base (no runs); its variants re-read the same gradients
 TRACIN = {
-    "tracin": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2},  # similarity: dot, control
-    "tracin-cosine": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2, "similarity": "cosine"},
-    "tracin-raw": {"method": "tracin", "base_steps": 600, "points": 3, "steps": 2, "control": False},
-    "tracin-6": {"method": "tracin", "base_steps": 600, "points": 6, "steps": 2, "similarity": "cosine"},
+    "tracin": _section("tracin", base_steps=600, points=3, steps=2),  # similarity: dot, control
+    "tracin-cosine": _section("tracin", base_steps=600, points=3, steps=2, similarity="cosine"),
+    "tracin-raw": _section("tracin", base_steps=600, points=3, steps=2, control=False),
+    "tracin-6": _section("tracin", base_steps=600, points=6, steps=2, similarity="cosine"),
 }
 PARAMS = {
     "lego-graph": {
-        "probe": {"method": "probe", "base_steps": 600, "points": 3, "steps": 25, "mix": 0.5},
-        "linear": {"method": "linear", "base_steps": 600, "steps": 100},
-        "brute-force": {"method": "brute-force", "base_steps": 600, "steps": 100},
-        "threshold": {"method": "threshold", "base_steps": 600, "steps": 300, "threshold": 0.1, "eval_every": 20},
-        "threshold-te": {"method": "threshold", "base_steps": 600, "steps": 300, "threshold": 0.1, "eval_every": 20,
-                         "compare": "target-examples"},
+        "probe": _section("probe", base_steps=600, points=3, steps=25, mix=0.5),
+        "linear": _section("linear", base_steps=600, steps=100),
+        "brute-force": _section("brute-force", base_steps=600, steps=100),
+        "threshold": _section("threshold", base_steps=600, steps=300, threshold=0.1, eval_every=20),
+        "threshold-te": _section("threshold", base_steps=600, steps=300, threshold=0.1, eval_every=20,
+                                 compare="target-examples"),
         **TRACIN,
     },
     "addition-graph": {
-        "probe": {"method": "probe", "base_steps": 600, "points": 3, "steps": 25, "mix": 0.5},
-        "linear": {"method": "linear", "base_steps": 600, "steps": 100},
-        "brute-force": {"method": "brute-force", "base_steps": 600, "steps": 200},
-        "threshold": {"method": "threshold", "base_steps": 600, "steps": 800, "threshold": 0.1, "eval_every": 25},
-        "threshold-te": {"method": "threshold", "base_steps": 600, "steps": 800, "threshold": 0.1, "eval_every": 25,
-                         "compare": "target-examples"},
+        "probe": _section("probe", base_steps=600, points=3, steps=25, mix=0.5),
+        "linear": _section("linear", base_steps=600, steps=100),
+        "brute-force": _section("brute-force", base_steps=600, steps=200),
+        "threshold": _section("threshold", base_steps=600, steps=800, threshold=0.1, eval_every=25),
+        "threshold-te": _section("threshold", base_steps=600, steps=800, threshold=0.1, eval_every=25,
+                                 compare="target-examples"),
         **TRACIN,
     },
 }

@@ -46,7 +46,7 @@ def reference_config(name: str, method: str, steps: int | None, seeds: list[int]
     Alg. 2 then trains the target alone and each pair with it, k runs per seed instead of k + k(k−1)/2.
     """
     config = load_config(shipped_config_path(name))
-    section = {"method": method, "steps": steps or config.training.steps, "seeds": seeds}
+    section = {"method": method, "params": {"steps": steps or config.training.steps}, "seeds": seeds}
     data = config.model_dump()
     data["graph_learning"] = section
     if columns == "targets":

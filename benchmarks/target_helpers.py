@@ -7,7 +7,7 @@ cost as a multiple of one training run. With ``--readouts`` (tracin only) the ca
 read with every control × similarity choice, at no extra cost.
 
     .venv/bin/python benchmarks/target_helpers.py [--config real-text-finetune] [--target scripture]
-        [--seeds 0,1,2,3,4] [--section '{"method": "tracin", "eval_examples": 24}'] [--readouts] [--out DIR]
+        [--seeds 0,1,2,3,4] [--section '{"method": "tracin", "params": {"eval_examples": 24}}'] [--readouts] [--out DIR]
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def main() -> None:
     parser.add_argument("--config", default="real-text-finetune")
     parser.add_argument("--target", default="scripture")
     parser.add_argument("--seeds", default="0,1,2,3,4")
-    parser.add_argument("--section", default='{"method": "tracin", "eval_examples": 24}',
-                        help="the graph_learning section (JSON); unset fields take the run-scaled defaults")
+    parser.add_argument("--section", default='{"method": "tracin", "params": {"eval_examples": 24}}',
+                        help="the graph_learning section (JSON, {method, params}; the old flat form still loads, "
+                        "with a warning); unset params take the run-scaled defaults")
     parser.add_argument("--readouts", action="store_true", help="tracin: also every control × similarity read-out")
     parser.add_argument("--out", default="runs/target-helpers")
     parser.add_argument("--jobs", type=int, default=1)
@@ -36,12 +37,12 @@ def main() -> None:
     torch.set_num_threads(1)
 
     from skillit.experiment.build import build_skillset
-    from skillit.experiment.config import ExperimentConfig, load_config
+    from skillit.experiment.config import ExperimentConfig, load_config, upgrade_graph_learning
     from skillit.experiment.graph_learning import learn_graph, learner_for
     from skillit.graph_learners.runs import RunOutcome
 
     base = load_config(args.config)
-    section = json.loads(args.section)
+    section = upgrade_graph_learning(json.loads(args.section), where="--section")  # the flat form: moved, warned
     for seed in (int(s) for s in args.seeds.split(",")):
         data = base.model_dump()
         data["graph_learning"] = {**section, "jobs": args.jobs, "seed": seed}

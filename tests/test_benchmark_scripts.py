@@ -172,9 +172,9 @@ def test_sampler_scale_policy_figures_cover_both_graphs_at_a_small_scale():
 def test_reference_graphs_take_the_benchmarks_own_steps_and_several_seeds():
     refs = _script("reference_graphs")
     config, section = refs.reference_config("math-finetune", "brute-force", None, [0, 1, 2])
-    assert section == {"method": "brute-force", "steps": 300, "seeds": [0, 1, 2]}
-    assert (config.graph_learning.method, config.graph_learning.steps, config.graph_learning.seeds) == \
-        ("brute-force", 300, [0, 1, 2])
+    assert section == {"method": "brute-force", "params": {"steps": 300}, "seeds": [0, 1, 2]}
+    assert (config.graph_learning.method, config.graph_learning.params, config.graph_learning.seeds) == \
+        ("brute-force", {"steps": 300}, [0, 1, 2])
     # --columns targets: the evaluation skills cut to the fine-tuning target, the training skills all kept
     config, _ = refs.reference_config("real-text-finetune", "brute-force", None, [0, 1, 2], "targets")
     assert config.task.eval_skills == ["scripture"] and config.task.train_skills is None

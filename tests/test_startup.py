@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 BAD_KEY = "name: bad\ntask: {name: lego, params: {k: 3}}\ntraining: {steps: 10}\nmethods: {stratified: {}}\nbogus: 1\n"
 BAD_POLICY_PARAM = "name: bad\ntask: {name: lego}\ntraining: {steps: 10}\nmethods: {skill-it: {params: {eta: -1}}}\n"
 BAD_LEARNER = ("name: bad\ntask: {name: lego}\ntraining: {steps: 10}\nmethods: {stratified: {}}\n"
-               "graph_learning: {method: tracin, lr: 0.1}\n")
+               "graph_learning: {method: tracin, params: {lr: 0.1}}\n")
 
 
 def fresh_python(script: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -63,14 +63,19 @@ def pydantic_details(exc) -> str:
     parts = []
     for error in exc.errors():
         key = ".".join(str(x) for x in error["loc"]) or "value"
-        message = "unknown key (remove it or check its spelling)" if error["type"] == "extra_forbidden" else error["msg"]
-        if error["type"] == "value_error" and error.get("ctx", {}).get("error") is not None:
-            message = str(error["ctx"]["error"])  # our own validator's message, without pydantic's "Value error, "
-        if error["type"] == "int_from_float":  # 2.5 where a count is meant: say which whole numbers are near
-            value = float(error["input"])
-            message = f"expected a whole number, got {value:g}; give {math.floor(value)} or {math.ceil(value)}"
-        parts.append(f"{key}: {message}")
+        parts.append(f"{key}: {pydantic_message(error)}")
     return "; ".join(parts)
+
+
+def pydantic_message(error) -> str:
+    """The message of one of a ValidationError's ``errors()``, as :func:`pydantic_details` words it."""
+    message = "unknown key (remove it or check its spelling)" if error["type"] == "extra_forbidden" else error["msg"]
+    if error["type"] == "value_error" and error.get("ctx", {}).get("error") is not None:
+        message = str(error["ctx"]["error"])  # our own validator's message, without pydantic's "Value error, "
+    if error["type"] == "int_from_float":  # 2.5 where a count is meant: say which whole numbers are near
+        value = float(error["input"])
+        message = f"expected a whole number, got {value:g}; give {math.floor(value)} or {math.ceil(value)}"
+    return message
 
 
 class LLMError(SkillitError):

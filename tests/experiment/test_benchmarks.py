@@ -94,10 +94,10 @@ def test_benchmark_config_runs_a_few_steps(name, tmp_path):
     learns = data.get("graph_learning") is not None or any(
         (m.get("params") or {}).get("graph") == "learn" for m in data["methods"].values())
     if learns:  # a learned graph: the learner's code path, at a few steps (its defaults train ~900 steps)
-        learning = data.get("graph_learning") or {"method": "probe"}
-        learning.update(steps=1 if learning["method"] == "tracin" else 2, base_steps=4)
+        learning = data.get("graph_learning") or {"method": "probe", "params": {}}
+        learning["params"].update(steps=1 if learning["method"] == "tracin" else 2, base_steps=4)
         if learning["method"] in ("probe", "tracin"):
-            learning["points"] = 1
+            learning["params"]["points"] = 1
         data["graph_learning"] = learning
     small = type(small).model_validate(data)
     summary = run_experiment(small, tmp_path / name, config_dir=shipped_config_path(name).parent, jobs=1)

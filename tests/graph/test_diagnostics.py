@@ -40,12 +40,12 @@ def test_nearly_complete_advice_is_a_setting_the_default_learner_accepts():
     from skillit.experiment.config import GraphLearningConfig
 
     warning = density(SkillsGraph(np.ones((4, 4)), list("abcd"))).warning
-    advice = re.search(r"graph_learning: (\{[^}]*\})", warning)
+    advice = re.search(r"graph_learning: (\{params: \{[^}]*\}\})", warning)
     assert advice is not None and "probe" in warning
     section = GraphLearningConfig.model_validate(yaml.safe_load(advice.group(1)))  # the default method takes it
-    assert section.method == "probe" and section.control is True
-    with pytest.raises(ValidationError, match="threshold: unknown key"):  # what the warning used to advise
-        GraphLearningConfig.model_validate({"threshold": 0.5})
+    assert section.method == "probe" and section.params == {"control": True}
+    with pytest.raises(ValidationError, match="graph learner 'probe' takes no parameter 'threshold'"):  # advised once
+        GraphLearningConfig.model_validate({"params": {"threshold": 0.5}})
 
 def test_comparison_counts_precision_recall_and_correlation_by_hand():
     names = ["a", "b", "c"]

@@ -18,7 +18,7 @@ name: tiny-graph
 task: {name: lego, params: {k: 3, validation_size: 6, shuffle: false}}
 model: {n_layer: 1, n_head: 2, n_embd: 16}
 training: {steps: 8, batch_size: 8, round_steps: 4, eval_every: 4, warmup_steps: 0, lr: 0.01, train_loss: answer}
-graph_learning: {method: linear, steps: 3, base_steps: 2, jobs: 1}
+graph_learning: {method: linear, params: {steps: 3, base_steps: 2}, jobs: 1}
 methods:
   skill-it: {params: {graph: learn, eta: 0.5}}
   stratified: {}
@@ -31,11 +31,12 @@ def skillit(*args, cwd=None):
 
 
 def test_graph_learning_section_is_validated_with_file_and_line():
-    with pytest.raises(ConfigError, match=r"<config>:5: graph_learning: .*points: unknown key"):
-        parse_config(TINY.replace("base_steps: 2,", "base_steps: 2, points: 3,"))
+    with pytest.raises(ConfigError, match=r"<config>:5: graph_learning.params.points: graph learner 'linear' takes no "
+                       r"parameter 'points' \(probe, tracin take it\)"):
+        parse_config(TINY.replace("base_steps: 2}", "base_steps: 2, points: 3}"))
     with pytest.raises(ConfigError, match="unknown graph learning method 'linaer'; did you mean 'linear'"):
         parse_config(TINY.replace("method: linear", "method: linaer"))
-    with pytest.raises(ConfigError, match="graph_learning.steps: Input should be greater than or equal to 1"):
+    with pytest.raises(ConfigError, match="graph_learning.params.steps: graph learner 'linear': Input should be greater than or equal to 1"):
         parse_config(TINY.replace("steps: 3,", "steps: 0,"))
     config = parse_config(TINY)
     assert config.graph_learning.learner_params() == {"steps": 3, "base_steps": 2}
@@ -105,7 +106,7 @@ def test_graph_learn_defaults_are_the_documented_ones_scaled_to_the_run():
     docs' example (2000 steps) uses base_steps 600, steps 25, points 3, mix 0.5, scale max (issue 14, item 8)."""
     from skillit.experiment.graph_learning import learner_for
 
-    bare = TINY.replace("graph_learning: {method: linear, steps: 3, base_steps: 2, jobs: 1}\n", "")
+    bare = TINY.replace("graph_learning: {method: linear, params: {steps: 3, base_steps: 2}, jobs: 1}\n", "")
     long_run = parse_config(bare.replace("steps: 8,", "steps: 2000,"))
     params = learner_for(long_run).params.model_dump()
     assert learner_for(long_run).name == "probe"
@@ -119,7 +120,7 @@ def test_graph_learn_defaults_are_the_documented_ones_scaled_to_the_run():
     assert (linear.base_steps, linear.steps, linear.scale) == (600, 100, "max")  # linear's own h
     explicit = learner_for(parse_config(TINY)).params  # a field the config sets wins
     assert (explicit.base_steps, explicit.steps, explicit.scale) == (2, 3, "max")
-    kept = parse_config(TINY.replace("jobs: 1}", "jobs: 1, scale: none}"))
+    kept = parse_config(TINY.replace("base_steps: 2}", "base_steps: 2, scale: none}"))
     assert learner_for(kept).params.scale == "none"
 
 

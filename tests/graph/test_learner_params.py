@@ -29,3 +29,11 @@ def test_the_config_check_refuses_what_building_the_learner_refuses_with_the_sam
 def test_valid_parameters_get_the_learners_defaults():
     assert check_learner_params("probe", {"points": 2}).model_dump() == build_learner("probe", points=2).params.model_dump()
     assert check_learner_params("probe", {}).base_steps == 300
+
+
+def test_a_learner_built_in_python_refuses_a_boolean_or_infinite_count_as_the_config_does():
+    with pytest.raises(ConfigError, match="graph learner 'probe': invalid parameters: steps: expected a number, got true"):
+        build_learner("probe", steps=True)
+    with pytest.raises(ConfigError, match="lr: Input should be a finite number"):
+        build_learner("linear", lr=float("inf"))
+    assert build_learner("probe", steps=3).params.steps == 3

@@ -150,7 +150,7 @@ name: tiny-tracin
 task: {name: lego, params: {k: 3, validation_size: 6, shuffle: false}}
 model: {n_layer: 1, n_head: 2, n_embd: 16}
 training: {steps: 8, batch_size: 8, round_steps: 4, eval_every: 4, warmup_steps: 0, lr: 0.01, train_loss: answer}
-graph_learning: {method: tracin, base_steps: 4, points: 2, steps: 1, projection: 32, similarity: cosine, jobs: 1}
+graph_learning: {method: tracin, params: {base_steps: 4, points: 2, steps: 1, projection: 32, similarity: cosine}, jobs: 1}
 methods:
   skill-it: {params: {graph: learn, eta: 0.5}}
 seeds: [0]

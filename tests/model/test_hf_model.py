@@ -158,7 +158,7 @@ def test_a_new_architecture_is_seeded_and_sized_by_its_tokenizer_and_context(fol
 def test_skillit_run_and_graph_on_a_local_gpt2_checkpoint(folder, monkeypatch):
     monkeypatch.chdir(folder)
     (folder / "gpt2.yaml").write_text(config_text(LOCAL_GPT2, name="gpt2-run", extra=(
-        "graph_learning: {method: linear, steps: 2, base_steps: 1, eval_every: 2}\n")))
+        "graph_learning: {method: linear, params: {steps: 2, base_steps: 1, eval_every: 2}}\n")))
     result = invoke("run", "gpt2.yaml", "--out", "gpt2-out", "--jobs", "1")
     assert result.exit_code == 0, result.output
     records = metrics(folder / "gpt2-out")

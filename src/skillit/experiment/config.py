@@ -23,9 +23,11 @@ sizes that cannot fit in memory (steps, batch size × round length, block size, 
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import typing
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,13 +41,15 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from skillit.errors import ConfigError, DataError, SkillitError, did_you_mean, missing_model_folder
-from skillit.graph_learners.params import check_learner_params
+from skillit.errors import ConfigError, DataError, SkillitError, did_you_mean, missing_model_folder, pydantic_message
+from skillit.graph_learners.params import LEARNER_PARAMS, learner_params_model
 from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.skills.example import TrainLoss
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
@@ -270,34 +274,25 @@ class WarmStartConfig(_Strict):
 
 
 class GraphLearningConfig(_Strict):
-    """How ``skillit graph CONFIG`` (and ``graph: learn`` in a method's params) learns the skills graph.
+    """How ``skillit graph CONFIG`` (and ``graph: learn`` in a method's params) learns the skills graph::
 
-    The runs use the experiment's task, model and training settings; the fields below configure the
-    learner (``skillit.graph_learners``; docs/graphs.md). Fields a method does not use are rejected.
+        graph_learning:
+          method: probe
+          params: {base_steps: 600, points: 3, steps: 25}
+          seeds: 3
+
+    The runs use the experiment's task, model and training settings. ``params`` are the learner's own
+    (its ``Params`` model, ``skillit.graph_learners.params``; docs/graphs.md), checked against it: a field
+    the learner does not take is an error naming the fields it takes. A field left out takes the run-scaled
+    default (``skillit.experiment.graph_learning.run_scaled_defaults``), then the learner's default. The old
+    flat spelling (the learner's fields beside ``method``) still loads, moved into ``params``, with a
+    FutureWarning (:func:`upgrade_graph_learning`).
     """
 
-    method: str = Field("probe", description="linear | brute-force | threshold | probe | tracin")
-    steps: int | None = Field(None, ge=1, description="steps of each run (h or H); default per method")
-    base_steps: int | None = Field(None, ge=0, description="stratified warm-start steps before the runs")
-    lr: float | None = Field(None, gt=0, description="lr of the runs; default training.lr")
-    batch_size: int | None = Field(None, ge=1, description="batch size of the runs; default training.batch_size")
-    eval_every: int | None = Field(None, ge=1, description="evaluation spacing within a run")
-    warmup_steps: int | None = Field(None, ge=0, description="lr warm-up of each run (default 0)")
-    normalise: bool | None = Field(None, description="relative loss decreases (linear, brute-force, probe)")
-    negative: Literal["zero", "keep"] | None = Field(None, description="loss increases: set to 0 or keep")
-    threshold: float | None = Field(None, gt=0, description="loss threshold (method threshold)")
-    weight: Literal["paper", "speedup"] | None = Field(None, description="edge weight (method threshold)")
-    points: int | None = Field(None, ge=1, description="probe points / checkpoints along the base run (probe, tracin)")
-    mix: float | None = Field(None, gt=0, le=1, description="share of the probed skill (method probe)")
-    control: bool | None = Field(None, description="subtract a stratified control probe or mean gradient (probe, tracin)")
-    eval_examples: int | None = Field(None, ge=1, description="validation examples per skill for h_j (method tracin)")
-    projection: int | None = Field(None, ge=0, description="random-projection rows of the gradients, 0: none (method tracin)")
-    similarity: Literal["dot", "cosine"] | None = Field(None, description="inner product or cosine (method tracin)")
-    relative: bool | None = Field(None, description="threshold is a fraction of the start loss (method threshold)")
-    compare: Literal["steps", "target-examples"] | None = Field(
-        None, description="threshold: a pair must beat j alone per step (paper) or per example of j"
-    )
-    scale: Literal["none", "max"] | None = Field(None, description="max: divide A by its largest |entry|")
+    method: str = Field("probe", description="linear | brute-force | threshold | probe | tracin, or a registered learner")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="the learner's parameters (docs/graphs.md); unset: run-scaled, then the "
+        "learner's defaults")
     seed: int | None = Field(None, description="seed of the base run and the runs' data; default: the first seed")
     seeds: int | list[int] | None = Field(
         None, description="learn at several seeds: N (seed, seed+1, ..., N of them) or a list; per-edge mean, "
@@ -308,9 +303,36 @@ class GraphLearningConfig(_Strict):
     jobs: int | None = Field(None, ge=1, description="parallel worker processes; default min(2, cores)")
 
     def learner_params(self) -> dict[str, Any]:
-        """The fields the learner takes (everything set, except method, seed(s), level, stable_only and jobs)."""
-        skip = {"method", "seed", "seeds", "level", "stable_only", "jobs"}
-        return {k: v for k, v in self.model_dump().items() if k not in skip and v is not None}
+        """The learner's parameters the section sets (``params``; unset ones are not listed)."""
+        return dict(self.params)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_form(cls, data: Any) -> Any:
+        return upgrade_graph_learning(data) if isinstance(data, dict) else data
+
+    @field_validator("method")
+    @classmethod
+    def _check_method(cls, method: str) -> str:
+        try:
+            learner_params_model(method)  # an unknown name: the closest names and how to register a learner
+        except SkillitError as exc:
+            raise ValueError(str(exc)) from None
+        return method
+
+    @field_validator("params")
+    @classmethod
+    def _check_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """The given fields, checked by the learner's Params and kept as it reads them (``steps: 25.0`` is 25)."""
+        method = info.data.get("method")
+        if method is None:  # the method was refused: its error says so
+            return params
+        model = learner_params_model(method)
+        try:
+            checked = model.model_validate(params)
+        except ValidationError as exc:
+            raise _learner_params_error(method, model, exc) from None
+        return checked.model_dump(exclude_unset=True)
 
     @field_validator("seeds")
     @classmethod
@@ -343,13 +365,70 @@ class GraphLearningConfig(_Strict):
             raise ValueError("give either seed (with seeds: N, the first of N seeds) or a seeds list, not both")
         return self
 
-    @model_validator(mode="after")
-    def _check_learner(self) -> GraphLearningConfig:
-        try:
-            check_learner_params(self.method, self.learner_params())
-        except SkillitError as exc:
-            raise ValueError(str(exc)) from None
-        return self
+
+def _learner_params_error(method: str, model: type[BaseModel], exc: ValidationError) -> ValidationError:
+    """The learner's own errors, each at ``params.<field>`` (its file and line) and naming the learner; a field
+    it does not take lists the fields it takes and the learners that take it."""
+    takes = ", ".join(model.model_fields)
+    details: list[InitErrorDetails] = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden":
+            name = str(loc[-1])
+            others = [other for other, params in LEARNER_PARAMS.items() if other != method and name in params.model_fields]
+            close = difflib.get_close_matches(name, list(model.model_fields), n=1)
+            if others:
+                advice = f" ({', '.join(others)} {'takes' if len(others) == 1 else 'take'} it); remove it, or choose that method"
+            elif close:
+                advice = f" (did you mean {close[0]!r}?)"
+            else:
+                advice = "; remove it or check its spelling"
+            message = f"graph learner {method!r} takes no parameter {name!r}{advice}; {method} takes: {takes}"
+        else:  # at a field: its message; at the model (loc ()): the fields its check names
+            message = f"graph learner {method!r}: {pydantic_message(error)}"
+        details.append({"type": PydanticCustomError("learner_params", "{message}", {"message": message}),
+                        "loc": loc, "input": error.get("input")})
+    return ValidationError.from_exception_data("params", details)
+
+
+def upgrade_graph_learning(section: dict[str, Any], *, where: str | None = None, warn: bool = True) -> dict[str, Any]:
+    """A ``graph_learning`` section in the current form: the old flat form's learner fields (``{method: probe,
+    base_steps: 500}``) moved into ``params`` (``{method: probe, params: {base_steps: 500}}``), with one
+    FutureWarning naming the new spelling (``where``: the file and line, when known; ``warn=False``: none).
+
+    Keys of the section (``method``, ``seed``, ``seeds``, ``level``, ``stable_only``, ``jobs``) stay; every
+    other key is a learner field. A null learner field of a built-in learner (what the old schema wrote into
+    a run's ``config.yaml`` and manifest for unset fields) is dropped, as it meant "not set". A section already
+    in the new form comes back unchanged; learner fields both in ``params`` and beside it are a ValueError."""
+    keys = set(GraphLearningConfig.model_fields)
+    flat = {key: value for key, value in section.items() if key not in keys}
+    if not flat:
+        return section
+    known = {name for params in LEARNER_PARAMS.values() for name in params.model_fields}
+    moved = {key: value for key, value in flat.items() if not (value is None and key in known)}
+    given = section.get("params")
+    if given is not None and not isinstance(given, dict):
+        return section  # the schema names what is wrong with params
+    if moved and given:
+        clash = sorted(set(moved) & set(given))
+        if clash:
+            raise ValueError(f"{', '.join(clash)} given both in params and beside it (the old flat form); keep "
+                             "the one in params")
+    upgraded = {key: value for key, value in section.items() if key in keys}
+    upgraded["params"] = {**(given or {}), **moved}
+    if moved and warn:
+        method = section.get("method", "probe")
+        spelled = ", ".join(f"{key}: {_yaml_scalar(value)}" for key, value in upgraded["params"].items())
+        warnings.warn(
+            f"{where + ': ' if where else ''}graph_learning: learner fields beside method ({', '.join(moved)}) "
+            f"are the old, deprecated spelling; put them under params: graph_learning: {{method: {method}, "
+            f"params: {{{spelled}}}}}",
+            FutureWarning, stacklevel=3)
+    return upgraded
+
+
+def _yaml_scalar(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
 
 class ExperimentConfig(_Strict):
@@ -689,6 +768,13 @@ def parse_config(text: str, source: str = "<config>", *, config_dir: str | Path 
             line = _line_of(node, ["imports", index])
             import_modules([name], config_dir=config_dir, where=f"{source}:{line}: imports.{index}" if line else
                            f"{source}: imports.{index}")
+    section = data.get("graph_learning")
+    if isinstance(section, dict):  # the old flat form: moved here, so that its warning names the file and line
+        where = f"{source}:{_line_of(node, ['graph_learning'])}"
+        try:
+            data = {**data, "graph_learning": upgrade_graph_learning(section, where=where)}
+        except ValueError:  # both forms at once: the schema refuses it below, with its line
+            pass
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as exc:

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from skillit.errors import CheckpointError, OutputError, SkillitError
-from skillit.experiment.config import dump_config
+from skillit.experiment.config import dump_config, upgrade_graph_learning
 from skillit.records.layout import (
     CHECKPOINTS,
     CONFIG,
@@ -448,7 +448,13 @@ class RunDirectory:
             raise CheckpointError(f"cannot resume {str(self.path)!r}: {found[0]}; {found[1]}")
 
     def _config_difference(self, config: Any) -> tuple[str, str] | None:
-        theirs = self.manifest.get("config", {})
+        theirs = dict(self.manifest.get("config", {}))
+        section = theirs.get("graph_learning")
+        if isinstance(section, dict):  # a manifest written before `params` (the flat form, unset fields null)
+            try:
+                theirs["graph_learning"] = upgrade_graph_learning(section, warn=False)
+            except ValueError:  # not a section this skillit wrote: compared as it is
+                pass
         ours = config.model_dump(mode="json")
         ours = json.loads(json.dumps(ours, default=str))
         for key in NARROWABLE:

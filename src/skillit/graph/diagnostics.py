@@ -67,7 +67,7 @@ def density(graph: SkillsGraph, threshold: float = 0.0) -> Density:
         warning = (
             f"the graph is nearly complete ({present} of {possible} off-diagonal edges above {threshold}): every "
             "skill helps every other, so Skill-It's mixture tends to the stratified one; learn it relative to a "
-            "stratified control probe, which keeps a skill's strongest helpers only: graph_learning: {control: true} "
+            "stratified control probe, which keeps a skill's strongest helpers only: graph_learning: {params: {control: true}} "
             "for the default learner, probe (tracin has it on by default) (paper §3.2: a useful graph is neither "
             "complete nor empty)"
         )

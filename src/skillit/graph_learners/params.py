@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from skillit.errors import ConfigError, pydantic_details
+from skillit.utils.schema import StrictModel
 
 
-class LearnerParams(BaseModel):
-    """Settings every learner has. ``steps`` is the length of each run (h or H in the paper)."""
+class LearnerParams(StrictModel):
+    """Settings every learner has. ``steps`` is the length of each run (h or H in the paper).
 
-    model_config = ConfigDict(extra="forbid")
+    As every config section: unknown keys, ``true`` for a number and NaN/inf are refused (``steps: true``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     steps: int = Field(ge=1, description="optimiser steps of each run (h in Alg. 3, H in Alg. 2)")
     base_steps: int = Field(0, ge=0, description="stratified warm-start steps before the runs (0: the initial model)")

@@ -67,7 +67,7 @@ class TrajectoryProbe(GraphLearner):
             raise GraphError(
                 f"graph learner 'probe': mix {self.share(k):g} is the uniform share 1/k for k = {k} training skills, so "
                 "every probe would train on the same (uniform) mixture and the graph could not be de-mixed; set "
-                "graph_learning.mix to another value (e.g. 0.75), or leave it out"
+                "graph_learning.params.mix to another value (e.g. 0.75), or leave it out"
             )
 
     def _mixture(self, skillset: SkillSet, skill: str) -> dict[str, float]:
