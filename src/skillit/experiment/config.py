@@ -200,14 +200,19 @@ class TrainingConfig(_Strict):
     precision: Literal["fp32", "bf16", "fp16"] = Field(
         "fp32", description="fp32, or autocast of the training forward and loss to bf16 (CPU or GPU) or fp16 (GPU, "
         "with a grad scaler)")
+    compile: bool = Field(
+        False, description="torch.compile the model for the training forward and backward (TorchInductor: a C++ "
+        "compiler on the CPU, triton on a GPU); evaluation and checkpoints use the plain module")
 
     @model_serializer(mode="wrap")
     def _without_default_precision(self, handler: Any) -> Any:
-        """No ``precision`` key at fp32: config.yaml and the manifest stay as they were before it existed (so a
-        run started then still resumes)."""
+        """No ``precision`` key at fp32 and no ``compile`` key when false: config.yaml and the manifest stay as
+        they were before they existed (so a run started then still resumes)."""
         data = handler(self)
         if isinstance(data, dict) and self.precision == "fp32":
             data.pop("precision", None)
+        if isinstance(data, dict) and not self.compile:
+            data.pop("compile", None)
         return data
 
     @model_validator(mode="after")

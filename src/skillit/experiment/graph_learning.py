@@ -170,7 +170,7 @@ def _learn_one(
     started = time.perf_counter()
     section = graph_learning_config(config)
     learner = learner_for(config, method)
-    device = resolve_device(config.device, config.training.precision)
+    device = resolve_device(config.device, config.training.precision, config.training.compile)
     data = seed_data(seed) if seed_data is not None else build_seed_data(config, seed)
     skillset, tokenizer, block_size = data.skills, data.tokenizer, data.block_size
     learner.check(skillset)
