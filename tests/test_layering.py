@@ -66,6 +66,9 @@ DEFERRED = {
     # the config schema checks a plug-in learner's parameters through the learners' registry (torch), only for
     # a name that is not built in
     "skillit.graph_learners.params": {"skillit.graph_learners.registry"},
+    # training.compile's backend check (check_compile): TorchInductor's compiler lookup and Triton's probe are
+    # imported only by a run that compiles (torch._inductor takes seconds to import)
+    "skillit.trainer.loop": {"torch._dynamo", "torch._inductor.cpp_builder", "torch.utils._triton"},
 }
 
 

@@ -295,7 +295,7 @@ def graph(
     """Learn the skills graph of a config's skills: graph.json, graph_heatmap.png, graph_drawing.png.
 
     Running it again with the same --out resumes an interrupted run without redoing finished runs; a folder
-    holding a graph of another set-up (learner, parameters, seed, task) is refused unless --overwrite.
+    holding a graph of another set-up (learner, parameters, seed, task, model) is refused unless --overwrite.
     """
     from skillit.experiment.config import load_config, resolve_config_path
     from skillit.experiment.graph_learning import (

@@ -228,3 +228,45 @@ def test_a_new_run_refuses_to_replace_another_set_ups_graph_in_its_folder(tmp_pa
     assert {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()} == before
     summary = run_experiment(parse_config(TINY), tmp_path / "run", jobs=1, overwrite=True)
     assert summary["graph_cost"]["skill-it"]["method"] == "linear"
+
+
+def test_a_graph_learned_on_another_model_is_not_reused(tmp_path, monkeypatch):
+    """The graph is the skills' transfer *for a model*: changing the model's width (or its precision) makes the
+    folder's graph another set-up's, refused by `skillit graph` and not copied by `graph: learn`."""
+    from typer.testing import CliRunner
+
+    from skillit.cli import app
+    from skillit.experiment.graph_learning import graph_difference, learn_graph
+
+    monkeypatch.chdir(tmp_path)
+    wider = TINY.replace("n_embd: 16", "n_embd: 32")
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    (tmp_path / "wider.yaml").write_text(wider)
+    assert CliRunner().invoke(app, ["graph", "tiny.yaml", "--jobs", "1"]).exit_code == 0  # runs/tiny-graph/graph
+    shared = tmp_path / "runs" / "tiny-graph" / "graph"
+    learned = json.loads((shared / "graph.json").read_text())
+    assert learned["model"]["n_embd"] == 16 and learned["training_precision"] == "fp32"
+    before = (shared / "graph.json").read_bytes()
+
+    refused = CliRunner().invoke(app, ["graph", "wider.yaml", "--jobs", "1"])
+    assert refused.exit_code == 2
+    assert (f"the graph folder {str(Path('runs') / 'tiny-graph' / 'graph')!r} holds a graph learned with another "
+            "set-up: model n_embd (16 there, 32 now). Nothing was written") in " ".join(refused.stderr.split())
+    assert (shared / "graph.json").read_bytes() == before
+    bf16 = parse_config(TINY.replace("train_loss: answer", "train_loss: answer, precision: bf16"))
+    assert graph_difference(bf16, shared) == "training.precision ('fp32' there, 'bf16' now)"
+    assert graph_difference(parse_config(TINY), shared) is None
+
+    # `graph: learn` in a run elsewhere: the shared graph is not copied, the wider model's own is learned
+    summary = run_experiment(parse_config(wider), tmp_path / "elsewhere", jobs=1)
+    assert "copied_from" not in summary["graph_cost"]["skill-it"]
+    own = json.loads((tmp_path / "elsewhere" / "graph" / "graph.json").read_text())
+    assert own["model"]["n_embd"] == 32 and own["matrix"] != learned["matrix"]
+
+    # learning straight into the folder (no `skillit graph` claim): its work/ holds the other model's runs
+    with pytest.raises(CheckpointError, match=r"holds the runs of another model \(model n_embd \(16 there, 32 now\)\)"):
+        learn_graph(parse_config(wider), shared, jobs=1, plots=False)
+    # a graph learned before graphs recorded their model is taken as it is
+    (shared / "graph.json").write_text(json.dumps({k: v for k, v in learned.items()
+                                                   if k not in ("model", "training_precision")}))
+    assert graph_difference(parse_config(wider), shared) is None

@@ -24,7 +24,15 @@ from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokeni
 from skillit.cli import app  # noqa: E402
 from skillit.errors import CheckpointError, ConfigError  # noqa: E402
 from skillit.experiment.build import build_model, build_tokenizer, task_skillset  # noqa: E402
-from skillit.experiment.config import ModelConfig, dump_config, load_config, parse_config  # noqa: E402
+from skillit.experiment.config import (  # noqa: E402
+    ModelConfig,
+    dump_config,
+    estimated_memory_bytes,
+    load_config,
+    memory_estimate,
+    parse_config,
+)
+from skillit.experiment.hf_size import hf_parameter_count  # noqa: E402
 from skillit.experiment.runner import run_experiment  # noqa: E402
 from skillit.model import CharTokenizer  # noqa: E402
 from skillit.model.hf import HFCausalLM, train_bpe_tokenizer  # noqa: E402
@@ -154,6 +162,61 @@ def test_a_new_architecture_is_seeded_and_sized_by_its_tokenizer_and_context(fol
     assert not torch.equal(a.model.lm_head.weight, c.model.lm_head.weight)
 
 
+# ---- the memory estimate -----------------------------------------------------------------------------
+def test_the_memory_estimate_counts_the_parameters_of_a_checkpoint_and_of_a_new_architecture(folder, tmp_path):
+    # GPT-2 (d 32, 1 layer, inner 4·32 = 128, 64 positions, head tied): V·32 + 64·32 + (3·32² + 3·32 [c_attn]
+    # + 32² + 32 [attn c_proj] + 32·128 + 128 [c_fc] + 128·32 + 32 [mlp c_proj] + 4·32 [2 LayerNorms]) + 2·32 [ln_f]
+    vocab = json.loads((folder / "gpt2" / "config.json").read_text())["vocab_size"]
+    gpt2 = parse_config(config_text(LOCAL_GPT2), config_dir=folder)  # the relative path read from config_dir
+    assert memory_estimate(gpt2, folder).parameters == vocab * 32 + 2048 + 12704 + 64
+    assert vocab * 32 + 2048 + 12704 + 64 == sum(
+        p.numel() for p in AutoModelForCausalLM.from_pretrained(folder / "gpt2").parameters())
+    assert memory_estimate(gpt2, tmp_path) == (0, None, "a Hugging Face model whose config is not readable here")
+
+    # Llama (d 32, 2 heads of 16, 2 kv heads, inner 64, head untied), the declared BPE size V = 300:
+    # 300·32 [embedding] + (4·32² [q k v o] + 3·32·64 [gate up down] + 2·32 [2 RMSNorms]) + 32 [norm] + 300·32 [head]
+    config = parse_config(config_text(NEW_LLAMA.replace("tokenizer:", "block_size: 16, tokenizer:")))  # batch 8
+    params = 9600 + (4096 + 6144 + 64) + 32 + 9600
+    assert memory_estimate(config).parameters == params == 29536 == sum(p.numel() for p in AutoModelForCausalLM.from_config(
+        AutoConfig.for_model(**LLAMA, vocab_size=300)).parameters())
+    # 8 × 16 = 128 tokens: per token per layer 8·32 + 2·64 + 2·2·16 = 448 values at 4 bytes, logits 2·300 floats
+    assert estimated_memory_bytes(config) == 16 * params + 4 * 128 * 448 + 8 * 128 * 300 == 1_009_152
+    bf16 = parse_config(config_text(NEW_LLAMA.replace("tokenizer:", "block_size: 16, tokenizer:"),
+                                    training=TRAINING.replace("}", ", precision: bf16}")))
+    assert estimated_memory_bytes(bf16) == 18 * params + 2 * 128 * 448 + 8 * 128 * 300  # + bf16 weights, 2-byte values
+    # skillit's GPT as before at fp32: 16·(12·L·d² + T·d) + 4·B·T·L·(16·d + 2·h·T)
+    gpt = parse_config(config_text("{n_layer: 1, n_head: 2, n_embd: 16, block_size: 8}",
+                                   training=TRAINING.replace("batch_size: 8", "batch_size: 4")))
+    assert estimated_memory_bytes(gpt) == 16 * (12 * 256 + 8 * 16) + 4 * 4 * 8 * (16 * 16 + 2 * 2 * 8) == 88_064
+
+
+def test_a_model_too_big_for_the_machine_is_refused_before_its_weights_are_read(folder, monkeypatch, tmp_path):
+    """A 'checkpoint' whose config.json describes a 1.3-trillion-parameter Llama (and no weights at all): the
+    config is refused when it is read, naming the model and the sizes; nothing is loaded or written."""
+    big = tmp_path / "huge"
+    big.mkdir()
+    huge = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 65536,
+            "num_hidden_layers": 64, "num_attention_heads": 64, "num_key_value_heads": 64, "intermediate_size": 65536,
+            "vocab_size": 300, "max_position_embeddings": 64, "tie_word_embeddings": False}
+    (big / "config.json").write_text(json.dumps(huge))
+    params = 2 * 300 * 65536 + 64 * (4 * 65536**2 + 3 * 65536**2 + 2 * 65536) + 65536
+    assert hf_parameter_count(huge) == params
+    monkeypatch.chdir(folder)
+    (folder / "huge.yaml").write_text(config_text("{kind: hf, path: %s, tokenizer: tok}" % big))
+    before = snapshot(folder)
+    result = invoke("run", "huge.yaml", "--out", "huge-out", "--jobs", "1")
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert (f"this model and batch need about {16 * params / 2**30:,.1f} GiB (llama of model.path '{big}': "
+            f"{params:,} parameters, 64 layers × 65536, vocabulary 300, block_size=None, training.batch_size=8, "
+            "precision=fp32), more than the machine's") in said, said
+    assert snapshot(folder) == before
+    # a new architecture of that size: the same refusal, its defaults filled by transformers (no weights drawn)
+    with pytest.raises(ConfigError, match="about .* GiB \\(llama of model.config: 1,"):
+        parse_config(config_text("{kind: hf, config: %s, tokenizer: tok}" % json.dumps(
+            {k: v for k, v in huge.items() if k not in ("architectures", "vocab_size")})), config_dir=folder)
+
+
 # ---- the commands ------------------------------------------------------------------------------------
 def test_skillit_run_and_graph_on_a_local_gpt2_checkpoint(folder, monkeypatch):
     monkeypatch.chdir(folder)
@@ -270,7 +333,8 @@ BAD = [
     ("vocabulary-mismatch", "{kind: hf, path: gpt2, tokenizer: big}",
      "model.tokenizer: the tokenizer 'big' has {big} tokens but the model of 'gpt2' has "
      "vocab_size {tok} (rows of its embedding): token ids from {tok} up would index past it"),
-    ("vocabulary-mismatch-config", "{kind: hf, config: {model_type: llama, vocab_size: 100}, tokenizer: tok}",
+    ("vocabulary-mismatch-config", "{kind: hf, config: {model_type: llama, vocab_size: 100, hidden_size: 32, "
+     "num_attention_heads: 2, num_hidden_layers: 1}, tokenizer: tok}",
      "has {tok} tokens but model.config has vocab_size 100"),
     ("no-causal-model-type", "{kind: hf, config: {model_type: t5}, tokenizer: tok}",
      "model.config.model_type: 't5' is not a transformers model type with a causal-LM head"),

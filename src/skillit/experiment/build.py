@@ -41,7 +41,7 @@ from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import GeneratedSource
 from skillit.tasks import build_task, get_task, parse_task_params
 from skillit.trainer.batching import encode_example
-from skillit.trainer.loop import TrainConfig, TrainerCallback, check_precision, train
+from skillit.trainer.loop import TrainConfig, TrainerCallback, check_compile, check_precision, train
 from skillit.trainer.mixer import objective_skills
 from skillit.utils.checkpoint import atomic_torch_save
 
@@ -391,14 +391,17 @@ def reference_method(config: ExperimentConfig, method: str, policies: dict[str, 
     return name
 
 
-def resolve_device(device: str, precision: str = "fp32") -> str:
+def resolve_device(device: str, precision: str = "fp32", compile: bool = False) -> str:
     """The device a run trains on (``auto``: cuda when available, else cpu); refused before anything is
-    written: CUDA that is not there, and ``training.precision: fp16`` on the CPU (:func:`check_precision`)."""
+    written: CUDA that is not there, ``training.precision: fp16`` on the CPU (:func:`check_precision`), and
+    ``training.compile: true`` without its backend's compiler (:func:`check_compile`)."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} requested but CUDA is not available; use device: cpu or auto")
     check_precision(precision, device)
+    if compile:
+        check_compile(device)
     return device
 
 

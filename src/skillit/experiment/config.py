@@ -49,6 +49,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from skillit.errors import ConfigError, DataError, SkillitError, did_you_mean, missing_model_folder, pydantic_message
+from skillit.experiment.hf_size import hf_config_dict, hf_dimensions, hf_parameter_count
 from skillit.graph_learners.params import LEARNER_PARAMS, learner_params_model
 from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.skills.example import TrainLoss
@@ -229,14 +230,19 @@ class TrainingConfig(_Strict):
     precision: Literal["fp32", "bf16", "fp16"] = Field(
         "fp32", description="fp32, or autocast of the training forward and loss to bf16 (CPU or GPU) or fp16 (GPU, "
         "with a grad scaler)")
+    compile: bool = Field(
+        False, description="torch.compile the model for the training forward and backward (TorchInductor: a C++ "
+        "compiler on the CPU, triton on a GPU); evaluation and checkpoints use the plain module")
 
     @model_serializer(mode="wrap")
     def _without_default_precision(self, handler: Any) -> Any:
-        """No ``precision`` key at fp32: config.yaml and the manifest stay as they were before it existed (so a
-        run started then still resumes)."""
+        """No ``precision`` key at fp32 and no ``compile`` key when false: config.yaml and the manifest stay as
+        they were before they existed (so a run started then still resumes)."""
         data = handler(self)
         if isinstance(data, dict) and self.precision == "fp32":
             data.pop("precision", None)
+        if isinstance(data, dict) and not self.compile:
+            data.pop("compile", None)
         return data
 
     @model_validator(mode="after")
@@ -492,15 +498,17 @@ class ExperimentConfig(_Strict):
         return seeds
 
     @model_validator(mode="after")
-    def _check_memory(self) -> ExperimentConfig:
-        needed = estimated_memory_bytes(self)
+    def _check_memory(self, info: ValidationInfo) -> ExperimentConfig:
+        """A ``kind: hf`` model's relative ``path`` is read from ``config_dir`` in the validation context (the
+        config file's folder: :func:`parse_config`), else from the current folder."""
+        estimate = memory_estimate(self, (info.context or {}).get("config_dir"))
         available = physical_memory_bytes()
-        if available and needed > available:
-            m, t = self.model, self.training
+        if available and estimate.bytes > available:
+            t = self.training
             raise ValueError(
-                f"this model and batch need about {needed / 2**30:,.1f} GiB (model.n_layer={m.n_layer}, "
-                f"n_embd={m.n_embd}, block_size={m.block_size}, training.batch_size={t.batch_size}), more than "
-                f"the machine's {available / 2**30:,.1f} GiB; lower the batch size, block size or model size"
+                f"this model and batch need about {estimate.bytes / 2**30:,.1f} GiB ({estimate.model}, "
+                f"training.batch_size={t.batch_size}, precision={t.precision}), more than the machine's "
+                f"{available / 2**30:,.1f} GiB; lower the batch size, block size or model size"
             )
         return self
 
@@ -528,20 +536,53 @@ def physical_memory_bytes() -> int | None:
         return None
 
 
-def estimated_memory_bytes(config: ExperimentConfig) -> int:
-    """A lower bound on training memory: float32 parameters with AdamW's two moments and the gradient
-    (16 bytes per parameter) plus one batch's activations (≈ 16·d floats per token per layer and the
-    attention scores h·T per token per layer). The vocabulary is unknown here and left out. A Hugging Face
-    model (``kind: hf``) is not estimated (0): its size is known once its config is read.
+class MemoryEstimate(typing.NamedTuple):
+    """:func:`memory_estimate`'s answer: ``bytes`` needed, the model's ``parameters`` (None: not known here) and the
+    ``model`` in words (for the refusal)."""
+
+    bytes: int
+    parameters: int | None
+    model: str
+
+
+def memory_estimate(config: ExperimentConfig, config_dir: str | Path | None = None) -> MemoryEstimate:
+    """A lower bound on training memory: the parameters P in float32 with their gradient and AdamW's two moments
+    (16·P bytes; bf16/fp16 autocast adds its half-precision copy of the weights, 2·P) plus one micro-batch's
+    activations: per token per layer ≈ 8·d + 2·I values (residual stream, attention and the MLP of inner size I;
+    I = 4·d for skillit's GPT) and the attention scores 2·h·T, at 4 bytes each (fp32) or 2 (autocast). A Hugging
+    Face model (``kind: hf``) adds its logits and their gradient (2·V floats per token); its sizes come from its
+    HF config (:mod:`skillit.experiment.hf_size`: ``path``'s config.json, read from ``config_dir`` when relative;
+    ``config:`` through transformers). Unknown sizes count 0: skillit's GPT leaves its vocabulary out, and an
+    unset ``block_size`` (longest example + 8, known once the data is read) leaves the activations out.
     """
     m, t = config.model, config.training
-    if not isinstance(m, ModelConfig):
-        return 0
-    block = m.block_size or 0
-    params = 12 * m.n_layer * m.n_embd**2 + block * m.n_embd
     batch = max(t.batch_size // t.gradient_accumulation_steps, 1)
-    activations = 4 * batch * block * m.n_layer * (16 * m.n_embd + 2 * m.n_head * block)
-    return 16 * params + activations
+    half = t.precision != "fp32"
+    value_bytes = 2 if half else 4
+    per_parameter = 16 + (2 if half else 0)
+    block = m.block_size or 0
+    if isinstance(m, ModelConfig):
+        params = 12 * m.n_layer * m.n_embd**2 + block * m.n_embd
+        activations = value_bytes * batch * block * m.n_layer * (16 * m.n_embd + 2 * m.n_head * block)  # I = 4·d
+        described = f"model.n_layer={m.n_layer}, n_embd={m.n_embd}, block_size={m.block_size}"
+        return MemoryEstimate(per_parameter * params + activations, params, described)
+    hf = hf_config_dict(m, config_dir, m.block_size)
+    dims = hf_dimensions(hf) if hf is not None else None
+    params = hf_parameter_count(hf) if hf is not None else None
+    if dims is None or params is None:
+        return MemoryEstimate(0, None, "a Hugging Face model whose config is not readable here")
+    tokens = batch * block
+    activations = (value_bytes * tokens * dims["L"] * (8 * dims["d"] + 2 * dims["I"] + 2 * dims["H"] * block)
+                   + 2 * 4 * tokens * dims["V"])
+    source = f"model.path {m.path!r}" if m.path is not None else "model.config"
+    described = (f"{hf.get('model_type')} of {source}: {params:,} parameters, {dims['L']} layers × {dims['d']}, "
+                 f"vocabulary {dims['V']:,}, block_size={m.block_size}")
+    return MemoryEstimate(per_parameter * params + activations, params, described)
+
+
+def estimated_memory_bytes(config: ExperimentConfig, config_dir: str | Path | None = None) -> int:
+    """Bytes of :func:`memory_estimate` (a lower bound on training memory)."""
+    return memory_estimate(config, config_dir).bytes
 
 
 def semantic_errors(config: ExperimentConfig) -> list[tuple[tuple[Any, ...], str]]:
@@ -776,7 +817,7 @@ def parse_config(text: str, source: str = "<config>", *, config_dir: str | Path 
         except ValueError:  # both forms at once: the schema refuses it below, with its line
             pass
     try:
-        config = ExperimentConfig.model_validate(data)
+        config = ExperimentConfig.model_validate(data, context={"config_dir": config_dir})
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, node, source)) from None
     return check_config(config, node, source)

@@ -5,10 +5,14 @@ The learner's runs use the experiment's task (at one seed), model and training s
 
 An output directory holds::
 
-    graph.json             the learned graph: train_skills, eval_skills, matrix, method, params, cost, ...
+    graph.json             the learned graph: train_skills, eval_skills, matrix, method, params, cost, the
+                           model it was learned on (model, training_precision), ...
     graph_heatmap.png      the matrix as a heatmap
     graph_drawing.png      the graph's edges above the drawing threshold
-    work/                  base snapshots and finished runs (a second call resumes from them)
+    work/                  base snapshots and finished runs (a second call resumes from them), model.json
+
+A folder's graph is reused only for the same learner, parameters, seed, task and model (:func:`graph_difference`);
+``skillit graph`` refuses another set-up's (``--overwrite`` replaces it) and ``graph: learn`` does not copy it.
 
 Learned at several seeds (``graph_learning.seeds``, ``skillit graph --seeds 0-2``), ``work/`` is replaced by one
 such folder per seed, ``seed<S>/`` (graph.json + work/), and ``graph.json`` adds ``uncertainty`` (per-edge
@@ -26,7 +30,7 @@ from typing import Any
 
 import torch
 
-from skillit.errors import ConfigError, GraphError
+from skillit.errors import CheckpointError, ConfigError, GraphError
 from skillit.experiment.build import (
     SeedData,
     build_model,
@@ -46,9 +50,10 @@ from skillit.records.layout import RunLayout, warm_start_file
 from skillit.report.graph_plots import draw_graph, plot_heatmap
 from skillit.tasks import get_task, parse_task_params
 from skillit.utils.checkpoint import load_checkpoint
-from skillit.utils.io import atomic_write_bytes
+from skillit.utils.io import atomic_write_bytes, atomic_write_json
 
 GRAPH_FILE = "graph.json"
+WORK_MODEL_FILE = "model.json"  # in work/: the model whose runs it holds (model_record)
 
 
 def graph_learning_config(config: ExperimentConfig) -> GraphLearningConfig:
@@ -165,7 +170,7 @@ def _learn_one(
     started = time.perf_counter()
     section = graph_learning_config(config)
     learner = learner_for(config, method)
-    device = resolve_device(config.device, config.training.precision)
+    device = resolve_device(config.device, config.training.precision, config.training.compile)
     data = seed_data(seed) if seed_data is not None else build_seed_data(config, seed)
     skillset, tokenizer, block_size = data.skills, data.tokenizer, data.block_size
     learner.check(skillset)
@@ -174,6 +179,8 @@ def _learn_one(
     # a graph learned at another seed, or over several seeds, is not this one
     if existing.is_file() and graph_difference(config, out, method, seeds=[seed]) is None:
         return SkillsGraph.load(existing)
+    work = Path(workdir) if workdir is not None else out / "work"
+    _claim_work_model(work, config)
     builder: Callable[[], torch.nn.Module] = partial(build_model, config, tokenizer, block_size, seed)
     warm_cost: dict[str, Any] | None = None
     if config.warm_start is not None:
@@ -193,7 +200,7 @@ def _learn_one(
 
     graph = learner.fit(
         skillset, builder, tokenizer, train_config(config, seed),
-        workdir=Path(workdir) if workdir is not None else out / "work", jobs=jobs or section.jobs or default_jobs(), seed=seed, device=device, progress=report,
+        workdir=work, jobs=jobs or section.jobs or default_jobs(), seed=seed, device=device, progress=report,
     )
     provenance = dict(graph.provenance)
     provenance["cost"] = {**provenance["cost"], "wall_seconds": time.perf_counter() - started,
@@ -202,6 +209,7 @@ def _learn_one(
     if warm_cost is not None:
         provenance["cost"]["warm_start"] = warm_cost
     provenance["task"] = {"name": config.task.name, "params": config.task.params, "seed": seed}
+    provenance.update(model_record(config))
     provenance["diagnostics"] = diagnostics_of(config, graph)
     graph = SkillsGraph(graph.matrix, graph.train_skills, graph.eval_skills, provenance)
     graph.save(out / GRAPH_FILE)
@@ -271,6 +279,7 @@ def _learn_seeds(
         "uncertainty": {**uncertainty.to_dict(), "stable_only": section.stable_only,
                         "self_edges": "kept at their mean (not filtered by stability)"},
         "task": {"name": config.task.name, "params": config.task.params, "seeds": seeds},
+        **model_record(config),
     }
     graph = SkillsGraph(matrix, uncertainty.train_skills, uncertainty.eval_skills, provenance)
     provenance["targets"] = graph_targets(config, graph)
@@ -283,11 +292,59 @@ def _learn_seeds(
     return graph
 
 
+def model_record(config: ExperimentConfig) -> dict[str, Any]:
+    """What a learned graph records of the model its runs trained (``graph.json``'s ``model`` and
+    ``training_precision``; ``work/model.json``): the whole model section (kind, sizes, tokenizer, block size; a ``kind: hf`` model's folders absolute) and
+    ``training.precision``. A graph is a property of the skills *for a model*: another model's is not reused."""
+    return {"model": json.loads(json.dumps(config.model.model_dump(mode="json"), default=str)),
+            "training_precision": config.training.precision}
+
+
+def _model_difference(config: ExperimentConfig, provenance: dict[str, Any]) -> str | None:
+    """How the model a graph was learned on differs from ``config``'s (None: the same, or a graph learned before
+    graphs recorded their model, which is taken as it is)."""
+    if "model" not in provenance:
+        return None
+    ours = model_record(config)
+    theirs, now = provenance["model"], ours["model"]
+    if theirs != now:
+        if isinstance(theirs, dict):
+            changed = sorted(name for name in {*theirs, *now} if theirs.get(name) != now.get(name))
+            return "model " + ", ".join(f"{name} ({theirs.get(name)!r} there, {now.get(name)!r} now)"
+                                        for name in changed[:5])
+        return f"model ({theirs!r} there, {now!r} now)"
+    if provenance.get("training_precision", "fp32") != ours["training_precision"]:
+        return (f"training.precision ({provenance.get('training_precision', 'fp32')!r} there, "
+                f"{ours['training_precision']!r} now)")
+    return None
+
+
+def _claim_work_model(work: Path, config: ExperimentConfig) -> None:
+    """``work/`` (base snapshots, finished runs, a warm start) belongs to one model: its ``model.json``
+    (:func:`model_record`) is written with it, and another model's work directory is refused instead of resumed
+    (its snapshots would be loaded into this model). A ``work/`` from before ``model.json`` is taken as it is."""
+    path = work / WORK_MODEL_FILE
+    record = model_record(config)
+    if not path.is_file():
+        work.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, record)
+        return
+    try:
+        there = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        there = None
+    if there != record:
+        difference = (_model_difference(config, there) if isinstance(there, dict) else None) or "unreadable"
+        raise CheckpointError(f"{work}: this work directory holds the runs of another model ({difference}); use "
+                              f"a new directory, or delete {work} to learn this model's graph there")
+
+
 def graph_difference(config: ExperimentConfig, out_dir: str | Path, method: str | None = None,
                      seeds: list[int] | None = None) -> str | None:
     """How the graph in ``out_dir/graph.json`` differs from the one :func:`learn_graph` would learn for
     ``config`` (and ``method``, at ``seeds``, default :func:`graph_seeds`): its learner, the learner's
-    parameters, the seed, the task; None when the folder holds no graph or the same one.
+    parameters, the seed, the task, the model (:func:`model_record`: its section, tokenizer included, and
+    ``training.precision``); None when the folder holds no graph or the same one.
 
     At several seeds the seed set itself is not a difference: a new set reuses the seeds already learned
     (each ``seed<S>/`` is checked on its own), so only one seed against several is."""
@@ -322,7 +379,7 @@ def graph_difference(config: ExperimentConfig, out_dir: str | Path, method: str 
                 return "task " + ", ".join(f"{name} ({theirs[key].get(name)!r} there, {ours[key].get(name)!r} now)"
                                            for name in changed)
             return f"{key} ({theirs[key]!r} there, {ours[key]!r} now)"
-    return None
+    return _model_difference(config, provenance)
 
 
 def planted_graph(config: ExperimentConfig) -> SkillsGraph | None:
@@ -463,6 +520,7 @@ __all__ = [
     "diagnostics_of",
     "file_graph_costs",
     "graph_difference",
+    "model_record",
     "graph_seeds",
     "graph_targets",
     "learn_graph",

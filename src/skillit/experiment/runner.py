@@ -269,7 +269,7 @@ def run_experiment(
     started = time.perf_counter()
     config_dir = Path(config_dir) if config_dir is not None else None
     distributed = group is not None and group.world_size > 1
-    device = group.device if distributed else resolve_device(config.device, config.training.precision)
+    device = group.device if distributed else resolve_device(config.device, config.training.precision, config.training.compile)
     import_config_modules(config, config_dir)  # load_config did it; a config built in Python may not have
     plan = ExperimentPlan.build(config, config_dir)  # every rank: same checks, same error, nothing written
     if notify is not None and (group is None or group.is_main):

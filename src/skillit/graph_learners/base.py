@@ -138,8 +138,8 @@ class GraphLearner(ABC):
             "train_skills": skillset.train_names,
             "eval_skills": skillset.eval_names,
             "seed": seed,
-            "training": {k: v for k, v in settings.items() if k != "eval_batch_size"},
-            "base_training": {k: v for k, v in base_settings.items() if k != "eval_batch_size"},
+            "training": {k: v for k, v in settings.items() if k not in ("eval_batch_size", "compile")},
+            "base_training": {k: v for k, v in base_settings.items() if k not in ("eval_batch_size", "compile")},
         })
         context = RunContext(skillset, tokenizer, model_builder, settings, str(workdir / "base"), device)
         check_picklable(context, jobs if len(runs) > 1 else 1)

@@ -79,6 +79,7 @@ class TrainConfig:
     gradient_accumulation_steps: int = 1  # micro-batches per rank per optimiser step (same gradient)
     grad_projection: int | None = None  # gradient statistics: random-projection rows (None: auto, 0: never)
     precision: Precision = "fp32"  # fp32, or bf16/fp16 autocast of the training forward and loss (check_precision)
+    compile: bool = False  # torch.compile the model for the training forward and backward (check_compile)
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -161,6 +162,41 @@ def check_precision(precision: str, device: torch.device | str) -> None:
         )
 
 
+def check_compile(device: torch.device | str) -> None:
+    """``training.compile: true`` needs torch.compile's default backend (TorchInductor) to work on ``device``: it
+    generates C++ on the CPU, so it needs a C++ compiler (``$CXX`` or ``g++``), and Triton kernels on a CUDA
+    GPU, so it needs ``triton``. Either missing is one :class:`ConfigError` before the run starts, not a
+    compiler error at the first step."""
+    import torch._dynamo
+
+    if not torch._dynamo.is_dynamo_supported():
+        raise ConfigError(
+            f"training.compile: torch.compile is not supported with this Python and torch {torch.__version__} "
+            "(torch._dynamo.is_dynamo_supported() is false); set training.compile: false"
+        )
+    kind = torch.device(device).type
+    if kind == "cpu":
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        try:
+            get_cpp_compiler()
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"training.compile: torch.compile on the CPU generates C++ and needs a C++ compiler, but none works "
+                f"here ({str(exc).splitlines()[0]}); install one (e.g. apt-get install g++, or set CXX to it), or set "
+                "training.compile: false"
+            ) from None
+    elif kind == "cuda":
+        from torch.utils._triton import has_triton
+
+        if not has_triton():
+            raise ConfigError(
+                "training.compile: torch.compile on a CUDA GPU generates Triton kernels and needs the triton package, "
+                "which is not importable here; install it (pip install triton, the version your torch names), or set "
+                "training.compile: false"
+            )
+
+
 def autocast(precision: str, device: torch.device | str):
     """The context of the training forward and loss: none for fp32 (bit-identical to a loop without it), else
     ``torch.autocast`` to bfloat16 or float16 (matmuls in half precision, weights and optimiser in float32)."""
@@ -199,6 +235,11 @@ def train(
     in float32 from the cast logits) and, for fp16, scales the loss with a ``GradScaler`` (its state rides in
     the checkpoint); evaluations and the training signals stay in float32, so the losses that steer the
     mixture are measured the same way at every precision. fp32 runs exactly the loop without autocast.
+
+    ``config.compile`` runs the training forward (and so its backward) through ``torch.compile(model)``
+    (:func:`check_compile` first); evaluation, the training signals and the checkpoints use ``model`` itself,
+    so a checkpoint's state_dict has the module's own keys (no ``_orig_mod.``) and resumes with or without
+    compile. The first steps pay the compilation (and one recompilation when the batch length changes).
     """
     dist = distributed or Distributed()
     if dist.world_size > 1 and dist.all_reduce is None:
@@ -214,9 +255,12 @@ def train(
             f"by {dist.world_size * config.gradient_accumulation_steps}"
         )
     check_precision(config.precision, device)
+    if config.compile:
+        check_compile(device)
     torch.manual_seed(config.seed)
     model.to(device)
     model.train()
+    forward = torch.compile(model) if config.compile else model  # the training forward; the rest uses model
     if max_length is None:  # skillit's GPT: block_size; a Hugging Face model: max_position_embeddings
         model_config = getattr(_unwrap(model), "config", None)
         max_length = getattr(model_config, "block_size", None) or getattr(model_config, "max_position_embeddings", None)
@@ -283,7 +327,7 @@ def train(
             last = m == len(micro) - 1
             with nullcontext() if last or not hasattr(model, "no_sync") else model.no_sync():  # sync grads once
                 with autocast(config.precision, device):
-                    logits = logits_of(model(input_ids=batch.input_ids, attention_mask=batch.attention_mask))  # (b, T, V)
+                    logits = logits_of(forward(input_ids=batch.input_ids, attention_mask=batch.attention_mask))  # (b, T, V)
                     if config.precision != "fp32":
                         logits = logits.float()  # the loss (and the signals) in float32
                     per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none")  # (b, T)
@@ -353,7 +397,10 @@ def _sum_over_ranks(dist: Distributed, values: Sequence[float]) -> np.ndarray:
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    return model.module if hasattr(model, "module") else model
+    """The module under DDP (``.module``) and torch.compile (``._orig_mod``), whose state_dict keys are the model's."""
+    model = getattr(model, "_orig_mod", model)
+    model = model.module if hasattr(model, "module") else model
+    return getattr(model, "_orig_mod", model)
 
 
 def _check_compatible(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
