@@ -92,7 +92,7 @@ def test_skillit_run_and_graph_with_lora_train_the_adapters_and_report_their_sha
     then `skillit graph` (the linear learner) on the same config."""
     monkeypatch.chdir(folder)
     text = config_text(LORA_GPT2, name="lora-run", training=TRAINING.replace("lr: 0.003", "lr: 0.03"), extra=(
-        "graph_learning: {method: linear, steps: 2, base_steps: 1, eval_every: 2}\n"))
+        "graph_learning: {method: linear, params: {steps: 2, base_steps: 1, eval_every: 2}}\n"))
     text = text.replace("skill-it: {params: {graph: identity, eta: 0.5}}\n  stratified: {}",
                         "dga-lastlayer: {}\n  dga: {}")
     (folder / "lora-run.yaml").write_text(text)
