@@ -169,3 +169,18 @@ def test_dga_probes_a_hugging_face_model_under_the_trainer(lego_skills, lego_tok
     rounds = -(-last["step"] // ROUND)
     assert last["probe_grad_passes"] == rounds * 4 and last["probe_grad_examples"] == rounds * 4 * 2
     assert mixing.policy_state["round"] == rounds and not np.allclose(mixing.policy_state["weights"], 1 / 3)
+
+
+def test_the_callback_hands_the_objective_weights_to_the_policy(lego_skills, lego_tokenizer, gpt2_factory, trainer_args):
+    """``objective_weights`` reach the policy under the stock Trainer as in skillit's loop (PolicyContext)."""
+    args = trainer_args(per_device_train_batch_size=4, max_steps=2)
+    dataset = SkillMixingDataset(lego_skills, lego_tokenizer, seed=0, max_length=64)
+    with pytest.raises(ConfigError, match="objective_weights: 'var1' is not an objective skill"):
+        SkillMixingCallback(dataset, build_policy("target-only"), round_steps=ROUND, eval_every=EVAL,
+                            setting="finetune", target_skills=["var2", "var3"], objective_weights={"var1": 1.0})
+    mixing = SkillMixingCallback(dataset, build_policy("target-only"), round_steps=ROUND, eval_every=EVAL,
+                                 setting="finetune", target_skills=["var2", "var3"],
+                                 objective_weights={"var2": 3.0, "var3": 1.0})
+    Trainer(model=gpt2_factory(lego_tokenizer), args=args, train_dataset=dataset, data_collator=dataset.collate,
+            callbacks=[mixing]).train()
+    assert mixing.records[0]["weights"] == {"var1": 0.0, "var2": 0.75, "var3": 0.25}  # the objective's proportions

@@ -150,3 +150,52 @@ def test_a_resumed_dga_run_equals_an_uninterrupted_one(tiny_lego, tiny_model_fac
     strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in rs]  # noqa: E731
     assert strip(resumed.records) == strip(full.records)
     assert resumed.policy_state == full.policy_state and full.records[-1]["probe_grad_passes"] == 4 * 4
+
+
+# ---- a weighted objective: g_tgt = Σ_j w_j ∇L_j -------------------------------------------------------------
+def test_weighted_target_gradient_is_the_weighted_sum_of_the_targets_gradients(tiny_lego, tiny_model_factory):
+    tokenizer = _tokenizer(tiny_lego)
+    model = tiny_model_factory(tokenizer)
+    names = list(tiny_lego.train_names)
+    probe = GradientProbe(names, [tiny_lego[n].train for n in names], ["var1", "var3"], tokenizer, examples=4,
+                          train_loss="text", seed=0, target_weights=[0.75, 0.25])
+    examples, groups = probe.target_draw(1)
+    assert [e.skill for e in examples] == ["var1", "var1", "var3", "var3"] and groups == [0, 0, 1, 1]
+    measured = probe.measure(model, round_index=1)
+    model.eval()
+    # by hand: g_tgt = 0.75·∇L(var1's 2 examples) + 0.25·∇L(var3's 2 examples), each a token-weighted mean
+    target = 0.75 * _autograd(model, tokenizer, examples[:2]) + 0.25 * _autograd(model, tokenizer, examples[2:])
+    plain = _autograd(model, tokenizer, examples)  # the unweighted target: one token mean over the 4 examples
+    for i in range(3):
+        g = _autograd(model, tokenizer, probe.skill_batch(i, 1))
+        assert measured.alignment[i] == pytest.approx(float(g @ target), rel=1e-6)
+        assert measured.alignment[i] != pytest.approx(float(g @ plain), rel=1e-3)  # the weights changed it
+    assert measured.target_sqnorm == pytest.approx(float(target @ target), rel=1e-6)
+    assert probe.passes == 4 and probe.examples_used == 16  # still one pass for the target
+
+
+def test_a_zero_weight_target_draws_nothing(tiny_lego, tiny_model_factory):
+    tokenizer = _tokenizer(tiny_lego)
+    model = tiny_model_factory(tokenizer)
+    names = list(tiny_lego.train_names)
+    weighted = GradientProbe(names, [tiny_lego[n].train for n in names], ["var1", "var3"], tokenizer, examples=4,
+                             train_loss="text", seed=0, target_weights=[1.0, 0.0])
+    alone = _probe(tiny_lego, tokenizer, targets=("var1",))
+    assert [e.text for e in weighted.target_batch(0)] == [e.text for e in alone.target_batch(0)]  # 4 of var1
+    np.testing.assert_allclose(weighted.measure(model, 0).alignment, alone.measure(model, 0).alignment, rtol=1e-6)
+    with pytest.raises(ConfigError, match="one finite, non-negative target weight per target skill"):
+        GradientProbe(names, [tiny_lego[n].train for n in names], ["var1", "var3"], tokenizer, examples=4,
+                      target_weights=[1.0])
+
+
+def test_train_hands_the_objective_weights_to_the_policy_and_the_probe(tiny_lego, tiny_model_factory):
+    tokenizer = _tokenizer(tiny_lego)
+    policy = DGA(eta=50.0, probe_examples=2)
+    result = train(tiny_model_factory(tokenizer), tokenizer, tiny_lego, policy,
+                   TrainConfig(steps=2, batch_size=8, round_steps=2, eval_every=2, lr=3e-3, warmup_steps=1),
+                   setting="finetune", target_skills=["var2", "var3"], objective_weights={"var2": 3.0, "var3": 1.0})
+    assert result.policy_state["target"] == [0.0, 0.75, 0.25]  # PolicyContext.objective_weights, normalised
+    with pytest.raises(ConfigError, match="objective_weights: 'var1' is not an objective skill"):
+        train(tiny_model_factory(tokenizer), tokenizer, tiny_lego, policy,
+              TrainConfig(steps=2, batch_size=8, round_steps=2, eval_every=2, lr=3e-3, warmup_steps=1),
+              setting="finetune", target_skills=["var2", "var3"], objective_weights={"var1": 1.0})

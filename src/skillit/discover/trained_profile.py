@@ -68,6 +68,7 @@ def profile_after_training(
                 progress(step, tc.steps)
 
     train(model, tokenizer, skillset, policy, tc, setting=config.setting, target_skills=config.target_skills,
+          objective_weights=config.objective_weights,
           callbacks=[_Report()], max_length=block)
     examples = [e for name in skillset.eval_names for e in skillset[name].validation or []]
     losses, correct = answer_metrics(model, tokenizer, examples, max_length=block)

@@ -32,10 +32,10 @@ from skillit.model import GPT, CharTokenizer, GPTConfig, WordTokenizer
 from skillit.model.hf import build_hf_model, check_context, hf_tokenizer, lora_parameters
 from skillit.model.tokenizer import Tokenizer
 from skillit.policy.base import EvalResult, MixingPolicy, PolicyContext
+from skillit.policy.objective import objective_weight_vector
 from skillit.policy.registry import build_policy
 from skillit.policy.static import Stratified
 from skillit.records.layout import run_id
-from skillit.records.summary import objective_weight_vector
 from skillit.skills.example import Example
 from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import GeneratedSource
@@ -320,13 +320,17 @@ def train_config(config: ExperimentConfig, seed: int) -> TrainConfig:
 
 
 def dry_run_context(config: ExperimentConfig, skillset: SkillSet) -> PolicyContext:
-    """A context with made-up losses, to check a policy's set-up (names, shapes) before training."""
+    """A context with made-up losses, to check a policy's set-up (names, shapes) before training; the objective
+    and its weights are the run's (``objective_weights``: what the Mixer will give the policy)."""
     train_names = skillset.train_names
     pools = tuple(skillset[n].train.size for n in train_names)  # type: ignore[union-attr]
+    objective = objective_skills(skillset, config.setting, config.target_skills)
+    weights = objective_weight_vector(objective, config.objective_weights)
     return PolicyContext(
         train_skills=tuple(train_names),
         eval_skills=tuple(skillset.eval_names),
-        target_skills=objective_skills(skillset, config.setting, config.target_skills),
+        target_skills=objective,
+        objective_weights=None if weights is None else tuple(weights.tolist()),
         setting=config.setting,
         natural_proportions=tuple(skillset.natural_proportions()),
         pool_sizes=pools,

@@ -454,8 +454,9 @@ class ExperimentConfig(_Strict):
     target_skills: list[str] | None = None
     target_loss: float | None = Field(None, gt=0, description="loss threshold for steps_to_target")
     objective_weights: dict[str, float] | None = Field(
-        None, description="{objective skill: weight}: the summary's objective is the weighted mean loss (the rest "
-        "weigh 0; normalised to sum 1); default the plain mean")
+        None, description="{objective skill: weight}: the objective is the weighted mean loss, in the summary and "
+        "for the policies that read the objective (the rest weigh 0; normalised to sum 1; docs/policies.md); default "
+        "the plain mean")
     model: AnyModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig
     methods: dict[str, MethodConfig]

@@ -124,6 +124,7 @@ def run_one(spec: RunSpec, progress: ProgressFn | None = None, *, group: Process
         plan.train_config(spec.seed),
         setting=config.setting,
         target_skills=config.target_skills,
+        objective_weights=config.objective_weights,
         device=group.device if group is not None else spec.device,
         callbacks=callbacks,
         checkpoint_dir=spec.checkpoint_dir,

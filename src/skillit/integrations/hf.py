@@ -59,10 +59,11 @@ from skillit.errors import CheckpointError, ConfigError, DataError
 from skillit.model.hf import train_bpe_tokenizer
 from skillit.model.tokenizer import HFTokenizer
 from skillit.policy.base import MixingPolicy, Setting
+from skillit.policy.objective import objective_skills, objective_weight_vector
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import TRAIN_LOSSES, TrainLoss, collate, loss_mask
 from skillit.trainer.distributed import make_all_reduce
-from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses, objective_skills
+from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses
 
 STATE_VERSION = 2  # 2: the mixing state is the Mixer's state_dict
 
@@ -288,6 +289,8 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
         policy: any skillit :class:`~skillit.policy.MixingPolicy`.
         round_steps, eval_every: H and the evaluation spacing, in optimiser steps.
         setting, target_skills: the objective (``finetune`` needs target skills), as in ``skillit.train``.
+        objective_weights: ``{objective skill: weight}``: the objective is the weighted mean and the policy is
+            told the weights (``PolicyContext.objective_weights``), as in ``skillit.train``; ``None``: the plain mean.
         eval_batch_size: examples per evaluation forward pass.
         max_length: context length for evaluation (default: the dataset's).
         reference: reference losses for a policy that requires ``ref_loss`` (DoReMi).
@@ -303,6 +306,7 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
         eval_every: int,
         setting: Setting = "pretrain",
         target_skills: Sequence[str] | None = None,
+        objective_weights: Mapping[str, float] | None = None,
         eval_batch_size: int = 256,
         max_length: int | None = None,
         reference: ReferenceLosses | None = None,
@@ -320,6 +324,8 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
             raise ConfigError("the SkillSet has no evaluation skill (no skill with a validation set)")
         self.target_skills = tuple(target_skills) if target_skills else None
         self.targets = objective_skills(self.skillset, setting, target_skills)
+        objective_weight_vector(self.targets, objective_weights)  # a name outside the objective fails here, early
+        self.objective_weights = dict(objective_weights) if objective_weights is not None else None
         self.eval_batch_size = eval_batch_size
         self.max_length = max_length if max_length is not None else dataset.max_length
         self.reference = reference
@@ -359,7 +365,8 @@ class SkillMixingCallback(TrainerCallback, ExportableState):
                 total_steps=int(state.max_steps), round_steps=self.round_steps, eval_every=self.eval_every,
                 batch_size=micro * world, draws_per_step=self._accumulation, seed=self.dataset.seed,
                 sampling=self.dataset.sampling, exhausted=self.dataset.exhausted, setting=self.setting,
-                target_skills=self.target_skills, eval_batch_size=self.eval_batch_size, max_length=self.max_length,
+                target_skills=self.target_skills, objective_weights=self.objective_weights,
+                eval_batch_size=self.eval_batch_size, max_length=self.max_length,
                 grad_projection=self.grad_projection, train_loss=self.dataset.train_loss,
             ),
             device=args.device, rank=rank, world_size=world, all_reduce=all_reduce, reference=self.reference,

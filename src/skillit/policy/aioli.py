@@ -17,6 +17,11 @@ data mixing as the linear dynamic law L_i^{t+1} = L_i^t − Σ_j A_ij p_j^t and 
 Rows of A are the evaluation skills, columns the training skills; w is the objective mask (1 on target
 skills; all ones in pre-training, where wᵀA is the original's column sum Σ_i A_ij). A rectangular A with a
 target mask is our extension (the original is square, all skills); in pre-training it is the original rule.
+With a weighted objective (``PolicyContext.objective_weights``, summing to 1 over the n objective rows) the
+mask becomes w_i = n·ŵ_i on those rows (ŵ: the weights renormalised over the objective skills among the rows),
+so wᵀA is the decrease of Σ_i ŵ_i·L_i scaled as in the uniform case (n·ŵ_i = 1 gives the mask); η keeps its
+meaning. ``aioli-train-loss`` has training skills as rows: the weights apply to the objective skills among
+them, and where none is (out-of-domain) the mask stays all ones, unweighted.
 
 Choices where the original and the spec differ, named: p is renormalised in the non-EMA branch (the original
 does not); the probe permutations come from ``numpy.random.default_rng([seed, round])`` with the context's
@@ -154,6 +159,11 @@ class Aioli(MixingPolicy):
         p0 = (np.full(k, 1.0 / k) if self.prior is None
               else weights_by_name(self.prior, context.train_skills, where=f"{self.name} prior"))
         objective = objective_mask(list(rows), context.target_skills or rows)  # (m,) w over rows
+        weighted = [name for name in (context.target_skills or rows) if name in rows]  # objective skills among rows
+        weights = context.objective_weights_of(weighted, where=self.name) if weighted else None
+        if weights is not None:  # n·ŵ on the objective rows: 1 each for uniform weights
+            by_name = dict(zip(weighted, (len(weighted) * weights).tolist()))
+            objective = np.array([by_name.get(name, 0.0) for name in rows])
         diagonal_of = (np.array(rows)[:, None] == np.array(context.train_skills)[None, :]).astype(float)  # (m, k)
         state = {"train_skills": list(context.train_skills), "rows": list(rows), "objective": objective.tolist(),
                  "diagonal_of": diagonal_of.tolist(), "prior": p0.tolist(), "weights": p0.tolist(),

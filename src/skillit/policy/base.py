@@ -163,6 +163,11 @@ class PolicyContext:
         mean_tokens: computes each training skill's mean tokens per example (``[bos] prompt answer [eos]``
             under the run's tokenizer), in ``train_skills`` order; lazy, like ``score_pool``: only the
             ``tokens`` wrapper (token-level proportions) needs it. ``None`` where the driver cannot count.
+        objective_weights: the objective's weights w_j, one per ``target_skills`` entry in its order
+            (the config's ``objective_weights``), so that the objective is Σ_j w_j·L_j. Stored normalised
+            to sum 1; ``None`` is the plain mean (w_j = 1/m), and equal weights are stored as ``None``, so a
+            policy given uniform weights computes exactly what it computes without them. Read them with
+            :meth:`objective_weights_of`; docs/policies.md lists the policies that use them.
     """
 
     train_skills: tuple[str, ...]
@@ -179,12 +184,45 @@ class PolicyContext:
     batch_size: int = 0
     seed: int = 0
     mean_tokens: Callable[[], tuple[float, ...]] | None = None
+    objective_weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.train_skills:
             raise PolicyError("a policy needs at least one training skill")
         if self.natural_proportions is not None and len(self.natural_proportions) != len(self.train_skills):
             raise PolicyError("natural_proportions must have one entry per training skill")
+        if self.objective_weights is not None:
+            w = np.asarray(self.objective_weights, dtype=float)
+            if w.shape != (len(self.target_skills),):
+                raise PolicyError(f"objective_weights: {w.size} weights given for {len(self.target_skills)} target "
+                                  f"skills {list(self.target_skills)}; give one weight per target skill, in its order")
+            if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+                raise PolicyError(f"objective_weights must be finite, non-negative and not all 0, got {w.tolist()}")
+            normalised = None if (w == w[0]).all() else tuple((w / w.sum()).tolist())  # equal: the plain mean
+            object.__setattr__(self, "objective_weights", normalised)  # frozen: set once, here
+
+    def objective_weights_of(self, skills: Sequence[str], *, where: str = "policy") -> np.ndarray | None:
+        """The objective's weights of ``skills`` (objective skills), renormalised to sum 1 over them; shape
+        (len(skills),). ``None`` when the objective is the plain mean, so a policy keeps its uniform rule.
+
+        ``skills`` is the subset of the objective a policy can act on (e.g. the objective skills that are
+        training skills, for a gradient taken on training data). A name outside ``target_skills``, or a
+        subset carrying none of the weight, is a :class:`PolicyError` naming ``where``.
+        """
+        if self.objective_weights is None:
+            return None
+        names = list(skills)
+        by_name = dict(zip(self.target_skills, self.objective_weights))
+        outside = [name for name in names if name not in by_name]
+        if outside:
+            raise PolicyError(f"{where}: {outside[0]!r} is not an objective skill, so the objective_weights give it no "
+                              f"weight (the objective skills are {list(self.target_skills)}); drop it from the "
+                              "policy's targets or drop objective_weights")
+        w = np.array([by_name[name] for name in names], dtype=float)
+        if w.sum() <= 0:
+            raise PolicyError(f"{where}: the objective_weights put no weight on {names}, the objective skills this "
+                              f"policy can act on; weights: {dict(by_name)}")
+        return w / w.sum()
 
     @property
     def k(self) -> int:

@@ -25,6 +25,11 @@ confirm, and what is ours:
   zero step (its log-weight is unchanged), because re-applying a stale alignment would compound it.
 * **The target**: the objective skills (the fine-tuning targets). With several, g_tgt is the mean of their
   mean gradients, so a_i is the mean of the target columns ⟨ḡ_i, ḡ_j⟩ (equal weight per target skill).
+  With a weighted objective (the config's ``objective_weights``, ``PolicyContext.objective_weights``) the
+  target is the objective's own gradient, g_tgt = Σ_j w_j·g_j (w renormalised over the objective skills that
+  are training skills, the only ones with data to take a gradient on), so a_i = Σ_j w_j·⟨g_i, g_j⟩: the
+  first-order decrease of Σ_j w_j·L_j, which is what the weights ask to minimise. Uniform or absent weights
+  are the mean above, unchanged.
   In fine-tuning the targets are training skills too, so each target competes with its own alignment
   a_t = ‖ḡ_t‖² (DGA's specialised set is not a generic domain; ours is, so target-only is a mixture it can reach).
 
@@ -32,7 +37,7 @@ Two estimators of the alignment:
 
 :class:`DGALastLayer` (``dga-lastlayer``, cheap): the round's output-layer gradient statistics the Mixer
 already computes (``grad_stats``, :class:`~skillit.policy.base.GradStats`): a_i = Σ_j w_j·gram[i, j] with w
-uniform over the target skills, ḡ the round-mean per-example output-layer gradients of the skills *trained*
+uniform over the target skills (the objective's weights when given), ḡ the round-mean per-example output-layer gradients of the skills *trained*
 in the round. No extra forward or backward pass; the period is the round (``training.round_steps``).
 The diagonal is de-biased: ḡ_t is the mean of n_t noisy per-example gradients, so E‖ḡ_t‖² = ‖∇L_t‖² + σ_t²/n_t
 and a target's alignment with itself would be inflated by its own batch noise — a pull towards target-only,
@@ -48,6 +53,8 @@ which leaves a/s with the units of a gradient); ``none`` uses the raw inner prod
 batch of ``probe_examples`` examples per training skill and of the target skills' *training* data (the
 validation sets are what we score, so they stay unseen), and computes full-model gradients of each batch's
 mean loss (``grad_probe``, :class:`~skillit.policy.base.GradProbe`): a_i = ⟨g_i, g_tgt⟩ over every parameter.
+With weights, the Mixer's probe takes g_tgt = ∇ Σ_j w_j·L_j on the same target batch (one pass,
+:mod:`skillit.trainer.probe`); the policy reads the alignment as it comes.
 Cost: k + 1 forward/backward passes of ``probe_examples`` examples per period, counted in the records
 (``probe_grad_passes``, ``probe_grad_examples``, ``signal_seconds.grad_probe``). ``normalise: none`` is the
 default (the reconstructed rule); ``sqnorm`` divides by the mean ‖g_i‖².
@@ -133,9 +140,15 @@ class _DGABase(MixingPolicy):
                 "target data to take a gradient on; use setting: finetune with target_skills among the training skills"
             )
         mask = objective_mask(context.train_skills, targets)  # (k,) 1 on the target skills
+        weights = context.objective_weights_of(targets, where=self.name)  # over the targets, summing to 1, or None
+        if weights is None:
+            target = mask / mask.sum()  # uniform over the targets
+        else:  # g_tgt = Σ_j w_j g_j: the objective's weights, in training-skill order
+            by_name = dict(zip(targets, weights.tolist()))
+            target = np.array([by_name.get(name, 0.0) for name in context.train_skills])
         alpha = (np.full(context.k, 1.0 / context.k) if self.prior is None
                  else weights_by_name(self.prior, context.train_skills, where=f"{self.name} prior"))
-        return {"train_skills": list(context.train_skills), "target": (mask / mask.sum()).tolist(),
+        return {"train_skills": list(context.train_skills), "target": target.tolist(),
                 "weights": alpha.tolist(), "alignment": [None] * context.k, "round": 0}
 
     def weights(self, state: PolicyState) -> np.ndarray:

@@ -13,6 +13,9 @@ Choices:
 
 * p′ = uniform over the objective skills that are training skills (the target mask; every skill in
   pre-training); uniform over all training skills in out-of-domain, where no evaluation skill is trained.
+  With a weighted objective (``PolicyContext.objective_weights``), p′ is the objective's weights over those
+  skills (renormalised over them), so G·p′ is the gradient of Σ_j w_j·L_j (the evaluation mixture the user
+  asked for); out-of-domain has no trained objective skill to weigh and stays uniform.
   ``eval_proportions`` overrides it.
 * A skill not drawn in the round (NaN row/column of G) keeps its entries from the last round that drew it
   (0 before that), as the spec allows; ‖v‖ = 0 gives the uniform mixture.
@@ -64,8 +67,15 @@ class RBBalance(MixingPolicy):
         if self.eval_proportions is not None:
             target = weights_by_name(self.eval_proportions, context.train_skills, where="rb-balance eval_proportions")
         else:
-            mask = objective_mask(context.train_skills, context.target_skills or context.eval_skills)
-            target = mask / mask.sum()
+            objective = context.target_skills or context.eval_skills
+            mask = objective_mask(context.train_skills, objective)
+            trained = [name for name in objective if name in context.train_skills]
+            weights = context.objective_weights_of(trained, where="rb-balance") if trained else None
+            if weights is None:
+                target = mask / mask.sum()
+            else:  # p′ = the objective's weights over the trained objective skills
+                by_name = dict(zip(trained, weights.tolist()))
+                target = np.array([by_name.get(name, 0.0) for name in context.train_skills])
         k = context.k
         return {"train_skills": list(context.train_skills), "eval_proportions": target.tolist(),
                 "gram": [[0.0] * k for _ in range(k)], "weights": [1.0 / k] * k, "round": 0}

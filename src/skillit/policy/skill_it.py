@@ -10,6 +10,18 @@ pre-training/out-of-domain and the **mean** in fine-tuning (the reference code's
 §1.5 items 2–3). The window counts *evaluation checkpoints*, not rounds, and includes the step-0
 evaluation. The first mixture uses L̃ = 1, i.e. softmax(η · row sums of A) (Algorithm 1, line 3).
 
+**A weighted objective** (the config's ``objective_weights``, ``PolicyContext.objective_weights``): the paper's
+rule is the exponentiated-gradient step on the mean validation loss (1/m)·Σ_j L_j, whose gradient through the
+linear dynamics is proportional to A·L̃ (§3.3.2); the step on Σ_j w_j·L_j scales column j by m·w_j:
+
+    p_{t+1} ∝ prior ⊙ exp(η · Σ_j A_ij · (m·w_j) · L̃_t,j)              (w sums to 1 over the m columns)
+
+The factor m keeps the uniform case's scale: w_j = 1/m gives m·w_j = 1, the rule above, and η keeps its
+meaning (and its tuned range, :mod:`skillit.policy.diagnostics`) whatever the weights. Uniform or absent
+weights skip the product, so such a run is bit for bit the unweighted one. The first mixture (L̃ = 1) is
+softmax(η·A·(m·w)): already tilted towards the skills that feed the heavy columns. With ``targets`` given,
+the weights of those columns are renormalised over them (a column outside the objective is refused).
+
 Differences from the reference code, on purpose: the softmax subtracts its maximum (the reference
 overflowed for large η·L), skills are matched by name rather than by position, and a NaN or infinite
 loss stops the run with a :class:`~skillit.errors.PolicyError` naming the skill and step (the run diverged)
@@ -161,7 +173,13 @@ class SkillIt(MixingPolicy):
             "signal": signal_pair[0],
             "round": 0,
         }
-        return self._remember(state, [*history, signal_pair, prior_pair])
+        weights = context.objective_weights_of(columns, where="skill-it")  # (m,) summing to 1, or None: uniform
+        scale_pairs = []
+        if weights is not None:
+            scale = len(columns) * weights  # (m,) m·w_j: 1 everywhere for uniform weights
+            state["column_scale"] = scale.tolist()
+            scale_pairs = [(state["column_scale"], scale)]
+        return self._remember(state, [*history, signal_pair, prior_pair, *scale_pairs])
 
     def update(self, state: PolicyState, observation: Observation) -> PolicyState:
         # The kept rows are shared with the input state, not copied: lists in a state are never changed.
@@ -177,13 +195,17 @@ class SkillIt(MixingPolicy):
             signal = self._aggregate([row for _, row in history], state["aggregate"])  # (m,)
             signal_pair = (signal.tolist(), signal)
         prior_pair = (state["log_prior"], self._vector(state["log_prior"]))
+        scale_pairs = [(state["column_scale"], self._vector(state["column_scale"]))] if "column_scale" in state else []
         new_state = {**state, "history": [values for values, _ in history], "signal": signal_pair[0],
                      "round": observation.round + 1}
-        return self._remember(new_state, [*history, signal_pair, prior_pair])
+        return self._remember(new_state, [*history, signal_pair, prior_pair, *scale_pairs])
 
     def weights(self, state: PolicyState) -> np.ndarray:
         matrix = self._matrix(state["train_skills"], state["columns"])  # (k, m)
-        logits = np.asarray(matrix @ self._vector(state["signal"]), dtype=float)  # (k,) A·L̃, a new array
+        signal = self._vector(state["signal"])  # (m,) L̃
+        if "column_scale" in state:  # a weighted objective: (m·w) ⊙ L̃; absent for uniform weights
+            signal = signal * self._vector(state["column_scale"])
+        logits = np.asarray(matrix @ signal, dtype=float)  # (k,) A·L̃, a new array
         logits *= self.eta  # in place: η·A·L̃ + log prior, the same operations without two temporaries
         logits += self._vector(state["log_prior"])
         weights = stable_softmax(logits)  # (k,)

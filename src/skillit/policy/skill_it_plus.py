@@ -11,6 +11,17 @@ exp(0) = 1, i.e. a full share of the data it cannot help. Skill-It+ changes exac
     p_i ∝ prior_i · 1[i ∈ S_live] · exp( η · Σ_{j ∈ objective} A_ij · L̂_j )                   (2)
     S_live = { i : Σ_{j ∈ objective} A_ij > 0 }
 
+**A weighted objective** (the config's ``objective_weights``, ``PolicyContext.objective_weights``, w summing
+to 1 over the m objective columns) scales column j by m·w_j, as in ``skill-it`` (:mod:`skillit.policy.skill_it`;
+the exponentiated-gradient step of Chen et al. §3.3.2 on Σ_j w_j·L_j instead of the mean):
+
+    p_i ∝ prior_i · 1[i ∈ S_live] · exp( η · Σ_j A_ij · (m·w_j) · L̂_j ),    S_live = { i : Σ_j A_ij·w_j > 0 }   (2w)
+
+m·w_j = 1 for uniform weights, so η keeps its meaning; uniform or absent weights skip the product (the run is
+bit for bit the unweighted one). A skill whose only edges go to zero-weight columns cannot help the objective
+and is dropped with ``zero_rows="drop"``. L^ref of ``normalise="mean"`` stays the plain mean over the columns
+(a unit for L̂, not the objective); the ``graph_ridge`` re-fit estimates A and does not read the weights.
+
 Design choices (each a parameter):
 
 * ``normalise="initial"`` (default): L_j^ref = L_j at step 0, so L̂_j is the fraction of skill j's loss
@@ -114,12 +125,14 @@ class SkillItPlus(MixingPolicy):
         if context.initial_eval is None:
             raise PolicyError("skill-it-plus: needs an evaluation before training (the per-skill reference losses)")
         matrix = self._prior(context.train_skills, columns)  # (k, m)
+        weights = context.objective_weights_of(columns, where="skill-it-plus")  # (m,) summing to 1, or None
+        scale = None if weights is None else len(columns) * weights  # (m,) m·w_j
         initial = context.initial_eval.loss_vector(columns)  # (m,)
         if (initial <= 0).any():
             bad = columns[int(np.argmin(initial))]
             raise PolicyError(f"skill-it-plus: the initial loss of skill {bad!r} is {initial.min()}; "
                               "normalising by it needs a positive loss (use normalise: mean)")
-        live = self._live(matrix)
+        live = self._live(matrix, scale=scale)
         if not live.any():
             raise PolicyError(f"skill-it-plus: no training skill has an edge to the objective skills {list(columns)}; "
                               "check the graph or set zero_rows: keep")
@@ -127,9 +140,12 @@ class SkillItPlus(MixingPolicy):
                      np.log(weights_by_name(self.prior, context.train_skills, where="skill-it-plus prior") + 1e-300))
         matrix_pair, prior_pair = (matrix.tolist(), matrix), (log_prior.tolist(), log_prior)
         self._arrays = keep_arrays([matrix_pair, prior_pair])  # weights() reads them without converting k·m floats
-        return {"train_skills": list(context.train_skills), "columns": list(columns), "matrix": matrix_pair[0],
-                "initial": initial.tolist(), "history": [initial.tolist()], "log_prior": prior_pair[0],
-                "shares": [], "drops": [], "train_losses": None, "round": 0}
+        state = {"train_skills": list(context.train_skills), "columns": list(columns), "matrix": matrix_pair[0],
+                 "initial": initial.tolist(), "history": [initial.tolist()], "log_prior": prior_pair[0],
+                 "shares": [], "drops": [], "train_losses": None, "round": 0}
+        if scale is not None:  # a weighted objective; absent for uniform weights (the state as before)
+            state["column_scale"] = scale.tolist()
+        return state
 
     # The arrays behind the state's "matrix" and "log_prior" lists (skillit.policy._state_arrays): derived
     # values, replaced (never changed) when a new matrix is made, and left out when the policy is pickled.
@@ -147,8 +163,9 @@ class SkillItPlus(MixingPolicy):
                 matrix[list(train_skills).index(column), j] = 1.0
         return matrix
 
-    def _live(self, matrix: np.ndarray, values: list | None = None) -> np.ndarray:
+    def _live(self, matrix: np.ndarray, values: list | None = None, scale: np.ndarray | None = None) -> np.ndarray:
         """S_live as a (k,) mask; with ``values`` (the state's list of ``matrix``), kept for that list, as its array.
+        ``scale`` (m,): the columns' m·w_j of a weighted objective (a live row has Σ_j A_ij·w_j > 0).
 
         The row sums of a (k, m) matrix with few columns cost ~25 ms at k = 10^5 (one reduction per row), so
         they are computed once per matrix, not each round.
@@ -156,7 +173,10 @@ class SkillItPlus(MixingPolicy):
         kept = self._live_kept
         if values is not None and kept is not None and kept[0] is values:
             return kept[1]
-        live = (matrix.sum(axis=1) > 0) if self.zero_rows == "drop" else np.ones(matrix.shape[0], dtype=bool)
+        if self.zero_rows == "keep":
+            live = np.ones(matrix.shape[0], dtype=bool)
+        else:
+            live = (matrix.sum(axis=1) > 0) if scale is None else (matrix @ scale > 0)
         if values is not None:
             live.setflags(write=False)
             self._live_kept = (values, live)
@@ -204,8 +224,13 @@ class SkillItPlus(MixingPolicy):
 
     def weights(self, state: PolicyState) -> np.ndarray:
         matrix = kept_array(self._arrays, state["matrix"])  # (k, m), read-only
-        logits = self.eta * (matrix @ self.signal(state)) + kept_array(self._arrays, state["log_prior"])
-        live = self._live(matrix, state["matrix"])
+        signal = self.signal(state)  # (m,) L̂
+        scale = None
+        if "column_scale" in state:  # a weighted objective: (m·w) ⊙ L̂, eq. (2w)
+            scale = np.asarray(state["column_scale"], dtype=float)
+            signal = signal * scale
+        logits = self.eta * (matrix @ signal) + kept_array(self._arrays, state["log_prior"])
+        live = self._live(matrix, state["matrix"], scale=scale)
         if not live.any():  # a re-fit removed every edge: fall back to every skill
             live = np.ones_like(live)
         p = np.zeros(matrix.shape[0])

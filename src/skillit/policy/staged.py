@@ -132,6 +132,7 @@ class Staged(MixingPolicy):
             total_steps=min(self.stages[index].steps, remaining) if index < len(self.stages) - 1 else remaining,
             batch_size=c["batch_size"],
             seed=c["seed"],
+            objective_weights=None if c.get("objective_weights") is None else tuple(c["objective_weights"]),
         )
 
     def _start(self, state: PolicyState, index: int, initial: dict | None) -> PolicyState:
@@ -150,6 +151,8 @@ class Staged(MixingPolicy):
                 "pools": None if context.pool_sizes is None else list(context.pool_sizes),
                 "round_steps": context.round_steps, "total_steps": context.total_steps or sum(s.steps for s in self.stages),
                 "batch_size": context.batch_size, "seed": context.seed,
+                # the objective's weights only when there are some: a uniform objective's state as before
+                **({} if context.objective_weights is None else {"objective_weights": list(context.objective_weights)}),
             },
             "step": 0,
             "last_eval": None if context.initial_eval is None else context.initial_eval.to_dict(),

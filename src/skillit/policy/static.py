@@ -1,7 +1,8 @@
 """Static mixtures: fixed weights for the whole run (``static``, ``random``, ``stratified``, ``target-only``).
 
 None of these looks at losses; ``update`` only counts rounds so that every policy's state has the same
-life cycle.
+life cycle. Of them only ``target-only`` reads a weighted objective (``PolicyContext.objective_weights``): it
+trains on the target skills in the objective's proportions instead of uniformly.
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ class Stratified(_FixedMixture):
 
 @register_policy("target-only")
 class TargetOnly(_FixedMixture):
-    """Train only on the target skills, uniformly (the fine-tuning baseline)."""
+    """Train only on the target skills, uniformly (the fine-tuning baseline); with a weighted objective, in the
+    objective's proportions: p_i = w_i / Σ_{j trained} w_j over the target skills that are training skills."""
 
     description = "train only on the target skills"
 
@@ -128,4 +130,8 @@ class TargetOnly(_FixedMixture):
                 "target-only policy: none of the target skills "
                 f"{list(context.target_skills)} is a training skill; set target_skills to training skills"
             )
-        return np.isin(np.array(context.train_skills), targets) / len(targets)
+        weights = context.objective_weights_of(targets, where="target-only")  # over the targets, or None: uniform
+        if weights is None:
+            return np.isin(np.array(context.train_skills), targets) / len(targets)
+        by_name = dict(zip(targets, weights.tolist()))
+        return np.array([by_name.get(name, 0.0) for name in context.train_skills])

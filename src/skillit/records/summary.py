@@ -49,25 +49,8 @@ from typing import Any
 
 import numpy as np
 
-from skillit.errors import ConfigError
+from skillit.policy.objective import objective_weight_vector
 from skillit.records.metrics import RunRecord
-
-
-def objective_weight_vector(skills: Sequence[str], weights: dict[str, float] | None) -> np.ndarray | None:
-    """The objective's weights in ``skills`` order, summing to 1 (``None``: the plain mean).
-
-    ``weights`` maps objective skills to non-negative numbers; an objective skill it does not name weighs 0.
-    """
-    if weights is None:
-        return None
-    unknown = [name for name in weights if name not in skills]
-    if unknown:
-        raise ConfigError(f"objective_weights: {unknown[0]!r} is not an objective skill; the objective skills are "
-                          f"{list(skills)} (target_skills, or every evaluation skill)")
-    w = np.array([float(weights.get(name, 0.0)) for name in skills])
-    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise ConfigError(f"objective_weights: weights must be finite, non-negative and not all 0, got {dict(weights)}")
-    return w / w.sum()
 
 
 def _objective(values: Sequence[float | None], weights: np.ndarray | None) -> float | None:

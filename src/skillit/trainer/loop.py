@@ -27,7 +27,7 @@ micro-batch × G × world_size, one optimiser step, and the weights never change
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -215,6 +215,7 @@ def train(
     *,
     setting: Setting = "pretrain",
     target_skills: Sequence[str] | None = None,
+    objective_weights: Mapping[str, float] | None = None,
     device: torch.device | str = "cpu",
     callbacks: Sequence[TrainerCallback] = (),
     checkpoint_dir: str | Path | None = None,
@@ -228,7 +229,9 @@ def train(
     ``model`` is any causal LM called as ``model(input_ids=..., attention_mask=...)`` returning logits or an
     object with ``.logits``; under DDP pass the wrapped model. ``max_length`` caps the input length
     (default: the model's ``config.block_size`` or ``config.max_position_embeddings`` if it has one).
-    ``reference`` gives reference losses to a policy that requires them (DoReMi). The mixing itself —
+    ``reference`` gives reference losses to a policy that requires them (DoReMi). ``objective_weights``
+    (``{objective skill: weight}``, a config's ``objective_weights``) makes the objective the weighted mean
+    and tells the policy (``PolicyContext.objective_weights``); ``None``: the plain mean. The mixing itself —
     rounds, draws, evaluation, signals, records — is the :class:`~skillit.trainer.mixer.Mixer`'s.
 
     ``config.precision`` bf16/fp16 runs the training forward pass and loss under ``torch.autocast`` (the loss
@@ -270,6 +273,7 @@ def train(
             total_steps=config.steps, round_steps=config.round_steps, eval_every=config.eval_every,
             batch_size=config.batch_size, seed=config.seed, sampling=config.sampling, exhausted=config.exhausted,
             setting=setting, target_skills=tuple(target_skills) if target_skills else None,
+            objective_weights=dict(objective_weights) if objective_weights is not None else None,
             eval_batch_size=config.eval_batch_size, max_length=max_length, grad_projection=config.grad_projection,
             train_loss=config.train_loss,
         ),

@@ -61,7 +61,7 @@ from skillit.policy.base import (
     RoundPlan,
     Setting,
 )
-from skillit.policy.objective import objective_skills
+from skillit.policy.objective import objective_skills, objective_weight_vector
 from skillit.sampler.mixture_sampler import MixtureSampler
 from skillit.skills.example import Example
 from skillit.skills.skillset import SkillSet
@@ -87,6 +87,9 @@ class MixerConfig:
         draws_per_step: draws per optimiser step (HF: ``gradient_accumulation_steps``; skillit's loop: 1).
         seed, sampling, exhausted: the sampler's (:class:`~skillit.sampler.MixtureSampler`).
         setting, target_skills: the objective (``finetune`` needs target skills).
+        objective_weights: ``{objective skill: weight}`` (the config's ``objective_weights``): the objective is
+            the weighted mean Σ_j w_j·L_j, and the policy is told the weights (``PolicyContext.objective_weights``;
+            the gradient probe's target becomes Σ_j w_j·g_j). ``None``: the plain mean.
         eval_batch_size, max_length: evaluation forward passes.
         grad_projection: rows of the random projection for gradient statistics (``None``: auto, 0: never).
         train_loss: the positions the run trains (``text``, ``answer``, ``completion``); the gradient probe
@@ -103,6 +106,7 @@ class MixerConfig:
     exhausted: Literal["cycle", "drop", "stop"] = "cycle"
     setting: Setting = "pretrain"
     target_skills: tuple[str, ...] | None = None
+    objective_weights: Mapping[str, float] | None = None
     eval_batch_size: int = 512
     max_length: int | None = None
     grad_projection: int | None = None
@@ -169,6 +173,8 @@ class Mixer:
         if not skillset.eval_names:
             raise SkillError("the SkillSet has no evaluation skill (no skill with a validation set)")
         self.targets = objective_skills(skillset, config.setting, config.target_skills)
+        weights = objective_weight_vector(self.targets, config.objective_weights)  # (m,) summing to 1, or None
+        self.objective_weights = None if weights is None else tuple(weights.tolist())
         self.sources = [skillset[name].train for name in self.train_names]
         self.pool_sizes = [source.size for source in self.sources]  # type: ignore[union-attr]
         self.evaluator = SkillEvaluator(
@@ -192,6 +198,7 @@ class Mixer:
         self.prober = (
             GradientProbe(self.train_names, self.sources, list(self.targets), tokenizer,
                           examples=getattr(policy, "probe_examples", 8), train_loss=config.train_loss,
+                          target_weights=self.objective_weights,
                           max_length=config.max_length, device=device, seed=config.seed)
             if "grad_probe" in requires else None
         )
@@ -236,6 +243,7 @@ class Mixer:
             batch_size=self.config.batch_size * self.config.draws_per_step,
             seed=self.config.seed,
             mean_tokens=lambda: mean_tokens_per_example(self.tokenizer, self.sources),
+            objective_weights=self.objective_weights,
         )
         self.policy_state = self.policy.init(context)
         first = np.asarray(self.policy.weights(self.policy_state), dtype=float)
@@ -425,6 +433,10 @@ class Mixer:
         """What a saved state must match to be resumed: skills, schedule, sampling, ranks, policy."""
         config = asdict(self.config)
         config["target_skills"] = list(self.targets)
+        if self.objective_weights is None:
+            config.pop("objective_weights")  # a checkpoint's setup as before the weights existed
+        else:
+            config["objective_weights"] = dict(zip(self.targets, self.objective_weights))
         config.pop("eval_batch_size")
         config.pop("max_length")
         config.pop("train_loss")  # the training loop's own checkpoint check covers it

@@ -8,6 +8,16 @@ At the end of a round, for a policy that requires ``grad_probe`` (DGA, arXiv 241
     for each training skill i:  g_i = ∇_θ L(θ; B_i)          B_i: ``examples`` examples of skill i
         alignment[i] = ⟨g_i, g_tgt⟩,  sqnorm[i] = ‖g_i‖²
 
+With the objective's weights w (``target_weights``: the config's ``objective_weights``, one per target skill,
+summing to 1), the target is the w-weighted sum of the target skills' gradients instead (DGA's target made the
+run's objective, docs/policies.md):
+
+    g_tgt = Σ_j w_j ∇_θ L(θ; B_tgt,j) = ∇_θ Σ_j w_j L(θ; B_tgt,j)      B_tgt,j: target j's share of B_tgt
+
+still one forward/backward pass: the batch's loss weighs each token of target j by w_j / (tokens of j in the
+batch). The ``examples`` are split round-robin over the targets with w_j > 0 (a zero-weight target draws
+nothing); without weights the batch and its loss are exactly as above.
+
 L is the token-weighted mean per-token loss on the positions the run trains (``training.train_loss``), the
 same loss the optimiser minimises; θ is every trainable parameter (raw gradients, not Adam-preconditioned).
 The batches are fresh each round — drawn with their own RNG, ``numpy.random.default_rng([seed, salt, round,
@@ -51,11 +61,14 @@ class GradientProbe:
         examples: examples per probe batch.
         train_loss: the trained positions (``text``, ``answer`` or ``completion``).
         seed: the run's seed.
+        target_weights: the objective's weight per target skill (in ``targets`` order, summing to 1), or
+            ``None``: one token-weighted batch over the targets.
     """
 
     def __init__(self, train_names: Sequence[str], sources: Sequence[TrainSource], targets: Sequence[str],
                  tokenizer: Tokenizer, *, examples: int, train_loss: str = "text", max_length: int | None = None,
-                 device: torch.device | str = "cpu", seed: int = 0):
+                 device: torch.device | str = "cpu", seed: int = 0,
+                 target_weights: Sequence[float] | None = None):
         self.train_names = list(train_names)
         missing = [name for name in targets if name not in self.train_names]
         if missing or not targets:
@@ -68,6 +81,14 @@ class GradientProbe:
             raise ConfigError(f"the gradient probe needs at least 1 example per batch, got {examples}")
         self.sources = list(sources)
         self.targets = [self.train_names.index(name) for name in targets]
+        self.target_weights: list[float] | None = None
+        if target_weights is not None:
+            w = [float(v) for v in target_weights]
+            if len(w) != len(self.targets) or not all(np.isfinite(w)) or min(w) < 0 or sum(w) <= 0:
+                raise ConfigError(f"the gradient probe needs one finite, non-negative target weight per target skill "
+                                  f"({list(targets)}), not all 0; got {w}")
+            self.targets = [t for t, v in zip(self.targets, w) if v > 0]  # a zero weight draws no example
+            self.target_weights = [v / sum(w) for v in w if v > 0]
         self.tokenizer, self.max_length, self.device = tokenizer, max_length, device
         self.examples, self.train_loss, self.seed = int(examples), train_loss, int(seed)
         self.seconds = 0.0
@@ -85,24 +106,42 @@ class GradientProbe:
             positions = rng.choice(size, size=min(count, size), replace=False)
         return [self.sources[skill].get(int(p)) for p in positions]
 
-    def target_batch(self, round_index: int) -> list[Example]:
-        """``examples`` examples spread round-robin over the target skills (at least one each)."""
+    def target_draw(self, round_index: int) -> tuple[list[Example], list[int]]:
+        """``examples`` examples spread round-robin over the target skills (at least one each), and the target
+        (position in ``self.targets``) each example belongs to."""
         n = len(self.targets)
         counts = [len(range(j, max(self.examples, n), n)) for j in range(n)]
-        return [example for j, count in enumerate(counts)
-                for example in self._draw(self.targets[j], count, round_index, _TARGET_SALT)]
+        drawn = [(example, j) for j, count in enumerate(counts)
+                 for example in self._draw(self.targets[j], count, round_index, _TARGET_SALT)]
+        return [example for example, _ in drawn], [j for _, j in drawn]
+
+    def target_batch(self, round_index: int) -> list[Example]:
+        """The examples of :meth:`target_draw`."""
+        return self.target_draw(round_index)[0]
 
     def skill_batch(self, skill: int, round_index: int) -> list[Example]:
         return self._draw(skill, self.examples, round_index, _SKILL_SALT)
 
     # ---- gradients --------------------------------------------------------------------------------
-    def _gradient(self, model: torch.nn.Module, examples: Sequence[Example]) -> torch.Tensor:
-        """∇_θ of the batch's token-weighted mean loss, flattened over every trainable parameter: (P,) float64."""
+    def _gradient(self, model: torch.nn.Module, examples: Sequence[Example],
+                  groups: Sequence[int] | None = None, group_weights: Sequence[float] | None = None) -> torch.Tensor:
+        """∇_θ of the batch's token-weighted mean loss, flattened over every trainable parameter: (P,) float64.
+
+        With ``groups`` (one group index per example) and ``group_weights`` (w per group): ∇_θ Σ_g w_g·L_g,
+        L_g the token-weighted mean loss over group g's examples (a group with no loss token adds 0).
+        """
         batch = collate(self.tokenizer, examples, self.max_length).to(self.device)
         mask = loss_mask(batch, self.train_loss).float()  # (B, T)
         logits = logits_of(model(input_ids=batch.input_ids, attention_mask=batch.attention_mask))  # (B, T, V)
         per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch.targets, reduction="none")  # (B, T)
-        loss = (per_token * mask).sum() / mask.sum().clamp(min=1.0)
+        if groups is None or group_weights is None:
+            loss = (per_token * mask).sum() / mask.sum().clamp(min=1.0)
+        else:
+            group = torch.as_tensor(list(groups), device=mask.device)  # (B,)
+            weights = torch.as_tensor(list(group_weights), dtype=mask.dtype, device=mask.device)  # (G,)
+            tokens = torch.zeros(len(weights), dtype=mask.dtype, device=mask.device).index_add_(0, group, mask.sum(1))
+            per_example = (weights / tokens.clamp(min=1.0))[group]  # (B,) w_g / tokens of g
+            loss = (per_token * mask * per_example[:, None]).sum()
         params = [p for p in model.parameters() if p.requires_grad]
         grads = torch.autograd.grad(loss, params, allow_unused=True)
         self.passes += 1
@@ -116,7 +155,8 @@ class GradientProbe:
         was_training = model.training
         model.eval()  # no dropout: deterministic, and no torch RNG consumed
         try:
-            target = self._gradient(model, self.target_batch(round_index))  # (P,)
+            examples, groups = self.target_draw(round_index)
+            target = self._gradient(model, examples, groups, self.target_weights)  # (P,); unweighted: groups unused
             alignment = np.zeros(len(self.train_names))
             sqnorm = np.zeros(len(self.train_names))
             for i in range(len(self.train_names)):
