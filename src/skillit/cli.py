@@ -40,6 +40,7 @@ from typing import Optional
 
 import typer
 import yaml
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -51,6 +52,7 @@ from skillit.errors import (
     DataError,
     SkillitError,
     did_you_mean,
+    pydantic_message,
 )
 from skillit.experiment.search_choices import MODELS, PRIORS, SEARCH_SEED
 from skillit.llm.cli import register as register_llm_commands
@@ -58,6 +60,9 @@ from skillit.records.layout import CONFIG, METRICS, REPORT, SUMMARY, RunLayout, 
 from skillit.report.console import err_console, fail, print_error, reports_errors
 from skillit.report.live import LiveView
 from skillit.report.table import comparison_tables, output_width, reference_lines
+from skillit.skills.io.spec import DataSpec
+from skillit.skills.io.spec import default as spec_default
+from skillit.skills.io.spec import description as spec_description
 from skillit.utils.launch import launched_by_torchrun, torchrun_env
 from skillit.utils.plugins import import_modules, split_modules
 
@@ -111,6 +116,12 @@ def _with_imports(cfg, names: list[str]):
     """The config with the ``--import`` modules added to its ``imports`` (so --jobs workers and --resume import them)."""
     added = [name for name in names if name not in cfg.imports]
     return cfg.model_copy(update={"imports": [*cfg.imports, *added]}) if added else cfg
+
+
+def _spec_option(name: str, *, help: str | None = None):
+    """A ``data inspect`` option for :class:`DataSpec`'s field ``name``: its default and (unless ``help`` is given)
+    its description come from the spec, so that they are declared once."""
+    return typer.Option(spec_default(name), "--" + name.replace("_", "-"), help=help or spec_description(name))
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -608,18 +619,19 @@ def data_inspect(
                                             "skillit-data:NAME/FILE (or --config)"),
     config: Optional[str] = typer.Option(None, "--config", help="read the data as a config of task `data` does (its "
                                          "files, fields and holdout) and count with its model.tokenizer"),
-    skill_column: str = typer.Option("skill", "--skill-column", help="the column naming each example's skill"),
-    validation: Optional[Path] = typer.Option(None, "--validation", help="validation data file"),
-    holdout: Optional[float] = typer.Option(None, "--holdout", help="fraction held out per skill (seeded rule)"),
-    holdout_seed: int = typer.Option(0, "--holdout-seed"),
-    prompt_field: str = typer.Option("prompt", "--prompt-field", help="prompt column ('' for none)"),
-    answer_field: str = typer.Option("answer", "--answer-field"),
-    text_field: Optional[str] = typer.Option(None, "--text-field", help="plain-text column (replaces prompt/answer)"),
-    separator: str = typer.Option("", "--separator", help="appended to a non-empty prompt"),
+    skill_column: str = _spec_option("skill_column"),
+    validation: Optional[Path] = _spec_option("validation"),
+    holdout: Optional[float] = _spec_option("holdout", help="fraction held out per skill (seeded rule)"),
+    holdout_seed: int = _spec_option("holdout_seed"),
+    prompt_field: str = _spec_option("prompt_field", help="prompt column ('' for none)"),
+    answer_field: str = _spec_option("answer_field"),
+    text_field: Optional[str] = _spec_option("text_field"),
+    separator: str = _spec_option("separator"),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="count tokens as words and punctuation (word) or "
-                                            "characters (char); default: word, or the --config's model.tokenizer"),
+                                            "characters (char); default: word, or the --config's task.params.length_unit, else "
+                                            "its model.tokenizer"),
     skills: Optional[str] = typer.Option(None, "--skills", help="comma-separated: report only these skills"),
-    max_length: Optional[int] = typer.Option(None, "--max-length", help="count the examples longer than this many tokens"),
+    max_length: Optional[int] = _spec_option("max_length", help="count the examples longer than this many tokens"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     strict: bool = typer.Option(False, "--strict", help="exit with code 1 when a problem is flagged"),
 ) -> None:
@@ -628,23 +640,24 @@ def data_inspect(
     Flags skills without validation data, empty examples, duplicated examples and validation examples that
     also occur in training. A corrupt line or a missing column is an error naming the file and line (exit 2).
     """
-    from skillit.skills.io import inspect_data
+    from skillit.skills.io import inspect_spec
     from skillit.tasks.corpora import resolve_uri
 
     if tokenizer not in (None, "word", "char"):
         raise DataError(f"--tokenizer must be word or char, got {tokenizer!r}")
     if config is not None:
-        options = _inspect_options_of_config(config, source, tokenizer, max_length, _split(skills))
+        spec, unit = _inspect_spec_of_config(config, source, tokenizer, max_length, _split(skills))
     else:
         if source is None:
             raise DataError("data inspect needs the training data: give SOURCE (a data file) or --config CONFIG")
         source, validation = (Path(resolve_uri(str(p)) or p) if p is not None else None for p in (source, validation))
-        options = dict(train=source, validation=validation, skill=skill_column, prompt_field=prompt_field or None,
-                       answer_field=answer_field, text_field=text_field,
-                       separator=separator.replace("\\n", "\n").replace("\\t", "\t"), holdout=holdout,
-                       holdout_seed=holdout_seed, tokenizer=tokenizer or "word", skills=_split(skills),
-                       max_length=max_length)
-    report = inspect_data(**options)
+        spec = _data_spec_of_flags(dict(
+            train=str(source), validation=str(validation) if validation is not None else None, skill_column=skill_column,
+            prompt_field=prompt_field or None, answer_field=answer_field, text_field=text_field,
+            separator=separator.replace("\\n", "\n").replace("\\t", "\t"), holdout=holdout,
+            holdout_seed=holdout_seed, skills=_split(skills), max_length=max_length))
+        unit = tokenizer or "word"
+    report = inspect_spec(spec, tokenizer=unit)
     if as_json:
         print(json_module.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -653,12 +666,25 @@ def data_inspect(
         raise typer.Exit(1)
 
 
-def _inspect_options_of_config(spec: str, source: Path | None, tokenizer: str | None, max_length: int | None,
-                               skills: list[str] | None) -> dict:
-    """``inspect_data``'s arguments from a config of task ``data``: its files (resolved as ``skillit run`` does),
-    fields, holdout, skills and max_length, counted with its model's tokenizer (``--tokenizer``, ``--skills`` and
-    ``--max-length`` override)."""
+def _data_spec_of_flags(options: dict) -> DataSpec:
+    """The :class:`DataSpec` of ``data inspect``'s flags; a bad value is a DataError naming the flag."""
+    try:
+        return DataSpec(**options)
+    except ValidationError as exc:
+        parts = []
+        for error in exc.errors():
+            flag = ", ".join("--" + str(key).replace("_", "-") for key in error["loc"])
+            parts.append(f"{flag}: {pydantic_message(error)}" if flag else pydantic_message(error))
+        raise DataError("data inspect: " + "; ".join(parts)) from None
+
+
+def _inspect_spec_of_config(spec: str, source: Path | None, tokenizer: str | None, max_length: int | None,
+                            skills: list[str] | None) -> tuple[DataSpec, str]:
+    """The data task's :class:`DataSpec` of a config (its files resolved as ``skillit run`` does) and the tokens to
+    count: ``--tokenizer``, else the task's ``length_unit``, else the config's model's tokenizer. ``--skills`` and
+    ``--max-length`` override the task's ``skills`` and ``max_length``."""
     from skillit.experiment.config import load_config
+    from skillit.tasks import parse_task_params
 
     if source is not None:
         raise DataError(f"give SOURCE or --config, not both: --config {spec} names its own data files")
@@ -666,14 +692,10 @@ def _inspect_options_of_config(spec: str, source: Path | None, tokenizer: str | 
     if cfg.task.name != "data":
         raise DataError(f"--config {spec}: its task is {cfg.task.name!r}, which skillit generates; data inspect "
                         "reads data files: give a config with task: {name: data, params: {train: ...}}")
-    params = cfg.task.params
-    return dict(train=Path(params["train"]), validation=Path(params["validation"]) if params.get("validation") else None,
-                skill=params.get("skill_column", "skill"), prompt_field=params.get("prompt_field", "prompt"),
-                answer_field=params.get("answer_field", "answer"), text_field=params.get("text_field"),
-                separator=params.get("separator", ""), holdout=params.get("holdout"),
-                holdout_seed=params.get("holdout_seed", 0), format=params.get("format", "auto"),
-                tokenizer=tokenizer or cfg.model.length_unit, skills=skills or params.get("skills"),
-                max_length=max_length if max_length is not None else params.get("max_length"))
+    params: DataSpec = parse_task_params(cfg.task.name, cfg.task.params)  # type: ignore[assignment]  # DataParams
+    overrides = {key: value for key, value in (("skills", skills), ("max_length", max_length)) if value is not None}
+    unit = tokenizer or params.length_unit or cfg.model.length_unit
+    return params.model_copy(update=overrides), unit
 
 
 @data_app.command("fetch")

@@ -1,4 +1,4 @@
-"""The ``data`` task: your own JSONL or Parquet files as skills (see :func:`skillit.skills.io.load_skills`).
+"""The ``data`` task: your own JSONL or Parquet files as skills (the options: :class:`skillit.skills.io.spec.DataSpec`).
 
     task:
       name: data
@@ -27,64 +27,29 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from skillit.errors import DataError, GraphError
 from skillit.graph.skills_graph import SkillsGraph
 from skillit.skills import SkillSet
-from skillit.skills.io import load_skills
+from skillit.skills.io import DataSpec, load_spec
 from skillit.tasks import corpora
 from skillit.tasks.junk import JunkSpec, add_junk
 
 
-class DataParams(BaseModel):
-    """Parameters of the ``data`` task (the ``task.params`` block of a config)."""
+class DataParams(DataSpec):
+    """Parameters of the ``data`` task (the ``task.params`` block of a config): the source's
+    :class:`~skillit.skills.io.spec.DataSpec` (declared there once, shared with the loader and
+    ``skillit data inspect``) and the task's own keys."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    train: str = Field(description="training data: a .jsonl (.gz) or .parquet file")
-    validation: str | None = Field(None, description="validation data file; None: use holdout (or no validation)")
-    format: str = Field("auto", pattern="^(auto|jsonl|parquet)$", description="auto (from the suffix), jsonl, parquet")
-    skill_column: str = Field("skill", min_length=1, description="the column naming each example's skill")
-    prompt_field: str | None = Field("prompt", description="prompt column (None: no prompt)")
-    answer_field: str | None = Field("answer", description="answer column (the scored part)")
-    text_field: str | None = Field(None, description="plain-text column; when set, prompt/answer are not used")
-    separator: str = Field("", description="appended to a non-empty prompt, e.g. ' ' or '\\nOutput: '")
-    holdout: float | None = Field(None, gt=0, lt=1, description="fraction of each skill held out for validation")
-    holdout_seed: int = Field(0, description="seed of the holdout rule (fixed across run seeds)")
-    skills: list[str] | None = Field(None, min_length=1, description="keep only these skills, in this order")
-    max_examples: int | None = Field(None, ge=1, description="at most this many training examples per skill")
-    max_validation: int | None = Field(None, ge=1, description="at most this many validation examples per skill")
-    max_examples_per_skill: dict[str, int] | None = Field(
-        None, description="{skill: n}: these skills keep their first n training examples, overriding max_examples "
-        "(e.g. a small target pool beside full candidate pools)")
-    streaming: bool = Field(False, description="shard the file per skill on disk instead of loading it")
-    cache_dir: str | None = Field(None, description="shard cache (default $SKILLIT_CACHE/shards)")
-    max_length: int | None = Field(None, ge=1, description="longest example kept, in tokens (prompt + answer)")
-    too_long: Literal["drop", "truncate", "error"] = Field(
-        "drop", description="an example over max_length: drop it, truncate it (keep the answer, cut the prompt's "
-        "start) or stop with an error")
-    length_unit: Literal["word", "char"] | None = Field(
-        None, description="the tokens max_length counts: word or char (default: the model's tokenizer)")
     prerequisites: str | None = Field(
         None, description="JSON {skill: [skills it needs]}: the known graph behind `graph: prerequisites`"
     )
     junk: list[JunkSpec] | None = Field(
         None, description="junk skills made from loaded ones: [{name, source, kind: shuffle_chars|cipher|"
         "repeat_line, seed}] (skillit.tasks.junk)")
-
-    @model_validator(mode="after")
-    def _check(self) -> DataParams:
-        if self.holdout is not None and self.validation is not None:
-            raise ValueError("give either validation (a file) or holdout (a fraction), not both")
-        if self.text_field is None and self.answer_field is None:
-            raise ValueError("set answer_field (with prompt_field) or text_field")
-        if self.length_unit is not None and self.max_length is None:
-            raise ValueError("length_unit needs max_length (the longest example kept)")
-        return self
 
 
 PATH_KEYS = ("train", "validation", "cache_dir", "prerequisites")
@@ -122,28 +87,7 @@ def build(params: DataParams, seed: int) -> SkillSet:
         value = getattr(params, key)
         if value is not None and not Path(value).is_file():
             raise DataError(missing_file_message(key, value))
-    skillset = load_skills(
-        params.train,
-        params.validation,
-        skill=params.skill_column,
-        prompt_field=params.prompt_field,
-        answer_field=params.answer_field,
-        text_field=params.text_field,
-        separator=params.separator,
-        holdout=params.holdout,
-        holdout_seed=params.holdout_seed,
-        skills=params.skills,
-        max_examples=params.max_examples,
-        max_validation=params.max_validation,
-        max_examples_per_skill=params.max_examples_per_skill,
-        streaming=params.streaming,
-        cache_dir=params.cache_dir,
-        format=params.format,  # type: ignore[arg-type]
-        where="task.params.skills",
-        max_length=params.max_length,
-        too_long=params.too_long,
-        length_unit=params.length_unit or "word",
-    )
+    skillset = load_spec(params, where="task.params.skills")
     return add_junk(skillset, params.junk) if params.junk else skillset
 
 

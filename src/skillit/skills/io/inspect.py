@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from skillit.errors import DataError, SkillError, did_you_mean
 from skillit.skills.example import Example
 from skillit.skills.io.lengths import LengthUnit, example_length
 from skillit.skills.io.loader import _check_options, is_held_out
 from skillit.skills.io.records import Fields, Format, SkillRule, open_rows
+from skillit.skills.io.spec import DataSpec, default
 
 SHOWN = 3  # locations listed per problem
 
@@ -123,19 +124,20 @@ def inspect_data(
     train: Any,
     validation: Any = None,
     *,
-    skill: SkillRule = "skill",
-    prompt_field: str | None = "prompt",
-    answer_field: str | None = "answer",
-    text_field: str | None = None,
-    separator: str = "",
-    holdout: float | None = None,
-    holdout_seed: int = 0,
-    tokenizer: Literal["word", "char"] = "word",
-    format: Format = "auto",
-    skills: Sequence[str] | None = None,
-    max_length: int | None = None,
+    skill: SkillRule = default("skill_column"),
+    prompt_field: str | None = default("prompt_field"),
+    answer_field: str | None = default("answer_field"),
+    text_field: str | None = default("text_field"),
+    separator: str = default("separator"),
+    holdout: float | None = default("holdout"),
+    holdout_seed: int = default("holdout_seed"),
+    tokenizer: LengthUnit = "word",
+    format: Format = default("format"),
+    skills: Sequence[str] | None = default("skills"),
+    max_length: int | None = default("max_length"),
 ) -> DataReport:
-    """Read a source once and report its skills, counts, token lengths and problems (same options as ``load_skills``).
+    """Read a source once and report its skills, counts, token lengths and problems (same options as ``load_skills``,
+    with :class:`~skillit.skills.io.spec.DataSpec`'s defaults; :func:`inspect_spec` inspects a spec).
 
     ``skills`` reports only these skills (in this order; a name the data lacks is a :class:`SkillError`);
     ``max_length`` counts, per skill, the examples longer than that many tokens (what ``task.params.max_length``
@@ -187,6 +189,17 @@ def inspect_data(
     else:
         ordered = list(reports.values())
     return DataReport(source, validation_name, holdout, tokenizer, ordered, max_length)
+
+
+def inspect_spec(spec: DataSpec, *, tokenizer: LengthUnit | None = None) -> DataReport:
+    """Inspect the files a :class:`~skillit.skills.io.spec.DataSpec` names, read as loading it would (its fields,
+    holdout, format, ``skills``), counting ``max_length`` in ``tokenizer`` tokens (default: the spec's unit).
+
+    The caps (``max_examples``, ``max_validation``, ``max_examples_per_skill``) are not applied: the report
+    describes the whole source."""
+    return inspect_data(spec.train, spec.validation, **spec.field_options(), holdout=spec.holdout,
+                        holdout_seed=spec.holdout_seed, tokenizer=tokenizer or spec.unit, format=spec.format,
+                        skills=spec.skills, max_length=spec.max_length)
 
 
 def _count(report: SkillReport, example, where: str, held: bool, train_digests: dict, val_digests: dict,

@@ -28,6 +28,7 @@ from skillit.skills.example import Example
 from skillit.skills.io.lengths import LengthLimit, LengthUnit, TooLong
 from skillit.skills.io.records import DatasetRows, Fields, Format, ListRows, Rows, SkillRule, open_rows
 from skillit.skills.io.shards import build_shards, cache_key, default_cache_dir
+from skillit.skills.io.spec import DataSpec, default
 from skillit.skills.skillset import Skill, SkillSet
 from skillit.skills.sources import ListSource
 
@@ -71,26 +72,29 @@ def load_skills(
     train: Any,
     validation: Any = None,
     *,
-    skill: SkillRule = "skill",
-    prompt_field: str | None = "prompt",
-    answer_field: str | None = "answer",
-    text_field: str | None = None,
-    separator: str = "",
-    holdout: float | None = None,
-    holdout_seed: int = 0,
-    skills: Sequence[str] | None = None,
-    max_examples: int | None = None,
-    max_validation: int | None = None,
-    max_examples_per_skill: Mapping[str, int] | None = None,
+    skill: SkillRule = default("skill_column"),
+    prompt_field: str | None = default("prompt_field"),
+    answer_field: str | None = default("answer_field"),
+    text_field: str | None = default("text_field"),
+    separator: str = default("separator"),
+    holdout: float | None = default("holdout"),
+    holdout_seed: int = default("holdout_seed"),
+    skills: Sequence[str] | None = default("skills"),
+    max_examples: int | None = default("max_examples"),
+    max_validation: int | None = default("max_validation"),
+    max_examples_per_skill: Mapping[str, int] | None = default("max_examples_per_skill"),
     streaming: bool | None = None,
-    cache_dir: str | Path | None = None,
-    format: Format = "auto",
+    cache_dir: str | Path | None = default("cache_dir"),
+    format: Format = default("format"),
     where: str = "",
-    max_length: int | None = None,
-    too_long: TooLong = "drop",
+    max_length: int | None = default("max_length"),
+    too_long: TooLong = default("too_long"),
     length_unit: LengthUnit = "word",
 ) -> SkillSet:
     """Load training (and validation) data as skills.
+
+    The keyword defaults are :class:`~skillit.skills.io.spec.DataSpec`'s (:func:`load_spec` loads a spec).
+    ``streaming`` defaults to ``None`` here (decided by the source's kind), and ``length_unit`` to ``word``.
 
     Args:
         train: a ``.jsonl``/``.parquet`` path, a ``datasets.Dataset``, a ``datasets.IterableDataset``, a list
@@ -178,6 +182,29 @@ def load_skills(
     if limit is not None:  # counts of dropped/truncated examples (a stream's cached shards: the validation's only)
         metadata["length_limit"] = limit.summary()
     return SkillSet(built, metadata=metadata)
+
+
+def load_spec(spec: DataSpec, *, where: str = "") -> SkillSet:
+    """Load the files a :class:`~skillit.skills.io.spec.DataSpec` names, with its options (``where``: how
+    messages name the place the spec came from, e.g. ``"task.params.skills"``)."""
+    return load_skills(
+        spec.train,
+        spec.validation,
+        **spec.field_options(),
+        holdout=spec.holdout,
+        holdout_seed=spec.holdout_seed,
+        skills=spec.skills,
+        max_examples=spec.max_examples,
+        max_validation=spec.max_validation,
+        max_examples_per_skill=spec.max_examples_per_skill,
+        streaming=spec.streaming,
+        cache_dir=spec.cache_dir,
+        format=spec.format,
+        where=where,
+        max_length=spec.max_length,
+        too_long=spec.too_long,
+        length_unit=spec.unit,
+    )
 
 
 # ---- the two loading modes ---------------------------------------------------------------------------
