@@ -44,11 +44,11 @@ def test_demix_and_normalise_by_hand():
     # Â (rows: measured a, b; columns: probed a, b) = [[1.0, 0.1], [0.5, 0.5]]; W = [[.75, .25], [.25, .75]]
     # W⁻¹ = [[1.5, −0.5], [−0.5, 1.5]] → A = [[1.45, −0.35], [0.5, 0.5]]
     raw = np.array([[1.0, 0.1], [0.5, 0.5]])
-    assert estimate_mixing_matrix(raw, 1, 0.75, normalize=False) == pytest.approx(np.array([[1.45, -0.35], [0.5, 0.5]]))
+    assert estimate_mixing_matrix(raw, 1, 0.75, normalise=False) == pytest.approx(np.array([[1.45, -0.35], [0.5, 0.5]]))
     # normalise: + 0.35 → [[1.8, 0], [0.85, 0.85]], sum 3.5
     assert estimate_mixing_matrix(raw, 1, 0.75) == pytest.approx(np.array([[1.8, 0], [0.85, 0.85]]) / 3.5)
     # two sweeps are averaged; the diagonal variant keeps Â_ii / δ
-    assert estimate_mixing_matrix(2 * raw, 2, 0.75, diagonal=True, normalize=False) == pytest.approx(
+    assert estimate_mixing_matrix(2 * raw, 2, 0.75, diagonal=True, normalise=False) == pytest.approx(
         np.array([[1.0 / 0.75, 0], [0, 0.5 / 0.75]]))
 
 
@@ -138,3 +138,63 @@ def test_contract_holds_through_probe_sub_rounds(policy):
     for o in observations:
         state = policy.update(state, o)
     assert state["estimates"] == 3 and not np.allclose(policy.weights(state), 1 / 3)
+
+
+# ---- `normalise` (the project's spelling) and its old spelling `normalize` --------------------------------
+def test_normalize_is_the_old_spelling_of_normalise_and_warns():
+    with pytest.warns(FutureWarning, match="policy 'aioli': parameter 'normalize' is the old, deprecated spelling; "
+                      "write 'normalise'"):
+        policy = Aioli(normalize=False)
+    assert policy.params.normalise is False and policy.normalise is False
+    assert "normalize" not in policy.describe() and policy.describe()["normalise"] is False
+    with pytest.warns(FutureWarning, match="Aioli.Params: parameter 'normalize'"):
+        assert Aioli.Params(normalize=False).normalise is False
+    with pytest.raises(PolicyError, match="'normalize' is the old spelling of 'normalise'; give only 'normalise'"):
+        Aioli(normalize=False, normalise=True)
+    raw = np.array([[1.0, 0.1], [0.5, 0.5]])
+    with pytest.warns(FutureWarning, match="write 'normalise'"):
+        old = estimate_mixing_matrix(raw, 1, 0.75, normalize=False)
+    assert old == pytest.approx(np.array([[1.45, -0.35], [0.5, 0.5]]))  # not normalised, as with normalise=False
+
+
+def test_the_new_spelling_alone_does_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Aioli(normalise=False).params.normalise is False
+        assert Aioli().params.normalise is True
+
+
+def test_an_old_description_reads_in_the_new_spelling_wrapped_or_not():
+    from skillit.policy.registry import upgrade_description
+
+    old = {"name": "aioli", "eta": 0.2, "normalize": False, "diagonal": False}
+    assert upgrade_description(old) == {"name": "aioli", "eta": 0.2, "normalise": False, "diagonal": False}
+    assert list(upgrade_description(old)) == ["name", "eta", "normalise", "diagonal"]  # same order
+    wrapped = {"name": "floor", "inner": old, "floor": 0.01}
+    assert upgrade_description(wrapped)["inner"] == upgrade_description(old)
+    assert upgrade_description(wrapped)["floor"] == 0.01
+    other = {"name": "stratified", "normalize": True}  # only a policy that renamed it is touched
+    assert upgrade_description(other) == other
+
+
+def test_a_checkpoint_saved_under_normalize_resumes(tiny_lego, tiny_model_factory):
+    from skillit.errors import CheckpointError
+    from skillit.model import CharTokenizer
+    from skillit.trainer.mixer import Mixer, MixerConfig
+
+    tokenizer = CharTokenizer(tiny_lego.metadata["alphabet"])
+    config = MixerConfig(total_steps=8, round_steps=8, eval_every=8, batch_size=4)
+
+    def mixer(**params):
+        return Mixer(tiny_lego, tokenizer, Aioli(lp_rounds=1, lp_steps=1, **params), config)
+
+    first = mixer(normalise=False)
+    first.start(tiny_model_factory(tokenizer))
+    saved = first.state_dict()
+    described = saved["setup"]["policy"]
+    saved["setup"]["policy"] = {("normalize" if key == "normalise" else key): value for key, value in described.items()}
+    mixer(normalise=False).load_state_dict(saved)  # the same policy, written before the rename
+    with pytest.raises(CheckpointError, match="saved with policy=.*'normalise': False.*this run has .*'normalise': True"):
+        mixer(normalise=True).load_state_dict(saved)

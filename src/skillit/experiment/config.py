@@ -28,6 +28,7 @@ import os
 import re
 import typing
 import warnings
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -51,7 +52,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from skillit.errors import ConfigError, DataError, SkillitError, did_you_mean, missing_model_folder, pydantic_message
 from skillit.experiment.hf_size import hf_config_dict, hf_dimensions, hf_parameter_count
 from skillit.graph_learners.params import LEARNER_PARAMS, learner_params_model
-from skillit.policy.registry import get_policy_spec, validate_params
+from skillit.policy.base import rename_params
+from skillit.policy.registry import POLICIES, get_policy_spec, validate_params
 from skillit.skills.example import TrainLoss
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
 from skillit.tasks.corpora import data_needs
@@ -817,11 +819,38 @@ def parse_config(text: str, source: str = "<config>", *, config_dir: str | Path 
             data = {**data, "graph_learning": upgrade_graph_learning(section, where=where)}
         except ValueError:  # both forms at once: the schema refuses it below, with its line
             pass
+    methods = data.get("methods")
+    if isinstance(methods, dict):  # renamed policy parameters: here, so that the warning names the file and line
+        data = {**data, "methods": upgrade_method_params(methods, where=lambda name: (
+            f"{source}:{_line_of(node, ['methods', name, 'params'])}"))}
     try:
         config = ExperimentConfig.model_validate(data, context={"config_dir": config_dir})
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, node, source)) from None
     return check_config(config, node, source)
+
+
+def upgrade_method_params(methods: dict[str, Any], *, where: Callable[[str], str] | None = None,
+                          warn: bool = True) -> dict[str, Any]:
+    """``methods`` with each renamed parameter of a method's policy (its ``Params.renamed``, e.g. Aioli's
+    ``normalize`` → ``normalise``) in the new spelling, with a FutureWarning naming ``where(method)`` unless
+    ``warn=False``. A method whose policy is unknown, or that gives both spellings, is left as it is (the
+    schema's checks name it)."""
+    out = dict(methods)
+    for name, method in methods.items():
+        if not isinstance(method, dict) or not isinstance(method.get("params"), dict):
+            continue
+        policy = method.get("policy") or name
+        params_model = getattr(POLICIES.get(policy) if isinstance(policy, str) else None, "Params", None)
+        if params_model is None or not getattr(params_model, "renamed", None):
+            continue
+        try:
+            params = rename_params(params_model, method["params"], where=where(name) if where else "",
+                                   policy=policy, warn=warn)
+        except ValueError:
+            continue
+        out[name] = {**method, "params": params}
+    return out
 
 
 def _format_validation(exc: ValidationError, node: yaml.Node | None, source: str) -> str:

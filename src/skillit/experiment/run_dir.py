@@ -58,7 +58,8 @@ from pathlib import Path
 from typing import Any
 
 from skillit.errors import CheckpointError, OutputError, SkillitError
-from skillit.experiment.config import dump_config, upgrade_graph_learning
+from skillit.experiment.config import dump_config, upgrade_graph_learning, upgrade_method_params
+from skillit.policy.registry import upgrade_description
 from skillit.records.layout import (
     CHECKPOINTS,
     CONFIG,
@@ -423,7 +424,7 @@ class RunDirectory:
         found = self._config_difference(config)
         if found is not None:
             return found
-        theirs_policies = self.manifest.get("policies", {})
+        theirs_policies = upgrade_description(self.manifest.get("policies", {}))  # renamed parameters: new spelling
         for method, described in json.loads(json.dumps(dict(policies or {}), default=str)).items():
             if method in theirs_policies and theirs_policies[method] != described:
                 key = _first_difference(described, theirs_policies[method])
@@ -455,6 +456,8 @@ class RunDirectory:
                 theirs["graph_learning"] = upgrade_graph_learning(section, warn=False)
             except ValueError:  # not a section this skillit wrote: compared as it is
                 pass
+        if isinstance(theirs.get("methods"), dict):  # written before a policy parameter was renamed
+            theirs["methods"] = upgrade_method_params(theirs["methods"], warn=False)
         ours = config.model_dump(mode="json")
         ours = json.loads(json.dumps(ours, default=str))
         for key in NARROWABLE:

@@ -9,7 +9,7 @@ data mixing as the linear dynamic law L_i^{t+1} = L_i^t − Σ_j A_ij p_j^t and 
    Â[:, j] += L^prev − L^new; L^prev ← L^new. Then Â ← Â / lp_rounds.
 2. **De-mix** (δ < 1): with W[j, :] = q_j, solve W·A[i, :]ᵀ = Â[i, :]ᵀ for every row i, since the probe for j
    trained on q_j, not on j alone. ``diagonal=True`` instead keeps A_ii = Â_ii / δ and zeroes the rest.
-3. **Normalise** (``normalize``, the README says always): if min A < 0, A ← A − min A; then A ← A / Σ A.
+3. **Normalise** (``normalise``; ``normalize`` before, still accepted; the README says always): if min A < 0, A ← A − min A; then A ← A / Σ A.
 4. **Step**: with EMA γ (``ema``): Ā = A in the first round, else (1 − γ)·A + γ·Ā, and
    p = normalise(p0 ⊙ exp(η · wᵀĀ)); without EMA, p ← normalise(p ⊙ exp(η · wᵀA)).
 5. **Train** the rest of the round at p: round_steps − lp_rounds·k·lp_steps steps.
@@ -40,6 +40,7 @@ the random permutations spread this bias over the skills. A skill not drawn in a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,11 +73,17 @@ def probe_mixture(k: int, j: int, one_hot_factor: float) -> np.ndarray:
 
 
 def estimate_mixing_matrix(accumulated: np.ndarray, lp_rounds: int, one_hot_factor: float, *, diagonal: bool = False,
-                           diagonal_of: np.ndarray | None = None, normalize: bool = True) -> np.ndarray:
+                           diagonal_of: np.ndarray | None = None, normalise: bool = True,
+                           normalize: bool | None = None) -> np.ndarray:
     """A from the summed probe responses Â (rows: measured skills, columns: probed training skills).
 
     ``diagonal_of`` (rows × k, 0/1) marks the entries where the measured skill is the probed skill.
+    ``normalize`` is the old, deprecated spelling of ``normalise`` (a FutureWarning).
     """
+    if normalize is not None:
+        warnings.warn("estimate_mixing_matrix: 'normalize' is the old, deprecated spelling; write 'normalise'",
+                      FutureWarning, stacklevel=2)
+        normalise = normalize
     a = np.asarray(accumulated, dtype=float) / lp_rounds  # (m, k)
     k = a.shape[1]
     if diagonal:
@@ -85,7 +92,7 @@ def estimate_mixing_matrix(accumulated: np.ndarray, lp_rounds: int, one_hot_fact
     elif one_hot_factor < 1.0 and k > 1:
         w = np.stack([probe_mixture(k, j, one_hot_factor) for j in range(k)])  # (k, k), row j = q_j
         a = np.linalg.solve(w, a.T).T  # row i: solve W·x = Â[i, :]
-    if normalize:
+    if normalise:
         low = a.min()
         if low < 0:
             a = a - low
@@ -109,9 +116,12 @@ class Aioli(MixingPolicy):
                                       "skill, in (1/k, 1] (full: 0.75)")
         ema: float | None = Field(None, ge=0, lt=1, description="γ of the EMA over A; null: multiplicative on "
                                   "the previous p")
-        normalize: bool = Field(True, description="shift A to min 0 and divide by its sum (the README: always)")
+        normalise: bool = Field(True, description="shift A to min 0 and divide by its sum (the README: always); "
+                                "`normalize` is its old, deprecated spelling")
         diagonal: bool = Field(False, description="keep only A_ii (--aioli_diagonal)")
         prior: Weights | None = Field(None, description="p0; default uniform")
+
+        renamed = {"normalize": "normalise"}  # accepted with a FutureWarning; old descriptions resume
 
     description = "Aioli: A learned online by probe sub-rounds, p ∝ p·exp(η·colsum A)"
     requires = frozenset({"val_loss"})
@@ -122,7 +132,7 @@ class Aioli(MixingPolicy):
         p = self.params
         self.eta, self.lp_rounds, self.lp_steps = p.eta, p.lp_rounds, p.lp_steps
         self.one_hot_factor, self.ema = p.one_hot_factor, p.ema
-        self.normalize, self.diagonal, self.prior = p.normalize, p.diagonal, p.prior
+        self.normalise, self.diagonal, self.prior = p.normalise, p.diagonal, p.prior
 
     # ---- what the variants measure -------------------------------------------------------------------
     def _rows(self, context: PolicyContext) -> tuple[str, ...]:
@@ -202,7 +212,7 @@ class Aioli(MixingPolicy):
     def _step(self, state: PolicyState) -> PolicyState:
         a = estimate_mixing_matrix(np.asarray(state["accumulated"]), self.lp_rounds, self.one_hot_factor,
                                    diagonal=self.diagonal, diagonal_of=np.asarray(state["diagonal_of"]),
-                                   normalize=self.normalize)  # (m, k)
+                                   normalise=self.normalise)  # (m, k)
         w = np.asarray(state["objective"], dtype=float)  # (m,)
         if self.ema is not None:
             ema = a if state["ema_matrix"] is None else (1.0 - self.ema) * a + self.ema * np.asarray(state["ema_matrix"])

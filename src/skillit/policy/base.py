@@ -16,6 +16,7 @@ Hyper-parameters (η, the graph, a window) live on the policy object, not in the
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +25,7 @@ from operator import itemgetter
 from typing import Any, ClassVar, Literal, Union, get_args
 
 import numpy as np
-from pydantic import ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError, model_validator
 
 from skillit.errors import PolicyError, did_you_mean, pydantic_details
 from skillit.graph import builtin_graph
@@ -390,9 +391,40 @@ GraphResolver = Callable[[str], SkillsGraph]
 
 class PolicyParams(StrictModel):
     """The base of every policy's ``Params``: unknown keys, ``true`` for a number, and infinite or NaN numbers
-    are refused; a graph field (type :data:`Graph`) takes a :class:`SkillsGraph` or a graph string."""
+    are refused; a graph field (type :data:`Graph`) takes a :class:`SkillsGraph` or a graph string.
+
+    ``renamed`` maps a parameter's old, deprecated name to its name now (e.g. Aioli's ``normalize`` →
+    ``normalise``): the old name is still accepted, with a FutureWarning naming the new one
+    (:func:`rename_params`), and a description written under it is read in the new spelling
+    (:func:`skillit.policy.registry.upgrade_description`)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True)
+    renamed: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return rename_params(cls, data) if isinstance(data, dict) and cls.renamed else data
+
+
+def rename_params(model: type[PolicyParams], params: dict[str, Any], *, where: str = "", policy: str = "",
+                  warn: bool = True) -> dict[str, Any]:
+    """``params`` with each old name of ``model.renamed`` replaced by its new name (one FutureWarning per old
+    name unless ``warn=False``; ``where``: the file and line, when known). Both names at once is a ValueError."""
+    old = [name for name in model.renamed if name in params]
+    if not old:
+        return params
+    out = dict(params)
+    for name in old:
+        new = model.renamed[name]
+        if new in out:
+            raise ValueError(f"{name!r} is the old spelling of {new!r}; give only {new!r}")
+        out[new] = out.pop(name)
+        if warn:
+            owner = f"policy {policy!r}" if policy else model.__qualname__
+            warnings.warn(f"{where + ': ' if where else ''}{owner}: parameter {name!r} is the old, deprecated "
+                          f"spelling; write {new!r} ({new}: {out[new]!r})", FutureWarning, stacklevel=4)
+    return out
 
 
 class NoParams(PolicyParams):
@@ -474,6 +506,11 @@ class MixingPolicy(ABC):
             if name in params:
                 raise PolicyError(f"{cls.name}: parameter {name!r} given twice")
             params[name] = value
+        place = f"{where}: " if where else ""
+        try:
+            params = rename_params(cls.Params, params, where=where, policy=cls.name)
+        except ValueError as exc:
+            raise PolicyError(f"{place}{cls._refused(params, str(exc))}") from None
         try:
             return cls.Params.model_validate(params)
         except ValidationError as exc:

@@ -207,6 +207,25 @@ def validate_params(name: str, params: dict[str, Any] | None, *, where: str = ""
     return get_policy(name).parse_params(where=where, **(params or {}))
 
 
+def upgrade_description(described: Any) -> Any:
+    """A policy's ``describe()`` as written before a parameter was renamed (a run's manifest, a checkpoint's
+    set-up), in the spelling of now: in every description of a registered policy (wrapped and staged ones
+    too), each old name of its ``Params.renamed`` becomes the new one (``{"name": "aioli", "normalize": true}``
+    → ``{"name": "aioli", "normalise": true}``), so that an unchanged run still resumes."""
+    if isinstance(described, list):
+        return [upgrade_description(item) for item in described]
+    if not isinstance(described, dict):
+        return described
+    out = {key: upgrade_description(value) for key, value in described.items()}
+    cls = POLICIES.get(out["name"]) if isinstance(out.get("name"), str) else None
+    params = getattr(cls, "Params", None)
+    renamed = getattr(params, "renamed", None) or {}
+    for old, new in renamed.items():
+        if old in out and new not in out:
+            out = {(new if key == old else key): value for key, value in out.items()}  # in place: same key order
+    return out
+
+
 def build_policy(
     name: str,
     params: dict[str, Any] | None = None,
@@ -265,5 +284,6 @@ __all__ = [
     "policy_names",
     "register_policy",
     "register_wrapper",
+    "upgrade_description",
     "validate_params",
 ]

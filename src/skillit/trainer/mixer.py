@@ -62,6 +62,7 @@ from skillit.policy.base import (
     Setting,
 )
 from skillit.policy.objective import objective_skills, objective_weight_vector
+from skillit.policy.registry import upgrade_description
 from skillit.sampler.mixture_sampler import MixtureSampler
 from skillit.skills.example import Example
 from skillit.skills.skillset import SkillSet
@@ -476,7 +477,9 @@ class Mixer:
                 "the skillit version that wrote it, or start the run again"
             )
         mine = _jsonable(self.setup())
-        theirs = state["setup"]
+        theirs = dict(state["setup"])
+        if "policy" in theirs:  # a set-up saved before a policy parameter was renamed: compared in the new spelling
+            theirs["policy"] = upgrade_description(theirs["policy"])
         for key in sorted(set(mine) | set(theirs)):
             if mine.get(key) != theirs.get(key):
                 raise CheckpointError(
