@@ -28,7 +28,7 @@ class DataSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     train: str = Field(description="training data: a .jsonl (.gz) or .parquet file")
-    validation: str | None = Field(None, description="validation data file; None: use holdout (or no validation)")
+    validation: str | None = Field(None, description="validation data file; unset: use holdout (or no validation)")
     format: Literal["auto", "jsonl", "parquet"] = Field(
         "auto", description="auto (from the suffix), jsonl, parquet")
     skill_column: str = Field("skill", min_length=1, description="the column naming each example's skill")
