@@ -39,7 +39,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -63,12 +63,13 @@ from skillit.policy.base import (
 )
 from skillit.policy.objective import objective_skills
 from skillit.sampler.mixture_sampler import MixtureSampler
-from skillit.skills.example import Example
+from skillit.skills.example import Example, TrainLoss
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import mean_tokens_per_example
 from skillit.trainer.evaluation import AllReduce, SkillEvaluator, pool_answer_losses
 from skillit.trainer.probe import GradientProbe
 from skillit.trainer.reference import ModelReference, RecordedReference, ReferenceLosses
+from skillit.trainer.settings import Exhausted, Sampling, TrainConfig, training_default
 from skillit.trainer.signals import SignalTap
 
 STATE_VERSION = 2
@@ -98,20 +99,33 @@ class MixerConfig:
     eval_every: int
     batch_size: int
     draws_per_step: int = 1
-    seed: int = 0
-    sampling: Literal["quota", "iid"] = "quota"
-    exhausted: Literal["cycle", "drop", "stop"] = "cycle"
+    seed: int = training_default("seed")
+    sampling: Sampling = training_default("sampling")
+    exhausted: Exhausted = training_default("exhausted")
     setting: Setting = "pretrain"
     target_skills: tuple[str, ...] | None = None
-    eval_batch_size: int = 512
+    eval_batch_size: int = training_default("eval_batch_size")
     max_length: int | None = None
-    grad_projection: int | None = None
-    train_loss: str = "text"
+    grad_projection: int | None = training_default("grad_projection")
+    train_loss: TrainLoss = training_default("train_loss")
 
     def __post_init__(self) -> None:
         for name in ("total_steps", "round_steps", "eval_every", "batch_size", "draws_per_step", "eval_batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    @classmethod
+    def from_training(cls, training: TrainConfig, *, setting: Setting = "pretrain",
+                      target_skills: Sequence[str] | None = None, max_length: int | None = None) -> MixerConfig:
+        """The Mixer's settings of the training loop's run (its :class:`TrainConfig`: the training settings and
+        the seed); one draw per optimiser step."""
+        return cls(
+            total_steps=training.steps, round_steps=training.round_steps, eval_every=training.eval_every,
+            batch_size=training.batch_size, seed=training.seed, sampling=training.sampling,
+            exhausted=training.exhausted, setting=setting, target_skills=tuple(target_skills) if target_skills else None,
+            eval_batch_size=training.eval_batch_size, max_length=max_length, grad_projection=training.grad_projection,
+            train_loss=training.train_loss,
+        )
 
     @property
     def n_rounds(self) -> int:
