@@ -1,5 +1,6 @@
 """The training settings are declared once (skillit.trainer.settings): the YAML's training section, the loop's
-TrainConfig and the Mixer's MixerConfig are derived from that declaration."""
+TrainConfig and the Mixer's MixerConfig are derived from that declaration, and a resume compares the settings
+field by field except the ones named in MAY_DIFFER_ON_RESUME."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from skillit.trainer import mixer as mixer_module
 from skillit.trainer.mixer import MixerConfig
 from skillit.trainer.settings import (
     FIELDS,
+    MAY_DIFFER_ON_RESUME,
     SETTINGS,
     TrainConfig,
     TrainingSettings,
+    resume_difference,
     training_default,
 )
 
@@ -89,6 +92,28 @@ def test_an_invalid_train_config_is_a_config_error_naming_the_setting(settings, 
     with pytest.raises(ConfigError) as caught:
         TrainConfig(**settings)
     assert str(caught.value) == message
+
+
+def test_resume_compares_every_setting_but_the_ones_allowed_to_differ():
+    assert MAY_DIFFER_ON_RESUME == {"checkpoint_every", "eval_batch_size", "compile"}
+    assert MAY_DIFFER_ON_RESUME <= set(SETTINGS)
+    stored = dataclasses.asdict(TrainConfig(steps=12, batch_size=8, checkpoint_every=3, seed=1))
+    now = TrainConfig(steps=12, batch_size=8, checkpoint_every=3, seed=1)
+    assert resume_difference(stored, dataclasses.asdict(now)) is None
+    # allowed to differ: how often checkpoints are written, the evaluation batch, torch.compile
+    changed = dataclasses.replace(now, checkpoint_every=4, eval_batch_size=64, compile=True)
+    assert resume_difference(stored, dataclasses.asdict(changed)) is None
+    # every other field is compared, the first difference (declaration order) named with both values
+    assert resume_difference(stored, dataclasses.asdict(dataclasses.replace(now, lr=2e-3, seed=2))) == (
+        "lr", 1e-3, 2e-3)
+    assert resume_difference(stored, dataclasses.asdict(dataclasses.replace(now, seed=2))) == ("seed", 1, 2)
+    assert resume_difference(stored, dataclasses.asdict(dataclasses.replace(now, sampling="iid"))) == (
+        "sampling", "quota", "iid")
+    # a setting a checkpoint predates stands for its default (how that run trained)
+    old = {key: value for key, value in stored.items() if key != "precision"}
+    assert resume_difference(old, dataclasses.asdict(now)) is None
+    assert resume_difference(old, dataclasses.asdict(dataclasses.replace(now, precision="bf16"))) == (
+        "precision", "fp32", "bf16")
 
 
 def test_the_declaration_is_a_dataclass_so_the_loop_config_keeps_its_dataclass_api():

@@ -48,7 +48,7 @@ from skillit.trainer.batching import (
 from skillit.trainer.evaluation import AllReduce
 from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses
 from skillit.trainer.optim import build_optimizer, linear_schedule
-from skillit.trainer.settings import Precision, TrainConfig
+from skillit.trainer.settings import Precision, TrainConfig, resume_difference
 from skillit.utils.checkpoint import atomic_torch_save, load_checkpoint
 
 PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
@@ -357,22 +357,17 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _check_compatible(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
-    """The optimiser side of a checkpoint must match (the Mixer checks its own set-up)."""
+    """The checkpoint's settings must be this run's (:func:`~skillit.trainer.settings.resume_difference`: every
+    setting but ``MAY_DIFFER_ON_RESUME``); the Mixer checks its own set-up."""
     if saved.get("version") != CHECKPOINT_VERSION:
         raise CheckpointError(
             f"{path}: checkpoint version {saved.get('version')!r}, this skillit writes version {CHECKPOINT_VERSION}; "
             "resume with the skillit version that wrote it, or start the run again"
         )
-    theirs = saved.get("config", {})
-    if theirs.get("precision", "fp32") != config.precision:  # checkpoints before precision existed: fp32
+    found = resume_difference(saved.get("config", {}), asdict(config))
+    if found is not None:
+        key, theirs, ours = found
         raise CheckpointError(
-            f"{path}: saved with training.precision={theirs.get('precision', 'fp32')!r}, this run has "
-            f"{config.precision!r}; resume with the configuration the run started with"
+            f"{path}: saved with training.{key}={theirs!r}, this run has {ours!r}; "
+            "resume with the configuration the run started with"
         )
-    for key in ("steps", "batch_size", "round_steps", "eval_every", "seed", "sampling", "exhausted", "train_loss",
-                "lr", "warmup_steps", "weight_decay", "grad_clip", "gradient_accumulation_steps", "grad_projection"):
-        if theirs.get(key) != getattr(config, key):
-            raise CheckpointError(
-                f"{path}: saved with training.{key}={theirs.get(key)!r}, this run has {getattr(config, key)!r}; "
-                "resume with the configuration the run started with"
-            )

@@ -69,7 +69,7 @@ from skillit.trainer.batching import mean_tokens_per_example
 from skillit.trainer.evaluation import AllReduce, SkillEvaluator, pool_answer_losses
 from skillit.trainer.probe import GradientProbe
 from skillit.trainer.reference import ModelReference, RecordedReference, ReferenceLosses
-from skillit.trainer.settings import Exhausted, Sampling, TrainConfig, training_default
+from skillit.trainer.settings import MAY_DIFFER_ON_RESUME, Exhausted, Sampling, TrainConfig, training_default
 from skillit.trainer.signals import SignalTap
 
 STATE_VERSION = 2
@@ -439,7 +439,8 @@ class Mixer:
         """What a saved state must match to be resumed: skills, schedule, sampling, ranks, policy."""
         config = asdict(self.config)
         config["target_skills"] = list(self.targets)
-        config.pop("eval_batch_size")
+        for name in MAY_DIFFER_ON_RESUME & set(config):  # the training settings a resume may change
+            config.pop(name)
         config.pop("max_length")
         config.pop("train_loss")  # the training loop's own checkpoint check covers it
         return {"train_skills": self.train_names, "world_size": self.world_size, **config,

@@ -8,13 +8,16 @@ default, bounds and description. Everything else is derived from it:
 * the loop's settings (:class:`TrainConfig`, also ``skillit.trainer.TrainConfig``) are this model plus the
   run's ``seed`` (``TrainConfig.from_training(training, seed)``);
 * the Mixer's settings (:class:`skillit.trainer.mixer.MixerConfig`) take their defaults from here
-  (:func:`training_default`) and are built from a TrainConfig by ``MixerConfig.from_training``.
+  (:func:`training_default`) and are built from a TrainConfig by ``MixerConfig.from_training``;
+* a resume compares the stored settings with the new ones field by field (:func:`resume_difference`),
+  except the fields named in :data:`MAY_DIFFER_ON_RESUME`.
 """
 
 from __future__ import annotations
 
 import math
 import typing
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
@@ -30,6 +33,12 @@ MAX_BATCH = 10**6
 Precision = Literal["fp32", "bf16", "fp16"]
 Sampling = Literal["quota", "iid"]
 Exhausted = Literal["cycle", "drop", "stop"]
+
+#: settings a run may change when it continues from a checkpoint: none of them changes what is trained
+#: (how often a checkpoint is written, the evaluation's forward-pass size, torch.compile of the same model);
+#: every other field of :class:`TrainingSettings` (and the loop's ``seed``) must be equal
+MAY_DIFFER_ON_RESUME: frozenset[str] = frozenset({"checkpoint_every", "eval_batch_size", "compile"})
+
 
 @dataclass(config=ConfigDict(extra="forbid", allow_inf_nan=False))
 class TrainingSettings:
@@ -118,3 +127,24 @@ def training_default(name: str) -> Any:
     """The default of the loop's setting ``name`` (:class:`TrainConfig`), for a settings class that shares the
     field (MixerConfig): the default is declared once, here."""
     return FIELDS[name].get_default(call_default_factory=True)
+
+
+def resume_difference(saved: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
+    """The first setting in which a checkpoint's stored settings (``saved``) and this run's (``current``, the
+    same fields as plain values) differ, as ``(name, saved value, current value)``; None when they agree.
+
+    Every key of ``current`` is compared except :data:`MAY_DIFFER_ON_RESUME`. A key missing from ``saved``
+    (a checkpoint written before the setting existed) stands for the setting's default, which is how such a
+    run trained."""
+    for name, value in current.items():
+        if name in MAY_DIFFER_ON_RESUME:
+            continue
+        if name in saved:
+            theirs = saved[name]
+        elif name in FIELDS:
+            theirs = training_default(name)
+        else:
+            theirs = None
+        if theirs != value:
+            return name, theirs, value
+    return None
