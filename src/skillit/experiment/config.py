@@ -53,6 +53,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from skillit.errors import ConfigError, DataError, SkillitError, did_you_mean, missing_model_folder, pydantic_message
 from skillit.experiment.hf_size import hf_config_dict, hf_dimensions, hf_parameter_count
 from skillit.graph_learners.params import LEARNER_PARAMS, learner_params_model
+from skillit.model.config import gpt_default
 from skillit.policy.registry import get_policy_spec, validate_params
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
 from skillit.tasks.corpora import data_needs
@@ -93,16 +94,20 @@ class TaskConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """``kind: gpt`` (the default when ``kind`` is left out): skillit's tiny GPT with a char or word tokenizer."""
+    """``kind: gpt`` (the default when ``kind`` is left out): skillit's tiny GPT with a char or word tokenizer.
+
+    The architecture's defaults are GPTConfig's (``skillit.model.config``, declared once); ``block_size`` is
+    derived from the data when left out, and ``vocab_size`` from the tokenizer."""
 
     kind: Literal["gpt"] = "gpt"
-    n_layer: int = Field(2, ge=1)
-    n_head: int = Field(4, ge=1)
-    n_embd: int = Field(64, ge=8)
+    n_layer: int = Field(gpt_default("n_layer"), ge=1)
+    n_head: int = Field(gpt_default("n_head"), ge=1)
+    n_embd: int = Field(gpt_default("n_embd"), ge=8)
     block_size: int | None = Field(None, ge=2, le=MAX_BLOCK_SIZE, description="context length; default: longest example + 8")
-    dropout: float = Field(0.0, ge=0, lt=1)
+    dropout: float = Field(gpt_default("dropout"), ge=0, lt=1)
     tokenizer: Literal["char", "word"] = "char"
-    init_std: float = Field(0.02, gt=0, description="std of the weight init (GPT-2: 0.02; ~0.1 shortens plateaus)")
+    init_std: float = Field(gpt_default("init_std"), gt=0,
+                            description="std of the weight init (GPT-2: 0.02; ~0.1 shortens plateaus)")
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
