@@ -316,7 +316,7 @@ def build_method(config: ExperimentConfig, method: str, skillset: SkillSet, conf
 
 
 def train_config(config: ExperimentConfig, seed: int) -> TrainConfig:
-    return TrainConfig(seed=seed, **config.training.model_dump(exclude={"log_draws"}))
+    return TrainConfig.from_training(config.training, seed)
 
 
 def dry_run_context(config: ExperimentConfig, skillset: SkillSet) -> PolicyContext:

@@ -23,6 +23,7 @@ sizes that cannot fit in memory (steps, batch size × round length, block size, 
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import re
@@ -43,6 +44,7 @@ from pydantic import (
     Tag,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
     model_serializer,
     model_validator,
@@ -52,20 +54,21 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from skillit.errors import ConfigError, DataError, SkillitError, did_you_mean, missing_model_folder, pydantic_message
 from skillit.experiment.hf_size import hf_config_dict, hf_dimensions, hf_parameter_count
 from skillit.graph_learners.params import LEARNER_PARAMS, learner_params_model
+from skillit.model.config import gpt_default
 from skillit.policy.base import rename_params
 from skillit.policy.registry import POLICIES, get_policy_spec, validate_params
-from skillit.skills.example import TrainLoss
 from skillit.tasks import get_task, parse_task_params, resolve_task_paths
 from skillit.tasks.corpora import data_needs
 from skillit.tasks.data import missing_file_message, missing_files
+from skillit.trainer.settings import MAX_BATCH as MAX_BATCH  # re-exported: the caps of the schema
+from skillit.trainer.settings import MAX_STEPS as MAX_STEPS
+from skillit.trainer.settings import SETTINGS
 from skillit.utils.plugins import import_modules, module_name_problem
 from skillit.utils.schema import StrictModel
 
 # ---- limits: values beyond these would crash or exhaust memory long after the run directory exists --------
 MAX_SEED = 2**32 - 1  # numpy's seed range
 MAX_GRAPH_SEEDS = 100  # each learner seed costs one whole graph learning
-MAX_STEPS = 10**9
-MAX_BATCH = 10**6
 MAX_BLOCK_SIZE = 2**16  # tokens; also the cap on the automatic block size (longest example + 8)
 MAX_ROUND_DRAWS = 10**8  # a round's sampling plan holds round_steps × batch_size draws (16 bytes each)
 MAX_YAML_VALUES = 10**6  # values a config expands to, counting every alias expansion (alias bombs)
@@ -93,16 +96,20 @@ class TaskConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """``kind: gpt`` (the default when ``kind`` is left out): skillit's tiny GPT with a char or word tokenizer."""
+    """``kind: gpt`` (the default when ``kind`` is left out): skillit's tiny GPT with a char or word tokenizer.
+
+    The architecture's defaults are GPTConfig's (``skillit.model.config``, declared once); ``block_size`` is
+    derived from the data when left out, and ``vocab_size`` from the tokenizer."""
 
     kind: Literal["gpt"] = "gpt"
-    n_layer: int = Field(2, ge=1)
-    n_head: int = Field(4, ge=1)
-    n_embd: int = Field(64, ge=8)
+    n_layer: int = Field(gpt_default("n_layer"), ge=1)
+    n_head: int = Field(gpt_default("n_head"), ge=1)
+    n_embd: int = Field(gpt_default("n_embd"), ge=8)
     block_size: int | None = Field(None, ge=2, le=MAX_BLOCK_SIZE, description="context length; default: longest example + 8")
-    dropout: float = Field(0.0, ge=0, lt=1)
+    dropout: float = Field(gpt_default("dropout"), ge=0, lt=1)
     tokenizer: Literal["char", "word"] = "char"
-    init_std: float = Field(0.02, gt=0, description="std of the weight init (GPT-2: 0.02; ~0.1 shortens plateaus)")
+    init_std: float = Field(gpt_default("init_std"), gt=0,
+                            description="std of the weight init (GPT-2: 0.02; ~0.1 shortens plateaus)")
 
     @model_validator(mode="after")
     def _check_heads(self) -> ModelConfig:
@@ -205,36 +212,22 @@ AnyModelConfig = Annotated[
 UNION_TAGS = {"model": ("gpt", "hf"), "tokenizer": ("folder", "trained")}
 
 
-class TrainingConfig(_Strict):
-    steps: int = Field(ge=1, le=MAX_STEPS, description="optimiser steps per run")
-    batch_size: int = Field(32, ge=1, le=MAX_BATCH)
-    round_steps: int = Field(100, ge=1, description="H: steps per policy round")
-    eval_every: int = Field(50, ge=1, description="evaluate every skill every this many steps")
-    lr: float = Field(1e-3, gt=0)
-    warmup_steps: int = Field(50, ge=0)
-    weight_decay: float = Field(0.01, ge=0)
-    grad_clip: float | None = Field(1.0, gt=0)
-    train_loss: TrainLoss = Field(
-        "text", description="trained positions: text (prompt, answer, eos), answer (answer tokens only: never "
-        "learns to stop), completion (answer and its eos)")
-    sampling: Literal["quota", "iid"] = "quota"
-    exhausted: Literal["cycle", "drop", "stop"] = "cycle"
-    eval_batch_size: int = Field(512, ge=1, le=MAX_BATCH)
-    checkpoint_every: int | None = Field(None, ge=1)
-    gradient_accumulation_steps: int = Field(
-        1, ge=1, description="micro-batches per rank per optimiser step; same gradient as one batch"
-    )
-    log_draws: bool = Field(False, description="write draws/RUN.jsonl: every (skill, example index) drawn, per step")
-    grad_projection: int | None = Field(
-        None, ge=0, description="gradient statistics (policies that need them): rows of the random projection of the "
-        "output-layer gradient; default: 64 when the vocabulary exceeds 512, else none; 0: never project"
-    )
-    precision: Literal["fp32", "bf16", "fp16"] = Field(
-        "fp32", description="fp32, or autocast of the training forward and loss to bf16 (CPU or GPU) or fp16 (GPU, "
-        "with a grad scaler)")
-    compile: bool = Field(
-        False, description="torch.compile the model for the training forward and backward (TorchInductor: a C++ "
-        "compiler on the CPU, triton on a GPU); evaluation and checkpoints use the plain module")
+def _training_fields() -> dict[str, Any]:
+    """The ``training:`` section's fields: the training settings (declared once, ``TrainingSettings``) and the
+    section's own ``log_draws``, in the order config.yaml has always listed them."""
+    fields: dict[str, Any] = {}
+    for name, info in SETTINGS.items():
+        fields[name] = (info.annotation, copy.copy(info))
+        if name == "gradient_accumulation_steps":
+            fields["log_draws"] = (bool, Field(
+                False, description="write draws/RUN.jsonl: every (skill, example index) drawn, per step"))
+    return fields
+
+
+class TrainingConfig(create_model("_TrainingFields", __base__=_Strict, **_training_fields())):  # type: ignore[misc]
+    """The ``training:`` section: the training settings, whose one declaration is
+    :class:`~skillit.trainer.settings.TrainingSettings` (shared with the loop's ``TrainConfig``, built from
+    this section by ``TrainConfig.from_training``), and ``log_draws``."""
 
     @model_serializer(mode="wrap")
     def _without_default_precision(self, handler: Any) -> Any:

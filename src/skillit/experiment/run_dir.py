@@ -78,6 +78,7 @@ from skillit.records.layout import (
 )
 from skillit.records.metrics import RunRecord
 from skillit.trainer.loop import CHECKPOINT_NAME
+from skillit.trainer.settings import resume_difference
 from skillit.utils.checkpoint import load_checkpoint
 from skillit.utils.io import (
     atomic_write_json,
@@ -520,7 +521,8 @@ class RunDirectory:
 
     def check_checkpoint(self, method: str, seed: int, expected: Mapping[str, Any] | None = None) -> bool:
         """Whether the run has a checkpoint to resume; a corrupt one, or one saved under other training
-        settings (``expected``: the run's TrainConfig as a dict), is refused with a :class:`CheckpointError`."""
+        settings (``expected``: the run's TrainConfig as a dict, compared by
+        :func:`~skillit.trainer.settings.resume_difference`), is refused with a :class:`CheckpointError`."""
         path = self.checkpoint_dir(method, seed) / CHECKPOINT_NAME
         if not path.is_file():
             return False
@@ -529,12 +531,13 @@ class RunDirectory:
         if not isinstance(saved_config, dict):
             raise CheckpointError(f"{path}: not a skillit checkpoint; delete the folder {str(path.parent)!r} to restart "
                                   "that run from step 0")
-        for key, value in (expected or {}).items():
-            if key in saved_config and saved_config[key] != value:
-                raise CheckpointError(
-                    f"{path}: saved with training.{key}={saved_config[key]!r}, this run has {value!r}; delete the "
-                    f"folder {str(path.parent)!r} to restart that run, or resume with the original configuration"
-                )
+        found = resume_difference(saved_config, expected or {})
+        if found is not None:
+            key, theirs, ours = found
+            raise CheckpointError(
+                f"{path}: saved with training.{key}={theirs!r}, this run has {ours!r}; delete the "
+                f"folder {str(path.parent)!r} to restart that run, or resume with the original configuration"
+            )
         return True
 
     # ---- the lock -------------------------------------------------------------------------------

@@ -9,29 +9,13 @@ Its call contract is the one the trainer relies on and that Hugging Face causal 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-
-@dataclass
-class GPTConfig:
-    vocab_size: int
-    block_size: int = 64  # longest sequence (tokens) the position table covers
-    n_layer: int = 2
-    n_head: int = 4
-    n_embd: int = 64
-    dropout: float = 0.0
-    tie_embeddings: bool = False  # tying input and output embeddings slowed tiny-vocabulary tasks a lot here
-    # std of the normal init of every weight matrix and embedding (GPT-2: 0.02; residual projections get
-    # init_std / sqrt(2 n_layer)). Larger values (0.1-0.2) shortened the long loss plateaus that tiny
-    # from-scratch models hit on the synthetic LEGO/Addition tasks on CPU budgets.
-    init_std: float = 0.02
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from skillit.model.config import GPTConfig as GPTConfig  # re-exported: declared torch-free for the schema
 
 
 @dataclass

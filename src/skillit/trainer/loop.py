@@ -26,12 +26,12 @@ micro-batch × G × world_size, one optimiser step, and the weights never change
 
 from __future__ import annotations
 
-import math
+import typing
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,8 +41,6 @@ from skillit.model.tokenizer import Tokenizer
 from skillit.policy.base import MixingPolicy, Setting
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import (
-    TRAIN_LOSSES,
-    TrainLoss,
     collate,
     logits_of,
     loss_mask,
@@ -50,51 +48,12 @@ from skillit.trainer.batching import (
 from skillit.trainer.evaluation import AllReduce
 from skillit.trainer.mixer import Mixer, MixerConfig, ReferenceLosses
 from skillit.trainer.optim import build_optimizer, linear_schedule
+from skillit.trainer.settings import Precision, TrainConfig, resume_difference
 from skillit.utils.checkpoint import atomic_torch_save, load_checkpoint
 
-Precision = Literal["fp32", "bf16", "fp16"]
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_VERSION = 2  # 2: the mixing state is the Mixer's state_dict
-
-
-@dataclass
-class TrainConfig:
-    """Everything the loop needs besides the model, data and policy."""
-
-    steps: int
-    batch_size: int = 32  # global batch (all ranks)
-    round_steps: int = 100  # H: optimiser steps per policy round
-    eval_every: int = 50  # evaluate every skill every this many steps (and at step 0 and the last step)
-    lr: float = 1e-3
-    warmup_steps: int = 50
-    weight_decay: float = 0.01
-    grad_clip: float | None = 1.0
-    train_loss: TrainLoss = "text"  # trained positions: text, answer, or completion (answer + eos); see batching
-    sampling: Literal["quota", "iid"] = "quota"
-    exhausted: Literal["cycle", "drop", "stop"] = "cycle"
-    eval_batch_size: int = 512
-    seed: int = 0
-    checkpoint_every: int | None = None
-    gradient_accumulation_steps: int = 1  # micro-batches per rank per optimiser step (same gradient)
-    grad_projection: int | None = None  # gradient statistics: random-projection rows (None: auto, 0: never)
-    precision: Precision = "fp32"  # fp32, or bf16/fp16 autocast of the training forward and loss (check_precision)
-    compile: bool = False  # torch.compile the model for the training forward and backward (check_compile)
-
-    def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"training.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        for name in ("steps", "batch_size", "round_steps", "eval_every", "eval_batch_size", "gradient_accumulation_steps"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"training.{name} must be >= 1, got {getattr(self, name)}")
-        if self.train_loss not in TRAIN_LOSSES:
-            raise ConfigError(f"training.train_loss must be one of {', '.join(TRAIN_LOSSES)}, got {self.train_loss!r}")
-        if self.checkpoint_every is not None and self.checkpoint_every < 1:
-            raise ConfigError(f"training.checkpoint_every must be >= 1, got {self.checkpoint_every}")
-
-    @property
-    def n_rounds(self) -> int:
-        return math.ceil(self.steps / self.round_steps)
 
 
 @dataclass
@@ -269,14 +228,8 @@ def train(
         max_length = getattr(model_config, "block_size", None) or getattr(model_config, "max_position_embeddings", None)
     mixer = Mixer(
         skillset, tokenizer, policy,
-        MixerConfig(
-            total_steps=config.steps, round_steps=config.round_steps, eval_every=config.eval_every,
-            batch_size=config.batch_size, seed=config.seed, sampling=config.sampling, exhausted=config.exhausted,
-            setting=setting, target_skills=tuple(target_skills) if target_skills else None,
-            objective_weights=dict(objective_weights) if objective_weights is not None else None,
-            eval_batch_size=config.eval_batch_size, max_length=max_length, grad_projection=config.grad_projection,
-            train_loss=config.train_loss,
-        ),
+        MixerConfig.from_training(config, setting=setting, target_skills=target_skills, max_length=max_length,
+                                  objective_weights=objective_weights),
         device=device, rank=dist.rank, world_size=dist.world_size, all_reduce=dist.all_reduce, reference=reference,
     )
     train_names = mixer.train_names
@@ -408,22 +361,17 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _check_compatible(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
-    """The optimiser side of a checkpoint must match (the Mixer checks its own set-up)."""
+    """The checkpoint's settings must be this run's (:func:`~skillit.trainer.settings.resume_difference`: every
+    setting but ``MAY_DIFFER_ON_RESUME``); the Mixer checks its own set-up."""
     if saved.get("version") != CHECKPOINT_VERSION:
         raise CheckpointError(
             f"{path}: checkpoint version {saved.get('version')!r}, this skillit writes version {CHECKPOINT_VERSION}; "
             "resume with the skillit version that wrote it, or start the run again"
         )
-    theirs = saved.get("config", {})
-    if theirs.get("precision", "fp32") != config.precision:  # checkpoints before precision existed: fp32
+    found = resume_difference(saved.get("config", {}), asdict(config))
+    if found is not None:
+        key, theirs, ours = found
         raise CheckpointError(
-            f"{path}: saved with training.precision={theirs.get('precision', 'fp32')!r}, this run has "
-            f"{config.precision!r}; resume with the configuration the run started with"
+            f"{path}: saved with training.{key}={theirs!r}, this run has {ours!r}; "
+            "resume with the configuration the run started with"
         )
-    for key in ("steps", "batch_size", "round_steps", "eval_every", "seed", "sampling", "exhausted", "train_loss",
-                "lr", "warmup_steps", "weight_decay", "grad_clip", "gradient_accumulation_steps", "grad_projection"):
-        if theirs.get(key) != getattr(config, key):
-            raise CheckpointError(
-                f"{path}: saved with training.{key}={theirs.get(key)!r}, this run has {getattr(config, key)!r}; "
-                "resume with the configuration the run started with"
-            )

@@ -39,7 +39,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,12 +64,13 @@ from skillit.policy.base import (
 from skillit.policy.objective import objective_skills, objective_weight_vector
 from skillit.policy.registry import upgrade_description
 from skillit.sampler.mixture_sampler import MixtureSampler
-from skillit.skills.example import Example
+from skillit.skills.example import Example, TrainLoss
 from skillit.skills.skillset import SkillSet
 from skillit.trainer.batching import mean_tokens_per_example
 from skillit.trainer.evaluation import AllReduce, SkillEvaluator, pool_answer_losses
 from skillit.trainer.probe import GradientProbe
 from skillit.trainer.reference import ModelReference, RecordedReference, ReferenceLosses
+from skillit.trainer.settings import MAY_DIFFER_ON_RESUME, Exhausted, Sampling, TrainConfig, training_default
 from skillit.trainer.signals import SignalTap
 
 STATE_VERSION = 2
@@ -102,21 +103,36 @@ class MixerConfig:
     eval_every: int
     batch_size: int
     draws_per_step: int = 1
-    seed: int = 0
-    sampling: Literal["quota", "iid"] = "quota"
-    exhausted: Literal["cycle", "drop", "stop"] = "cycle"
+    seed: int = training_default("seed")
+    sampling: Sampling = training_default("sampling")
+    exhausted: Exhausted = training_default("exhausted")
     setting: Setting = "pretrain"
     target_skills: tuple[str, ...] | None = None
     objective_weights: Mapping[str, float] | None = None
-    eval_batch_size: int = 512
+    eval_batch_size: int = training_default("eval_batch_size")
     max_length: int | None = None
-    grad_projection: int | None = None
-    train_loss: str = "text"
+    grad_projection: int | None = training_default("grad_projection")
+    train_loss: TrainLoss = training_default("train_loss")
 
     def __post_init__(self) -> None:
         for name in ("total_steps", "round_steps", "eval_every", "batch_size", "draws_per_step", "eval_batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    @classmethod
+    def from_training(cls, training: TrainConfig, *, setting: Setting = "pretrain",
+                      target_skills: Sequence[str] | None = None, max_length: int | None = None,
+                      objective_weights: Mapping[str, float] | None = None) -> MixerConfig:
+        """The Mixer's settings of the training loop's run (its :class:`TrainConfig`: the training settings and
+        the seed); one draw per optimiser step."""
+        return cls(
+            total_steps=training.steps, round_steps=training.round_steps, eval_every=training.eval_every,
+            batch_size=training.batch_size, seed=training.seed, sampling=training.sampling,
+            exhausted=training.exhausted, setting=setting, target_skills=tuple(target_skills) if target_skills else None,
+            objective_weights=dict(objective_weights) if objective_weights is not None else None,
+            eval_batch_size=training.eval_batch_size, max_length=max_length, grad_projection=training.grad_projection,
+            train_loss=training.train_loss,
+        )
 
     @property
     def n_rounds(self) -> int:
@@ -438,7 +454,8 @@ class Mixer:
             config.pop("objective_weights")  # a checkpoint's setup as before the weights existed
         else:
             config["objective_weights"] = dict(zip(self.targets, self.objective_weights))
-        config.pop("eval_batch_size")
+        for name in MAY_DIFFER_ON_RESUME & set(config):  # the training settings a resume may change
+            config.pop(name)
         config.pop("max_length")
         config.pop("train_loss")  # the training loop's own checkpoint check covers it
         return {"train_skills": self.train_names, "world_size": self.world_size, **config,
