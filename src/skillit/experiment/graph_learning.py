@@ -322,10 +322,13 @@ def _model_difference(config: ExperimentConfig, provenance: dict[str, Any]) -> s
 def _claim_work_model(work: Path, config: ExperimentConfig) -> None:
     """``work/`` (base snapshots, finished runs, a warm start) belongs to one model: its ``model.json``
     (:func:`model_record`) is written with it, and another model's work directory is refused instead of resumed
-    (its snapshots would be loaded into this model). A ``work/`` from before ``model.json`` is taken as it is."""
+    (its snapshots would be loaded into this model). A ``work/`` from before ``model.json`` is taken as it is and
+    left unmarked (nothing is written into a folder the learner's own checks may still refuse)."""
     path = work / WORK_MODEL_FILE
     record = model_record(config)
     if not path.is_file():
+        if work.is_dir() and any(work.iterdir()):  # an older work/ (or another learner's): not ours to mark
+            return
         work.mkdir(parents=True, exist_ok=True)
         atomic_write_json(path, record)
         return
