@@ -19,12 +19,19 @@ pytest.importorskip("peft")
 from skillit.errors import ConfigError  # noqa: E402
 from skillit.experiment.build import build_model, build_seed_data  # noqa: E402
 from skillit.experiment.config import load_config, parse_config  # noqa: E402
-from skillit.experiment.runner import run_experiment  # noqa: E402
 from skillit.model.hf import lora_parameters  # noqa: E402
 from skillit.trainer.optim import build_optimizer  # noqa: E402
 from skillit.trainer.signals import output_layer  # noqa: E402
 from tests.model import test_hf_model  # noqa: E402
-from tests.model.test_hf_model import TRAINING, Interrupt, config_text, invoke, metrics, snapshot, strip_seconds  # noqa: E402
+from tests.model.test_hf_model import (  # noqa: E402
+    TRAINING,
+    config_text,
+    interrupt_at_step_8,
+    invoke,
+    metrics,
+    snapshot,
+    strip_seconds,
+)
 
 folder = test_hf_model.folder  # the module-scoped fixture: data/, tok/, gpt2/ and llama/ checkpoints
 
@@ -129,13 +136,7 @@ def test_an_interrupted_lora_run_resumes_with_identical_records(folder, monkeypa
     config = load_config(path)
     straight, cut = folder / "straight-lora", folder / "cut-lora"
     assert invoke("run", path.name, "--out", straight.name, "--jobs", "1").exit_code == 0
-
-    def stop(run: str, event: dict) -> None:
-        if run == "skill-it__seed0" and "losses" in event and event["step"] == 8:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        run_experiment(config, cut, config_dir=folder, on_event=stop)
+    interrupt_at_step_8(config, cut, folder)
     saved = torch.load(cut / "checkpoints" / "skill-it__seed0" / "checkpoint.pt", weights_only=False)
     assert saved["step"] == 6
     assert sum(p.numel() for s in saved["optimizer"]["state"].values() for p in [s["exp_avg"]]) == C_ATTN_ADAPTER

@@ -244,6 +244,16 @@ class Interrupt(Exception):
     pass
 
 
+def interrupt_at_step_8(config, cut: Path, folder: Path) -> None:
+    """Run ``config`` into ``cut`` and stop it when skill-it seed 0 logs step 8 (its checkpoint is at step 6)."""
+    def stop(run: str, event: dict) -> None:
+        if run == "skill-it__seed0" and "losses" in event and event["step"] == 8:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_experiment(config, cut, config_dir=folder, on_event=stop)
+
+
 @pytest.mark.parametrize(("case", "model", "precision"), [("gpt2", LOCAL_GPT2, "fp32"), ("llama-bf16", NEW_LLAMA, "bf16")])
 def test_an_interrupted_run_resumes_with_identical_records(folder, monkeypatch, case, model, precision):
     """Stopped at step 8 of the first run (its checkpoint at step 6, mid-round), `skillit run --resume`
@@ -256,13 +266,7 @@ def test_an_interrupted_run_resumes_with_identical_records(folder, monkeypatch, 
     assert config.training.precision == precision
     straight, cut = folder / f"straight-{case}", folder / f"cut-{case}"
     assert invoke("run", path.name, "--out", straight.name, "--jobs", "1").exit_code == 0
-
-    def stop(run: str, event: dict) -> None:
-        if run == "skill-it__seed0" and "losses" in event and event["step"] == 8:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        run_experiment(config, cut, config_dir=folder, on_event=stop)
+    interrupt_at_step_8(config, cut, folder)
     assert not (cut / "metrics.jsonl").exists()
     assert torch.load(cut / "checkpoints" / "skill-it__seed0" / "checkpoint.pt", weights_only=False)["step"] == 6
     result = invoke("run", "--resume", cut.name, "--jobs", "1")
